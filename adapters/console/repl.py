@@ -1,0 +1,168 @@
+"""The console adapter: the same commands as Discord/Slack, typed in a terminal.
+
+Act as anyone with ``as <name>``; ``moderator`` is the community's owner. Forms are asked
+field by field (Enter keeps the value in brackets). After each command the outbox is
+delivered, so DMs and match spaces print right away.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TextIO
+
+from adapters.console.deliver import ConsoleDeliverer
+from adapters.console.render import render_reply
+from core import catalogue
+from core.ports import Deliverer
+from core.replies import FormRequest, Reply
+from core.services.context import Actor, CommandRequest, Services
+from core.services.delivery import dispatch_due
+from core.services.dispatch import handle
+from core.services.queries import people
+from core.textcommand import GrammarError, parse
+
+PLATFORM = "console"
+MODERATOR = "moderator"
+META_HELP = ("Console: `as <name>` act as someone (created on first command; `as moderator` "
+             "is the owner), `who` lists learners, `deliver` sends what is due, `quit` leaves.")
+
+
+class Console:
+    """A REPL bound to one community."""
+
+    def __init__(self, services: Services, community: str, inp: TextIO, out: TextIO,
+                 files_dir: Path = Path("exports"), extra_deliverers: Mapping[str, Deliverer] | None = None) -> None:
+        self.services = services
+        self.community = community
+        self.inp, self.out = inp, out
+        self.user = MODERATOR
+        self.deliverer = ConsoleDeliverer(out, self._people, files_dir)
+        self.deliverers: dict[str, Deliverer] = {PLATFORM: self.deliverer, **(extra_deliverers or {})}
+
+    async def _people(self) -> dict[str, tuple[str, str]]:
+        return await people(self.services, PLATFORM, self.community)
+
+    def _actor(self) -> Actor:
+        return Actor(user_id=self.user, display_name=self.user, platform_admin=self.user == MODERATOR)
+
+    async def _readline(self, prompt: str) -> str | None:
+        self.out.write(prompt)
+        self.out.flush()
+        line = await asyncio.to_thread(self.inp.readline)
+        return None if line == "" else line.rstrip("\n")
+
+    def _write(self, text: str) -> None:
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    async def show(self, reply: Reply) -> None:
+        pp = await self._people()
+        names = {uid: n for uid, (n, _) in pp.items()}
+        zone = pp.get(self.user, (self.user, "UTC"))[1]
+        self._write(render_reply(reply, zone, names, self.services.clock.now()))
+        for f in reply.attachments:
+            self.deliverer.files_dir.mkdir(parents=True, exist_ok=True)
+            path = self.deliverer.files_dir / f.filename
+            path.write_bytes(f.content)
+            self._write(f"   📎 saved {path}")
+
+    async def run_command(self, line: str) -> Reply | None:
+        """Run one `/peer ...` or `/peeradmin ...` line (forms are prompted)."""
+        m = re.match(r"^/(peeradmin|peer)\b\s*(.*)$", line.strip())
+        if not m:
+            self._write(f"Commands start with /peer or /peeradmin. {META_HELP}")
+            return None
+        group, rest = m.group(1), m.group(2)
+        if group == "peer" and rest.split(" ", 1)[0] == "admin":  # Slack-style `/peer admin ...`
+            group, rest = "peeradmin", rest[5:].strip()
+        try:
+            parsed = parse(group, rest)
+        except GrammarError as exc:
+            self._write(f"⚠️  {exc}")
+            return None
+        reply = await self._call(parsed.key, parsed.args)
+        form, values = reply.form, {}
+        if form is not None and reply.text:
+            self._write(reply.text)
+        while form is not None:
+            retry = set(reply.field_errors) if reply.field_errors else None
+            filled = await self._fill(form, values, only=retry)
+            if filled is None:
+                self._write("(form cancelled: nothing was changed)")
+                return reply
+            values = filled
+            reply = await self._submit(form, values)
+            if reply.form is not None:
+                form, values = reply.form, {}
+            elif reply.field_errors:
+                await self.show(reply)  # same form again, asking only the fields in error
+            else:
+                form = None
+        await self.show(reply)
+        await self.deliver()
+        return reply
+
+    async def _call(self, key: str, args: dict[str, str]) -> Reply:
+        request = CommandRequest(PLATFORM, self.community, self._actor(), key, args, self.community)
+        return await handle(self.services, request)
+
+    async def _submit(self, form: FormRequest, values: dict[str, str]) -> Reply:
+        return await self._call(form.submit_command, {**form.context, **values})
+
+    async def _fill(self, form: FormRequest, previous: dict[str, str],
+                    only: set[str] | None = None) -> dict[str, str] | None:
+        spec = catalogue.FORMS[form.form]
+        values = {**form.values, **previous}
+        self._write(f"📝 {spec.title}")
+        for field in spec.fields:
+            if only is not None and field.name not in only:
+                continue
+            hint = ""
+            choices = field.options(self.services.defaults)
+            if choices:
+                hint = f" ({', '.join(choices[:12])}{', ...' if len(choices) > 12 else ''})"
+            default = values.get(field.name, "")
+            optional = "" if field.required else " (optional)"
+            answer = await self._readline(f"  {field.label}{optional}{hint} [{default}]: ")
+            if answer is None:
+                return None
+            if answer.strip():
+                values[field.name] = answer.strip()
+        return values
+
+    async def deliver(self) -> None:
+        """Deliver every outbox row due now."""
+        for _ in range(5):  # a delivery may queue a follow-up (e.g. a DM fallback)
+            result = await dispatch_due(self.services.uow_factory, self.services.clock, self.deliverers)
+            if not (result.sent or result.dm_closed):
+                break
+
+    async def repl(self) -> None:
+        """Read commands until EOF or `quit`."""
+        self._write(f"PeerMatch console: community '{self.community}'. {META_HELP}")
+        while True:
+            line = await self._readline(f"{self.user}> ")
+            if line is None or line.strip() in ("quit", "exit"):
+                self._write("Bye.")
+                return
+            await self.meta_or_command(line.strip())
+
+    async def meta_or_command(self, line: str) -> None:
+        if not line or line.startswith("#"):
+            return
+        if line.startswith("as "):
+            self.user = line[3:].strip().lstrip("@") or MODERATOR
+            self._write(f"You are now @{self.user}.")
+        elif line == "who":
+            pp = await self._people()
+            self._write(", ".join(f"@{n} ({uid})" for uid, (n, _) in sorted(pp.items())) or "(nobody yet)")
+        elif line == "deliver":
+            await self.deliver()
+        elif line == "help":
+            await self.run_command("/peer help")
+            self._write(META_HELP)
+        else:
+            await self.run_command(line)

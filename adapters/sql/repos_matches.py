@@ -1,0 +1,233 @@
+"""Repositories of matches (with their members), rounds, sessions and feedback."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Row, Select, delete, func, insert, select, update
+
+from adapters.sql.repo_base import SqlRepository
+from adapters.sql.tables import feedback, match_members, matches, rounds, sessions
+from core.model import (
+    Feedback,
+    Match,
+    MatchMember,
+    MatchState,
+    Mode,
+    Round,
+    Session,
+    SessionState,
+)
+
+_MATCH_FIELDS = ("community_id", "round_id", "kind", "reasons", "score", "space_id", "state",
+                 "ended_reason", "ended_at", "created_at")
+
+
+def _match_values(match: Match) -> dict[str, Any]:
+    values = {n: getattr(match, n) for n in _MATCH_FIELDS}
+    values.update(kind=str(match.kind), state=str(match.state), reasons=list(match.reasons),
+                  suggested_times=[[s.astimezone(UTC).isoformat(), e.astimezone(UTC).isoformat()]
+                                   for s, e in match.suggested_times])
+    return values
+
+
+def _member_of(learner_ids: Sequence[int]) -> Any:
+    """Ids of the matches any of these learners belongs to (a sub-select)."""
+    return select(match_members.c.match_id).where(match_members.c.learner_id.in_(list(learner_ids)))
+
+
+class SqlMatchRepository(SqlRepository):
+    async def _load(self, stmt: Select[Any]) -> list[Match]:
+        rows = (await self.conn.execute(stmt.order_by(matches.c.id))).all()
+        if not rows:
+            return []
+        members: dict[int, list[MatchMember]] = {r.id: [] for r in rows}
+        for m in await self.conn.execute(
+                select(match_members).where(match_members.c.match_id.in_(list(members)))
+                .order_by(match_members.c.match_id, match_members.c.position)):
+            members[m.match_id].append(MatchMember(m.learner_id, m.role, m.alias))
+        return [Match(
+            community_id=r.community_id, kind=Mode(r.kind), members=members[r.id],
+            reasons=list(r.reasons), created_at=r.created_at,
+            suggested_times=[(datetime.fromisoformat(s), datetime.fromisoformat(e))
+                             for s, e in r.suggested_times],
+            round_id=r.round_id, score=r.score, space_id=r.space_id, state=MatchState(r.state),
+            ended_reason=r.ended_reason, ended_at=r.ended_at, id=r.id) for r in rows]
+
+    async def _save_members(self, match: Match) -> None:
+        await self.conn.execute(delete(match_members).where(match_members.c.match_id == match.id))
+        if match.members:
+            await self.conn.execute(insert(match_members), [
+                {"match_id": match.id, "learner_id": m.learner_id, "role": m.role,
+                 "alias": m.alias, "position": i} for i, m in enumerate(match.members)])
+
+    async def add(self, match: Match) -> Match:
+        match.id = await self._insert(matches, _match_values(match), "match not stored")
+        await self._save_members(match)
+        return match
+
+    async def get(self, match_id: int) -> Match | None:
+        found = await self._load(select(matches).where(matches.c.id == match_id))
+        return found[0] if found else None
+
+    async def update(self, match: Match) -> None:
+        """Store the match and replace its member list with ``match.members``."""
+        await self.conn.execute(update(matches).where(matches.c.id == match.id)
+                                .values(_match_values(match)))
+        await self._save_members(match)
+
+    async def active_for(self, learner_id: int) -> list[Match]:
+        return await self._load(select(matches).where(
+            matches.c.id.in_(_member_of([learner_id])), matches.c.state == MatchState.ACTIVE.value))
+
+    async def for_learner(self, learner_id: int) -> list[Match]:
+        return await self._load(select(matches).where(matches.c.id.in_(_member_of([learner_id]))))
+
+    async def list(self, community_id: int, state: MatchState | None = None) -> list[Match]:
+        stmt = select(matches).where(matches.c.community_id == community_id)
+        if state is not None:
+            stmt = stmt.where(matches.c.state == str(state))
+        return await self._load(stmt)
+
+    async def by_space(self, space_id: str) -> Match | None:
+        if not space_id:  # "" means "no space yet": never a key
+            return None
+        found = await self._load(select(matches).where(matches.c.space_id == space_id))
+        return found[0] if found else None
+
+    async def remove_member(self, learner_id: int) -> None:
+        """Forget a learner in every match (used by /peer forget)."""
+        await self.conn.execute(delete(match_members).where(match_members.c.learner_id == learner_id))
+
+
+_ROUND_FIELDS = ("community_id", "seed", "started_at", "dry_run", "finished_at", "figures")
+
+
+def _round(row: Row[Any]) -> Round:
+    return Round(**{n: getattr(row, n) for n in _ROUND_FIELDS}, id=row.id)
+
+
+class SqlRoundRepository(SqlRepository):
+    async def add(self, rnd: Round) -> Round:
+        rnd.id = await self._insert(rounds, {n: getattr(rnd, n) for n in _ROUND_FIELDS},
+                                    "round not stored")
+        return rnd
+
+    async def update(self, rnd: Round) -> None:
+        await self.conn.execute(update(rounds).where(rounds.c.id == rnd.id).values(
+            {n: getattr(rnd, n) for n in _ROUND_FIELDS}))
+
+    async def latest(self, community_id: int, dry_run: bool | None = None) -> Round | None:
+        stmt = select(rounds).where(rounds.c.community_id == community_id)
+        if dry_run is not None:
+            stmt = stmt.where(rounds.c.dry_run == dry_run)
+        row = (await self.conn.execute(
+            stmt.order_by(rounds.c.started_at.desc(), rounds.c.id.desc()).limit(1))).first()
+        return _round(row) if row else None
+
+    async def list(self, community_id: int) -> list[Round]:
+        rows = await self.conn.execute(select(rounds).where(rounds.c.community_id == community_id)
+                                       .order_by(rounds.c.id))
+        return [_round(r) for r in rows]
+
+
+_SESSION_FIELDS = ("match_id", "start", "end", "booked_by", "ics_uid", "sequence")
+
+
+def _session(row: Row[Any]) -> Session:
+    return Session(**{n: getattr(row, n) for n in _SESSION_FIELDS},
+                   state=SessionState(row.state), id=row.id)
+
+
+def _session_values(session: Session) -> dict[str, Any]:
+    return {**{n: getattr(session, n) for n in _SESSION_FIELDS}, "state": str(session.state)}
+
+
+class SqlSessionRepository(SqlRepository):
+    _order = (sessions.c.start, sessions.c.id)
+
+    async def add(self, session: Session) -> Session:
+        session.id = await self._insert(sessions, _session_values(session), "ics uid already used")
+        return session
+
+    async def get(self, session_id: int) -> Session | None:
+        row = (await self.conn.execute(select(sessions).where(sessions.c.id == session_id))).first()
+        return _session(row) if row else None
+
+    async def update(self, session: Session) -> None:
+        await self._guarded(update(sessions).where(sessions.c.id == session.id)
+                            .values(_session_values(session)), "ics uid already used")
+
+    async def for_match(self, match_id: int) -> list[Session]:
+        rows = await self.conn.execute(select(sessions).where(sessions.c.match_id == match_id)
+                                       .order_by(*self._order))
+        return [_session(r) for r in rows]
+
+    async def booked_for_learners(self, learner_ids: Sequence[int]) -> list[Session]:
+        """Booked sessions of any match any of these learners belongs to."""
+        if not learner_ids:
+            return []
+        rows = await self.conn.execute(select(sessions).where(
+            sessions.c.match_id.in_(_member_of(learner_ids)),
+            sessions.c.state == SessionState.BOOKED.value).order_by(*self._order))
+        return [_session(r) for r in rows]
+
+    async def count_since(self, community_id: int, since: datetime,
+                          learner_id: int | None = None) -> int:
+        """Sessions not cancelled that start at or after ``since`` in the community's matches
+        (only the learner's matches when ``learner_id`` is given)."""
+        stmt = (select(func.count()).select_from(sessions)
+                .join(matches, matches.c.id == sessions.c.match_id)
+                .where(matches.c.community_id == community_id, sessions.c.start >= since,
+                       sessions.c.state != SessionState.CANCELLED.value))
+        if learner_id is not None:
+            stmt = stmt.where(sessions.c.match_id.in_(_member_of([learner_id])))
+        return int(await self.conn.scalar(stmt) or 0)
+
+
+_FEEDBACK_FIELDS = ("match_id", "from_learner", "to_learner", "scores", "comment", "created_at")
+_FEEDBACK_TWICE = "feedback already given"
+
+
+def _feedback(row: Row[Any]) -> Feedback:
+    return Feedback(**{n: getattr(row, n) for n in _FEEDBACK_FIELDS},
+                    session_id=row.session_id or None, id=row.id)
+
+
+def _feedback_values(fb: Feedback) -> dict[str, Any]:
+    # None <-> 0: see the comment on feedback.session_id in tables.py.
+    return {**{n: getattr(fb, n) for n in _FEEDBACK_FIELDS}, "session_id": fb.session_id or 0}
+
+
+class SqlFeedbackRepository(SqlRepository):
+    async def add(self, feedback_: Feedback) -> Feedback:
+        feedback_.id = await self._insert(feedback, _feedback_values(feedback_), _FEEDBACK_TWICE)
+        return feedback_
+
+    async def update(self, feedback_: Feedback) -> None:
+        await self._guarded(update(feedback).where(feedback.c.id == feedback_.id)
+                            .values(_feedback_values(feedback_)), _FEEDBACK_TWICE)
+
+    async def find(self, match_id: int, session_id: int | None, from_learner: int,
+                   to_learner: int) -> Feedback | None:
+        row = (await self.conn.execute(select(feedback).where(
+            feedback.c.match_id == match_id, feedback.c.session_id == (session_id or 0),
+            feedback.c.from_learner == from_learner, feedback.c.to_learner == to_learner))).first()
+        return _feedback(row) if row else None
+
+    async def about(self, learner_id: int) -> list[Feedback]:
+        rows = await self.conn.execute(select(feedback).where(feedback.c.to_learner == learner_id)
+                                       .order_by(feedback.c.id))
+        return [_feedback(r) for r in rows]
+
+    async def list(self, community_id: int) -> list[Feedback]:
+        rows = await self.conn.execute(
+            select(feedback).join(matches, matches.c.id == feedback.c.match_id)
+            .where(matches.c.community_id == community_id).order_by(feedback.c.id))
+        return [_feedback(r) for r in rows]
+
+    async def delete_for(self, learner_id: int) -> None:
+        await self.conn.execute(delete(feedback).where(
+            (feedback.c.from_learner == learner_id) | (feedback.c.to_learner == learner_id)))

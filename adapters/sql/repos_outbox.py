@@ -1,0 +1,87 @@
+"""The outbox repository: idempotent adds and leased claims for the dispatcher."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, delete, select, update
+
+from adapters.sql.repo_base import SqlRepository
+from adapters.sql.repos_people import upsert_insert
+from adapters.sql.tables import outbox
+from core.model import OutboxMessage, OutboxState
+
+_FIELDS = ("kind", "community_id", "target", "payload", "due_at", "idempotency_key", "attempts",
+           "last_error", "sent_at")
+_PENDING = OutboxState.PENDING.value
+
+
+def _message(row: Row[Any]) -> OutboxMessage:
+    return OutboxMessage(**{n: getattr(row, n) for n in _FIELDS}, state=OutboxState(row.state),
+                         id=row.id)
+
+
+def _values(message: OutboxMessage) -> dict[str, Any]:
+    return {**{n: getattr(message, n) for n in _FIELDS}, "state": str(message.state)}
+
+
+class SqlOutboxRepository(SqlRepository):
+    _order = (outbox.c.due_at, outbox.c.id)
+
+    async def add(self, message: OutboxMessage) -> OutboxMessage:
+        """Add a message; a second message with the same idempotency key is ignored
+        (returned without an id). ON CONFLICT DO NOTHING: no error, no aborted transaction."""
+        stmt = (upsert_insert(self.conn.dialect.name)(outbox).values(_values(message))
+                .on_conflict_do_nothing(index_elements=[outbox.c.idempotency_key])
+                .returning(outbox.c.id))
+        new_id = (await self.conn.execute(stmt)).scalar_one_or_none()
+        if new_id is not None:
+            message.id = int(new_id)
+        return message
+
+    async def claim_due(self, now: datetime, limit: int, lease_until: datetime) -> list[OutboxMessage]:
+        """Claim up to ``limit`` pending messages due at ``now``, oldest first, and lease them
+        until ``lease_until`` (their ``due_at``). On PostgreSQL rows another transaction is
+        claiming are skipped (FOR UPDATE SKIP LOCKED); SQLite's write lock serialises claims.
+        """
+        rows = (await self.conn.execute(
+            select(outbox).where(outbox.c.state == _PENDING, outbox.c.due_at <= now)
+            .order_by(*self._order).limit(limit)
+            .with_for_update(skip_locked=True))).all()
+        if not rows:
+            return []
+        await self.conn.execute(update(outbox).where(outbox.c.id.in_([r.id for r in rows]))
+                                .values(due_at=lease_until))
+        claimed = [_message(r) for r in rows]
+        for message in claimed:
+            message.due_at = lease_until
+        return claimed
+
+    async def update(self, message: OutboxMessage) -> None:
+        await self.conn.execute(update(outbox).where(outbox.c.id == message.id)
+                                .values(_values(message)))
+
+    async def pending(self, community_id: int | None = None) -> list[OutboxMessage]:
+        stmt = select(outbox).where(outbox.c.state == _PENDING)
+        if community_id is not None:
+            stmt = stmt.where(outbox.c.community_id == community_id)
+        return [_message(r) for r in await self.conn.execute(stmt.order_by(*self._order))]
+
+    async def list(self, community_id: int | None = None) -> list[OutboxMessage]:
+        stmt = select(outbox)
+        if community_id is not None:
+            stmt = stmt.where(outbox.c.community_id == community_id)
+        return [_message(r) for r in await self.conn.execute(stmt.order_by(outbox.c.id))]
+
+    async def drop_matching(self, key_prefix: str, reason: str) -> int:
+        """Drop pending messages whose idempotency key starts with the prefix (``%`` and
+        ``_`` in the prefix are literal). Returns how many were dropped."""
+        result = await self.conn.execute(
+            update(outbox).where(outbox.c.state == _PENDING,
+                                 outbox.c.idempotency_key.startswith(key_prefix, autoescape=True))
+            .values(state=OutboxState.DROPPED.value, last_error=reason))
+        return int(result.rowcount)
+
+    async def delete_for_target(self, target: str) -> None:
+        await self.conn.execute(delete(outbox).where(outbox.c.target == target))

@@ -1,0 +1,232 @@
+"""Repositories of communities, learners, profiles, the queue, blocks and the audit log."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, delete, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from adapters.sql.repo_base import SqlRepository
+from adapters.sql.tables import audit, blocks, communities, learners, profiles, queue_entries
+from core.model import (
+    AuditEntry,
+    Block,
+    Community,
+    Learner,
+    Mode,
+    Profile,
+    QueueEntry,
+    QueueState,
+    Setup,
+)
+
+
+def upsert_insert(dialect_name: str) -> Any:
+    """The dialect's INSERT that knows ``ON CONFLICT`` (SQLite and PostgreSQL only)."""
+    if dialect_name == "postgresql":
+        return postgresql.insert
+    if dialect_name == "sqlite":
+        return sqlite.insert
+    raise NotImplementedError(f"PeerMatch supports SQLite and PostgreSQL, not {dialect_name}")
+
+
+def _fields(obj: Any, *names: str) -> dict[str, Any]:
+    return {n: getattr(obj, n) for n in names}
+
+
+def _community(row: Row[Any]) -> Community:
+    return Community(platform=row.platform, external_id=row.external_id, name=row.name,
+                     settings=dict(row.settings or {}), id=row.id)
+
+
+class SqlCommunityRepository(SqlRepository):
+    async def get(self, community_id: int) -> Community | None:
+        row = (await self.conn.execute(select(communities).where(communities.c.id == community_id))).first()
+        return _community(row) if row else None
+
+    async def by_external(self, platform: str, external_id: str) -> Community | None:
+        row = (await self.conn.execute(select(communities).where(
+            communities.c.platform == platform, communities.c.external_id == external_id))).first()
+        return _community(row) if row else None
+
+    async def add(self, community: Community) -> Community:
+        community.id = await self._insert(communities, _fields(
+            community, "platform", "external_id", "name", "settings"), "community already exists")
+        return community
+
+    async def update(self, community: Community) -> None:
+        await self._guarded(update(communities).where(communities.c.id == community.id).values(
+            _fields(community, "platform", "external_id", "name", "settings")),
+            "community already exists")
+
+    async def list(self) -> list[Community]:
+        rows = await self.conn.execute(select(communities).order_by(communities.c.id))
+        return [_community(r) for r in rows]
+
+
+_LEARNER_FIELDS = ("community_id", "platform_user_id", "display_name", "is_moderator", "banned",
+                   "ban_reason", "paused_until", "created_at")
+
+
+def _learner(row: Row[Any]) -> Learner:
+    return Learner(**{n: getattr(row, n) for n in _LEARNER_FIELDS}, id=row.id)
+
+
+class SqlLearnerRepository(SqlRepository):
+    async def get(self, learner_id: int) -> Learner | None:
+        row = (await self.conn.execute(select(learners).where(learners.c.id == learner_id))).first()
+        return _learner(row) if row else None
+
+    async def by_platform_id(self, community_id: int, user_id: str) -> Learner | None:
+        row = (await self.conn.execute(select(learners).where(
+            learners.c.community_id == community_id, learners.c.platform_user_id == user_id))).first()
+        return _learner(row) if row else None
+
+    async def add(self, learner: Learner) -> Learner:
+        learner.id = await self._insert(learners, _fields(learner, *_LEARNER_FIELDS),
+                                        "learner already exists")
+        return learner
+
+    async def update(self, learner: Learner) -> None:
+        await self._guarded(update(learners).where(learners.c.id == learner.id).values(
+            _fields(learner, *_LEARNER_FIELDS)), "learner already exists")
+
+    async def delete(self, learner_id: int) -> None:
+        """Delete a learner; their profile, queue entries, memberships, blocks and feedback
+        go with them (ON DELETE CASCADE)."""
+        await self.conn.execute(delete(learners).where(learners.c.id == learner_id))
+
+    async def list(self, community_id: int) -> list[Learner]:
+        rows = await self.conn.execute(select(learners).where(
+            learners.c.community_id == community_id).order_by(learners.c.id))
+        return [_learner(r) for r in rows]
+
+    async def paused_until_before(self, when: datetime) -> list[Learner]:
+        """Learners whose pause ends at or before ``when``."""
+        rows = await self.conn.execute(select(learners).where(
+            learners.c.paused_until.is_not(None), learners.c.paused_until <= when)
+            .order_by(learners.c.id))
+        return [_learner(r) for r in rows]
+
+
+_PROFILE_FIELDS = ("mode", "topic", "languages", "timezone", "availability", "cohort", "country",
+                   "setup", "support_kind", "goal", "group_size", "capacity", "anonymous",
+                   "contact", "updated_at")
+
+
+def _profile(row: Row[Any]) -> Profile:
+    values = {n: getattr(row, n) for n in _PROFILE_FIELDS}
+    values.update(mode=Mode(row.mode), setup=Setup(row.setup), languages=tuple(row.languages))
+    return Profile(learner_id=row.learner_id, **values)
+
+
+class SqlProfileRepository(SqlRepository):
+    async def get(self, learner_id: int) -> Profile | None:
+        row = (await self.conn.execute(select(profiles).where(profiles.c.learner_id == learner_id))).first()
+        return _profile(row) if row else None
+
+    async def save(self, profile: Profile) -> None:
+        """Insert or replace the learner's profile."""
+        values = _fields(profile, "learner_id", *_PROFILE_FIELDS)
+        values.update(mode=str(profile.mode), setup=str(profile.setup),
+                      languages=list(profile.languages))
+        stmt = upsert_insert(self.conn.dialect.name)(profiles).values(**values)
+        await self.conn.execute(stmt.on_conflict_do_update(
+            index_elements=[profiles.c.learner_id],
+            set_={n: stmt.excluded[n] for n in _PROFILE_FIELDS}))
+
+    async def delete(self, learner_id: int) -> None:
+        await self.conn.execute(delete(profiles).where(profiles.c.learner_id == learner_id))
+
+    async def for_learners(self, learner_ids: Sequence[int]) -> dict[int, Profile]:
+        if not learner_ids:
+            return {}
+        rows = await self.conn.execute(select(profiles).where(
+            profiles.c.learner_id.in_(list(learner_ids))).order_by(profiles.c.learner_id))
+        return {r.learner_id: _profile(r) for r in rows}
+
+
+_QUEUE_FIELDS = ("learner_id", "community_id", "mode", "joined_at", "state", "unmatched_reason")
+_ONE_WAITING = "learner already has a waiting queue entry"
+
+
+def _entry(row: Row[Any]) -> QueueEntry:
+    return QueueEntry(learner_id=row.learner_id, community_id=row.community_id,
+                      mode=Mode(row.mode), joined_at=row.joined_at, state=QueueState(row.state),
+                      unmatched_reason=row.unmatched_reason, id=row.id)
+
+
+def _entry_values(entry: QueueEntry) -> dict[str, Any]:
+    values = _fields(entry, *_QUEUE_FIELDS)
+    values.update(mode=str(entry.mode), state=str(entry.state))
+    return values
+
+
+class SqlQueueRepository(SqlRepository):
+    _order = (queue_entries.c.joined_at, queue_entries.c.id)
+
+    async def add(self, entry: QueueEntry) -> QueueEntry:
+        """Add an entry; a second WAITING entry for a learner raises ``StorageConflict``."""
+        entry.id = await self._insert(queue_entries, _entry_values(entry), _ONE_WAITING)
+        return entry
+
+    async def open_for(self, learner_id: int) -> QueueEntry | None:
+        row = (await self.conn.execute(select(queue_entries).where(
+            queue_entries.c.learner_id == learner_id,
+            queue_entries.c.state == QueueState.WAITING.value))).first()
+        return _entry(row) if row else None
+
+    async def update(self, entry: QueueEntry) -> None:
+        await self._guarded(update(queue_entries).where(queue_entries.c.id == entry.id)
+                            .values(_entry_values(entry)), _ONE_WAITING)
+
+    async def waiting(self, community_id: int, mode: Mode | None = None) -> list[QueueEntry]:
+        """Waiting entries, oldest first."""
+        stmt = select(queue_entries).where(queue_entries.c.community_id == community_id,
+                                           queue_entries.c.state == QueueState.WAITING.value)
+        if mode is not None:
+            stmt = stmt.where(queue_entries.c.mode == str(mode))
+        return [_entry(r) for r in await self.conn.execute(stmt.order_by(*self._order))]
+
+    async def delete_for(self, learner_id: int) -> None:
+        await self.conn.execute(delete(queue_entries).where(queue_entries.c.learner_id == learner_id))
+
+    async def history(self, community_id: int) -> list[QueueEntry]:
+        rows = await self.conn.execute(select(queue_entries).where(
+            queue_entries.c.community_id == community_id).order_by(*self._order))
+        return [_entry(r) for r in rows]
+
+
+class SqlBlockRepository(SqlRepository):
+    async def add(self, block: Block) -> None:
+        """Store the pair (smaller id first); a pair already blocked is left as it is."""
+        a, b = sorted((block.learner_a, block.learner_b))
+        stmt = upsert_insert(self.conn.dialect.name)(blocks).values(
+            community_id=block.community_id, learner_a=a, learner_b=b, reason=block.reason,
+            created_at=block.created_at)
+        await self.conn.execute(stmt.on_conflict_do_nothing())
+
+    async def pairs(self, community_id: int) -> set[frozenset[int]]:
+        rows = await self.conn.execute(select(blocks.c.learner_a, blocks.c.learner_b).where(
+            blocks.c.community_id == community_id))
+        return {frozenset((r.learner_a, r.learner_b)) for r in rows}
+
+    async def delete_for(self, learner_id: int) -> None:
+        await self.conn.execute(delete(blocks).where(
+            or_(blocks.c.learner_a == learner_id, blocks.c.learner_b == learner_id)))
+
+
+class SqlAuditRepository(SqlRepository):
+    async def add(self, entry: AuditEntry) -> None:
+        result = await self.conn.execute(insert(audit).values(
+            _fields(entry, "community_id", "actor", "action", "detail", "at")).returning(audit.c.id))
+        entry.id = int(result.scalar_one())
+
+    async def list(self, community_id: int) -> list[AuditEntry]:
+        rows = await self.conn.execute(select(audit).where(audit.c.community_id == community_id)
+                                       .order_by(audit.c.id))
+        return [AuditEntry(community_id=r.community_id, actor=r.actor, action=r.action,
+                           detail=r.detail, at=r.at, id=r.id) for r in rows]

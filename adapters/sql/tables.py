@@ -1,0 +1,249 @@
+"""The database schema as SQLAlchemy Core tables (one MetaData, with a naming convention
+so that Alembic names every constraint and index the same way on SQLite and PostgreSQL).
+
+Enumerations are stored as plain strings (no database ENUM types: adding a mode must not
+need a migration), ids from platforms as strings, datetimes as aware UTC (``UtcDateTime``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """An aware UTC datetime on every backend.
+
+    SQLite has no time zone type: values are stored as naive UTC text (so that text order is
+    time order) and come back with ``tzinfo=UTC``. PostgreSQL stores ``timestamptz``; values
+    are normalised to UTC on the way out. Naive datetimes are refused: they are a bug (rule 4).
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r} given to the database; use aware UTC")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _id() -> Column[int]:
+    return Column("id", Integer, primary_key=True)
+
+
+def _fk(column: str, target: str, *, cascade: bool = False, nullable: bool = False,
+        index: bool = True) -> Column[Any]:
+    ondelete = "CASCADE" if cascade else None
+    return Column(column, Integer, ForeignKey(target, ondelete=ondelete), nullable=nullable,
+                  index=index)
+
+
+communities = Table(
+    "communities", metadata,
+    _id(),
+    Column("platform", String(20), nullable=False),
+    Column("external_id", String(64), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("settings", JSON, nullable=False),
+    UniqueConstraint("platform", "external_id"),
+)
+
+learners = Table(
+    "learners", metadata,
+    _id(),
+    _fk("community_id", "communities.id", index=False),  # leads the unique constraint
+    Column("platform_user_id", String(64), nullable=False),
+    Column("display_name", String(200), nullable=False),
+    Column("is_moderator", Boolean, nullable=False),
+    Column("banned", Boolean, nullable=False),
+    Column("ban_reason", Text, nullable=False),
+    Column("paused_until", UtcDateTime, nullable=True, index=True),
+    Column("created_at", UtcDateTime, nullable=True),
+    UniqueConstraint("community_id", "platform_user_id"),
+)
+
+# Learner-owned rows cascade when a learner is deleted (/peer forget), so forgetting
+# cannot be blocked by a row some use case forgot to clean up.
+profiles = Table(
+    "profiles", metadata,
+    Column("learner_id", Integer, ForeignKey("learners.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("mode", String(32), nullable=False),
+    Column("topic", String(200), nullable=False),
+    Column("languages", JSON, nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("availability", Text, nullable=False),
+    Column("cohort", String(100), nullable=False),
+    Column("country", String(100), nullable=False),
+    Column("setup", String(20), nullable=False),
+    Column("support_kind", String(100), nullable=False),
+    Column("goal", Text, nullable=False),
+    Column("group_size", Integer, nullable=False),
+    Column("capacity", Integer, nullable=False),
+    Column("anonymous", Boolean, nullable=False),
+    Column("contact", String(200), nullable=False),
+    Column("updated_at", UtcDateTime, nullable=True),
+)
+
+queue_entries = Table(
+    "queue_entries", metadata,
+    _id(),
+    _fk("learner_id", "learners.id", cascade=True),
+    _fk("community_id", "communities.id", index=False),
+    Column("mode", String(32), nullable=False),
+    Column("joined_at", UtcDateTime, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("unmatched_reason", Text, nullable=False),
+    Index("ix_queue_entries_community_state", "community_id", "state", "joined_at"),
+    # One open request per learner, whatever process or race wrote it.
+    Index("uq_queue_entries_one_waiting", "learner_id", unique=True,
+          sqlite_where=text("state = 'waiting'"), postgresql_where=text("state = 'waiting'")),
+)
+
+rounds = Table(
+    "rounds", metadata,
+    _id(),
+    _fk("community_id", "communities.id"),
+    Column("seed", BigInteger, nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime, nullable=True),
+    Column("dry_run", Boolean, nullable=False),
+    Column("figures", JSON, nullable=False),
+)
+
+matches = Table(
+    "matches", metadata,
+    _id(),
+    _fk("community_id", "communities.id", index=False),
+    Column("round_id", Integer, ForeignKey("rounds.id", ondelete="SET NULL"), nullable=True,
+           index=True),
+    Column("kind", String(32), nullable=False),
+    Column("reasons", JSON, nullable=False),
+    Column("suggested_times", JSON, nullable=False),  # [[iso start, iso end], ...]
+    Column("score", Float, nullable=False),
+    Column("space_id", String(64), nullable=False, index=True),
+    Column("state", String(16), nullable=False),
+    Column("ended_reason", Text, nullable=False),
+    Column("ended_at", UtcDateTime, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_matches_community_state", "community_id", "state"),
+)
+
+match_members = Table(
+    "match_members", metadata,
+    _fk("match_id", "matches.id", cascade=True, index=False),  # leads the primary key
+    _fk("learner_id", "learners.id", cascade=True),
+    Column("role", String(16), nullable=False),
+    Column("alias", String(100), nullable=False),
+    Column("position", Integer, nullable=False),  # keeps Match.members in its given order
+    PrimaryKeyConstraint("match_id", "learner_id"),
+)
+
+blocks = Table(
+    "blocks", metadata,
+    _fk("community_id", "communities.id", index=False),  # leads the primary key
+    _fk("learner_a", "learners.id", cascade=True),
+    _fk("learner_b", "learners.id", cascade=True),
+    Column("reason", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("community_id", "learner_a", "learner_b"),
+    # A pair is stored once, smaller id first, so the key is unique whichever way round.
+    CheckConstraint("learner_a < learner_b", name="ordered"),
+)
+
+sessions = Table(
+    "sessions", metadata,
+    _id(),
+    _fk("match_id", "matches.id", cascade=True),
+    Column("start", UtcDateTime, nullable=False),
+    Column("end", UtcDateTime, nullable=False),
+    # No foreign key: the session stays for the partner when its booker is forgotten.
+    Column("booked_by", Integer, nullable=False),
+    Column("ics_uid", String(200), nullable=False, unique=True),
+    Column("sequence", Integer, nullable=False),
+    Column("state", String(16), nullable=False),
+)
+
+feedback = Table(
+    "feedback", metadata,
+    _id(),
+    _fk("match_id", "matches.id", cascade=True, index=False),  # leads the unique constraint
+    # 0 means "about the match, no session": NULL would defeat the unique constraint
+    # (NULLs are all distinct), so there is no foreign key on this column.
+    Column("session_id", Integer, nullable=False),
+    _fk("from_learner", "learners.id", cascade=True),
+    _fk("to_learner", "learners.id", cascade=True),
+    Column("scores", JSON, nullable=False),
+    Column("comment", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("match_id", "session_id", "from_learner", "to_learner"),
+)
+
+outbox = Table(
+    "outbox", metadata,
+    _id(),
+    Column("kind", String(32), nullable=False),
+    _fk("community_id", "communities.id"),
+    Column("target", String(64), nullable=False, index=True),
+    Column("payload", JSON, nullable=False),
+    Column("due_at", UtcDateTime, nullable=False),
+    Column("idempotency_key", String(255), nullable=False, unique=True),
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text, nullable=False),
+    Column("sent_at", UtcDateTime, nullable=True),
+    Index("ix_outbox_state_due_at", "state", "due_at"),  # what the dispatcher polls
+)
+
+audit = Table(
+    "audit", metadata,
+    _id(),
+    _fk("community_id", "communities.id"),
+    Column("actor", String(64), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+)

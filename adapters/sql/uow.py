@@ -1,0 +1,171 @@
+"""Engine, storage and unit of work on SQLAlchemy's async Core.
+
+A unit of work is one connection and one transaction. On SQLite every transaction starts
+with ``BEGIN IMMEDIATE``: concurrent tasks of the one bot process then queue on the write
+lock (waiting up to the busy timeout) instead of failing with "database is locked" when a
+transaction that has read tries to write. On PostgreSQL the default READ COMMITTED is used;
+the outbox claim uses SKIP LOCKED and rounds take an advisory lock.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from sqlalchemy import event, func, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from adapters.sql.repos_matches import (
+    SqlFeedbackRepository,
+    SqlMatchRepository,
+    SqlRoundRepository,
+    SqlSessionRepository,
+)
+from adapters.sql.repos_outbox import SqlOutboxRepository
+from adapters.sql.repos_people import (
+    SqlAuditRepository,
+    SqlBlockRepository,
+    SqlCommunityRepository,
+    SqlLearnerRepository,
+    SqlProfileRepository,
+    SqlQueueRepository,
+)
+
+# First key of the two-int advisory lock: "PM" — keeps our locks apart from other apps'.
+ROUND_LOCK_NAMESPACE = 0x504D
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+
+
+def make_engine(url: str, *, schema: str | None = None,
+                connect_args: dict[str, Any] | None = None,
+                foreign_keys: bool = True) -> AsyncEngine:
+    """An async engine for ``url`` (``sqlite+aiosqlite:///path`` or
+    ``postgresql+asyncpg://...``).
+
+    SQLite: creates the file's folder, enables foreign keys (unless ``foreign_keys`` is
+    False, which migrations need to rebuild tables), WAL, a busy timeout and real
+    transactions. PostgreSQL: ``schema`` sets the ``search_path`` (tests use a private
+    schema per session). ``connect_args`` go to the driver as given.
+    """
+    parsed = make_url(url)
+    args = dict(connect_args or {})
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:" and not parsed.database.startswith("file:"):
+            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(parsed, connect_args=args)
+        _sqlite_events(engine, foreign_keys)
+        return engine
+    if schema:
+        settings = dict(args.get("server_settings", {}))
+        settings["search_path"] = schema
+        args["server_settings"] = settings
+    return create_async_engine(parsed, connect_args=args, pool_pre_ping=True)
+
+
+def _sqlite_events(engine: AsyncEngine, foreign_keys: bool) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take BEGIN away from the sqlite3 module (it skips it for SELECT and SAVEPOINT);
+        # SQLAlchemy emits it below, so transactions and savepoints really work.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA foreign_keys = {'ON' if foreign_keys else 'OFF'}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class SqlUnitOfWork:
+    """One transaction; ``async with`` opens it, leaving without ``commit`` rolls back.
+
+    After ``commit`` the unit of work may be used again: the next statement begins a new
+    transaction.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._conn: AsyncConnection | None = None
+        self.communities = SqlCommunityRepository(self)
+        self.learners = SqlLearnerRepository(self)
+        self.profiles = SqlProfileRepository(self)
+        self.queue = SqlQueueRepository(self)
+        self.matches = SqlMatchRepository(self)
+        self.blocks = SqlBlockRepository(self)
+        self.rounds = SqlRoundRepository(self)
+        self.sessions = SqlSessionRepository(self)
+        self.feedback = SqlFeedbackRepository(self)
+        self.outbox = SqlOutboxRepository(self)
+        self.audit = SqlAuditRepository(self)
+
+    @property
+    def connection(self) -> AsyncConnection:
+        """The open connection; repositories run their statements on it."""
+        if self._conn is None:
+            raise RuntimeError("unit of work used outside `async with`")
+        return self._conn
+
+    async def __aenter__(self) -> Self:
+        if self._conn is not None:
+            raise RuntimeError("unit of work entered twice")
+        conn = await self._engine.connect()
+        try:
+            await conn.begin()
+        except BaseException:
+            await conn.close()
+            raise
+        self._conn = conn
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            if conn.in_transaction():
+                await conn.rollback()
+        finally:
+            await conn.close()
+
+    async def commit(self) -> None:
+        await self.connection.commit()
+
+    async def rollback(self) -> None:
+        await self.connection.rollback()
+
+    async def lock_community(self, community_id: int) -> bool:
+        """The per-community round lock, held until this transaction ends.
+
+        PostgreSQL: ``pg_try_advisory_xact_lock``. SQLite: always True, since the
+        ``BEGIN IMMEDIATE`` write lock already serialises transactions.
+        """
+        conn = self.connection
+        if conn.dialect.name != "postgresql":
+            return True
+        got = await conn.scalar(select(func.pg_try_advisory_xact_lock(ROUND_LOCK_NAMESPACE,
+                                                                      community_id)))
+        return bool(got)
+
+
+class SqlStorage:
+    """The application's storage: an engine plus a unit-of-work factory."""
+
+    def __init__(self, url: str, *, schema: str | None = None,
+                 connect_args: dict[str, Any] | None = None) -> None:
+        self.url = url
+        self.schema = schema
+        self.engine = make_engine(url, schema=schema, connect_args=connect_args)
+
+    def uow_factory(self) -> SqlUnitOfWork:
+        """A new unit of work (pass ``storage.uow_factory`` as ``UnitOfWorkFactory``)."""
+        return SqlUnitOfWork(self.engine)
+
+    async def dispose(self) -> None:
+        """Close every pooled connection."""
+        await self.engine.dispose()

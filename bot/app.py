@@ -1,0 +1,48 @@
+"""The composition root: builds storage, clock and services from the config."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from adapters.sql.migrate import check_up_to_date
+from adapters.sql.uow import SqlStorage
+from bot.config import Config
+from core.services.context import Services
+
+
+class SystemClock:
+    """The real clock (the only place the core's time comes from the wall)."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+@dataclass
+class App:
+    config: Config
+    storage: SqlStorage
+    services: Services
+
+    async def close(self) -> None:
+        await self.storage.dispose()
+
+
+def build_app(config: Config, *, database_url: str | None = None, check_schema: bool = True) -> App:
+    """Wire storage and services. Refuses (DatabaseBehind) a database that is not migrated."""
+    url = database_url or config.database.url
+    if check_schema:
+        check_up_to_date(url)
+    storage = SqlStorage(url)
+    services = Services(uow_factory=storage.uow_factory, clock=SystemClock(),
+                        defaults=config.community_defaults)
+    return App(config, storage, services)
+
+
+def setup_logging(level: str) -> None:
+    logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Tokens travel in headers; never let a library's debug logging print them.
+    for noisy in ("discord.http", "slack_sdk.web", "aiosqlite", "asyncio"):
+        logging.getLogger(noisy).setLevel(max(logging.INFO, logging.getLogger(noisy).level))

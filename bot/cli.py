@@ -1,0 +1,138 @@
+"""`peermatch`: the operator's command line.
+
+    peermatch demo | console | run | db upgrade | db downgrade | import FILE |
+              export WHAT | round [--dry-run] [--json] | version
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import json
+import sys
+from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from adapters.sql.migrate import DatabaseMismatch, downgrade, upgrade
+from bot.config import Config, ConfigError, load_config
+
+EXIT_CONFIG = 2
+
+
+def _version() -> str:
+    try:
+        return version("peermatch")
+    except PackageNotFoundError:  # running from a checkout without install
+        return "0+unknown"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="peermatch", description="PeerMatch: peer matching for "
+                                "learning communities on Discord and Slack.")
+    p.add_argument("--config", help="path to config.toml (default: ./config.toml if present)")
+    p.add_argument("--database", help="database URL (overrides the config)")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def community_args(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--platform", default="console", choices=("console", "discord", "slack"),
+                        help="platform of the community (default: console)")
+        sp.add_argument("--community", default="default",
+                        help="guild id / workspace id / console community name (default: default)")
+
+    demo = sub.add_parser("demo", help="load a sample community, run a round, open the console")
+    demo.add_argument("--learners", type=int, default=60, help="how many sample learners")
+    demo.add_argument("--keep", action="store_true", help="keep the existing demo database")
+    con = sub.add_parser("console", help="type /peer and /peeradmin commands in a terminal")
+    community_args(con)
+    sub.add_parser("run", help="run the bot on the platforms enabled in the config")
+    db = sub.add_parser("db", help="database schema migrations")
+    dbsub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    up = dbsub.add_parser("upgrade", help="migrate the database to the newest schema")
+    up.add_argument("revision", nargs="?", default="head")
+    down = dbsub.add_parser("downgrade", help="migrate the database down (default: to empty)")
+    down.add_argument("revision", nargs="?", default="base")
+    imp = sub.add_parser("import", help="queue learners from a CSV file (e.g. a Google Forms export)")
+    imp.add_argument("file", type=Path)
+    community_args(imp)
+    exp = sub.add_parser("export", help="write learners, matches or feedback as CSV")
+    exp.add_argument("what", choices=("learners", "matches", "feedback"))
+    exp.add_argument("--out", type=Path, help="file to write (default: standard output)")
+    community_args(exp)
+    rnd = sub.add_parser("round", help="run (or preview) a matching round and print it")
+    rnd.add_argument("--dry-run", action="store_true", help="preview only: change nothing")
+    rnd.add_argument("--json", action="store_true", help="print JSON instead of text")
+    rnd.add_argument("--seed", type=int, help="seed (a dry run and a real run with one seed agree)")
+    community_args(rnd)
+    sub.add_parser("version", help="print the version")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "version":
+        print(f"peermatch {_version()}")
+        return 0
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"peermatch: configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    url = args.database or config.database.url
+    try:
+        return _dispatch(args, config, url)
+    except DatabaseMismatch as exc:
+        print(f"peermatch: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace, config: Config, url: str) -> int:
+    from bot import commands  # heavy imports only for commands that need them
+
+    if args.command == "db":
+        if args.db_command == "upgrade":
+            upgrade(url, args.revision)
+            print(f"Database migrated to {args.revision}.")
+        else:
+            downgrade(url, args.revision)
+            print(f"Database migrated down to {args.revision}.")
+        return 0
+    if args.command == "demo":
+        return asyncio.run(commands.demo(config, args.learners, keep=args.keep))
+    if args.command == "console":
+        return asyncio.run(commands.console(config, url, args.community))
+    if args.command == "run":
+        return asyncio.run(commands.run(config, url))
+    if args.command == "import":
+        if not args.file.exists():
+            print(f"peermatch: no such file: {args.file}", file=sys.stderr)
+            return 1
+        with args.file.open(newline="", encoding="utf-8-sig") as fh:
+            rows = list(csv.DictReader(fh))
+        return asyncio.run(commands.import_file(config, url, args.platform, args.community, rows))
+    if args.command == "export":
+        data = asyncio.run(commands.export(config, url, args.platform, args.community, args.what))
+        if args.out:
+            args.out.write_bytes(data)
+            print(f"Wrote {args.out}")
+        else:
+            sys.stdout.write(data.decode("utf-8"))
+        return 0
+    if args.command == "round":
+        reply = asyncio.run(commands.round_(config, url, args.platform, args.community,
+                                            dry_run=args.dry_run, seed=args.seed))
+        if args.json:
+            print(json.dumps(reply.data, indent=2, ensure_ascii=False))
+        else:
+            from adapters.console.render import render_text
+
+            print(render_text(reply.text, config.community.timezone, {}))
+        return 0 if reply.ok else 1
+    raise AssertionError(args.command)  # argparse only allows the commands above
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

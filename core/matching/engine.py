@@ -1,0 +1,178 @@
+"""One matching round for one community: ``plan_round``.
+
+The queue is split exactly by its hard keys (mode class, topic key, then the components of
+language/setup compatibility); each block keeps every learner's best candidates (numpy) and
+is solved globally:
+
+* study buddies and accountability partners: maximum-weight matching (rustworkx); an
+  accountability learner left over joins the pair where they add most, as a trio;
+* study groups: pairs -> groups of four -> local search (exact for tiny blocks);
+* supporters <-> learners needing support: assignment with one column per free seat.
+
+Every match gets its reasons and suggested times; every learner left over gets a reason.
+The score is documented in ``core.matching.score``. The seed only breaks ties.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections import defaultdict
+from datetime import datetime
+from time import perf_counter
+
+import numpy as np
+
+from core.availability import week_start
+from core.matching import groups as group_solver
+from core.matching.candidates import (
+    MODE_CLASS,
+    Block,
+    make_blocks,
+    pair_adjustments,
+    top_k_edges,
+    undirected,
+)
+from core.matching.explain import reasons
+from core.matching.features import Pool, build_pool
+from core.matching.pairs import attach_trios, max_weight_pairs, neighbours
+from core.matching.score import Scorer
+from core.matching.support import assign
+from core.matching.times import best_slots
+from core.matching.types import Candidate, MatchPlan, RoundPlan
+from core.matching.waiting import explain_waiting
+from core.model import Mode
+from core.settings import CommunitySettings
+
+K_PAIRS = 12  # candidates kept per learner for pair matching
+K_GROUPS = 10  # ... for study groups
+
+Made = tuple[Mode, list[tuple[int, str]], float, bool]  # kind, (index, role), score, trio
+
+
+def plan_round(candidates: list[Candidate], *, settings: CommunitySettings, now: datetime,
+               seed: int, blocked: set[frozenset[int]] | frozenset[frozenset[int]] = frozenset(),
+               past_partners: set[frozenset[int]] | frozenset[frozenset[int]] = frozenset(),
+               ) -> RoundPlan:
+    """Plan the matches of one community's queue (all modes). Pure and deterministic:
+    the same candidates, settings, ``now`` and ``seed`` give the same plan.
+
+    ``blocked`` pairs are never matched; ``past_partners`` cost ``weights.past_partner``.
+    """
+    t0 = perf_counter()
+    cands = _unique(candidates)
+    start = week_start(now)
+    pool = build_pool(cands, settings, start)
+    block_set = set(blocked)
+    past = set(past_partners) - block_set
+    scorer = Scorer(pool, block_set, past)
+    adjust = pair_adjustments(pool, past, settings.weights.past_partner)
+    adjust.update(pair_adjustments(pool, block_set, float("-inf")))
+    t_prep = perf_counter()
+    made: list[Made] = []
+    blocks = make_blocks(pool)
+    for number, block in enumerate(blocks):
+        made.extend(_solve_block(pool, scorer, block, adjust, _seed(seed, block, number)))
+    t_solve = perf_counter()
+    plans = [_plan(pool, scorer, m, now) for m in made]
+    plans.sort(key=lambda p: (p.kind.value, [x for x, _ in p.members]))
+    unmatched = _waiting(pool, made, block_set, past)
+    t_end = perf_counter()
+    return RoundPlan(plans, unmatched, _figures(
+        cands, plans, unmatched, len(blocks),
+        {"prepare": t_prep - t0, "solve": t_solve - t_prep, "explain": t_end - t_solve,
+         "wall": t_end - t0}))
+
+
+def _unique(candidates: list[Candidate]) -> list[Candidate]:
+    """One entry per learner, in id order: the plan must not depend on the input order."""
+    seen: dict[int, Candidate] = {}
+    for c in candidates:
+        seen.setdefault(c.learner_id, c)
+    return [seen[k] for k in sorted(seen)]
+
+
+def _seed(seed: int, block: Block, number: int) -> int:
+    return zlib.crc32(f"{seed}:{block.mode_class}:{block.topic_key}:{number}".encode())
+
+
+def _solve_block(pool: Pool, scorer: Scorer, block: Block,
+                 adjust: dict[tuple[int, int], float], seed: int) -> list[Made]:
+    m = block.members
+    out: list[Made] = []
+    if block.mode_class == "support":
+        for sup, need, score in assign(pool, m, adjust, seed):
+            out.append((Mode.OFFER_SUPPORT, [(sup, "supporter"), (need, "supported")], score, False))
+        return out
+    if len(m) < 2:
+        return out
+    s = pool.settings
+    if block.mode_class == "group":
+        edges = undirected(top_k_edges(pool, m, m, K_GROUPS, adjust))
+        for members, score in group_solver.solve(scorer, m, edges, seed, s.group_min, s.group_max):
+            out.append((Mode.STUDY_GROUP, [(i, "peer") for i in members], score, False))
+        return out
+    edges = undirected(top_k_edges(pool, m, m, K_PAIRS, adjust))
+    pairs = max_weight_pairs(edges, seed)
+    kind = pool.cands[int(m[0])].mode
+    trios: dict[tuple[int, int], int] = {}
+    if block.mode_class == "accountability":
+        used = {x for p in pairs for x in p}
+        left = np.array([x for x in m.tolist() if x not in used], dtype=np.int64)
+        if len(left) and pairs:
+            trios = {p: x for x, p in attach_trios(scorer, pairs, left, neighbours(edges)).items()}
+    for p in pairs:
+        members = [*p, trios[p]] if p in trios else list(p)
+        score = scorer.score(members)
+        if score is not None:  # always feasible: edges and trios are checked
+            out.append((kind, [(i, "peer") for i in sorted(members)], score, p in trios))
+    return out
+
+
+def _plan(pool: Pool, scorer: Scorer, made: Made, now: datetime) -> MatchPlan:
+    kind, members, score, trio = made
+    idx = [i for i, _ in members]
+    s = pool.settings
+    times = best_slots(scorer.common_bits(idx), pool.start, now, s.session_minutes,
+                       [float(pool.offset[i]) for i in idx], s.suggested_times)
+    return MatchPlan(kind=kind, members=[(pool.cands[i].learner_id, r) for i, r in members],
+                     score=round(score, 3), reasons=reasons(scorer, idx, kind, trio=trio),
+                     times=times)
+
+
+def _waiting(pool: Pool, made: list[Made], blocked: set[frozenset[int]],
+             past: set[frozenset[int]]) -> dict[int, str]:
+    matched = {i for _, members, _, _ in made for i, _ in members}
+    by_key: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for i, c in enumerate(pool.cands):
+        by_key[(MODE_CLASS[c.mode], c.topic_key)].append(i)
+    out: dict[int, str] = {}
+    lo = pool.settings.group_min
+    for (mode_class, _), idx in sorted(by_key.items()):
+        left = [i for i in idx if i not in matched]
+        if left:
+            group = np.array(idx, dtype=np.int64)
+            out.update(explain_waiting(pool, group, left, blocked, past,
+                                       group_min=lo if mode_class == "group" else 2))
+    return out
+
+
+def _figures(cands: list[Candidate], plans: list[MatchPlan], unmatched: dict[int, str],
+             blocks: int, seconds: dict[str, float]) -> dict[str, object]:
+    queued: dict[str, int] = defaultdict(int)
+    for c in cands:
+        queued[c.mode.value] += 1
+    mode_of = {c.learner_id: c.mode.value for c in cands}
+    matched: dict[str, int] = defaultdict(int)
+    for lid in {lid for p in plans for lid, _ in p.members}:
+        matched[mode_of[lid]] += 1
+    supporters_used = len({lid for p in plans for lid, r in p.members if r == "supporter"})
+    return {
+        "queued": len(cands), "matched": len(cands) - len(unmatched), "unmatched": len(unmatched),
+        "matches": len(plans), "supporters_used": supporters_used,
+        "trios": sum(1 for p in plans if p.kind is Mode.ACCOUNTABILITY and len(p.members) == 3),
+        "groups": sum(1 for p in plans if p.kind is Mode.STUDY_GROUP),
+        "queued_by_mode": dict(sorted(queued.items())),
+        "matched_by_mode": dict(sorted(matched.items())),
+        "total_score": round(sum(p.score for p in plans), 3), "blocks": blocks,
+        "seconds": {k: round(v, 4) for k, v in seconds.items()},
+    }

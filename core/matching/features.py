@@ -1,0 +1,152 @@
+"""The queue as numpy arrays: what the scorer and the solvers read.
+
+Categorical attributes become small integer codes plus lookup tables, so a block's whole
+score matrix is a few gathers and adds instead of a Python loop over pairs:
+
+* ``compat``: one code per (language set, setup). ``compat_table[a, b]`` is ``-inf`` when the
+  two share no language or want incompatible setups (a hard constraint), otherwise the
+  same-setup bonus. Bilingual learners simply have their own code that is compatible with
+  both language groups, which is how they bridge them.
+* ``geo``: one code per (country, UTC offset); ``geo_table`` holds the same-country or
+  near-offset bonus.
+* ``cohort`` / ``kind``: equal codes mean the same cohort / support kind; empty values get
+  unique negative codes so they never count as equal.
+* ``node``: the per-learner terms (wait-time ageing, rating) that every match of theirs earns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+import numpy.typing as npt
+
+from core.matching.slots import U8, slot_masks, to_bits, utc_offset_hours
+from core.matching.types import Candidate
+from core.model import Setup
+from core.settings import CommunitySettings, MatchingWeights
+
+F32 = npt.NDArray[np.float32]
+I64 = npt.NDArray[np.int64]
+_SETUP_BITS = {Setup.TEXT: 1, Setup.VOICE: 2, Setup.VIDEO: 4, Setup.IN_PERSON: 8, Setup.ANY: 15}
+
+
+def node_bonus(c: Candidate, w: MatchingWeights) -> float:
+    """What a learner adds to any match they are in: ageing plus their rating."""
+    weeks = min(max(c.waited_days, 0.0) / 7, w.wait_cap_weeks)
+    rating = (c.rating - 3.0) * w.rating if c.rating is not None else 0.0
+    return w.wait_per_week * weeks + rating
+
+
+def near_offset_bonus(delta_hours: float, w: MatchingWeights) -> float:
+    return max(0.0, w.near_offset_per_hour * (3.0 - abs(delta_hours)))
+
+
+def _codes(keys: list[object]) -> tuple[I64, list[object]]:
+    index: dict[object, int] = {}
+    codes = np.fromiter((index.setdefault(k, len(index)) for k in keys), np.int64, len(keys))
+    return codes, list(index)
+
+
+def _unique_or_negative(values: list[str]) -> I64:
+    """Equal non-empty strings get equal codes >= 0; empty ones get distinct codes < 0."""
+    index: dict[str, int] = {}
+    out = np.empty(len(values), dtype=np.int64)
+    for i, v in enumerate(values):
+        out[i] = index.setdefault(v.casefold(), len(index)) if v else -1 - i
+    return out
+
+
+@dataclass
+class Pool:
+    """All candidates of a round as arrays (row i = ``cands[i]``)."""
+
+    cands: list[Candidate]
+    settings: CommunitySettings
+    start: datetime
+    slots: U8
+    compat: I64
+    compat_table: F32
+    lang_sets: list[frozenset[str]]  # per compat code: casefolded languages
+    setup_bits: list[int]  # per compat code
+    geo: I64
+    geo_table: F32
+    offset: F32
+    cohort: I64
+    kind: I64
+    node: F32
+    _bits: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def w(self) -> MatchingWeights:
+        return self.settings.weights
+
+    def bits(self, i: int) -> int:
+        """Learner i's slots as a Python int (cached): for loops over a few members."""
+        b = self._bits.get(i)
+        if b is None:
+            b = self._bits[i] = to_bits(self.slots[i])
+        return b
+
+
+def build_pool(cands: list[Candidate], settings: CommunitySettings, start: datetime) -> Pool:
+    w = settings.weights
+    slots = slot_masks([(c.availability, c.timezone) for c in cands], start)
+    langs = [frozenset(x.casefold() for x in c.languages) for c in cands]
+    compat, ckeys = _codes([(lg, c.setup) for lg, c in zip(langs, cands, strict=True)])
+    lang_sets = [k[0] for k in ckeys]  # type: ignore[index]
+    setups = [k[1] for k in ckeys]  # type: ignore[index]
+    compat_table = _compat_table(lang_sets, setups, w)
+    offset = np.array([utc_offset_hours(c.timezone, start) for c in cands], dtype=np.float32)
+    geo, gkeys = _codes([(c.country.casefold(), float(o)) for c, o in zip(cands, offset, strict=True)])
+    geo_table = _geo_table(gkeys, w)
+    return Pool(
+        cands=cands, settings=settings, start=start, slots=slots,
+        compat=compat, compat_table=compat_table, lang_sets=lang_sets,
+        setup_bits=[_SETUP_BITS[s] for s in setups],
+        geo=geo, geo_table=geo_table, offset=offset,
+        cohort=_unique_or_negative([c.cohort for c in cands]),
+        kind=_unique_or_negative([c.support_kind for c in cands]),
+        node=np.array([node_bonus(c, w) for c in cands], dtype=np.float32),
+    )
+
+
+def lang_share_table(lang_sets: list[frozenset[str]]) -> npt.NDArray[np.bool_]:
+    """[a, b]: the two language sets share a language (bitmasks, any number of languages)."""
+    vocab = sorted({x for s in lang_sets for x in s})
+    words = max(1, -(-len(vocab) // 64))
+    bit = {x: i for i, x in enumerate(vocab)}
+    masks = np.zeros((len(lang_sets), words), dtype=np.uint64)
+    for r, s in enumerate(lang_sets):
+        for x in s:
+            masks[r, bit[x] // 64] |= np.uint64(1 << (bit[x] % 64))
+    share: npt.NDArray[np.bool_] = ((masks[:, None, :] & masks[None, :, :]) != 0).any(axis=2)
+    return share
+
+
+def setup_fit_table(setup_bits: list[int]) -> npt.NDArray[np.bool_]:
+    """[a, b]: the setups can meet ("any" fits everything)."""
+    sb = np.array(setup_bits, dtype=np.int64)
+    fits: npt.NDArray[np.bool_] = (sb[:, None] & sb[None, :]) != 0
+    return fits
+
+
+def _compat_table(lang_sets: list[frozenset[str]], setups: list[Setup], w: MatchingWeights) -> F32:
+    """-inf where two codes cannot meet (no common language / incompatible setups)."""
+    share = lang_share_table(lang_sets)
+    sb = np.array([_SETUP_BITS[s] for s in setups], dtype=np.int64)
+    fits = setup_fit_table([_SETUP_BITS[s] for s in setups])
+    same = (sb[:, None] == sb[None, :]) & (sb[:, None] != _SETUP_BITS[Setup.ANY])
+    table = np.where(same, np.float32(w.same_setup), np.float32(0.0)).astype(np.float32)
+    table[~(share & fits)] = -np.inf
+    return table
+
+
+def _geo_table(keys: list[object], w: MatchingWeights) -> F32:
+    countries = [k[0] for k in keys]  # type: ignore[index]
+    offs = np.array([k[1] for k in keys], dtype=np.float64)  # type: ignore[index]
+    near = np.maximum(0.0, w.near_offset_per_hour * (3.0 - np.abs(offs[:, None] - offs[None, :])))
+    cc = _unique_or_negative(countries)
+    same = (cc[:, None] == cc[None, :]) & (cc[:, None] >= 0)
+    return np.where(same, np.maximum(near, w.same_country), near).astype(np.float32)

@@ -1,0 +1,205 @@
+"""Reference solutions and an independent checker, for tests and ``bench/matching.py``.
+
+Not used by rounds. ``violations`` re-checks a plan with the exact interval arithmetic of
+``core.availability`` (not the engine's slot masks). ``reference`` computes, on the pair and
+support blocks, the exact optimum without candidate pruning and a greedy baseline.
+``groups_against_cpsat`` needs OR-Tools (a development dependency), imported lazily.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from core.availability import overlap_hours, week_start
+from core.matching.candidates import Edges, make_blocks, pair_adjustments, top_k_edges
+from core.matching.features import build_pool
+from core.matching.pairs import max_weight_pairs
+from core.matching.score import Scorer
+from core.matching.support import sides, support_scores
+from core.matching.types import Candidate, RoundPlan
+from core.model import Mode, Setup
+
+_CLASS = {Mode.STUDY_BUDDY: "b", Mode.ACCOUNTABILITY: "a", Mode.STUDY_GROUP: "g",
+          Mode.OFFER_SUPPORT: "s", Mode.NEED_SUPPORT: "s"}
+
+
+def violations(plan: RoundPlan, cands: list[Candidate], settings: Any, now: datetime,
+               blocked: set[frozenset[int]] | frozenset[frozenset[int]]) -> list[str]:
+    """Every hard constraint the plan breaks, in words (empty when none)."""
+    by_id = {c.learner_id: c for c in cands}
+    start = week_start(now)
+    seats: Counter[int] = Counter()
+    seen: Counter[int] = Counter()
+    out: list[str] = []
+    for m in plan.matches:
+        ids = [lid for lid, _ in m.members]
+        cs = [by_id[i] for i in ids]
+        for lid, role in m.members:
+            (seats if role == "supporter" else seen)[lid] += 1
+        if len({_CLASS[c.mode] for c in cs}) != 1 or len({c.topic_key for c in cs}) != 1:
+            out.append(f"{ids}: mixed modes or topics")
+        if cs[0].mode in (Mode.OFFER_SUPPORT, Mode.NEED_SUPPORT):
+            if sorted(c.mode for c in cs) != sorted([Mode.OFFER_SUPPORT, Mode.NEED_SUPPORT]):
+                out.append(f"{ids}: support match needs one supporter and one learner")
+        elif cs[0].mode is Mode.STUDY_GROUP:
+            if not settings.group_min <= len(cs) <= settings.group_max:
+                out.append(f"{ids}: group size {len(cs)}")
+        elif len(cs) not in ((2, 3) if cs[0].mode is Mode.ACCOUNTABILITY else (2,)):
+            out.append(f"{ids}: size {len(cs)}")
+        if not frozenset.intersection(*(frozenset(x.casefold() for x in c.languages) for c in cs)):
+            out.append(f"{ids}: no common language")
+        explicit = {c.setup for c in cs} - {Setup.ANY}
+        if len(explicit) > 1:
+            out.append(f"{ids}: setups {explicit}")
+        h = overlap_hours([(c.availability, c.timezone) for c in cs], start)
+        if h + 1e-9 < settings.min_overlap_hours:
+            out.append(f"{ids}: only {h:.2f} h in common")
+        if any(frozenset((a, b)) in blocked for k, a in enumerate(ids) for b in ids[k + 1:]):
+            out.append(f"{ids}: a blocked pair")
+    out += [f"{lid}: in {k} matches" for lid, k in seen.items() if k > 1]
+    cap = settings.max_supporter_capacity
+    out += [f"supporter {lid}: {k} learners" for lid, k in seats.items()
+            if k > min(by_id[lid].capacity, cap) or seen[lid]]
+    matched = set(seats) | set(seen)
+    out += [f"{lid}: matched and unmatched" for lid in matched if lid in plan.unmatched]
+    out += [f"{c.learner_id}: neither matched nor told why" for c in cands
+            if c.learner_id not in matched and c.learner_id not in plan.unmatched]
+    return out
+
+
+def greedy_pairs(e: Edges) -> list[tuple[int, int, float]]:
+    """What most bots do: best edge first, take it if both are still free."""
+    used: set[int] = set()
+    out = []
+    for k in np.argsort(-e.w, kind="stable").tolist():
+        a, b = int(e.a[k]), int(e.b[k])
+        if a not in used and b not in used:
+            used.update((a, b))
+            out.append((a, b, float(e.w[k])))
+    return out
+
+
+def reference(plan: RoundPlan, cands: list[Candidate], settings: Any, now: datetime,
+              blocked: set[frozenset[int]], past: set[frozenset[int]], *, exact: bool) -> dict[str, Any]:
+    """Exact (unpruned) and greedy totals on the pair and support blocks vs the engine's."""
+    pool = build_pool(sorted(cands, key=lambda c: c.learner_id), settings, week_start(now))
+    scorer = Scorer(pool, set(blocked), set(past))
+    adjust = pair_adjustments(pool, past, settings.weights.past_partner)
+    adjust.update(pair_adjustments(pool, blocked, float("-inf")))
+    ex = gr = 0.0
+    for block in make_blocks(pool):
+        m = block.members
+        if block.mode_class in ("pair", "accountability") and len(m) > 1:
+            e = top_k_edges(pool, m, m, len(m), adjust)
+            keep = e.a < e.b
+            e = Edges(e.a[keep], e.b[keep], e.w[keep])
+            gr += sum(w for _, _, w in greedy_pairs(e))
+            if exact:
+                ex += sum(scorer.score(p) or 0.0 for p in max_weight_pairs(e, 0))
+        elif block.mode_class == "support":
+            a, b = _support_reference(pool, m, adjust, exact)
+            ex, gr = ex + a, gr + b
+    index = {c.learner_id: i for i, c in enumerate(pool.cands)}
+    engine = 0.0
+    for mp in plan.matches:
+        if mp.kind is Mode.STUDY_GROUP:
+            continue
+        idx = [index[lid] for lid, _ in mp.members]
+        if len(idx) == 3:  # a trio: count only its weakest pair (pairs are what we compare)
+            engine += min(scorer.score(p) or 0.0 for p in ((idx[0], idx[1]), (idx[0], idx[2]), (idx[1], idx[2])))
+        else:
+            engine += mp.score
+    return {"engine_ps": engine, "exact_ps": round(ex, 1) if exact else None, "greedy_ps": gr,
+            "pct_exact": 100 * engine / ex if exact and ex else None,
+            "pct_greedy": 100 * engine / gr if gr else 100.0}
+
+
+def _support_reference(pool: Any, m: np.ndarray, adjust: dict[tuple[int, int], float],
+                       exact: bool) -> tuple[float, float]:
+    need, sup, seats = sides(pool, m)
+    if not len(need) or not len(sup):
+        return 0.0, 0.0
+    s = support_scores(pool, need, sup, adjust)
+    s = np.where(np.isfinite(s), np.maximum(s, 0), 0)
+    best = 0.0
+    if exact:
+        cols = np.repeat(np.arange(len(sup)), seats)
+        r, c = linear_sum_assignment(s[:, cols], maximize=True)
+        best = float(s[:, cols][r, c].sum())
+    left = seats.copy()
+    free = np.ones(len(need), bool)
+    greedy = 0.0
+    flat = np.argsort(-s, axis=None, kind="stable")
+    for k in flat.tolist():
+        r, c = divmod(k, len(sup))
+        if s[r, c] <= 0:
+            break
+        if free[r] and left[c] > 0:
+            free[r], left[c] = False, left[c] - 1
+            greedy += float(s[r, c])
+    return best, greedy
+
+
+def feasible_groups(scorer: Scorer, ids: list[int], lo: int, hi: int) -> Iterator[tuple[tuple[int, ...], float]]:
+    """Every feasible group of lo..hi learners with its score (feasibility is inherited by
+    subsets, so infeasible prefixes are pruned)."""
+    def grow(prefix: tuple[int, ...], k: int) -> Iterator[tuple[tuple[int, ...], float]]:
+        for j in range(k, len(ids)):
+            g = (*prefix, ids[j])
+            if len(g) >= 2 and not scorer.feasible(g):
+                continue
+            if len(g) >= lo:
+                v = scorer.score(g, fit=True)
+                if v is not None:
+                    yield g, v
+            if len(g) < hi:
+                yield from grow(g, j + 1)
+    yield from grow((), 0)
+
+
+def groups_against_cpsat(cands: list[Candidate], settings: Any, now: datetime,
+                         seed: int) -> tuple[float, float, float]:
+    """(engine, CP-SAT optimum, greedy) total group scores on one small study-group queue."""
+    from ortools.sat.python import cp_model
+
+    from core.matching.engine import plan_round
+
+    plan = plan_round(cands, settings=settings, now=now, seed=seed)
+    engine = sum(m.score for m in plan.matches)
+    pool = build_pool(sorted(cands, key=lambda c: c.learner_id), settings, week_start(now))
+    scorer = Scorer(pool, set(), set())
+    groups = list(feasible_groups(scorer, list(range(len(pool.cands))), settings.group_min, settings.group_max))
+    model = cp_model.CpModel()
+    x = [model.NewBoolVar(f"g{k}") for k in range(len(groups))]
+    for i in range(len(pool.cands)):
+        model.AddAtMostOne(x[k] for k, (g, _) in enumerate(groups) if i in g)
+    model.Maximize(sum(round(v * 1000) * x[k] for k, (_, v) in enumerate(groups)))
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 2
+    solver.parameters.max_time_in_seconds = 60
+    solver.Solve(model)
+    best = sum(v for k, (_, v) in enumerate(groups) if solver.Value(x[k]))
+    return engine, best, _greedy_groups(scorer, len(pool.cands), settings.group_min, settings.group_max)
+
+
+def _greedy_groups(scorer: Scorer, n: int, lo: int, hi: int) -> float:
+    """Greedy growth: best pair edges first, merge two groups when the union still fits."""
+    edges = sorted(((scorer.score((a, b)) or 0.0, a, b) for a in range(n) for b in range(a + 1, n)
+                    if scorer.score((a, b)) is not None), reverse=True)
+    group = {i: (i,) for i in range(n)}
+    for _, a, b in edges:
+        ga, gb = group[a], group[b]
+        if ga is gb or len(ga) + len(gb) > hi:
+            continue
+        union = tuple(sorted(ga + gb))
+        if scorer.feasible(union):
+            for i in union:
+                group[i] = union
+    done = {g for g in group.values() if len(g) >= lo}
+    return sum(scorer.score(g, fit=True) or 0.0 for g in done)

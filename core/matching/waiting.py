@@ -1,0 +1,91 @@
+"""Why a learner is left waiting: the first hard constraint that rules everyone out.
+
+For each learner left over, the possible partners (same mode class and topic key; the
+other side for support) are filtered the way the engine filters them: study setup, then a
+shared language, then enough common time, then blocks and past partners. The first filter
+that leaves nobody is the honest reason; if somebody survives every filter, the learner
+lost out to better fits (or was the odd one out). Vectorised per topic block.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from core.matching.explain import SETUP_WORDS, _join, hours_text
+from core.matching.features import F32, I64, Pool, lang_share_table, setup_fit_table
+from core.matching.score import min_slots
+from core.model import Mode, Setup
+
+NEXT = "you'll be first in line next round"
+
+
+def explain_waiting(pool: Pool, group: I64, left: list[int], blocked: set[frozenset[int]],
+                    past: set[frozenset[int]], *, group_min: int = 2) -> dict[int, str]:
+    """learner_id -> reason for every index in ``left`` (all from the same topic block)."""
+    tables = (setup_fit_table(pool.setup_bits), lang_share_table(pool.lang_sets))
+    modes = [pool.cands[j].mode for j in group.tolist()]
+    offer = group[np.array([m is Mode.OFFER_SUPPORT and pool.cands[j].capacity > 0
+                            for m, j in zip(modes, group.tolist(), strict=True)], bool)]
+    need = group[np.array([m is Mode.NEED_SUPPORT for m in modes], bool)]
+    colf = pool.slots[group].astype(np.float32)
+    out: dict[int, str] = {}
+    step = max(1, 2_000_000 // max(1, len(group)))
+    for r0 in range(0, len(left), step):
+        rows = np.array(left[r0:r0 + step], dtype=np.int64)
+        shared = pool.slots[rows].astype(np.float32) @ colf.T
+        for k, i in enumerate(rows.tolist()):
+            mode = pool.cands[i].mode
+            others = offer if mode is Mode.NEED_SUPPORT else need if mode is Mode.OFFER_SUPPORT \
+                else group[group != i]
+            hours = shared[k, np.searchsorted(group, others)]
+            reason = _reason(pool, i, others, hours, tables, blocked, past, group_min)
+            out[pool.cands[i].learner_id] = reason
+    return out
+
+
+def _reason(pool: Pool, i: int, others: I64, shared: F32,
+            tables: tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]],
+            blocked: set[frozenset[int]], past: set[frozenset[int]], group_min: int) -> str:
+    c = pool.cands[i]
+    topic = c.topic
+    if c.mode is Mode.OFFER_SUPPORT and c.capacity <= 0:
+        return "All your support seats are taken right now; you'll be matched again when one frees up."
+    if len(others) == 0:
+        return {
+            Mode.NEED_SUPPORT: f"No one offers support on {topic} right now; {NEXT} when someone does.",
+            Mode.OFFER_SUPPORT: f"No one has asked for support on {topic} yet.",
+        }.get(c.mode, f"No one else is waiting for a {c.mode.label.lower()} on {topic} yet; {NEXT}.")
+    who = {Mode.NEED_SUPPORT: "No supporter", Mode.OFFER_SUPPORT: "No learner who needs support"}.get(
+        c.mode, "No one else")
+    code = int(pool.compat[i])
+    setup_ok = tables[0][code, pool.compat[others]]
+    if not setup_ok.any():
+        return f"{who} on {topic} wants {SETUP_WORDS.get(c.setup, str(c.setup))} sessions yet."
+    lang_ok = setup_ok & tables[1][code, pool.compat[others]]
+    if not lang_ok.any():
+        return f"{who} on {topic} speaks {_join(sorted(c.languages)) or 'your language'} yet."
+    time_ok = lang_ok & (shared >= min_slots(pool) - 0.5)
+    if not time_ok.any():
+        h = hours_text(pool.settings.min_overlap_hours)
+        return (f"{who} on {topic} shares enough free time with you "
+                f"(you need at least {h} a week in common).")
+    fits = [int(j) for j in others[time_ok]]
+    me = c.learner_id
+    free = [j for j in fits if frozenset((me, pool.cands[j].learner_id)) not in blocked]
+    if not free:
+        return "The only learners who fit you are people you asked not to be matched with again."
+    fresh = [j for j in free if frozenset((me, pool.cands[j].learner_id)) not in past]
+    if not fresh:
+        return f"The only learners who fit you this round were past partners; {NEXT}."
+    if c.mode is Mode.NEED_SUPPORT:
+        return f"Every supporter who fits you on {topic} is full this round; {NEXT}."
+    if c.mode is Mode.OFFER_SUPPORT:
+        return f"Everyone who needs support on {topic} and fits you got a supporter this round; {NEXT}."
+    if c.mode is Mode.STUDY_GROUP:
+        return (f"Not enough learners on {topic} fit together for a group of at least {group_min} "
+                f"(a common language and at least {hours_text(pool.settings.min_overlap_hours)} "
+                f"a week when all are free); {NEXT}.")
+    if len(free) == 1 or c.setup is Setup.ANY and len(free) < 2:
+        return f"You were the odd one out this round: {NEXT}."
+    return f"Everyone who fits you was paired with a closer fit this round: {NEXT}."

@@ -1,0 +1,242 @@
+"""The domain as plain dataclasses: no framework, no database, no platform.
+
+Ids that come from platforms (Discord snowflakes, Slack user ids) are strings, always.
+Ids that the storage assigns (learner, match, ...) are ints; ``None`` until stored.
+All datetimes are timezone-aware UTC instants.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class Mode(StrEnum):
+    """What a learner asks for when joining."""
+
+    STUDY_BUDDY = "study-buddy"
+    STUDY_GROUP = "study-group"
+    ACCOUNTABILITY = "accountability"
+    OFFER_SUPPORT = "offer-support"
+    NEED_SUPPORT = "need-support"
+
+    @property
+    def label(self) -> str:
+        return MODE_LABELS[self]
+
+
+MODE_LABELS: dict[Mode, str] = {
+    Mode.STUDY_BUDDY: "Study buddy",
+    Mode.STUDY_GROUP: "Study group",
+    Mode.ACCOUNTABILITY: "Accountability partner",
+    Mode.OFFER_SUPPORT: "Offer support",
+    Mode.NEED_SUPPORT: "I need support",
+}
+
+
+class Setup(StrEnum):
+    """Preferred study setup."""
+
+    TEXT = "text"
+    VOICE = "voice"
+    VIDEO = "video"
+    IN_PERSON = "in-person"
+    ANY = "any"
+
+
+class QueueState(StrEnum):
+    WAITING = "waiting"
+    MATCHED = "matched"
+    LEFT = "left"
+    REMOVED = "removed"
+
+
+class MatchState(StrEnum):
+    ACTIVE = "active"
+    ENDED = "ended"
+
+
+class SessionState(StrEnum):
+    BOOKED = "booked"
+    CANCELLED = "cancelled"
+    DONE = "done"
+
+
+class OutboxState(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"  # gave up after the maximum attempts; kept for moderators to see
+    DROPPED = "dropped"  # no longer useful (e.g. a reminder for a cancelled session)
+
+
+@dataclass
+class Community:
+    """One Discord guild or Slack workspace."""
+
+    platform: str
+    external_id: str
+    name: str = ""
+    settings: dict[str, Any] = field(default_factory=dict)  # overrides of the defaults
+    id: int | None = None
+
+
+@dataclass
+class Learner:
+    """A person in one community."""
+
+    community_id: int
+    platform_user_id: str
+    display_name: str
+    is_moderator: bool = False
+    banned: bool = False
+    ban_reason: str = ""
+    paused_until: datetime | None = None
+    created_at: datetime | None = None
+    id: int | None = None
+
+
+@dataclass
+class Profile:
+    """What a learner told us when joining; remembered so rejoining is one click."""
+
+    learner_id: int
+    mode: Mode
+    topic: str
+    languages: tuple[str, ...]
+    timezone: str
+    availability: str
+    cohort: str = ""
+    country: str = ""
+    setup: Setup = Setup.ANY
+    support_kind: str = ""
+    goal: str = ""
+    group_size: int = 0  # 0 = community default
+    capacity: int = 1  # offer-support: how many learners at once
+    anonymous: bool = False  # need-support: stay anonymous to the supporter
+    contact: str = ""  # optional contact (phone, email): kept as a string, always
+    updated_at: datetime | None = None
+
+
+@dataclass
+class QueueEntry:
+    """One request to be matched. At most one WAITING entry per learner."""
+
+    learner_id: int
+    community_id: int
+    mode: Mode
+    joined_at: datetime
+    state: QueueState = QueueState.WAITING
+    unmatched_reason: str = ""  # why the last round left this learner waiting
+    id: int | None = None
+
+
+@dataclass
+class MatchMember:
+    learner_id: int
+    role: str = "peer"  # peer | supporter | supported
+    alias: str = ""  # shown instead of the name when anonymous
+
+
+@dataclass
+class Match:
+    """A pair, group or supporter assignment that a round (or a moderator) made."""
+
+    community_id: int
+    kind: Mode
+    members: list[MatchMember]
+    reasons: list[str]
+    created_at: datetime
+    suggested_times: list[tuple[datetime, datetime]] = field(default_factory=list)
+    round_id: int | None = None
+    score: float = 0.0
+    space_id: str = ""
+    state: MatchState = MatchState.ACTIVE
+    ended_reason: str = ""
+    ended_at: datetime | None = None
+    id: int | None = None
+
+    def member_ids(self) -> list[int]:
+        return [m.learner_id for m in self.members]
+
+
+@dataclass
+class Block:
+    """Two learners who must never be matched again (unpaired, or blocked)."""
+
+    community_id: int
+    learner_a: int
+    learner_b: int
+    reason: str
+    created_at: datetime
+
+
+@dataclass
+class Round:
+    """One matching round; the seed makes it reproducible."""
+
+    community_id: int
+    seed: int
+    started_at: datetime
+    dry_run: bool = False
+    finished_at: datetime | None = None
+    figures: dict[str, Any] = field(default_factory=dict)
+    id: int | None = None
+
+
+@dataclass
+class Session:
+    """A meeting booked inside a match."""
+
+    match_id: int
+    start: datetime
+    end: datetime
+    booked_by: int
+    ics_uid: str
+    sequence: int = 0
+    state: SessionState = SessionState.BOOKED
+    id: int | None = None
+
+
+@dataclass
+class Feedback:
+    """One person's rating of another after a session (or a match)."""
+
+    match_id: int
+    from_learner: int
+    to_learner: int
+    scores: dict[str, int]
+    comment: str
+    created_at: datetime
+    session_id: int | None = None
+    id: int | None = None
+
+
+@dataclass
+class OutboxMessage:
+    """A durable side effect: written with the state change, delivered later, once."""
+
+    kind: str  # dm | space | space_message | space_close | reminder ...
+    community_id: int
+    target: str  # platform user id, match id ... depends on kind
+    payload: dict[str, Any]
+    due_at: datetime
+    idempotency_key: str
+    state: OutboxState = OutboxState.PENDING
+    attempts: int = 0
+    last_error: str = ""
+    sent_at: datetime | None = None
+    id: int | None = None
+
+
+@dataclass
+class AuditEntry:
+    """Who did what as a moderator."""
+
+    community_id: int
+    actor: str
+    action: str
+    detail: str
+    at: datetime
+    id: int | None = None

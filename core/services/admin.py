@@ -1,0 +1,168 @@
+"""Moderator use cases: queue, manual pair, end a match, remove, ban/unban.
+
+Dispatch has already refused non-moderators (the rule lives in the core, whatever the
+adapter). Every change is written to the audit log.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from core.availability import overlap_hours, parse_availability, week_start
+from core.matching.times import suggest_times
+from core.model import AuditEntry, Learner, Match, MatchMember, MatchState, Mode, QueueState
+from core.replies import Reply
+from core.services import ending
+from core.services.common import find_learner, waited
+from core.services.context import Ctx
+from core.services.errors import Refusal
+from core.services.notify import announce_match
+
+
+async def audit(ctx: Ctx, action: str, detail: str) -> None:
+    assert ctx.community.id is not None
+    await ctx.uow.audit.add(AuditEntry(ctx.community.id, ctx.actor.user_id, action, detail, ctx.now))
+
+
+async def queue(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    """Who is waiting, filtered by mode and topic, with counts per mode and topic."""
+    assert ctx.community.id is not None
+    mode = Mode(args["mode"]) if args.get("mode") else None
+    entries = await ctx.uow.queue.waiting(ctx.community.id, mode)
+    profiles = await ctx.uow.profiles.for_learners([e.learner_id for e in entries])
+    topic = str(args.get("topic", "")).casefold()
+    if topic:
+        entries = [e for e in entries if topic in profiles[e.learner_id].topic.casefold()]
+    if not entries:
+        return Reply(text="Nobody is waiting" + (" with those filters." if mode or topic else "."))
+    counts = Counter((e.mode.label, profiles[e.learner_id].topic) for e in entries)
+    lines = [f"**{len(entries)} waiting.** " + ", ".join(
+        f"{m} / {t}: {n}" for (m, t), n in sorted(counts.items()))]
+    for i, e in enumerate(entries[:50], 1):
+        learner = await ctx.uow.learners.get(e.learner_id)
+        p = profiles[e.learner_id]
+        name = learner.display_name if learner else "?"
+        why = f": {e.unmatched_reason}" if e.unmatched_reason else ""
+        lines.append(f"{i}. {name} ({learner.platform_user_id if learner else ''}): {e.mode.value}, "
+                     f"{p.topic}, {', '.join(p.languages)}, waiting {waited(e.joined_at, ctx.now)}{why}")
+    if len(entries) > 50:
+        lines.append(f"... and {len(entries) - 50} more (use `/peeradmin export learners`).")
+    return Reply(text="\n".join(lines))
+
+
+async def pair(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    """Pair two learners by hand. Blocked pairs and banned learners are refused."""
+    assert ctx.community.id is not None
+    a = await find_learner(ctx.uow, ctx.community.id, str(args["user_a"]))
+    b = await find_learner(ctx.uow, ctx.community.id, str(args["user_b"]))
+    if a.id == b.id:
+        raise Refusal("Those are the same person.")
+    for person in (a, b):
+        if person.banned:
+            raise Refusal(f"{person.display_name} is banned; unban them first.")
+    if frozenset((a.id, b.id)) in await ctx.uow.blocks.pairs(ctx.community.id):
+        raise Refusal(f"{a.display_name} and {b.display_name} unpaired before (or were blocked): "
+                      "PeerMatch never matches them again.")
+    profiles = await ctx.uow.profiles.for_learners([a.id or 0, b.id or 0])
+    for person in (a, b):
+        assert person.id is not None
+        active = [m for m in await ctx.uow.matches.active_for(person.id) if m.state is MatchState.ACTIVE]
+        prof = profiles.get(person.id)
+        if active and not (prof and prof.mode is Mode.OFFER_SUPPORT):
+            raise Refusal(f"{person.display_name} is already in match #{active[0].id}; end it first.")
+    kind, roles = _kind_and_roles(profiles.get(a.id or 0), profiles.get(b.id or 0))
+    reasons, times = ["paired by a moderator"], []
+    if len(profiles) == 2:
+        members = [(parse_availability(p.availability), p.timezone) for p in profiles.values()]
+        hours = overlap_hours(members, week_start(ctx.now))
+        reasons.append(f"{hours:.0f} h a week in common")
+        times = suggest_times(members, ctx.settings, ctx.now)
+    match = await ctx.uow.matches.add(Match(
+        ctx.community.id, kind, [MatchMember(a.id or 0, roles[0]), MatchMember(b.id or 0, roles[1])],
+        reasons, ctx.now, times))
+    for person in (a, b):
+        entry = await ctx.uow.queue.open_for(person.id or 0)
+        if entry is not None and profiles.get(person.id or 0, None) and entry.mode is not Mode.OFFER_SUPPORT:
+            entry.state = QueueState.MATCHED
+            await ctx.uow.queue.update(entry)
+    await announce_match(ctx.uow, ctx.settings, match, {a.id or 0: a, b.id or 0: b}, profiles, ctx.now)
+    await audit(ctx, "pair", f"match {match.id}: {a.platform_user_id} + {b.platform_user_id}")
+    return Reply(text=f"Paired {a.display_name} and {b.display_name} (match #{match.id}). "
+                      "Both will get a DM and a private space.")
+
+
+def _kind_and_roles(pa: Any, pb: Any) -> tuple[Mode, tuple[str, str]]:
+    modes = {getattr(pa, "mode", None), getattr(pb, "mode", None)}
+    if Mode.OFFER_SUPPORT in modes:
+        first_supports = getattr(pa, "mode", None) is Mode.OFFER_SUPPORT
+        return Mode.NEED_SUPPORT, ("supporter", "supported") if first_supports else ("supported", "supporter")
+    mode = getattr(pa, "mode", None) or getattr(pb, "mode", None) or Mode.STUDY_BUDDY
+    return (Mode.STUDY_BUDDY if mode is Mode.NEED_SUPPORT else mode), ("peer", "peer")
+
+
+async def end_match(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    match = await ctx.uow.matches.get(int(args["match"]))
+    if match is None or match.community_id != ctx.community.id:
+        raise Refusal(f"There is no match #{args['match']} in this community.")
+    if match.state is not MatchState.ACTIVE:
+        raise Refusal(f"Match #{match.id} has already ended ({match.ended_reason}).")
+    reason = str(args["reason"])
+    await ending.close(ctx.uow, ctx.settings, match, f"ended by a moderator: {reason}", ctx.now)
+    from core import outbox  # local: only this use case tells members a moderator ended it
+
+    for lid in match.member_ids():
+        member = await ctx.uow.learners.get(lid)
+        if member is not None:
+            await ctx.uow.outbox.add(outbox.dm(
+                match.community_id, member.platform_user_id,
+                f"A moderator ended match #{match.id}. `/peer rejoin` to find a new match.",
+                f"ended:{match.id}:{lid}", ctx.now))
+    await audit(ctx, "end-match", f"match {match.id}: {reason}")
+    return Reply(text=f"Match #{match.id} has ended; its members were told.")
+
+
+async def remove(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    assert ctx.community.id is not None
+    learner = await find_learner(ctx.uow, ctx.community.id, str(args["user"]))
+    entry = await ctx.uow.queue.open_for(learner.id or 0)
+    if entry is None:
+        raise Refusal(f"{learner.display_name} isn't in the queue.")
+    entry.state = QueueState.REMOVED
+    await ctx.uow.queue.update(entry)
+    await audit(ctx, "remove", f"{learner.platform_user_id}: {args['reason']}")
+    return Reply(text=f"Removed {learner.display_name} from the queue.")
+
+
+async def _set_ban(ctx: Ctx, learner: Learner, banned: bool, reason: str) -> None:
+    learner.banned, learner.ban_reason = banned, reason
+    await ctx.uow.learners.update(learner)
+
+
+async def ban(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    assert ctx.community.id is not None
+    learner = await find_learner(ctx.uow, ctx.community.id, str(args["user"]))
+    if learner.id == ctx.learner.id:
+        raise Refusal("You can't ban yourself.")
+    reason = str(args["reason"])
+    await _set_ban(ctx, learner, True, reason)
+    entry = await ctx.uow.queue.open_for(learner.id or 0)
+    if entry is not None:
+        entry.state = QueueState.REMOVED
+        await ctx.uow.queue.update(entry)
+    for match in await ctx.uow.matches.active_for(learner.id or 0):
+        if match.state is MatchState.ACTIVE:
+            await ending.leave_match(ctx.uow, ctx.settings, match, learner, "banned", ctx.now,
+                                     tell=f"Match #{match.id} has ended.")
+    await audit(ctx, "ban", f"{learner.platform_user_id}: {reason}")
+    return Reply(text=f"Banned {learner.display_name}. Their queue entry and matches have ended.")
+
+
+async def unban(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    assert ctx.community.id is not None
+    learner = await find_learner(ctx.uow, ctx.community.id, str(args["user"]))
+    if not learner.banned:
+        raise Refusal(f"{learner.display_name} isn't banned.")
+    await _set_ban(ctx, learner, False, "")
+    await audit(ctx, "unban", learner.platform_user_id)
+    return Reply(text=f"{learner.display_name} can use PeerMatch again.")

@@ -1,0 +1,77 @@
+"""Small helpers the use cases share: lookups that refuse politely, names, aliases."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from core.model import Learner, Match, MatchState, QueueEntry
+from core.ports import UnitOfWork
+from core.replies import mention
+from core.services.context import Ctx
+from core.services.errors import Refusal
+
+
+def waited(since: datetime, now: datetime) -> str:
+    """'3 days', '5 hours', 'a few minutes': how long someone has waited, in words."""
+    delta = now - since
+    if delta >= timedelta(days=14):
+        return f"{delta.days // 7} weeks"
+    if delta >= timedelta(days=2):
+        return f"{delta.days} days"
+    if delta >= timedelta(hours=2):
+        return f"{int(delta.total_seconds() // 3600)} hours"
+    if delta >= timedelta(minutes=2):
+        return f"{int(delta.total_seconds() // 60)} minutes"
+    return "a moment"
+
+
+def alias_for(match: Match, learner_id: int) -> str:
+    """The alias of a member who asked to stay anonymous, or '' if they did not."""
+    for m in match.members:
+        if m.learner_id == learner_id:
+            return m.alias
+    return ""
+
+
+def name_for(match: Match, learner: Learner, viewer_id: int) -> str:
+    """How ``learner`` is shown to ``viewer_id`` in this match: their alias when they are
+    anonymous (to everyone but themselves), else a mention."""
+    alias = alias_for(match, learner.id or 0)
+    if alias and viewer_id != learner.id:
+        return alias
+    return mention(learner.platform_user_id)
+
+
+async def find_learner(uow: UnitOfWork, community_id: int, user_ref: str) -> Learner:
+    """A learner by platform user id (adapters pass ids; the console also accepts names)."""
+    ref = user_ref.strip()
+    learner = await uow.learners.by_platform_id(community_id, ref)
+    if learner is None:
+        lowered = ref.lstrip("@").casefold()
+        for candidate in await uow.learners.list(community_id):
+            if candidate.display_name.casefold() == lowered:
+                return candidate
+        raise Refusal(f"I couldn't find a learner '{ref}' in this community.")
+    return learner
+
+
+async def active_match(ctx: Ctx, match_number: int | None) -> Match:
+    """The caller's active match: the one numbered, or their only/most recent one."""
+    assert ctx.learner.id is not None
+    matches = [m for m in await ctx.uow.matches.active_for(ctx.learner.id)
+               if m.state is MatchState.ACTIVE]
+    if match_number is not None:
+        for m in matches:
+            if m.id == match_number:
+                return m
+        raise Refusal(f"You have no active match number {match_number}. `/peer status` lists yours.")
+    if not matches:
+        raise Refusal("You don't have an active match right now. `/peer join` to find one.")
+    return max(matches, key=lambda m: m.created_at)
+
+
+async def queue_position(uow: UnitOfWork, entry: QueueEntry) -> tuple[int, int]:
+    """(1-based position, total) of an entry among waiting entries of its mode."""
+    waiting = await uow.queue.waiting(entry.community_id, entry.mode)
+    ids = [e.id for e in waiting]
+    return (ids.index(entry.id) + 1 if entry.id in ids else len(ids), len(ids))

@@ -1,0 +1,129 @@
+"""The outbox dispatcher: delivers due messages with retries, backoff and idempotency.
+
+Each tick claims due rows in one short transaction (a lease: ``due_at`` moves to the
+future, so other dispatchers skip them; on PostgreSQL the claim also uses
+``FOR UPDATE SKIP LOCKED``), delivers them outside any transaction, and records each
+result in its own transaction. A crash between claim and record lets the lease expire and
+the row is tried again; deliverers make that safe with the idempotency key.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from core import outbox
+from core.model import OutboxMessage, OutboxState
+from core.ports import Clock, Deliverer, DeliveryError, UnitOfWorkFactory
+from core.replies import mention
+from core.settings import DispatchSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TickResult:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    dm_closed: int = 0
+
+
+def backoff(attempts: int, settings: DispatchSettings, retry_after: float | None) -> float:
+    """Seconds to wait before the next attempt: the platform's Retry-After when given,
+    else exponential from the base, capped."""
+    if retry_after is not None and retry_after >= 0:
+        return retry_after
+    return float(min(settings.max_backoff_seconds, settings.base_backoff_seconds * 2 ** (attempts - 1)))
+
+
+async def dispatch_due(uow_factory: UnitOfWorkFactory, clock: Clock,
+                       deliverers: Mapping[str, Deliverer],
+                       settings: DispatchSettings | None = None) -> TickResult:
+    """Deliver what is due now. Returns counts; never raises for a delivery failure."""
+    cfg = settings or DispatchSettings()
+    now = clock.now()
+    async with uow_factory() as uow:
+        claimed = await uow.outbox.claim_due(now, cfg.batch_size,
+                                             now + timedelta(seconds=cfg.lease_seconds))
+        platforms: dict[int, str] = {}
+        for msg in claimed:
+            if msg.community_id not in platforms:
+                community = await uow.communities.get(msg.community_id)
+                platforms[msg.community_id] = community.platform if community else ""
+        await uow.commit()
+    result = TickResult()
+    for msg in claimed:
+        await _deliver_one(uow_factory, clock, deliverers.get(platforms[msg.community_id]),
+                           msg, cfg, result)
+    return result
+
+
+async def _prepare(uow_factory: UnitOfWorkFactory, msg: OutboxMessage) -> str | None:
+    """Fill in what a message needs from the database; return a reason to wait, if any."""
+    if msg.kind not in ("space_message", "space_close"):
+        return None
+    async with uow_factory() as uow:
+        match = await uow.matches.get(int(msg.payload["match_id"]))
+    if match is None:
+        return "gone"
+    if not match.space_id:
+        return "space not created yet"
+    msg.payload["space_id"] = match.space_id
+    return None
+
+
+async def _deliver_one(uow_factory: UnitOfWorkFactory, clock: Clock, deliverer: Deliverer | None,
+                       msg: OutboxMessage, cfg: DispatchSettings, result: TickResult) -> None:
+    facts: dict[str, Any] = {}
+    problem: DeliveryError | None = None
+    wait = await _prepare(uow_factory, msg)
+    if wait == "gone":
+        problem = DeliveryError("the match no longer exists", permanent=True)
+    elif wait:
+        problem = DeliveryError(wait)
+    elif deliverer is None:
+        problem = DeliveryError("no adapter for this platform is running")
+    else:
+        try:
+            facts = await deliverer.deliver(msg)
+        except DeliveryError as exc:
+            problem = exc
+        except Exception as exc:  # a bug or an unexpected platform answer: retry, keep the row
+            log.exception("delivery of outbox row %s failed", msg.id)
+            problem = DeliveryError(f"{type(exc).__name__}: {exc}")
+    now = clock.now()
+    async with uow_factory() as uow:
+        msg.attempts += 1
+        if problem is None:
+            msg.state, msg.sent_at, msg.last_error = OutboxState.SENT, now, ""
+            result.sent += 1
+            if msg.kind == "space_open" and facts.get("space_id"):
+                match = await uow.matches.get(int(msg.payload["match_id"]))
+                if match is not None:
+                    match.space_id = str(facts["space_id"])
+                    await uow.matches.update(match)
+        elif problem.dm_closed:
+            msg.state, msg.last_error = OutboxState.FAILED, "dm_closed"
+            result.dm_closed += 1
+            if msg.payload.get("match_id"):
+                # The person keeps DMs closed: tell them in their match space instead.
+                await uow.outbox.add(outbox.space_message(
+                    msg.community_id, int(msg.payload["match_id"]),
+                    f"{mention(msg.target)} I couldn't DM you (your DMs are closed):\n\n"
+                    + str(msg.payload.get("text", "")),
+                    f"dm-fallback:{msg.idempotency_key}", now,
+                    outbox.buttons_from_payload(msg.payload.get("buttons"))))
+        elif problem.permanent or msg.attempts >= cfg.max_attempts:
+            msg.state, msg.last_error = OutboxState.FAILED, str(problem)[:500]
+            result.failed += 1
+            log.warning("outbox row %s (%s) failed for good: %s", msg.id, msg.kind, problem)
+        else:
+            msg.state, msg.last_error = OutboxState.PENDING, str(problem)[:500]
+            msg.due_at = now + timedelta(seconds=backoff(msg.attempts, cfg, problem.retry_after))
+            result.retried += 1
+        await uow.outbox.update(msg)
+        await uow.commit()

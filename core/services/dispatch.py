@@ -1,0 +1,107 @@
+"""The one entry point adapters call: ``handle(services, request) -> Reply``.
+
+It opens the unit of work, finds (or creates) the community and the learner, applies the
+guardrails every command shares (ban, moderator check, rate limit, validation), runs the
+use case and commits. A use case that raises ``Refusal`` gets its polite message shown and
+nothing it did is kept.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from typing import Any
+
+from core import catalogue
+from core.model import Community, Learner
+from core.replies import Reply, error, ts
+from core.services.context import CommandRequest, Ctx, Services
+from core.services.errors import Refusal
+from core.services.registry import HANDLERS
+from core.settings import CommunitySettings
+
+log = logging.getLogger(__name__)
+_ALLOWED_WHEN_BANNED = {"peer help", "peer status", "peer forget"}
+
+
+def effective_settings(services: Services, community: Community) -> CommunitySettings:
+    """The defaults with this community's stored overrides applied."""
+    return services.defaults.with_overrides(community.settings)
+
+
+def is_moderator(learner: Learner, request: CommandRequest, settings: CommunitySettings) -> bool:
+    """Moderators: flagged learners, platform admins, configured users, configured roles."""
+    actor = request.actor
+    return (
+        learner.is_moderator
+        or actor.platform_admin
+        or actor.user_id in settings.moderator_users
+        or any(role in settings.moderator_roles for role in actor.roles)
+    )
+
+
+async def ensure_community(services: Services, uow: Any, platform: str, external_id: str,
+                           name: str = "") -> Community:
+    """The stored community, created on first contact."""
+    community: Community | None = await uow.communities.by_external(platform, external_id)
+    if community is None:
+        community = await uow.communities.add(Community(platform, external_id, name or external_id))
+    return community
+
+
+async def ensure_learner(uow: Any, community: Community, user_id: str, display_name: str,
+                         services: Services) -> Learner:
+    """The stored learner, created on first contact; the display name kept current."""
+    assert community.id is not None
+    learner: Learner | None = await uow.learners.by_platform_id(community.id, user_id)
+    if learner is None:
+        learner = await uow.learners.add(Learner(community.id, user_id, display_name or user_id,
+                                                 created_at=services.clock.now()))
+    elif display_name and learner.display_name != display_name:
+        learner.display_name = display_name
+        await uow.learners.update(learner)
+    return learner
+
+
+async def handle(services: Services, request: CommandRequest) -> Reply:
+    """Run one command and return the reply to show. Never raises for user errors."""
+    cmd = catalogue.command(request.command)
+    if cmd is None:
+        return error(f"I don't know the command `{request.command}`. Try `/peer help`.")
+    handler = HANDLERS[cmd.key]
+    now = services.clock.now()
+    async with services.uow_factory() as uow:
+        community = await ensure_community(services, uow, request.platform,
+                                           request.community_external_id, request.community_name)
+        settings = effective_settings(services, community)
+        retry_at = services.rate_limiter.check((community.external_id, request.actor.user_id),
+                                  settings.commands_per_minute, now)
+        if retry_at is not None:
+            return error(f"You're sending commands quickly. Please try again {ts(retry_at, 'R')}.")
+        learner = await ensure_learner(uow, community, request.actor.user_id,
+                                       request.actor.display_name, services)
+        moderator = is_moderator(learner, request, settings)
+        if cmd.moderator and not moderator:
+            await uow.commit()  # keep the learner row; nothing else changed
+            return error("Sorry, that command is for moderators of this community. "
+                         "Ask a moderator if you need something changed.")
+        if learner.banned and not moderator and cmd.key not in _ALLOWED_WHEN_BANNED:
+            return error("You can't use PeerMatch in this community right now. "
+                         "Please contact a moderator if you think this is a mistake.")
+        values, errors = catalogue.validate(cmd.options, request.args, settings)
+        if errors:
+            return error("Please check: " + " ".join(errors.values()), errors)
+        # Extra args (form fields) pass through raw; the use case validates them against its form.
+        extra = {k: v for k, v in request.args.items() if k not in values}
+        ctx = Ctx(services, uow, request, community, learner, settings, moderator)
+        try:
+            reply = await handler(ctx, {**extra, **values})
+        except Refusal as refusal:
+            await uow.rollback()
+            refused = error(str(refusal), refusal.field_errors)
+            return replace(refused, data={"code": refusal.code}) if refusal.code else refused
+        if reply.ok:
+            await uow.commit()
+        else:
+            await uow.rollback()
+        return reply

@@ -1,0 +1,77 @@
+"""Ending a match or leaving one: the one place that does it, for unpair, moderators and forget."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from core import outbox
+from core.model import Block, Learner, Match, MatchState, SessionState
+from core.ports import UnitOfWork
+from core.replies import Button
+from core.services.common import name_for
+from core.settings import CommunitySettings
+
+
+async def block_pair(uow: UnitOfWork, community_id: int, a: int, b: int, reason: str,
+                     now: datetime) -> None:
+    """Record that a and b must never be matched again."""
+    lo, hi = sorted((a, b))
+    if frozenset((lo, hi)) not in await uow.blocks.pairs(community_id):
+        await uow.blocks.add(Block(community_id, lo, hi, reason, now))
+
+
+async def _cancel_sessions(uow: UnitOfWork, match: Match) -> None:
+    assert match.id is not None
+    for session in await uow.sessions.for_match(match.id):
+        if session.state is SessionState.BOOKED:
+            session.state = SessionState.CANCELLED
+            await uow.sessions.update(session)
+            await uow.outbox.drop_matching(f"session:{session.id}:", "session cancelled: match ended")
+
+
+async def close(uow: UnitOfWork, settings: CommunitySettings, match: Match, reason: str,
+                now: datetime) -> None:
+    """Mark the match ended, cancel its sessions and reminders, close its space."""
+    assert match.id is not None
+    match.state, match.ended_reason, match.ended_at = MatchState.ENDED, reason, now
+    await uow.matches.update(match)
+    await _cancel_sessions(uow, match)
+    await uow.outbox.drop_matching(f"match:{match.id}:", "match ended")
+    await uow.outbox.add(outbox.space_close(match.community_id, match.id, match.space_id,
+                                            settings.space_on_end, now))
+
+
+async def leave_match(uow: UnitOfWork, settings: CommunitySettings, match: Match,
+                      leaver: Learner, reason: str, now: datetime, *, block: bool = True,
+                      tell: str = "") -> bool:
+    """Take ``leaver`` out of ``match``; the others are told. A pair (or a group left with
+    one person) ends; a bigger group goes on without them. Returns True if the match ended.
+
+    ``block``: never match the leaver with these people again (unpair). ``tell``: what the
+    others read; by default that the leaver ended the match.
+    """
+    assert match.id is not None and leaver.id is not None
+    others = [i for i in match.member_ids() if i != leaver.id]
+    shown = name_for(match, leaver, -1)  # before they leave: an alias must stay an alias
+    for other_id in others:
+        if block:
+            await block_pair(uow, match.community_id, leaver.id, other_id, reason, now)
+    remaining = len(others)
+    ended = remaining < 2
+    if ended:
+        await close(uow, settings, match, reason, now)
+    else:
+        match.members = [m for m in match.members if m.learner_id != leaver.id]
+        await uow.matches.update(match)
+    text = tell or (f"{shown} has left match #{match.id}."
+                    + (" The match has ended." if ended else " The group goes on without them."))
+    for other_id in others:
+        other = await uow.learners.get(other_id)
+        if other is None:
+            continue
+        buttons = (Button("Find a new match", "peer rejoin", style="primary"),) if ended else ()
+        await uow.outbox.add(outbox.dm(match.community_id, other.platform_user_id,
+                                       text + (" You can rejoin the queue with one click." if ended else ""),
+                                       f"left:{match.id}:{leaver.id}:{other_id}", now,
+                                       buttons=buttons))
+    return ended

@@ -1,0 +1,146 @@
+"""The learner lifecycle after joining: status, leave, unpair, pause/resume, forget, help."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from core import catalogue, outbox
+from core.model import MatchState, QueueState
+from core.replies import Button, Reply, ts
+from core.services import ending
+from core.services.common import active_match, name_for, queue_position, waited
+from core.services.context import Ctx
+from core.services.errors import Refusal
+from core.services.notify import is_anonymous, times_text
+
+
+async def status(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    """Queue position, time waited and why no match yet; or the current match(es)."""
+    me = ctx.learner
+    assert me.id is not None
+    lines: list[str] = []
+    if me.banned:
+        return Reply(text="You can't use PeerMatch in this community right now. "
+                          "Please contact a moderator if you think this is a mistake.")
+    if me.paused_until and me.paused_until > ctx.now:
+        lines.append(f"⏸️ Matching is paused until {ts(me.paused_until)} (`/peer resume` to resume).")
+    for match in await ctx.uow.matches.active_for(me.id):
+        if match.state is not MatchState.ACTIVE:
+            continue
+        others = []
+        for other_id in match.member_ids():
+            if other_id != me.id and (other := await ctx.uow.learners.get(other_id)):
+                others.append(name_for(match, other, me.id))
+        lines.append(f"🤝 **Match #{match.id}** ({match.kind.label}) with {', '.join(others)}, "
+                     f"since {ts(match.created_at)}.")
+        if match.reasons:
+            lines.append("Why: " + " · ".join(match.reasons))
+        lines.append("Suggested times: " + times_text(match))
+        if is_anonymous(match):
+            lines.append("Anonymous match: `/peer message <text>` to talk through the bot.")
+    entry = await ctx.uow.queue.open_for(me.id)
+    if entry is not None:
+        pos, total = await queue_position(ctx.uow, entry)
+        lines.append(f"⏳ In the queue for **{entry.mode.label}**: {pos} of {total}, "
+                     f"waiting {waited(entry.joined_at, ctx.now)}.")
+        lines.append("Why no match yet: " + (entry.unmatched_reason or
+                     "the next matching round hasn't run since you joined."))
+    if not lines:
+        saved = await ctx.uow.profiles.get(me.id)
+        hint = "`/peer rejoin` to join again with your saved profile." if saved else "`/peer join` to start."
+        return Reply(text=f"You're not in the queue and have no active match. {hint}",
+                     buttons=(Button("Rejoin", "peer rejoin", style="primary"),) if saved else ())
+    buttons = (Button("Leave queue", "peer leave", style="danger"),) if entry else ()
+    return Reply(text="\n".join(lines), buttons=buttons)
+
+
+async def leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    """Leave the queue (a current match is not affected)."""
+    assert ctx.learner.id is not None
+    entry = await ctx.uow.queue.open_for(ctx.learner.id)
+    if entry is None:
+        raise Refusal("You're not in the queue, so there's nothing to leave.")
+    entry.state = QueueState.LEFT
+    await ctx.uow.queue.update(entry)
+    return Reply(text=f"You've left the **{entry.mode.label}** queue. "
+                      "`/peer rejoin` brings you back with your saved profile.",
+                 buttons=(Button("Rejoin", "peer rejoin"),))
+
+
+async def unpair(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    """End the current match with a reason; the partner is told; never matched again."""
+    match = await active_match(ctx, args.get("match"))
+    reason = str(args["reason"])
+    ended = await ending.leave_match(ctx.uow, ctx.settings, match, ctx.learner,
+                                     f"unpaired: {reason}", ctx.now)
+    what = "Your match has ended" if ended else "You've left the group"
+    return Reply(text=f"{what} (match #{match.id}). Your partner(s) have been told, and you "
+                      "won't be matched with them again. `/peer rejoin` to find someone new.",
+                 buttons=(Button("Rejoin", "peer rejoin", style="primary"),))
+
+
+async def pause(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    """Pause matching for N weeks; the learner stays in the queue but is skipped."""
+    weeks = int(args["weeks"])
+    until = ctx.now + timedelta(weeks=weeks)
+    me = ctx.learner
+    assert me.id is not None and ctx.community.id is not None
+    if me.paused_until:
+        await ctx.uow.outbox.drop_matching(f"pause-end:{me.id}:", "pause changed")
+    me.paused_until = until
+    await ctx.uow.learners.update(me)
+    await ctx.uow.outbox.add(outbox.dm(
+        ctx.community.id, me.platform_user_id,
+        "▶️ Your pause is over: matching is back on for you. `/peer status` to see where you are.",
+        f"pause-end:{me.id}:{int(until.timestamp())}", until))
+    return Reply(text=f"Paused until {ts(until)}. You won't be matched until then; "
+                      "`/peer resume` to come back early.")
+
+
+async def resume(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    me = ctx.learner
+    assert me.id is not None
+    if not me.paused_until or me.paused_until <= ctx.now:
+        raise Refusal("You're not paused.")
+    me.paused_until = None
+    await ctx.uow.learners.update(me)
+    await ctx.uow.outbox.drop_matching(f"pause-end:{me.id}:", "resumed early")
+    return Reply(text="Welcome back: matching is on again for you.")
+
+
+async def forget(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    """Delete everything PeerMatch keeps about the learner (a ban marker survives)."""
+    if not args.get("confirm"):
+        return Reply(text="Nothing was deleted. To delete all your PeerMatch data, run "
+                          "`/peer forget confirm:yes`.")
+    me = ctx.learner
+    assert me.id is not None
+    for match in await ctx.uow.matches.active_for(me.id):
+        if match.state is MatchState.ACTIVE:
+            await ending.leave_match(ctx.uow, ctx.settings, match, me, "left PeerMatch", ctx.now,
+                                     block=False, tell=f"Your partner in match #{match.id} has left PeerMatch.")
+    await ctx.uow.queue.delete_for(me.id)
+    await ctx.uow.profiles.delete(me.id)
+    await ctx.uow.feedback.delete_for(me.id)
+    await ctx.uow.blocks.delete_for(me.id)
+    await ctx.uow.matches.remove_member(me.id)
+    await ctx.uow.outbox.delete_for_target(me.platform_user_id)
+    if me.banned:  # keep the ban so forgetting is not a way around it
+        me.display_name, me.paused_until = "(forgotten)", None
+        await ctx.uow.learners.update(me)
+    else:
+        await ctx.uow.learners.delete(me.id)
+    return Reply(text="Done: your profile, queue entries, matches and feedback are deleted. "
+                      "Thanks for learning with us.")
+
+
+async def help_(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    lines = ["**PeerMatch** finds you a study buddy, a study group, an accountability partner, "
+             "or someone to support you (or to support).", ""]
+    lines += catalogue.help_lines(moderator=False)
+    if ctx.is_moderator:
+        lines += ["", "**Moderators:**"] + catalogue.help_lines(moderator=True)[len(catalogue.help_lines(False)):]
+    lines += ["", "Availability looks like `Mon-Fri 18:00-21:00, Sat 10:00-14:00` or `Flexible`, "
+              "in your own time zone."]
+    return Reply(text="\n".join(lines), buttons=(Button("Join", "peer join", style="primary"),))

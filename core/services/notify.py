@@ -1,0 +1,104 @@
+"""Telling people about a new match: one DM per member and the match's private space.
+
+Both are outbox rows written in the caller's transaction (DESIGN rule 5). An anonymous
+need-support learner gets no shared space (it would reveal them); the two talk through
+``/peer message``, which the bot relays.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from core import outbox
+from core.model import Learner, Match, Profile
+from core.ports import UnitOfWork
+from core.replies import Button, ts
+from core.services.common import name_for
+from core.settings import CommunitySettings
+
+
+def match_buttons(match: Match) -> tuple[Button, ...]:
+    args = {"match": str(match.id)}
+    return (
+        Button("Schedule", "peer schedule", args, style="primary"),
+        Button("Did we meet?", "peer met", args),
+        Button("Unpair", "peer unpair", args, style="danger"),
+    )
+
+
+def is_anonymous(match: Match) -> bool:
+    return any(m.alias for m in match.members)
+
+
+def times_text(match: Match) -> str:
+    if not match.suggested_times:
+        return "No common time found in your availability: agree on one in your chat."
+    return " · ".join(f"**{i}.** {ts(start)}" for i, (start, _) in enumerate(match.suggested_times, 1))
+
+
+def space_name(match: Match, topic: str) -> str:
+    """A lowercase slug both platforms accept (Slack: ≤80 chars, no spaces)."""
+    slug = re.sub(r"[^a-z0-9]+", "-", topic.casefold()).strip("-")[:40] or "study"
+    return f"peer-{match.id}-{slug}"
+
+
+def match_text(match: Match, viewer: Learner, learners: dict[int, Learner],
+               profiles: dict[int, Profile]) -> str:
+    """The DM a member receives, with partners, reasons and times (in their local time)."""
+    assert viewer.id is not None
+    others = [learners[i] for i in match.member_ids() if i != viewer.id and i in learners]
+    lines = [f"🎉 **You've been matched!** (match #{match.id}, {match.kind.label})"]
+    for other in others:
+        shown = name_for(match, other, viewer.id)
+        prof = profiles.get(other.id or 0)
+        detail = ""
+        if prof is not None and not (match.members and any(
+                m.alias and m.learner_id == other.id for m in match.members)):
+            bits = [prof.topic, ", ".join(prof.languages), prof.country, prof.timezone]
+            detail = " (" + "; ".join(b for b in bits if b) + ")"
+            if prof.contact:
+                detail += f", contact: {prof.contact}"
+        lines.append(f"- {shown}{detail}")
+    if match.reasons:
+        lines.append("**Why you were matched:** " + " · ".join(match.reasons))
+    lines.append("**Suggested times:** " + times_text(match))
+    if is_anonymous(match):
+        lines.append("This match is anonymous: talk through the bot with `/peer message <text>`.")
+    else:
+        lines.append("A private space for your match is on its way. Book a session with "
+                     "`/peer schedule <when>` (a suggested time's number works too).")
+    return "\n".join(lines)
+
+
+def intro_text(match: Match, learners: dict[int, Learner]) -> str:
+    names = ", ".join(name_for(match, learners[i], -1) for i in match.member_ids() if i in learners)
+    lines = [f"👋 Welcome {names}! This is your private space for match #{match.id} "
+             f"({match.kind.label})."]
+    if match.reasons:
+        lines.append("**Why you were matched:** " + " · ".join(match.reasons))
+    lines.append("**Suggested times:** " + times_text(match))
+    lines.append("Say hi, agree on a time, then use **Schedule** to book it.")
+    return "\n".join(lines)
+
+
+async def announce_match(uow: UnitOfWork, settings: CommunitySettings, match: Match,
+                         learners: dict[int, Learner], profiles: dict[int, Profile],
+                         now: datetime) -> None:
+    """Queue the DMs and the private space for a new match."""
+    assert match.id is not None
+    buttons = match_buttons(match)
+    for learner_id in match.member_ids():
+        learner = learners[learner_id]
+        await uow.outbox.add(outbox.dm(
+            match.community_id, learner.platform_user_id,
+            match_text(match, learner, learners, profiles),
+            f"match:{match.id}:dm:{learner_id}", now, buttons=buttons,
+            match_id=None if is_anonymous(match) else match.id))
+    if not is_anonymous(match):
+        topic = next((p.topic for p in profiles.values()), "study")
+        await uow.outbox.add(outbox.space_open(
+            match.community_id, match.id, space_name(match, topic),
+            [learners[i].platform_user_id for i in match.member_ids()],
+            intro_text(match, learners), now, buttons, space_mode=settings.space_mode,
+            space_parent=settings.space_parent, moderator_roles=settings.moderator_roles))

@@ -1,0 +1,164 @@
+"""The durable messages of a session: invites, reminders, the feedback prompt, cancellations.
+
+All are outbox rows written in the booking's transaction (DESIGN rule 5), keyed so that a
+change finds them again:
+
+- ``session:{sid}:seq{n}:invite:{learner}``: the DM with the .ics (METHOD:REQUEST), now;
+- ``session:{sid}:seq{n}:remind:{offset}:{learner}``: ``offset`` minutes before the start;
+- ``session:{sid}:seq{n}:feedback:{learner}``: the feedback prompt when the session ends;
+- ``session:{sid}:cancel:{learner}``: the cancellation with a METHOD:CANCEL .ics.
+
+Moving or cancelling drops every pending ``session:{sid}:`` row first, then writes the new
+ones under the next sequence number, so a reminder always follows its session.
+
+A reminder is only useful before its session starts, and only until the next, closer
+reminder is due: its payload carries ``expires_at`` (the next reminder's due time, the
+start for the last one). After downtime the dispatcher sends the one reminder still useful
+and drops (and logs) the stale ones instead of sending three at once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from core import ics, outbox
+from core.model import Learner, Match, OutboxMessage, Session
+from core.ports import UnitOfWork
+from core.replies import Button, ts
+from core.services.common import alias_for, name_for
+from core.settings import CommunitySettings
+
+FEEDBACK_PROMPT_USEFUL = timedelta(days=7)
+
+
+def session_prefix(session_id: int | None) -> str:
+    """The key prefix of every row of a session (the trailing colon keeps 1 apart from 12)."""
+    return f"session:{session_id}:"
+
+
+def shown_name(match: Match, learner: Learner, viewer_id: int) -> str:
+    """A plain-text name (for button labels and calendar titles, where mentions don't
+    render): the alias of an anonymous member, else the display name."""
+    alias = alias_for(match, learner.id or 0)
+    return alias if alias and viewer_id != learner.id else learner.display_name
+
+
+def others(match: Match, learners: dict[int, Learner], viewer_id: int, *,
+           plain: bool = False) -> str:
+    names = [shown_name(match, learners[i], viewer_id) if plain
+             else name_for(match, learners[i], viewer_id)
+             for i in match.member_ids() if i != viewer_id and i in learners]
+    return ", ".join(names) or "your match"
+
+
+def _dm(match: Match, learner: Learner, text: str, key: str, due: datetime, *,
+        buttons: tuple[Button, ...] = (), session: Session | None = None,
+        attachment_of: tuple[str, str, datetime, bool] | None = None,
+        expires_at: datetime | None = None) -> OutboxMessage:
+    """A DM to one member; anonymous matches have no space to fall back to."""
+    files = ()
+    if session is not None and attachment_of is not None:
+        summary, description, stamp, cancel = attachment_of
+        files = (ics.attachment(session, summary=summary, description=description, stamp=stamp,
+                                cancel=cancel),)
+    anonymous = any(m.alias for m in match.members)
+    msg = outbox.dm(match.community_id, learner.platform_user_id, text, key, due,
+                    buttons=buttons, attachments=files,
+                    match_id=None if anonymous else match.id)
+    if expires_at is not None:
+        msg.payload["expires_at"] = expires_at.isoformat()
+    return msg
+
+
+def _calendar_text(match: Match, session: Session, learners: dict[int, Learner],
+                   viewer_id: int) -> tuple[str, str]:
+    summary = f"PeerMatch: {match.kind.label} with {others(match, learners, viewer_id, plain=True)}"
+    description = (f"Session #{session.id} of match #{match.id}, booked with PeerMatch.\n"
+                   f"Move it: /peer reschedule {session.id} <when>\n"
+                   f"Cancel it: /peer cancel {session.id}")
+    return summary, description
+
+
+def feedback_buttons(match: Match, session_id: int | None, learners: dict[int, Learner],
+                     viewer_id: int) -> tuple[Button, ...]:
+    """One 'Rate ...' button per partner (the form to open depends on who is rated)."""
+    partners = [i for i in match.member_ids() if i != viewer_id and i in learners]
+    buttons = []
+    for pid in partners[:5]:
+        args = {"match": str(match.id), "to": str(pid)}
+        if session_id is not None:
+            args["session"] = str(session_id)
+        label = ("Give feedback" if len(partners) == 1
+                 else f"Rate {shown_name(match, learners[pid], viewer_id)}"[:80])
+        buttons.append(Button(label, "peer feedback", args, style="primary"))
+    return tuple(buttons)
+
+
+async def write_session_rows(uow: UnitOfWork, settings: CommunitySettings, match: Match,
+                             session: Session, learners: dict[int, Learner], now: datetime,
+                             *, moved: bool = False, warning: str = "") -> None:
+    """Invite every member (with the .ics), and queue their reminders and feedback prompt."""
+    sid, seq = session.id, session.sequence
+    minutes = int((session.end - session.start).total_seconds() // 60)
+    offsets = sorted({o for o in settings.reminder_offsets_minutes if o > 0}, reverse=True)
+    for lid in match.member_ids():
+        learner = learners.get(lid)
+        if learner is None:
+            continue
+        with_whom = others(match, learners, lid)
+        head = "🔁 **Session moved**" if moved else "📅 **Session booked**"
+        text = (f"{head} with {with_whom}: {ts(session.start)} to {ts(session.end, 't')} "
+                f"({minutes} min), session #{sid}.{warning}\n"
+                "The invite is attached: open it to add the session to your calendar.\n"
+                f"`/peer reschedule {sid} <when>` to move it, `/peer cancel {sid}` to cancel it.")
+        summary, description = _calendar_text(match, session, learners, lid)
+        await uow.outbox.add(_dm(match, learner, text, f"session:{sid}:seq{seq}:invite:{lid}",
+                                 now, session=session,
+                                 attachment_of=(summary, description, now, False),
+                                 buttons=(Button("Cancel session", "peer cancel",
+                                                 {"session": str(sid)}, style="danger"),)))
+        for i, offset in enumerate(offsets):
+            due = session.start - timedelta(minutes=offset)
+            if due <= now:
+                continue  # already inside that window: the invite itself is the reminder
+            closer = offsets[i + 1] if i + 1 < len(offsets) else 0
+            await uow.outbox.add(_dm(
+                match, learner,
+                f"⏰ Reminder: your session with {with_whom} starts {ts(session.start, 'R')} "
+                f"({ts(session.start)}).",
+                f"session:{sid}:seq{seq}:remind:{offset}:{lid}", due,
+                expires_at=session.start - timedelta(minutes=closer),
+                buttons=(Button("Cancel session", "peer cancel", {"session": str(sid)},
+                                style="danger"),)))
+        await uow.outbox.add(_dm(
+            match, learner,
+            f"🙌 How did your session with {with_whom} go ({ts(session.start)})? "
+            "A quick rating (1-5) helps everyone find good partners.",
+            f"session:{sid}:seq{seq}:feedback:{lid}", session.end,
+            expires_at=session.end + FEEDBACK_PROMPT_USEFUL,
+            buttons=feedback_buttons(match, sid, learners, lid)))
+
+
+async def drop_session_rows(uow: UnitOfWork, session: Session, reason: str) -> int:
+    """Drop every pending row of the session (invites, reminders, prompt)."""
+    return await uow.outbox.drop_matching(session_prefix(session.id), reason)
+
+
+async def write_cancel_rows(uow: UnitOfWork, match: Match, session: Session,
+                            learners: dict[int, Learner], canceller_id: int,
+                            now: datetime) -> None:
+    """Tell every member the session is off, with a METHOD:CANCEL .ics."""
+    sid = session.id
+    for lid in match.member_ids():
+        learner = learners.get(lid)
+        if learner is None:
+            continue
+        who = "You" if lid == canceller_id else (
+            name_for(match, learners[canceller_id], lid) if canceller_id in learners else "Your match")
+        text = (f"❌ **Session cancelled**: {who} cancelled session #{sid} with "
+                f"{others(match, learners, lid)} ({ts(session.start)}). "
+                "Open the attached file to remove it from your calendar.")
+        summary, description = _calendar_text(match, session, learners, lid)
+        await uow.outbox.add(_dm(match, learner, text, f"session:{sid}:cancel:{lid}", now,
+                                 session=session,
+                                 attachment_of=(summary, description, now, True)))

@@ -1,0 +1,209 @@
+"""Matching rounds: gather the queue, ask the engine, store and announce the matches.
+
+``run_round`` is used by ``/peeradmin match-now``, the scheduler and ``peermatch round``.
+A dry run computes the same plan (same seed, same queue) but stores only the round record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from statistics import mean
+from typing import Any
+
+from core.availability import parse_availability
+from core.matching.engine import plan_round
+from core.matching.types import Candidate, RoundPlan
+from core.model import (
+    Community,
+    Learner,
+    Match,
+    MatchMember,
+    MatchState,
+    Mode,
+    Profile,
+    QueueState,
+    Round,
+)
+from core.ports import UnitOfWork
+from core.replies import Reply, ts
+from core.services.context import Ctx, Services
+from core.services.errors import Refusal
+from core.services.notify import announce_match
+from core.settings import CommunitySettings
+
+SUPPORT_KINDS = (Mode.NEED_SUPPORT, Mode.OFFER_SUPPORT)
+
+
+@dataclass
+class RoundOutcome:
+    round: Round
+    plan: RoundPlan
+    matches: list[Match]  # stored matches (empty on a dry run)
+    learners: dict[int, Learner]
+    profiles: dict[int, Profile]
+
+
+def new_seed(services: Services, now: datetime) -> int:
+    return services.seed_source() if services.seed_source else int(now.timestamp())
+
+
+async def _ratings(uow: UnitOfWork, learner_ids: list[int]) -> dict[int, float]:
+    out: dict[int, float] = {}
+    for lid in learner_ids:
+        received = await uow.feedback.about(lid)
+        scores = [s for f in received for s in f.scores.values()]
+        if scores:
+            out[lid] = mean(scores)
+    return out
+
+
+async def _past_partners(uow: UnitOfWork, community_id: int) -> set[frozenset[int]]:
+    pairs: set[frozenset[int]] = set()
+    for match in await uow.matches.list(community_id):
+        ids = match.member_ids()
+        pairs.update(frozenset((a, b)) for i, a in enumerate(ids) for b in ids[i + 1:])
+    return pairs
+
+
+async def gather(uow: UnitOfWork, community: Community, settings: CommunitySettings,
+                 now: datetime) -> tuple[list[Candidate], dict[int, Learner], dict[int, Profile]]:
+    """The waiting, unpaused, unbanned learners as engine candidates."""
+    assert community.id is not None
+    entries = await uow.queue.waiting(community.id)
+    ids = [e.learner_id for e in entries]
+    profiles = await uow.profiles.for_learners(ids)
+    ratings = await _ratings(uow, ids)
+    learners: dict[int, Learner] = {}
+    candidates: list[Candidate] = []
+    for entry in entries:
+        learner = await uow.learners.get(entry.learner_id)
+        profile = profiles.get(entry.learner_id)
+        if learner is None or profile is None or learner.banned:
+            continue
+        if learner.paused_until and learner.paused_until > now:
+            continue
+        learners[entry.learner_id] = learner
+        capacity = profile.capacity
+        if entry.mode is Mode.OFFER_SUPPORT:
+            busy = [m for m in await uow.matches.active_for(entry.learner_id)
+                    if m.state is MatchState.ACTIVE and m.kind in SUPPORT_KINDS]
+            capacity = max(0, profile.capacity - len(busy))
+        candidates.append(Candidate(
+            learner_id=entry.learner_id, mode=entry.mode, topic=profile.topic,
+            topic_key=settings.family(profile.topic), languages=frozenset(profile.languages),
+            timezone=profile.timezone, availability=parse_availability(profile.availability),
+            cohort=profile.cohort, country=profile.country, setup=profile.setup,
+            support_kind=profile.support_kind, capacity=capacity, group_size=profile.group_size,
+            waited_days=(now - entry.joined_at).total_seconds() / 86400,
+            rating=ratings.get(entry.learner_id), display_name=learner.display_name))
+    return candidates, learners, profiles
+
+
+def _alias(n: int) -> str:
+    return f"Anonymous learner #{n}"
+
+
+async def run_round(services: Services, uow: UnitOfWork, community: Community,
+                    settings: CommunitySettings, *, dry_run: bool, seed: int | None = None) -> RoundOutcome:
+    """Plan (and unless dry run, make) the matches of one community's queue."""
+    assert community.id is not None
+    now = services.clock.now()
+    if not await uow.lock_community(community.id):
+        raise Refusal("A matching round is already running for this community; try again in a minute.")
+    seed = new_seed(services, now) if seed is None else seed
+    candidates, learners, profiles = await gather(uow, community, settings, now)
+    plan = plan_round(candidates, settings=settings, now=now, seed=seed,
+                      blocked=await uow.blocks.pairs(community.id),
+                      past_partners=await _past_partners(uow, community.id))
+    rnd = await uow.rounds.add(Round(community.id, seed, now, dry_run=dry_run,
+                                     finished_at=services.clock.now(), figures=dict(plan.figures)))
+    stored: list[Match] = []
+    if not dry_run:
+        stored = await _store(uow, community, settings, rnd, plan, learners, profiles, now)
+    return RoundOutcome(rnd, plan, stored, learners, profiles)
+
+
+async def _store(uow: UnitOfWork, community: Community, settings: CommunitySettings, rnd: Round,
+                 plan: RoundPlan, learners: dict[int, Learner], profiles: dict[int, Profile],
+                 now: datetime) -> list[Match]:
+    assert community.id is not None
+    stored: list[Match] = []
+    alias_no = 0
+    full_supporters: set[int] = set()
+    for mp in plan.matches:
+        members = []
+        for learner_id, role in mp.members:
+            alias = ""
+            prof = profiles.get(learner_id)
+            if role == "supported" and prof is not None and prof.anonymous:
+                alias_no += 1
+                alias = _alias((rnd.id or 0) * 100 + alias_no)
+            members.append(MatchMember(learner_id, role, alias))
+        match = await uow.matches.add(Match(community.id, mp.kind, members, list(mp.reasons), now,
+                                            list(mp.times), rnd.id, mp.score))
+        stored.append(match)
+        await announce_match(uow, settings, match, learners,
+                             {i: profiles[i] for i in match.member_ids() if i in profiles}, now)
+    # A supporter leaves the queue only once every seat is taken.
+    supporters = {lid for mp in plan.matches for lid, role in mp.members if role == "supporter"}
+    for supporter in supporters:
+        prof = profiles.get(supporter)
+        busy = len([m for m in await uow.matches.active_for(supporter)
+                    if m.state is MatchState.ACTIVE and m.kind in SUPPORT_KINDS])
+        if prof is not None and busy >= prof.capacity:
+            full_supporters.add(supporter)
+    matched = {lid for mp in plan.matches for lid, role in mp.members if role != "supporter"}
+    for entry in await uow.queue.waiting(community.id):
+        if entry.learner_id in matched or entry.learner_id in full_supporters:
+            entry.state, entry.unmatched_reason = QueueState.MATCHED, ""
+        elif entry.learner_id in plan.unmatched:
+            entry.unmatched_reason = plan.unmatched[entry.learner_id]
+        else:
+            continue
+        await uow.queue.update(entry)
+    return stored
+
+
+def summary(outcome: RoundOutcome, *, dry_run: bool) -> Reply:
+    """The round as moderators see it: each match with its reasons, then who waits and why."""
+    plan, learners = outcome.plan, outcome.learners
+    head = "🔍 **Dry run** (nothing was changed)" if dry_run else "✅ **Round done**"
+    lines = [f"{head}: {len(plan.matches)} matches, {len(plan.unmatched)} still waiting "
+             f"(seed {outcome.round.seed})."]
+    for i, mp in enumerate(plan.matches, 1):
+        names = ", ".join(learners[lid].display_name if lid in learners else str(lid)
+                          for lid, _ in mp.members)
+        when = f"; first suggested time {ts(mp.times[0][0])}" if mp.times else ""
+        lines.append(f"{i}. **{mp.kind.label}**: {names}: {' · '.join(mp.reasons)}{when}")
+    for lid, why in sorted(plan.unmatched.items()):
+        name = learners[lid].display_name if lid in learners else str(lid)
+        lines.append(f"- waiting: {name}: {why}")
+    return Reply(text="\n".join(lines), data=outcome_json(outcome))
+
+
+def outcome_json(outcome: RoundOutcome) -> dict[str, Any]:
+    """The round as JSON-able data (for `peermatch round --json`)."""
+    learners = outcome.learners
+
+    def who(lid: int) -> dict[str, Any]:
+        learner = learners.get(lid)
+        return {"learner_id": lid, "user_id": learner.platform_user_id if learner else "",
+                "name": learner.display_name if learner else ""}
+
+    return {
+        "round_id": outcome.round.id, "seed": outcome.round.seed, "dry_run": outcome.round.dry_run,
+        "matches": [{"kind": mp.kind.value, "score": round(mp.score, 3), "reasons": mp.reasons,
+                     "members": [{**who(lid), "role": role} for lid, role in mp.members],
+                     "times": [[a.isoformat(), b.isoformat()] for a, b in mp.times]}
+                    for mp in outcome.plan.matches],
+        "unmatched": [{**who(lid), "reason": why} for lid, why in sorted(outcome.plan.unmatched.items())],
+        "figures": outcome.plan.figures,
+    }
+
+
+async def match_now(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    """`/peeradmin match-now [dry_run]`."""
+    dry = bool(args.get("dry_run", False))
+    outcome = await run_round(ctx.services, ctx.uow, ctx.community, ctx.settings, dry_run=dry)
+    return summary(outcome, dry_run=dry)

@@ -1,0 +1,158 @@
+"""The rules a session must pass before it is booked or moved.
+
+Each check raises ``Refusal`` with the reason (and, for quotas, when the limit resets), so
+``/peer schedule`` and ``/peer reschedule`` say exactly why a time does not work.
+The database enforces the double-booking rule again (see migrations 0002) for the race
+where two bookings pass these checks at the same moment.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from core.availability import AvailabilityError, check_timezone, parse_availability, utc_intervals
+from core.model import Learner, Match, Profile, Session, SessionState
+from core.ports import UnitOfWork
+from core.replies import ts
+from core.services.common import name_for
+from core.services.errors import Refusal
+from core.settings import CommunitySettings
+
+_WHEN = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})[ T](\d{1,2}):(\d{2})$")
+WEEK = timedelta(days=7)
+
+
+def parse_when(raw: str, match: Match, zone_name: str, settings: CommunitySettings,
+               now: datetime) -> tuple[datetime, datetime, str]:
+    """(start, end, note) of a ``when`` value: a suggested slot number, or
+    'YYYY-MM-DD HH:MM' in the booker's zone. ``note`` explains an adjustment, if any."""
+    text = " ".join(raw.split())
+    length = timedelta(minutes=settings.session_minutes)
+    if text.isdigit():
+        number = int(text)
+        if not match.suggested_times:
+            raise Refusal("Your match has no suggested times; give a date and time instead, "
+                          "like `2026-03-14 18:00` (your local time).")
+        if not 1 <= number <= len(match.suggested_times):
+            raise Refusal(f"Pick a suggested time between 1 and {len(match.suggested_times)}, "
+                          "or give a date and time like `2026-03-14 18:00`.")
+        start, end = match.suggested_times[number - 1]
+        note = ""
+        # Suggested times repeat weekly: one that has passed is taken from a later week.
+        while start <= now:
+            start, end, note = start + WEEK, end + WEEK, " (that suggested time had passed, " \
+                "so this is the same time in a later week)"
+        return start, end, note
+    m = _WHEN.match(text)
+    if not m:
+        raise Refusal(f"'{raw}' isn't a time I understand. Use the number of a suggested time, "
+                      "or a date and time like `2026-03-14 18:00` (your local time).",
+                      {"when": "Use a suggested time's number or YYYY-MM-DD HH:MM."})
+    zone = ZoneInfo(zone_name)
+    try:
+        naive = datetime(*(int(g) for g in m.groups()))  # noqa: DTZ001 - localised just below
+    except ValueError:
+        raise Refusal(f"'{raw}' is not a real date and time.") from None
+    start = naive.replace(tzinfo=zone).astimezone(UTC)
+    # A wall-clock time skipped by a DST change does not round-trip: say so, don't guess.
+    if start.astimezone(zone).replace(tzinfo=None) != naive:
+        raise Refusal(f"{text} doesn't exist in {zone_name}: the clocks change then. "
+                      "Pick another time.")
+    return start, start + length, ""
+
+
+def booker_zone(profile: Profile | None, actor_zone: str, settings: CommunitySettings) -> str:
+    """The zone a typed date is read in: the profile's, the platform's, the community's."""
+    for zone in (profile.timezone if profile else "", actor_zone, settings.timezone):
+        if zone:
+            try:
+                return check_timezone(zone).key
+            except ValueError:
+                continue
+    return "UTC"
+
+
+def is_available(profile: Profile | None, start: datetime, end: datetime) -> bool:
+    """Whether [start, end) lies inside one window of the learner's weekly availability.
+    Someone without a profile (or with unreadable availability) does not block a booking."""
+    if profile is None:
+        return True
+    try:
+        avail = parse_availability(profile.availability)
+        windows = utc_intervals(avail, profile.timezone, (start - timedelta(days=1))
+                                .replace(minute=0, second=0, microsecond=0))
+    except (AvailabilityError, ValueError):
+        return True
+    return any(a <= start and end <= b for a, b in windows)
+
+
+def check_time(start: datetime, now: datetime) -> None:
+    if start <= now:
+        raise Refusal(f"That time ({ts(start)}) has already passed. Pick a time in the future.")
+
+
+def outside_availability(match: Match, learners: dict[int, Learner], profiles: dict[int, Profile],
+                         start: datetime, end: datetime, viewer_id: int) -> list[str]:
+    """Names (as ``viewer_id`` sees them) of members who are not available then."""
+    return [name_for(match, learners[i], viewer_id) if i != viewer_id else "you"
+            for i in match.member_ids()
+            if i in learners and not is_available(profiles.get(i), start, end)]
+
+
+async def check_double_booking(uow: UnitOfWork, match: Match, learners: dict[int, Learner],
+                               start: datetime, end: datetime, viewer_id: int,
+                               ignore: int | None = None) -> None:
+    """Refuse if any member already has a booked session overlapping [start, end)."""
+    for member_id in match.member_ids():
+        for other in await uow.sessions.booked_for_learners([member_id]):
+            if other.id == ignore or other.state is not SessionState.BOOKED:
+                continue
+            if other.start < end and start < other.end:
+                who = ("You already have" if member_id == viewer_id else
+                       f"{name_for(match, learners[member_id], viewer_id)} already has")
+                raise Refusal(f"{who} a session booked then ({ts(other.start)} to "
+                              f"{ts(other.end, 't')}). Pick another time.")
+
+
+def month_bounds(instant: datetime, zone_name: str) -> tuple[datetime, datetime]:
+    """The UTC instants starting the month of ``instant`` and the next one, in the
+    community's zone (quotas reset at local midnight on the 1st)."""
+    zone = ZoneInfo(zone_name or "UTC")
+    local = instant.astimezone(zone)
+    first = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    nxt = (first + timedelta(days=32)).replace(day=1)
+    return first.astimezone(UTC), nxt.astimezone(UTC)
+
+
+async def _count_in(uow: UnitOfWork, community_id: int, lo: datetime, hi: datetime,
+                    learner_id: int | None) -> int:
+    return (await uow.sessions.count_since(community_id, lo, learner_id)
+            - await uow.sessions.count_since(community_id, hi, learner_id))
+
+
+async def check_quotas(uow: UnitOfWork, settings: CommunitySettings, match: Match,
+                       learners: dict[int, Learner], start: datetime, viewer_id: int,
+                       moving: Session | None = None) -> None:
+    """Monthly limits per learner and per community, counted in the month the session
+    starts (a session being moved inside its month does not count twice)."""
+    lo, hi = month_bounds(start, settings.timezone)
+    month = start.astimezone(ZoneInfo(settings.timezone or "UTC")).strftime("%B")
+    already = 1 if moving is not None and lo <= moving.start < hi else 0
+    limit = settings.monthly_sessions_per_learner
+    if limit > 0:
+        for member_id in match.member_ids():
+            count = await _count_in(uow, match.community_id, lo, hi, member_id) - already
+            if count >= limit:
+                who = ("You have" if member_id == viewer_id else
+                       f"{name_for(match, learners[member_id], viewer_id)} has")
+                raise Refusal(f"{who} reached this community's limit of {limit} sessions in "
+                              f"{month}. The limit resets {ts(hi)}: you can book sessions from "
+                              "then on.")
+    cap = settings.monthly_sessions_per_community
+    if cap > 0:
+        count = await _count_in(uow, match.community_id, lo, hi, None) - already
+        if count >= cap:
+            raise Refusal(f"This community has reached its limit of {cap} sessions in {month}. "
+                          f"The limit resets {ts(hi)}.")

@@ -1,0 +1,168 @@
+"""Sessions: `/peer schedule`, `/peer reschedule`, `/peer cancel`, `/peer sessions`.
+
+A session belongs to a match; any member may book, move or cancel it. Every change writes
+its DMs, .ics files and reminders as outbox rows in the same transaction
+(core/services/reminders.py), and the rules it must pass live in session_rules.py.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from core import ics
+from core.model import Learner, Match, MatchState, Profile, Session, SessionState
+from core.ports import StorageConflict
+from core.replies import Button, Reply, ts
+from core.services import session_rules as rules
+from core.services.common import active_match
+from core.services.context import Ctx
+from core.services.errors import Refusal
+from core.services.reminders import (
+    drop_session_rows,
+    others,
+    write_cancel_rows,
+    write_session_rows,
+)
+
+_RACE = ("Someone in this match got another session at that time a moment ago. "
+         "Pick another time.")
+
+
+async def members(ctx: Ctx, match: Match) -> tuple[dict[int, Learner], dict[int, Profile]]:
+    """The match's learners and their profiles, by learner id."""
+    learners: dict[int, Learner] = {}
+    for lid in match.member_ids():
+        learner = await ctx.uow.learners.get(lid)
+        if learner is not None:
+            learners[lid] = learner
+    return learners, await ctx.uow.profiles.for_learners(match.member_ids())
+
+
+def offsets_text(minutes: tuple[int, ...]) -> str:
+    """(1440, 60) -> '24 h and 1 h'."""
+    parts = [f"{m // 60} h" if m % 60 == 0 else f"{m} min"
+             for m in sorted({m for m in minutes if m > 0}, reverse=True)]
+    return " and ".join([", ".join(parts[:-1]), parts[-1]] if len(parts) > 1 else parts)
+
+
+async def _check(ctx: Ctx, match: Match, learners: dict[int, Learner],
+                 profiles: dict[int, Profile], start: datetime, end: datetime,
+                 moving: Session | None = None) -> str:
+    """Apply every rule; return a warning to show (outside availability, when allowed)."""
+    me = ctx.learner.id or 0
+    rules.check_time(start, ctx.now)
+    away = rules.outside_availability(match, learners, profiles, start, end, me)
+    warning = ""
+    if away:
+        who = " and ".join(away)
+        if not ctx.settings.allow_outside_availability:
+            raise Refusal(f"{ts(start)} is outside the weekly availability of {who}. "
+                          "Pick a suggested time (`/peer status` lists them) or another time "
+                          "that suits everyone.")
+        warning = f"\n⚠️ Heads up: this is outside the availability {who} gave."
+    await rules.check_double_booking(ctx.uow, match, learners, start, end, me,
+                                     ignore=moving.id if moving else None)
+    await rules.check_quotas(ctx.uow, ctx.settings, match, learners, start, me, moving)
+    return warning
+
+
+def _when(ctx: Ctx, match: Match, profiles: dict[int, Profile],
+          raw: str) -> tuple[datetime, datetime, str]:
+    zone = rules.booker_zone(profiles.get(ctx.learner.id or 0), ctx.actor.timezone, ctx.settings)
+    return rules.parse_when(raw, match, zone, ctx.settings, ctx.now)
+
+
+async def schedule(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    """`/peer schedule <when> [match]`: book a session; everyone gets an invite."""
+    match = await active_match(ctx, args.get("match"))
+    assert match.id is not None and ctx.learner.id is not None
+    learners, profiles = await members(ctx, match)
+    start, end, note = _when(ctx, match, profiles, str(args["when"]))
+    warning = await _check(ctx, match, learners, profiles, start, end)
+    try:
+        session = await ctx.uow.sessions.add(Session(match.id, start, end, ctx.learner.id,
+                                                     ics.new_uid(match.id)))
+    except StorageConflict:
+        raise Refusal(_RACE) from None
+    await write_session_rows(ctx.uow, ctx.settings, match, session, learners, ctx.now,
+                             warning=warning)
+    return Reply(
+        text=(f"✅ Booked session #{session.id} with {others(match, learners, ctx.learner.id)}: "
+              f"{ts(start)} to {ts(end, 't')}{note}.{warning}\n"
+              "Everyone gets the invite by DM (an .ics file for your calendar) and reminders "
+              f"{offsets_text(ctx.settings.reminder_offsets_minutes)} before."),
+        buttons=(Button("Cancel session", "peer cancel", {"session": str(session.id)},
+                        style="danger"),))
+
+
+async def _own_session(ctx: Ctx, session_id: int) -> tuple[Session, Match]:
+    """A booked, not yet started session of one of the caller's active matches."""
+    session = await ctx.uow.sessions.get(session_id)
+    match = await ctx.uow.matches.get(session.match_id) if session else None
+    if (session is None or match is None or ctx.learner.id not in match.member_ids()
+            or match.state is not MatchState.ACTIVE):
+        raise Refusal(f"You have no session number {session_id}. `/peer sessions` lists yours.")
+    if session.state is not SessionState.BOOKED:
+        raise Refusal(f"Session #{session_id} is {session.state.value} already.")
+    if session.start <= ctx.now:
+        raise Refusal(f"Session #{session_id} has already started ({ts(session.start)}).")
+    return session, match
+
+
+async def reschedule(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    """`/peer reschedule <session> <when>`: move it; invites and reminders follow."""
+    session, match = await _own_session(ctx, int(args["session"]))
+    learners, profiles = await members(ctx, match)
+    start, end, note = _when(ctx, match, profiles, str(args["when"]))
+    warning = await _check(ctx, match, learners, profiles, start, end, moving=session)
+    old = session.start
+    session.start, session.end, session.sequence = start, end, session.sequence + 1
+    try:
+        await ctx.uow.sessions.update(session)
+    except StorageConflict:
+        raise Refusal(_RACE) from None
+    await drop_session_rows(ctx.uow, session, "session moved")
+    await write_session_rows(ctx.uow, ctx.settings, match, session, learners, ctx.now,
+                             moved=True, warning=warning)
+    return Reply(text=(f"🔁 Moved session #{session.id} from {ts(old)} to {ts(start)}{note}."
+                       f"{warning}\nEveryone gets an updated invite and new reminders."))
+
+
+async def cancel(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    """`/peer cancel <session>`: cancel it; reminders go, everyone gets a CANCEL .ics."""
+    session, match = await _own_session(ctx, int(args["session"]))
+    assert ctx.learner.id is not None
+    learners, _ = await members(ctx, match)
+    session.state, session.sequence = SessionState.CANCELLED, session.sequence + 1
+    await ctx.uow.sessions.update(session)
+    await drop_session_rows(ctx.uow, session, "session cancelled")
+    await write_cancel_rows(ctx.uow, match, session, learners, ctx.learner.id, ctx.now)
+    return Reply(text=f"❌ Cancelled session #{session.id} ({ts(session.start)}). "
+                      "Everyone has been told; their reminders are cancelled too.",
+                 buttons=(Button("Book another", "peer schedule", {"match": str(match.id)}),))
+
+
+async def list_sessions(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    """`/peer sessions`: the caller's upcoming sessions, soonest first."""
+    me = ctx.learner.id
+    assert me is not None
+    upcoming = [s for s in await ctx.uow.sessions.booked_for_learners([me]) if s.end > ctx.now]
+    if not upcoming:
+        return Reply(text="You have no upcoming sessions. Book one with `/peer schedule <when>` "
+                          "(the number of a suggested time works too).")
+    lines = ["**Your upcoming sessions:**"]
+    buttons = []
+    for session in sorted(upcoming, key=lambda s: s.start)[:20]:
+        match = await ctx.uow.matches.get(session.match_id)
+        if match is None or match.state is not MatchState.ACTIVE:
+            continue
+        learners, _ = await members(ctx, match)
+        lines.append(f"- #{session.id}: {ts(session.start)} to {ts(session.end, 't')} with "
+                     f"{others(match, learners, me)} (match #{match.id})")
+        if len(buttons) < 3:
+            buttons.append(Button(f"Cancel #{session.id}", "peer cancel",
+                                  {"session": str(session.id)}, style="danger"))
+    lines.append("`/peer reschedule <session> <when>` moves one; `/peer cancel <session>` "
+                 "cancels it.")
+    return Reply(text="\n".join(lines), buttons=tuple(buttons))

@@ -1,0 +1,434 @@
+"""In-memory doubles of the ports for fast tests: ``FakeClock`` and ``InMemoryStorage``.
+
+``InMemoryStorage`` behaves like adapters/sql (the same contract tests run on both):
+ids are assigned on add, callers get copies (mutating an object changes nothing until
+``update``), leaving a unit of work without ``commit`` undoes its writes, a duplicate outbox
+idempotency key or block is ignored, and uniqueness rules (one WAITING queue entry per
+learner, one community per platform id, ...) raise ``StorageConflict`` like the database.
+Deleting a learner cascades to their profile, queue entries, memberships, blocks and
+feedback, as the foreign keys do.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import Any, Self
+
+from core import model as md
+from core.ports import StorageConflict
+
+_MISSING = object()
+TABLES = ("communities", "learners", "profiles", "queue", "matches", "blocks", "rounds",
+          "sessions", "feedback", "outbox", "audit")
+
+
+def _as_utc(value: datetime) -> datetime:
+    if value.tzinfo is None:  # the SQL adapter refuses naive datetimes too
+        raise ValueError(f"naive datetime {value!r} given to the storage; use aware UTC")
+    return value.astimezone(UTC)
+
+
+def _utc(obj: Any) -> Any:
+    """Store datetimes as UTC, as the database does (and refuse naive ones)."""
+    for name, value in vars(obj).items():
+        if isinstance(value, datetime):
+            setattr(obj, name, _as_utc(value))
+    if isinstance(obj, md.Match):
+        obj.suggested_times = [(_as_utc(s), _as_utc(e)) for s, e in obj.suggested_times]
+    return obj
+
+
+class FakeClock:
+    """A clock the test moves by hand. Always aware UTC."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self._now = start or datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self._now
+
+    def set(self, when: datetime) -> None:
+        if when.tzinfo is None:
+            raise ValueError("FakeClock needs an aware datetime")
+        self._now = when.astimezone(UTC)
+
+    def advance(self, delta: timedelta | None = None, **kwargs: float) -> datetime:
+        """Move forward by ``delta`` or by ``timedelta(**kwargs)``; returns the new now."""
+        self._now += delta if delta is not None else timedelta(**kwargs)
+        return self._now
+
+
+class InMemoryStorage:
+    """The shared 'database' of in-memory units of work."""
+
+    def __init__(self) -> None:
+        self.tables: dict[str, dict[Any, Any]] = {t: {} for t in TABLES}
+        # Like database sequences, ids are never reused, even after a rollback.
+        self._ids = {t: itertools.count(1) for t in TABLES}
+        self.locks: dict[int, InMemoryUnitOfWork] = {}
+
+    def next_id(self, table: str) -> int:
+        return next(self._ids[table])
+
+    def uow_factory(self) -> InMemoryUnitOfWork:
+        """A new unit of work on this storage (use as ``UnitOfWorkFactory``)."""
+        return InMemoryUnitOfWork(self)
+
+    async def dispose(self) -> None:
+        """Nothing to release; mirrors SqlStorage.dispose."""
+
+
+class _Repo:
+    """Shared plumbing; ``get``/``add``/``update`` serve every repository keyed by ``id``."""
+
+    table = ""
+    same: Callable[[Any, Any], bool] | None = None  # a uniqueness rule, checked on write
+    conflict = ""
+
+    def __init__(self, uow: InMemoryUnitOfWork) -> None:
+        self.u = uow
+
+    async def get(self, obj_id: int) -> Any:
+        return self._get(obj_id)
+
+    async def add(self, obj: Any) -> Any:
+        self._check(obj)
+        return self._insert(obj)
+
+    async def update(self, obj: Any) -> None:
+        self._check(obj)
+        self._update(obj)
+
+    def _check(self, obj: Any) -> None:
+        same = type(self).same
+        if same is not None and any(r.id != obj.id and same(r, obj)
+                                    for r in self.u.data(self.table).values()):
+            raise StorageConflict(self.conflict)
+
+    def _rows(self, where: Callable[[Any], bool] = lambda _: True,
+              key: Callable[[Any], Any] | None = None) -> list[Any]:
+        found = [copy.deepcopy(r) for r in self.u.data(self.table).values() if where(r)]
+        return sorted(found, key=key or (lambda r: r.id))
+
+    def _get(self, key: Any) -> Any:
+        return copy.deepcopy(self.u.data(self.table).get(key))
+
+    def _insert(self, obj: Any) -> Any:
+        obj.id = self.u.storage.next_id(self.table)
+        self.u.put(self.table, obj.id, obj)
+        return obj
+
+    def _update(self, obj: Any) -> None:
+        if obj.id in self.u.data(self.table):
+            self.u.put(self.table, obj.id, obj)
+
+    def _delete(self, where: Callable[[Any], bool]) -> int:
+        keys = [k for k, r in self.u.data(self.table).items() if where(r)]
+        for k in keys:
+            self.u.delete(self.table, k)
+        return len(keys)
+
+
+class _Communities(_Repo):
+    table = "communities"
+    same = staticmethod(lambda a, b: (a.platform, a.external_id) == (b.platform, b.external_id))
+    conflict = "community already exists"
+
+    async def by_external(self, platform: str, external_id: str) -> md.Community | None:
+        rows = self._rows(lambda c: (c.platform, c.external_id) == (platform, external_id))
+        return rows[0] if rows else None
+
+    async def list(self) -> list[md.Community]:
+        return self._rows()
+
+
+class _Learners(_Repo):
+    table = "learners"
+    same = staticmethod(lambda a, b: (a.community_id, a.platform_user_id)
+                        == (b.community_id, b.platform_user_id))
+    conflict = "learner already exists"
+
+    async def by_platform_id(self, community_id: int, user_id: str) -> md.Learner | None:
+        rows = self._rows(lambda x: (x.community_id, x.platform_user_id) == (community_id, user_id))
+        return rows[0] if rows else None
+
+    async def delete(self, learner_id: int) -> None:
+        # The foreign keys cascade in SQL; do the same here.
+        u, lid = self.u, learner_id
+        u.profiles._delete(lambda p: p.learner_id == lid)
+        u.queue._delete(lambda q: q.learner_id == lid)
+        await u.matches.remove_member(lid)
+        await u.blocks.delete_for(lid)
+        await u.feedback.delete_for(lid)
+        self._delete(lambda x: x.id == lid)
+
+    async def list(self, community_id: int) -> list[md.Learner]:
+        return self._rows(lambda x: x.community_id == community_id)
+
+    async def paused_until_before(self, when: datetime) -> list[md.Learner]:
+        return self._rows(lambda x: x.paused_until is not None and x.paused_until <= when)
+
+
+class _Profiles(_Repo):
+    table = "profiles"
+
+    async def get(self, learner_id: int) -> md.Profile | None:
+        return self._get(learner_id)
+
+    async def save(self, profile: md.Profile) -> None:
+        self.u.put(self.table, profile.learner_id, profile)
+
+    async def delete(self, learner_id: int) -> None:
+        self._delete(lambda p: p.learner_id == learner_id)
+
+    async def for_learners(self, learner_ids: Sequence[int]) -> dict[int, md.Profile]:
+        wanted = set(learner_ids)
+        return {p.learner_id: p for p in self._rows(lambda p: p.learner_id in wanted,
+                                                    key=lambda p: p.learner_id)}
+
+
+class _Queue(_Repo):
+    table = "queue"
+    same = staticmethod(lambda a, b: a.learner_id == b.learner_id
+                        and a.state == b.state == md.QueueState.WAITING)
+    conflict = "learner already has a waiting queue entry"
+    _order = staticmethod(lambda e: (e.joined_at, e.id))
+
+    async def open_for(self, learner_id: int) -> md.QueueEntry | None:
+        rows = self._rows(lambda e: e.learner_id == learner_id and e.state == md.QueueState.WAITING)
+        return rows[0] if rows else None
+
+    async def waiting(self, community_id: int, mode: md.Mode | None = None) -> list[md.QueueEntry]:
+        return self._rows(lambda e: e.community_id == community_id and e.state == md.QueueState.WAITING
+                          and (mode is None or e.mode == mode), key=self._order)
+
+    async def delete_for(self, learner_id: int) -> None:
+        self._delete(lambda e: e.learner_id == learner_id)
+
+    async def history(self, community_id: int) -> list[md.QueueEntry]:
+        return self._rows(lambda e: e.community_id == community_id, key=self._order)
+
+
+class _Matches(_Repo):
+    table = "matches"
+
+    async def active_for(self, learner_id: int) -> list[md.Match]:
+        return self._rows(lambda m: learner_id in m.member_ids() and m.state == md.MatchState.ACTIVE)
+
+    async def for_learner(self, learner_id: int) -> list[md.Match]:
+        return self._rows(lambda m: learner_id in m.member_ids())
+
+    async def list(self, community_id: int, state: md.MatchState | None = None) -> list[md.Match]:
+        return self._rows(lambda m: m.community_id == community_id
+                          and (state is None or m.state == state))
+
+    async def by_space(self, space_id: str) -> md.Match | None:
+        rows = self._rows(lambda m: bool(space_id) and m.space_id == space_id)
+        return rows[0] if rows else None
+
+    async def remove_member(self, learner_id: int) -> None:
+        for m in self._rows(lambda m: learner_id in m.member_ids()):
+            m.members = [x for x in m.members if x.learner_id != learner_id]
+            self.u.put(self.table, m.id, m)
+
+
+class _Blocks(_Repo):
+    table = "blocks"
+
+    async def add(self, block: md.Block) -> None:
+        a, b = sorted((block.learner_a, block.learner_b))
+        key = (block.community_id, a, b)
+        if key not in self.u.data(self.table):  # a duplicate pair is ignored, like ON CONFLICT
+            self.u.put(self.table, key, md.Block(block.community_id, a, b, block.reason,
+                                              block.created_at))
+
+    async def pairs(self, community_id: int) -> set[frozenset[int]]:
+        return {frozenset((b.learner_a, b.learner_b))
+                for b in self.u.data(self.table).values() if b.community_id == community_id}
+
+    async def delete_for(self, learner_id: int) -> None:
+        self._delete(lambda b: learner_id in (b.learner_a, b.learner_b))
+
+
+class _Rounds(_Repo):
+    table = "rounds"
+
+    async def latest(self, community_id: int, dry_run: bool | None = None) -> md.Round | None:
+        rows = self._rows(lambda r: r.community_id == community_id
+                          and (dry_run is None or r.dry_run == dry_run),
+                          key=lambda r: (r.started_at, r.id))
+        return rows[-1] if rows else None
+
+    async def list(self, community_id: int) -> list[md.Round]:
+        return self._rows(lambda r: r.community_id == community_id)
+
+
+class _Sessions(_Repo):
+    table = "sessions"
+    same = staticmethod(lambda a, b: a.ics_uid == b.ics_uid)
+    conflict = "ics uid already used"
+
+    async def for_match(self, match_id: int) -> list[md.Session]:
+        return self._rows(lambda s: s.match_id == match_id, key=lambda s: (s.start, s.id))
+
+    def _match_ids(self, where: Callable[[md.Match], bool]) -> set[int]:
+        return {m.id for m in self.u.data("matches").values() if where(m)}
+
+    async def booked_for_learners(self, learner_ids: Sequence[int]) -> list[md.Session]:
+        wanted = set(learner_ids)
+        mids = self._match_ids(lambda m: bool(wanted & set(m.member_ids())))
+        return self._rows(lambda s: s.match_id in mids and s.state == md.SessionState.BOOKED,
+                          key=lambda s: (s.start, s.id))
+
+    async def count_since(self, community_id: int, since: datetime,
+                          learner_id: int | None = None) -> int:
+        """Sessions not cancelled starting at or after ``since`` in the community's matches
+        (only those of the learner's matches when given)."""
+        mids = self._match_ids(lambda m: m.community_id == community_id
+                               and (learner_id is None or learner_id in m.member_ids()))
+        return len(self._rows(lambda s: s.match_id in mids and s.start >= since
+                              and s.state != md.SessionState.CANCELLED))
+
+
+class _Feedback(_Repo):
+    table = "feedback"
+    same = staticmethod(lambda a, b: _Feedback._key(a) == _Feedback._key(b))
+    conflict = "feedback already given"
+
+    @staticmethod
+    def _key(f: md.Feedback) -> tuple[int, int, int, int]:
+        return (f.match_id, f.session_id or 0, f.from_learner, f.to_learner)
+
+    async def find(self, match_id: int, session_id: int | None, from_learner: int,
+                   to_learner: int) -> md.Feedback | None:
+        key = (match_id, session_id or 0, from_learner, to_learner)
+        rows = self._rows(lambda f: self._key(f) == key)
+        return rows[0] if rows else None
+
+    async def about(self, learner_id: int) -> list[md.Feedback]:
+        return self._rows(lambda f: f.to_learner == learner_id)
+
+    async def list(self, community_id: int) -> list[md.Feedback]:
+        mids = {m.id for m in self.u.data("matches").values() if m.community_id == community_id}
+        return self._rows(lambda f: f.match_id in mids)
+
+    async def delete_for(self, learner_id: int) -> None:
+        self._delete(lambda f: learner_id in (f.from_learner, f.to_learner))
+
+
+class _Outbox(_Repo):
+    table = "outbox"
+    _order = staticmethod(lambda m: (m.due_at, m.id))
+
+    async def add(self, message: md.OutboxMessage) -> md.OutboxMessage:
+        if any(m.idempotency_key == message.idempotency_key for m in self.u.data(self.table).values()):
+            return message  # already written once: ignored, like ON CONFLICT DO NOTHING
+        return self._insert(message)
+
+    async def claim_due(self, now: datetime, limit: int, lease_until: datetime) -> list[md.OutboxMessage]:
+        due = self._rows(lambda m: m.state == md.OutboxState.PENDING and m.due_at <= now,
+                         key=self._order)[:limit]
+        for m in due:
+            m.due_at = lease_until
+            self.u.put(self.table, m.id, m)
+        return due
+
+    async def pending(self, community_id: int | None = None) -> list[md.OutboxMessage]:
+        return self._rows(lambda m: m.state == md.OutboxState.PENDING
+                          and community_id in (None, m.community_id), key=self._order)
+
+    async def list(self, community_id: int | None = None) -> list[md.OutboxMessage]:
+        return self._rows(lambda m: community_id in (None, m.community_id))
+
+    async def drop_matching(self, key_prefix: str, reason: str) -> int:
+        hits = self._rows(lambda m: m.state == md.OutboxState.PENDING
+                          and m.idempotency_key.startswith(key_prefix))
+        for m in hits:
+            m.state, m.last_error = md.OutboxState.DROPPED, reason
+            self.u.put(self.table, m.id, m)
+        return len(hits)
+
+    async def delete_for_target(self, target: str) -> None:
+        self._delete(lambda m: m.target == target)
+
+
+class _Audit(_Repo):
+    table = "audit"
+
+    async def list(self, community_id: int) -> list[md.AuditEntry]:
+        return self._rows(lambda e: e.community_id == community_id)
+
+
+class InMemoryUnitOfWork:
+    """One 'transaction' on an InMemoryStorage: writes are logged and undone on rollback."""
+
+    def __init__(self, storage: InMemoryStorage) -> None:
+        self.storage = storage
+        self._undo: list[tuple[str, Any, Any]] = []
+        self._open = False
+        self.communities = _Communities(self)
+        self.learners = _Learners(self)
+        self.profiles = _Profiles(self)
+        self.queue = _Queue(self)
+        self.matches = _Matches(self)
+        self.blocks = _Blocks(self)
+        self.rounds = _Rounds(self)
+        self.sessions = _Sessions(self)
+        self.feedback = _Feedback(self)
+        self.outbox = _Outbox(self)
+        self.audit = _Audit(self)
+
+    # An undo log rather than a whole-storage snapshot: a rollback then cannot wipe out what
+    # another unit of work committed meanwhile (tasks running concurrently in one test).
+    def data(self, table: str) -> dict[Any, Any]:
+        if not self._open:
+            raise RuntimeError("unit of work used outside `async with`")
+        return self.storage.tables[table]
+
+    def put(self, table: str, key: Any, value: Any) -> None:
+        rows = self.data(table)
+        self._undo.append((table, key, rows.get(key, _MISSING)))
+        rows[key] = _utc(copy.deepcopy(value))
+
+    def delete(self, table: str, key: Any) -> None:
+        rows = self.data(table)
+        self._undo.append((table, key, rows.pop(key)))
+
+    async def __aenter__(self) -> Self:
+        if self._open:
+            raise RuntimeError("unit of work entered twice")
+        self._open, self._undo = True, []
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        await self.rollback()
+        self._open = False
+
+    async def commit(self) -> None:
+        self._undo.clear()
+        self._release()
+
+    async def rollback(self) -> None:
+        tables = self.storage.tables
+        for table, key, old in reversed(self._undo):
+            if old is _MISSING:
+                tables[table].pop(key, None)
+            else:
+                tables[table][key] = old
+        self._undo.clear()
+        self._release()
+
+    async def lock_community(self, community_id: int) -> bool:
+        holder = self.storage.locks.setdefault(community_id, self)
+        return holder is self
+
+    def _release(self) -> None:
+        # Like pg_try_advisory_xact_lock: held until the transaction ends.
+        for cid in [c for c, h in self.storage.locks.items() if h is self]:
+            del self.storage.locks[cid]
+

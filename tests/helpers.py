@@ -1,0 +1,67 @@
+"""Test helpers: drive the core exactly as an adapter does, through dispatch.handle."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.replies import Reply
+from core.services.context import Actor, CommandRequest, Services
+from core.services.delivery import dispatch_due
+from core.settings import CommunitySettings
+from tests.fakes import FakeClock
+
+JOIN = {
+    "topic": "Python", "languages": "English", "timezone": "Europe/London",
+    "availability": "Mon-Fri 18:00-21:00", "cohort": "", "country": "United Kingdom",
+}
+
+
+class RecordingDeliverer:
+    """A platform edge that records what it was asked to deliver."""
+
+    def __init__(self) -> None:
+        self.sent: list[Any] = []
+        self.spaces = 0
+
+    async def deliver(self, message: Any) -> dict[str, Any]:
+        self.sent.append(message)
+        if message.kind == "space_open":
+            self.spaces += 1
+            return {"space_id": f"space-{self.spaces}"}
+        return {}
+
+    def dms_to(self, user: str) -> list[str]:
+        return [m.payload["text"] for m in self.sent if m.kind == "dm" and m.target == user]
+
+
+class Bot:
+    """A community on the 'test' platform, spoken to as different people."""
+
+    def __init__(self, storage: Any, clock: FakeClock | None = None,
+                 settings: CommunitySettings | None = None, community: str = "guild-1") -> None:
+        self.storage = storage
+        self.clock = clock or FakeClock()
+        self.services = Services(storage.uow_factory, self.clock, settings or CommunitySettings(),
+                                 seed_source=lambda: 1234)
+        self.community = community
+        self.deliverer = RecordingDeliverer()
+        self.admins: set[str] = {"mod"}
+
+    async def run(self, user: str, command: str, **args: Any) -> Reply:
+        actor = Actor(user, user.capitalize(), platform_admin=user in self.admins)
+        request = CommandRequest("test", self.community, actor, command,
+                                 {k: str(v) for k, v in args.items()})
+        return await handle_request(self.services, request)
+
+    async def join(self, user: str, mode: str = "study-buddy", **fields: Any) -> Reply:
+        return await self.run(user, "peer join", mode=mode, **{**JOIN, **fields})
+
+    async def deliver(self) -> int:
+        result = await dispatch_due(self.storage.uow_factory, self.clock, {"test": self.deliverer})
+        return result.sent
+
+
+async def handle_request(services: Services, request: CommandRequest) -> Reply:
+    from core.services.dispatch import handle
+
+    return await handle(services, request)
