@@ -5,14 +5,15 @@ from __future__ import annotations
 import io
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")  # no display on servers; must precede pyplot
-import matplotlib.pyplot as plt  # noqa: E402
-
 
 def stats_png(stats: dict[str, Any]) -> bytes:
     """A 2x2 dashboard: rates, waiting time, queue by mode, ratings."""
+    # Imported here: matplotlib costs about a second to import and only stats need it.
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display on servers; must precede pyplot
+    import matplotlib.pyplot as plt
+
     fig, axes = plt.subplots(2, 2, figsize=(9, 6), dpi=100)
     ax = axes[0][0]
     rates = {"matched": stats["match_rate"], "met": stats["meeting_rate"]}

@@ -9,12 +9,12 @@ from __future__ import annotations
 import io
 from typing import Any
 
-import pandas as pd
-
 from core.model import Feedback, Learner, Match, Profile, QueueEntry
 
 
 def _csv(rows: list[dict[str, Any]], columns: list[str]) -> bytes:
+    import pandas as pd  # imported on use: it is slow to import and only exports need it
+
     frame = pd.DataFrame(rows, columns=columns, dtype="string")
     buf = io.StringIO()
     frame.to_csv(buf, index=False)

@@ -47,7 +47,7 @@ class Bot:
         self.deliverer = RecordingDeliverer()
         self.admins: set[str] = {"mod"}
 
-    async def run(self, user: str, command: str, **args: Any) -> Reply:
+    async def run(self, user: str, command: str, /, **args: Any) -> Reply:
         actor = Actor(user, user.capitalize(), platform_admin=user in self.admins)
         request = CommandRequest("test", self.community, actor, command,
                                  {k: str(v) for k, v in args.items()})

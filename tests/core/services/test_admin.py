@@ -1,0 +1,135 @@
+"""Moderator commands: refused for learners by the core; queue, pair, end, remove, ban, config,
+export, stats (every backend)."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from core import catalogue
+from core.settings import CommunitySettings
+from tests.helpers import Bot
+
+ADMIN_COMMANDS = [c for c in catalogue.COMMANDS if c.moderator]
+
+
+@pytest.mark.parametrize("cmd", ADMIN_COMMANDS, ids=lambda c: c.name)
+async def test_every_moderator_command_is_refused_to_a_learner(memory_storage, cmd) -> None:
+    bot = Bot(memory_storage)
+    await bot.join("ana")
+    args = {o.name: "1" if o.kind is catalogue.Kind.INT else "learners" if o.name == "what" else "ana"
+            for o in cmd.options if o.required}
+    reply = await bot.run("eve", cmd.key, **args)
+    assert not reply.ok and "for moderators" in reply.text
+    async with memory_storage.uow_factory() as uow:
+        community = await uow.communities.by_external("test", "guild-1")
+        assert len(await uow.queue.waiting(community.id)) == 1
+        assert await uow.audit.list(community.id) == []
+
+
+async def test_configured_moderator_users_and_roles_are_moderators(storage) -> None:
+    settings = CommunitySettings(moderator_users=("uma",), moderator_roles=("role-mods",))
+    bot = Bot(storage, settings=settings)
+    bot.admins = set()
+    assert (await bot.run("uma", "peeradmin queue")).ok
+    from core.services.context import Actor, CommandRequest
+    from tests.helpers import handle_request
+
+    with_role = CommandRequest("test", "guild-1", Actor("rio", "Rio", roles=("role-mods",)), "peeradmin queue")
+    assert (await handle_request(bot.services, with_role)).ok
+    without = CommandRequest("test", "guild-1", Actor("sol", "Sol", roles=("role-x",)), "peeradmin queue")
+    assert not (await handle_request(bot.services, without)).ok
+
+
+async def test_queue_filters_by_mode_and_topic(storage) -> None:
+    bot = Bot(storage)
+    await bot.join("ana")
+    await bot.join("ben", mode="accountability", topic="Calculus")
+    everyone = await bot.run("mod", "peeradmin queue")
+    assert "2 waiting" in everyone.text and "Ana" in everyone.text and "Ben" in everyone.text
+    calc = await bot.run("mod", "peeradmin queue", topic="calc")
+    assert "1 waiting" in calc.text and "Ben" in calc.text and "Ana" not in calc.text
+    buddies = await bot.run("mod", "peeradmin queue", mode="study-buddy")
+    assert "Ana" in buddies.text and "Ben" not in buddies.text
+
+
+async def test_dry_run_previews_the_same_matches_and_changes_nothing(storage) -> None:
+    bot = Bot(storage)
+    for user in ("ana", "ben", "cal", "dee"):
+        await bot.join(user)
+    preview = await bot.run("mod", "peeradmin match-now", dry_run="yes")
+    assert preview.ok and "Dry run" in preview.text
+    assert "Ana" in (await bot.run("mod", "peeradmin queue")).text
+    real = await bot.run("mod", "peeradmin match-now")
+    assert preview.data["matches"] == real.data["matches"]
+    assert preview.data["seed"] == real.data["seed"]
+    assert "Nobody is waiting" in (await bot.run("mod", "peeradmin queue")).text
+
+
+async def test_manual_pair_end_match_remove_ban_unban(storage) -> None:
+    bot = Bot(storage)
+    await bot.join("ana")
+    await bot.join("ben", topic="Calculus")
+    paired = await bot.run("mod", "peeradmin pair", user_a="ana", user_b="ben")
+    assert paired.ok, paired.text
+    match_no = paired.text.split("#")[1].split(")")[0]
+    assert not (await bot.run("mod", "peeradmin pair", user_a="ana", user_b="ana")).ok
+    ended = await bot.run("mod", "peeradmin end-match", match=match_no, reason="test")
+    assert ended.ok
+    assert not (await bot.run("mod", "peeradmin end-match", match=match_no, reason="again")).ok
+    await bot.join("cal")
+    assert (await bot.run("mod", "peeradmin remove", user="cal", reason="duplicate")).ok
+    assert not (await bot.run("mod", "peeradmin remove", user="cal", reason="again")).ok
+    assert not (await bot.run("mod", "peeradmin ban", user="nobody", reason="x")).ok
+    assert (await bot.run("mod", "peeradmin ban", user="ana", reason="spam")).ok
+    refused = await bot.join("ana")
+    assert not refused.ok and "contact a moderator" in refused.text
+    assert (await bot.run("mod", "peeradmin unban", user="ana")).ok
+    assert (await bot.join("ana")).ok
+    async with storage.uow_factory() as uow:
+        community = await uow.communities.by_external("test", "guild-1")
+        actions = [a.action for a in await uow.audit.list(community.id)]
+    assert actions == ["pair", "end-match", "remove", "ban", "unban"]
+
+
+async def test_config_view_set_and_refuse_bad_values(storage) -> None:
+    bot = Bot(storage)
+    listing = await bot.run("mod", "peeradmin config")
+    assert "`group_max` = 5" in listing.text
+    assert (await bot.run("mod", "peeradmin config", key="topics", value="Rust, Go")).ok
+    assert not (await bot.join("ana")).ok  # Python is no longer a topic here
+    assert (await bot.join("ana", topic="rust")).ok
+    bad_tz = await bot.run("mod", "peeradmin config", key="timezone", value="Nowhere/City")
+    assert not bad_tz.ok and "Unknown time zone" in bad_tz.text
+    bad_size = await bot.run("mod", "peeradmin config", key="group_min", value="9")
+    assert not bad_size.ok and "group_min" in bad_size.text
+    unknown = await bot.run("mod", "peeradmin config", key="colour", value="blue")
+    assert not unknown.ok and "no setting" in unknown.text
+    assert "`group_min` = 3" in (await bot.run("mod", "peeradmin config", key="group_min")).text
+
+
+async def test_export_keeps_ids_and_phone_numbers_as_strings(storage) -> None:
+    bot = Bot(storage)
+    await bot.join("00123", contact="0044770090012")
+    reply = await bot.run("mod", "peeradmin export", what="learners")
+    [file] = reply.attachments
+    assert file.mime == "text/csv" and file.filename.endswith(".csv")
+    rows = list(csv.DictReader(io.StringIO(file.content.decode())))
+    row = next(r for r in rows if r["user_id"] == "00123")
+    assert row["contact"] == "0044770090012"
+    bad = await bot.run("mod", "peeradmin export", what="passwords")
+    assert not bad.ok
+
+
+async def test_stats_reply_has_figures_and_a_png_chart(storage) -> None:
+    bot = Bot(storage)
+    for user in ("ana", "ben", "cal"):
+        await bot.join(user)
+    await bot.run("mod", "peeradmin match-now")
+    reply = await bot.run("mod", "peeradmin stats")
+    assert reply.ok and "2 of 3" in reply.text
+    [png] = reply.attachments
+    assert png.content.startswith(b"\x89PNG") and png.mime == "image/png"
+    assert reply.data["matched"] == 2 and reply.data["waiting"] == 1

@@ -1,0 +1,66 @@
+"""The one catalogue: every command routed, forms within platform limits, text grammar."""
+
+from __future__ import annotations
+
+import pytest
+
+from core import catalogue
+from core.model import Mode
+from core.services.registry import HANDLERS
+from core.settings import CommunitySettings
+from core.textcommand import GrammarError, parse
+
+
+def test_every_command_has_exactly_one_handler_and_no_handler_is_orphaned() -> None:
+    assert set(HANDLERS) == {c.key for c in catalogue.COMMANDS}
+
+
+def test_names_and_descriptions_fit_both_platforms() -> None:
+    for c in catalogue.COMMANDS:
+        assert c.name == c.name.lower() and " " not in c.name and len(c.name) <= 32
+        assert 0 < len(c.description) <= 100
+        assert len(c.options) <= 25
+        for o in c.options:
+            assert o.name == o.name.lower() and len(o.name) <= 32 and len(o.label) <= 45
+            assert len(o.choices) <= 25
+
+
+def test_every_mode_has_a_join_form_with_the_common_fields() -> None:
+    for mode in Mode:
+        names = [f.name for f in catalogue.join_form(mode).fields]
+        assert names[:4] == ["topic", "languages", "timezone", "availability"]
+        assert len(names) == len(set(names))
+    assert "anonymous" in [f.name for f in catalogue.join_form(Mode.NEED_SUPPORT).fields]
+    assert "capacity" in [f.name for f in catalogue.join_form(Mode.OFFER_SUPPORT).fields]
+
+
+def test_validate_reports_every_bad_field_at_once() -> None:
+    form = catalogue.join_form(Mode.STUDY_BUDDY)
+    values, errors = catalogue.validate(form.fields, {"topic": "Nope", "timezone": "Mars/X",
+                                                      "availability": "whenever"}, CommunitySettings())
+    assert set(errors) == {"topic", "languages", "timezone", "availability"}
+    assert values == {}
+
+
+@pytest.mark.parametrize(("group", "text", "key", "args"), [
+    ("peer", "", "peer help", {}),
+    ("peer", "join study-group", "peer join", {"mode": "study-group"}),
+    ("peer", "unpair we never managed to meet", "peer unpair", {"reason": "we never managed to meet"}),
+    ("peer", "unpair reason:busy match=3", "peer unpair", {"reason": "busy", "match": "3"}),
+    ("peer", "schedule 2026-03-05 18:00", "peer schedule", {"when": "2026-03-05 18:00"}),
+    ("peer", "reschedule 4 2", "peer reschedule", {"session": "4", "when": "2"}),
+    ("peeradmin", "ban U123 spamming everyone", "peeradmin ban", {"user": "U123", "reason": "spamming everyone"}),
+    ("peeradmin", "config group_max 4", "peeradmin config", {"key": "group_max", "value": "4"}),
+    ("peer", 'join mode=study-buddy availability:"Mon 18:00-20:00"', "peer join",
+     {"mode": "study-buddy", "availability": "Mon 18:00-20:00"}),
+])
+def test_text_grammar(group: str, text: str, key: str, args: dict[str, str]) -> None:
+    parsed = parse(group, text)
+    assert (parsed.key, parsed.args) == (key, args)
+
+
+def test_text_grammar_refuses_unknown_commands_and_extra_words() -> None:
+    with pytest.raises(GrammarError, match="don't know `dance`"):
+        parse("peer", "dance")
+    with pytest.raises(GrammarError, match="didn't understand"):
+        parse("peer", "status now please")
