@@ -46,3 +46,6 @@ def setup_logging(level: str) -> None:
     # Tokens travel in headers; never let a library's debug logging print them.
     for noisy in ("discord.http", "slack_sdk.web", "aiosqlite", "asyncio"):
         logging.getLogger(noisy).setLevel(max(logging.INFO, logging.getLogger(noisy).level))
+    # A line per job run every few seconds drowns what matters.
+    for chatty in ("apscheduler", "alembic.runtime.migration"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)

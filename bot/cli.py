@@ -82,6 +82,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     url = args.database or config.database.url
     try:
         return _dispatch(args, config, url)
+    except ConfigError as exc:  # e.g. a platform enabled without its token
+        print(f"peermatch: configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     except DatabaseMismatch as exc:
         print(f"peermatch: {exc}", file=sys.stderr)
         return EXIT_CONFIG

@@ -18,7 +18,7 @@ from core.model import Community
 from core.replies import Reply
 from core.services.delivery import dispatch_due
 from core.services.importing import import_rows
-from core.services.queries import people
+from core.services.lookup import people
 from core.services.reports import export_csv
 from core.services.rounds import run_round, summary
 

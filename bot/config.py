@@ -75,8 +75,10 @@ class Config:
 
     @property
     def community_defaults(self) -> CommunitySettings:
-        """Community defaults with the configured matching weights."""
-        return replace(self.community, weights=self.matching)
+        """Community defaults with the configured matching weights; members of the Slack
+        moderator usergroups count as moderators (the core checks roles)."""
+        roles = tuple(dict.fromkeys(self.community.moderator_roles + self.slack.moderator_usergroups))
+        return replace(self.community, weights=self.matching, moderator_roles=roles)
 
 
 def _coerce(key: str, value: Any, default: Any) -> Any:

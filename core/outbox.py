@@ -13,7 +13,8 @@ Kinds and payloads (every Deliverer handles all of them):
 - ``space_message``: target = match id. payload: ``match_id``, ``space_id`` (filled in by the
   dispatcher once the space exists), ``text``, ``buttons``.
 - ``space_close``: target = match id. payload: ``match_id``, ``space_id``, ``action``
-  (archive | delete).
+  (archive | delete), ``text`` (a closing line to post first, where the platform keeps the
+  space, e.g. a Slack group DM).
 
 Buttons are ``{"label", "action", "args", "style"}``; attachments
 ``{"filename", "mime", "content_b64"}``. Text uses the placeholders of core/replies.py.
@@ -86,10 +87,10 @@ def space_message(community_id: int, match_id: int, text: str, key: str, due_at:
 
 
 def space_close(community_id: int, match_id: int, space_id: str, action: str,
-                due_at: datetime) -> OutboxMessage:
+                due_at: datetime, text: str = "") -> OutboxMessage:
     """Archive or delete a match's space when the match ends."""
     return OutboxMessage(
         kind="space_close", community_id=community_id, target=str(match_id), due_at=due_at,
         idempotency_key=f"space-close:{match_id}",
-        payload={"match_id": match_id, "space_id": space_id, "action": action},
+        payload={"match_id": match_id, "space_id": space_id, "action": action, "text": text},
     )

@@ -1,22 +1,28 @@
 """The text grammar of commands, for platforms where a command is one line of text
 (Slack's ``/peer <sub> ...`` and the console). Generated from the catalogue.
 
-``join study-buddy`` · ``unpair we never met`` · ``pause 2`` · ``schedule when="2026-03-05 18:00"``
+``join study-buddy`` · ``unpair we never met`` · ``pause 2`` · ``schedule 2026-03-05 18:00``
 · ``join mode=study-group topic=Python availability:"Mon 18:00-20:00"``
 
-Positional words fill the command's options in order; the last text option takes the rest
-of the line. ``key=value`` or ``key:value`` (a known option or form field) sets one by name.
+Positional words fill the command's options in order; the last free-text option takes the
+rest of the line (keeping the writer's own spacing). ``key=value`` or ``key:value`` (a known
+option, or a form field of a command that opens a form) sets one by name; ``"quoted values"``
+may hold spaces. Nothing is validated here: the core validates the raw strings.
 """
 
 from __future__ import annotations
 
-import shlex
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from core import catalogue
-from core.catalogue import Kind
+from core.catalogue import Command, Field, Kind
 
-_TEXTY = (Kind.TEXT, Kind.PARAGRAPH, Kind.WHEN)
+# Kinds whose values may contain spaces: the last of them takes the rest of the line.
+_GREEDY = (Kind.TEXT, Kind.PARAGRAPH, Kind.WHEN)
+_KEYWORD = re.compile(r"^([A-Za-z][\w-]*)[:=](.*)$", re.S)
+_FORM_COMMANDS = ("peer join", "peer profile", "peer feedback")
 
 
 @dataclass(frozen=True)
@@ -26,63 +32,102 @@ class Parsed:
 
 
 class GrammarError(ValueError):
-    """The line is not a command; the message says what would be."""
+    """The line names no command; the message says which exist."""
 
 
-def _known_names(cmd: catalogue.Command) -> set[str]:
-    names = {o.name for o in cmd.options}
-    if cmd.key in ("peer join", "peer profile", "peer feedback"):
+def lookup(group: str, word: str) -> Command | None:
+    """The command of ``group`` typed as ``word`` (any case; ``_`` for ``-`` is fine)."""
+    return catalogue.command(f"{group} {word.casefold().replace('_', '-')}")
+
+
+def _keyword_names(cmd: Command) -> dict[str, str]:
+    """Names accepted as ``key=value`` (casefolded, ``-`` as ``_``) -> field name."""
+    names = {o.name.casefold(): o.name for o in cmd.options}
+    if cmd.key in _FORM_COMMANDS:
         for form in catalogue.FORMS.values():
-            names.update(f.name for f in form.fields)
+            names.update({f.name.casefold(): f.name for f in form.fields})
     return names
 
 
-def _split(text: str) -> list[str]:
-    try:
-        return shlex.split(text)
-    except ValueError:  # an unbalanced quote: fall back to plain words rather than failing
-        return text.split()
+def _tokens(text: str) -> list[tuple[str, int]]:
+    """Whitespace tokens with their start offsets (kept to preserve the rest of a line)."""
+    return [(m.group(0), m.start()) for m in re.finditer(r"\S+", text)]
 
 
-def parse(group: str, text: str) -> Parsed:
-    """Parse the text after ``/peer`` (group 'peer') or ``/peeradmin`` (group 'peeradmin')."""
-    words = _split(text.strip())
-    if not words:
-        return Parsed(f"{group} help" if group == "peer" else "peer help", {})
-    sub = words[0].lower()
-    cmd = catalogue.command(f"{group} {sub}")
-    if cmd is None:
-        known = ", ".join(c.name for c in catalogue.COMMANDS if c.group == group)
-        raise GrammarError(f"I don't know `{sub}`. Commands: {known}.")
-    names = _known_names(cmd)
+def _keyword_value(tokens: list[tuple[str, int]], i: int, first: str) -> tuple[str, int]:
+    """A keyword's value; ``"quoted values"`` may span tokens. Returns (value, next index)."""
+    if not first.startswith('"'):
+        return first, i + 1
+    parts = [first[1:]]
+    j = i + 1
+    while not parts[-1].endswith('"') and j < len(tokens):
+        parts.append(tokens[j][0])
+        j += 1
+    return " ".join(parts).removesuffix('"'), j
+
+
+def parse_args(cmd: Command, text: str, user: Callable[[str], str] | None = None) -> dict[str, str]:
+    """Raw arguments of ``cmd`` from the text after its name. ``user`` turns a platform's
+    mention syntax into a user id (Slack's ``<@U123|name>``)."""
+    tokens = _tokens(text)
+    names = _keyword_names(cmd)
     args: dict[str, str] = {}
-    positional: list[str] = []
-    for word in words[1:]:
-        for sep in ("=", ":"):
-            name, found, value = word.partition(sep)
-            if found and name.lower() in names:
-                args[name.lower()] = value
-                break
-        else:
-            positional.append(word)
+    positional: list[tuple[str, int]] = []
+    i = 0
+    while i < len(tokens):
+        word, start = tokens[i]
+        kw = _KEYWORD.match(word)
+        name = names.get(kw.group(1).casefold().replace("-", "_")) if kw else None
+        if kw and name is not None:
+            args[name], i = _keyword_value(tokens, i, kw.group(2))
+            continue
+        positional.append((word, start))
+        i += 1
     free = [o for o in cmd.options if o.name not in args]
-    for i, option in enumerate(free):
+    greedy = next((o for o in reversed(free) if o.kind in _GREEDY), None)
+    for opt in free:
         if not positional:
             break
-        later = free[i + 1:]
-        # A text option swallows the rest of the line unless a later option still needs words.
-        takes_rest = option.kind in _TEXTY and not any(o.required or o.kind in _TEXTY for o in later)
-        if takes_rest:
-            args[option.name] = " ".join(positional)
+        if opt is greedy:
+            # Keep the writer's own spacing and line breaks when no keyword follows the text.
+            if tokens[-len(positional):] == positional:
+                args[opt.name] = text[positional[0][1]:].strip()
+            else:
+                args[opt.name] = " ".join(w for w, _ in positional)
             positional = []
-        else:
-            args[option.name] = positional.pop(0)
-    if positional:
-        raise GrammarError(f"I didn't understand `{' '.join(positional)}` for `{cmd.name}`. "
-                           f"Usage: {usage(cmd)}")
-    return Parsed(cmd.key, args)
+            break
+        args[opt.name] = positional.pop(0)[0]
+    if positional and cmd.options:
+        # More words than options: keep them on the last option so nothing is silently lost
+        # (the core then refuses politely, e.g. "'3 4' is not a whole number").
+        last = cmd.options[-1].name
+        args[last] = " ".join(filter(None, [args.get(last, ""), *(w for w, _ in positional)]))
+    if user is not None:
+        for opt in cmd.options:
+            if opt.kind is Kind.USER and opt.name in args:
+                args[opt.name] = user(args[opt.name])
+    return args
 
 
-def usage(cmd: catalogue.Command) -> str:
+def parse(group: str, text: str, user: Callable[[str], str] | None = None) -> Parsed:
+    """Parse the text after ``/peer`` (group 'peer') or ``/peeradmin`` (group 'peeradmin')."""
+    words = text.strip().split(maxsplit=1)
+    if not words:
+        return Parsed("peer help", {})
+    cmd = lookup(group, words[0])
+    if cmd is None:
+        known = ", ".join(c.name for c in catalogue.COMMANDS if c.group == group)
+        raise GrammarError(f"I don't know `{words[0]}`. Commands: {known}.")
+    return Parsed(cmd.key, parse_args(cmd, words[1] if len(words) > 1 else "", user))
+
+
+def missing_required(cmd: Command, args: Mapping[str, str]) -> tuple[Field, ...]:
+    """Required options not given (a yes/no option is never required: absent means no)."""
+    return tuple(o for o in cmd.options
+                 if o.required and o.kind is not Kind.BOOL and not str(args.get(o.name, "")).strip())
+
+
+def usage(cmd: Command, slash: str = "") -> str:
+    """``/peer unpair <reason> [match]``; ``slash`` is how the platform spells the command."""
     parts = [f"<{o.name}>" if o.required else f"[{o.name}]" for o in cmd.options]
-    return f"`/{cmd.group} {cmd.name}{' ' if parts else ''}{' '.join(parts)}`"
+    return " ".join([slash or f"/{cmd.group} {cmd.name}", *parts])

@@ -21,7 +21,7 @@ from core.replies import FormRequest, Reply
 from core.services.context import Actor, CommandRequest, Services
 from core.services.delivery import dispatch_due
 from core.services.dispatch import handle
-from core.services.queries import people
+from core.services.lookup import people
 from core.textcommand import GrammarError, parse
 
 PLATFORM = "console"

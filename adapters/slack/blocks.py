@@ -182,6 +182,8 @@ def unpack_meta(raw: str | None) -> dict[str, Any]:
 def modal(callback_id: str, title: str, fields: Iterable[Field], values: Mapping[str, str],
           settings: CommunitySettings, meta: Mapping[str, Any], intro: str = "") -> dict[str, Any]:
     """A modal asking for ``fields`` (pre-filled from ``values``)."""
+    if len(title) > 24 and ": " in title:  # "Join: Accountability partner" → the part that says most
+        title = title.split(": ", 1)[1]
     blocks = text_blocks(intro)[:3] if intro else []
     blocks += [input_block(f, str(values.get(f.name, "")), settings) for f in fields]
     return {"type": "modal", "callback_id": callback_id, "title": _text(title, 24),
@@ -200,7 +202,7 @@ def read_values(view: Mapping[str, Any]) -> dict[str, str]:
     out: dict[str, str] = {}
     state = view.get("state", {}).get("values", {})
     for block_id, actions in state.items():
-        item = actions.get(VALUE_ACTION) or next(iter(actions.values()), {})
+        item: dict[str, Any] = actions.get(VALUE_ACTION) or next(iter(actions.values()), {})
         kind = item.get("type", "")
         if kind in ("static_select", "radio_buttons", "external_select"):
             out[block_id] = (item.get("selected_option") or {}).get("value", "")

@@ -37,8 +37,11 @@ async def close(uow: UnitOfWork, settings: CommunitySettings, match: Match, reas
     await uow.matches.update(match)
     await _cancel_sessions(uow, match)
     await uow.outbox.drop_matching(f"match:{match.id}:", "match ended")
-    await uow.outbox.add(outbox.space_close(match.community_id, match.id, match.space_id,
-                                            settings.space_on_end, now))
+    if not any(m.alias for m in match.members):  # anonymous matches have no space
+        await uow.outbox.add(outbox.space_close(
+            match.community_id, match.id, match.space_id, settings.space_on_end, now,
+            f"Match #{match.id} has ended. Thanks for studying together! "
+            "`/peer rejoin` finds you a new match."))
 
 
 async def leave_match(uow: UnitOfWork, settings: CommunitySettings, match: Match,

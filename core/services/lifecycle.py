@@ -12,7 +12,7 @@ from core.services import ending
 from core.services.common import active_match, name_for, queue_position, waited
 from core.services.context import Ctx
 from core.services.errors import Refusal
-from core.services.notify import is_anonymous, times_text
+from core.services.notify import is_anonymous, match_buttons, times_text
 
 
 async def status(ctx: Ctx, args: dict[str, Any]) -> Reply:
@@ -20,6 +20,7 @@ async def status(ctx: Ctx, args: dict[str, Any]) -> Reply:
     me = ctx.learner
     assert me.id is not None
     lines: list[str] = []
+    buttons: list[Button] = []
     if me.banned:
         return Reply(text="You can't use PeerMatch in this community right now. "
                           "Please contact a moderator if you think this is a mistake.")
@@ -39,6 +40,7 @@ async def status(ctx: Ctx, args: dict[str, Any]) -> Reply:
         lines.append("Suggested times: " + times_text(match))
         if is_anonymous(match):
             lines.append("Anonymous match: `/peer message <text>` to talk through the bot.")
+        buttons.extend(match_buttons(match))
     entry = await ctx.uow.queue.open_for(me.id)
     if entry is not None:
         pos, total = await queue_position(ctx.uow, entry)
@@ -51,8 +53,9 @@ async def status(ctx: Ctx, args: dict[str, Any]) -> Reply:
         hint = "`/peer rejoin` to join again with your saved profile." if saved else "`/peer join` to start."
         return Reply(text=f"You're not in the queue and have no active match. {hint}",
                      buttons=(Button("Rejoin", "peer rejoin", style="primary"),) if saved else ())
-    buttons = (Button("Leave queue", "peer leave", style="danger"),) if entry else ()
-    return Reply(text="\n".join(lines), buttons=buttons)
+    if entry:
+        buttons.append(Button("Leave queue", "peer leave", style="danger"))
+    return Reply(text="\n".join(lines), buttons=tuple(buttons))
 
 
 async def leave(ctx: Ctx, args: dict[str, Any]) -> Reply:

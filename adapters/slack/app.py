@@ -1,0 +1,142 @@
+"""The Bolt ``AsyncApp``: listeners registered in a loop from the core catalogue.
+
+- ``/peer`` (one slash command; grammar.py maps its text onto catalogue commands);
+- one action listener per catalogue command for buttons (``pm:<command>:<n>``), plus a
+  catch-all so a button from an old message always gets an answer;
+- one view listener per catalogue form (``pmform:<form>``) and per command with options
+  (``pmcmd:<command>``);
+- ``app_home_opened`` publishes the Home tab.
+
+Listeners ack first (Slack wants an answer within 3 s) and then do the work; modal
+submissions are the exception: their ack *is* the answer (close, update or inline errors),
+which the core computes in milliseconds.
+"""
+
+from __future__ import annotations
+
+import re
+import weakref
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack import blocks, grammar
+from adapters.slack.answer import Origin
+from adapters.slack.client import make_client
+from adapters.slack.deliver import SlackDeliverer
+from adapters.slack.flow import Flow
+from adapters.slack.settings import SlackSettings
+from core import catalogue
+from core.model import OutboxMessage
+from core.services.context import Services
+
+_FLOWS: weakref.WeakKeyDictionary[AsyncApp, Flow] = weakref.WeakKeyDictionary()
+
+
+def flow_of(app: AsyncApp) -> Flow:
+    """The adapter state behind an app made by ``build_app`` (its Home tab, its tracker)."""
+    return _FLOWS[app]
+
+
+async def drain(app: AsyncApp, timeout: float = 10.0) -> None:
+    """Wait until interactions already acknowledged have finished their work."""
+    await flow_of(app).tracker.drain(timeout)
+
+
+def _team(context: AsyncBoltContext, body: dict[str, Any]) -> str:
+    team = body.get("team")
+    return str(context.team_id or (team.get("id") if isinstance(team, dict) else "")
+               or body.get("team_id") or context.enterprise_id or "")
+
+
+def _unknown_note(typed: str) -> str:
+    return f"I don't know `{grammar.SLASH} {typed}`. Here is what I can do:"
+
+
+def build_app(services: Services, settings: SlackSettings, *,
+              client: AsyncWebClient | None = None) -> AsyncApp:
+    """The Slack app for one workspace. Pass ``client`` to share one (e.g. with the
+    SlackDeliverer); by default one is made from ``settings`` (client.make_client)."""
+    client = client or make_client(settings)
+    app = AsyncApp(
+        client=client,
+        signing_secret=settings.signing_secret,
+        # Socket Mode frames come over an authenticated websocket: nothing to sign.
+        request_verification_enabled=settings.mode == "http",
+        name="peermatch",
+    )
+    flow = Flow(services, client, settings.moderator_usergroups)
+    _FLOWS[app] = flow
+
+    async def on_slash(ack: Any, body: dict[str, Any], context: AsyncBoltContext) -> None:
+        async with flow.tracker.track():
+            await ack()
+            parsed = grammar.parse(str(body.get("text") or ""))
+            origin = Origin(_team(context, body), str(body.get("user_id")), str(body.get("user_name") or ""),
+                            channel_id=str(body.get("channel_id") or ""),
+                            response_url=str(body.get("response_url") or ""),
+                            trigger_id=str(body.get("trigger_id") or ""))
+            note = _unknown_note(parsed.unknown) if parsed.unknown else ""
+            await flow.command(origin, parsed.command, parsed.args, note)
+
+    async def on_button(ack: Any, body: dict[str, Any], action: dict[str, Any],
+                        context: AsyncBoltContext) -> None:
+        async with flow.tracker.track():
+            await ack()
+            command, args = blocks.decode_button(action)
+            user = body.get("user") or {}
+            origin = Origin(_team(context, body), str(user.get("id")),
+                            str(user.get("username") or user.get("name") or ""),
+                            channel_id=str((body.get("channel") or {}).get("id") or ""),
+                            response_url=str(body.get("response_url") or ""),
+                            trigger_id=str(body.get("trigger_id") or ""))
+            await flow.command(origin, command, args)
+
+    async def on_submit(ack: Any, body: dict[str, Any], view: dict[str, Any],
+                        context: AsyncBoltContext) -> None:
+        async with flow.tracker.track():
+            user = body.get("user") or {}
+            origin = Origin(_team(context, body), str(user.get("id")),
+                            str(user.get("username") or user.get("name") or ""),
+                            trigger_id=str(body.get("trigger_id") or ""))
+            response, reply, origin = await flow.submit(origin, view)
+            await ack(**response)
+            if reply is not None:
+                await flow.after_submit(origin, reply)
+
+    async def on_home(event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext) -> None:
+        if event.get("tab", "home") != "home":
+            return  # the Messages tab fires the same event
+        async with flow.tracker.track():
+            await flow.home.opened(Origin(_team(context, body), str(event.get("user"))))
+
+    app.command(grammar.SLASH)(on_slash)
+    for cmd in catalogue.COMMANDS:
+        pattern = re.compile(rf"^{re.escape(blocks.ACTION_PREFIX + blocks.dotted(cmd.key))}:\d+$")
+        app.action(pattern)(on_button)
+        if cmd.options:
+            app.view(blocks.COMMAND_CALLBACK + blocks.dotted(cmd.key))(on_submit)
+    # Buttons of commands that no longer exist: the core answers "I don't know ...".
+    app.action(re.compile(rf"^{re.escape(blocks.ACTION_PREFIX)}"))(on_button)
+    for name in catalogue.FORMS:
+        app.view(blocks.FORM_CALLBACK + name)(on_submit)
+    app.event("app_home_opened")(on_home)
+    return app
+
+
+def deliverer_for(app: AsyncApp) -> SlackDeliverer:
+    """The outbox deliverer sharing the app's client; a delivered DM (a match, a reminder,
+    a partner leaving) also refreshes the recipients' Home tabs."""
+    flow = flow_of(app)
+
+    async def refresh_homes(message: OutboxMessage) -> None:
+        users = ([message.target] if message.kind == "dm"
+                 else [str(u) for u in message.payload.get("members", [])])
+        for user in users:
+            team = flow.home.viewer_team(user)
+            if team:
+                await flow.home.refresh(Origin(team, user))
+
+    return SlackDeliverer(app.client, on_delivered=refresh_homes)

@@ -1,0 +1,96 @@
+"""`peermatch run`: the enabled platforms, the scheduler and the outbox, in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Coroutine
+from typing import Any
+
+from bot.app import App
+from bot.config import Config, ConfigError
+from core.ports import Deliverer
+
+log = logging.getLogger(__name__)
+CONSOLE_COMMUNITY = "default"
+
+
+def discord_settings(cfg: Config) -> Any:
+    """The Discord adapter's settings from config + environment (ConfigError if unusable)."""
+    from adapters.discord.settings import DiscordSettings
+
+    token = cfg.secrets.get("DISCORD_TOKEN", "")
+    if not token:
+        raise ConfigError("DISCORD_TOKEN", "is required when bot.platforms includes discord "
+                          "(put it in the environment or .env)")
+    shards = None if cfg.discord.auto_shard else (cfg.discord.shard_count or 1)
+    return DiscordSettings(token=token, api_base_url=cfg.discord.api_base_url,
+                           gateway_url=cfg.discord.gateway_url, shard_count=shards,
+                           guild_ids=cfg.discord.guild_ids, sync_commands=cfg.discord.sync_commands)
+
+
+def slack_settings(cfg: Config) -> Any:
+    """The Slack adapter's settings from config + environment (ConfigError if unusable)."""
+    from adapters.slack.settings import SlackSettings
+
+    try:
+        return SlackSettings(bot_token=cfg.secrets.get("SLACK_BOT_TOKEN", ""),
+                             app_token=cfg.secrets.get("SLACK_APP_TOKEN", ""),
+                             signing_secret=cfg.secrets.get("SLACK_SIGNING_SECRET", ""),
+                             mode=cfg.slack.mode, port=cfg.slack.port, path=cfg.slack.path,
+                             api_base_url=cfg.slack.api_base_url,
+                             moderator_usergroups=cfg.slack.moderator_usergroups)
+    except ValueError as exc:
+        raise ConfigError("slack", str(exc)) from None
+
+
+def platform_tasks(app: App, deliverers: dict[str, Deliverer]) -> list[Coroutine[Any, Any, Any]]:
+    """Build every enabled platform (failing early on bad settings) and return what to run."""
+    cfg, services = app.config, app.services
+    tasks: list[Coroutine[Any, Any, Any]] = []
+    if "slack" in cfg.bot.platforms:
+        from adapters.slack.app import build_app, deliverer_for
+        from adapters.slack.runner import run_slack
+
+        settings = slack_settings(cfg)
+        slack_app = build_app(services, settings)
+        deliverers["slack"] = deliverer_for(slack_app)
+        tasks.append(run_slack(slack_app, settings))
+    if "discord" in cfg.bot.platforms:
+        from adapters.discord.client import run_discord
+
+        tasks.append(run_discord(services, discord_settings(cfg), deliverers))
+    if "console" in cfg.bot.platforms:
+        from adapters.console.repl import PLATFORM, Console
+
+        console = Console(services, CONSOLE_COMMUNITY, sys.stdin, sys.stdout)
+        deliverers[PLATFORM] = console.deliverer
+        if sys.stdin.isatty():
+            tasks.append(console.repl())
+    return tasks
+
+
+async def run_bot(app: App) -> None:
+    """Serve until a platform stops (the console's `quit`) or the process is interrupted."""
+    from bot.scheduler import PeerScheduler
+
+    deliverers: dict[str, Deliverer] = {}
+    tasks = platform_tasks(app, deliverers)
+    scheduler = PeerScheduler(app.services, deliverers, dispatch=app.config.dispatch,
+                              tick_seconds=app.config.bot.dispatch_interval_seconds)
+    await scheduler.start()
+    log.info("PeerMatch running on %s; jobs: %s", ", ".join(app.config.bot.platforms),
+             ", ".join(scheduler.jobs()))
+    try:
+        if tasks:
+            done, pending = await asyncio.wait([asyncio.ensure_future(t) for t in tasks],
+                                               return_when=asyncio.FIRST_COMPLETED)
+            for task in pending:
+                task.cancel()
+            for task in done:
+                task.result()  # a platform that crashed stops the bot loudly
+        else:
+            await asyncio.Event().wait()  # headless: the scheduler does the work
+    finally:
+        scheduler.shutdown()

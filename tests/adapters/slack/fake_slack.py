@@ -1,0 +1,159 @@
+"""A fake Slack Web API served by aiohttp on 127.0.0.1, for the Slack adapter's tests.
+
+It answers the methods the adapter uses with Slack's shapes, keeps the workspace's state
+(users, usergroups, conversations, messages, views, files), merges query, form and JSON
+params like Slack does, checks Block Kit limits (blockkit.py), and can be told to fail a
+method (an error, or 429 with ``Retry-After``). It also serves response_urls, the file
+upload URLs of ``files_upload_v2`` and a Socket Mode websocket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from tests.adapters.slack.fake_workspace import Workspace
+
+BOT_TOKEN = "xoxb-test-token"
+APP_TOKEN = "xapp-test-token"
+_JSON_PARAMS = ("blocks", "view", "files", "metadata", "attachments")
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    token: str
+
+
+@dataclass
+class Failure:
+    error: str
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)  # e.g. missing_scope's "needed"
+
+
+class FakeSlack(Workspace):
+    """One workspace (team ``T1``) and its Web API on 127.0.0.1."""
+
+    def __init__(self, team_id: str = "T1") -> None:
+        super().__init__(team_id)
+        self.calls: list[Call] = []
+        self.responses: list[dict[str, Any]] = []  # what was posted to response_urls
+        self.socket_acks: list[dict[str, Any]] = []
+        self._failures: dict[str, list[Failure]] = defaultdict(list)
+        self._sockets: list[web.WebSocketResponse] = []
+        self._runner: web.AppRunner | None = None
+
+    # ---- lifecycle -------------------------------------------------------------------
+    async def start(self) -> FakeSlack:
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._api)
+        app.router.add_post("/upload/{file_id}", self._upload)
+        app.router.add_post("/response/{key}", self._response)
+        app.router.add_get("/socket", self._socket)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}/"
+        return self
+
+    async def stop(self) -> None:
+        for ws in self._sockets:
+            await ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def api_url(self) -> str:
+        return self.url + "api/"
+
+    def response_url(self, key: str) -> str:
+        return f"{self.url}response/{key}"
+
+    # ---- test controls ---------------------------------------------------------------
+    def fail(self, method: str, error: str = "ratelimited", *, status: int = 200,
+             retry_after: int | None = None, times: int = 1, **extra: Any) -> None:
+        """Make the next ``times`` calls of ``method`` fail."""
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+        self._failures[method].extend(Failure(error, status, headers, extra) for _ in range(times))
+
+    def calls_to(self, method: str) -> list[dict[str, Any]]:
+        return [c.params for c in self.calls if c.method == method]
+
+    async def wait_for(self, condition: Callable[[], Any], timeout: float = 5.0) -> Any:
+        """Poll until ``condition()`` is truthy (work the app does after its ack)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            result = condition()
+            if result:
+                return result
+            if loop.time() > deadline:
+                raise AssertionError(f"timed out waiting; calls so far: {[c.method for c in self.calls]}")
+            await asyncio.sleep(0.01)
+
+    async def push(self, kind: str, payload: dict[str, Any]) -> str:
+        """Send a Socket Mode envelope to the connected app; returns its envelope id."""
+        envelope_id = f"env-{next(self._ids)}"
+        await self._sockets[-1].send_json({"envelope_id": envelope_id, "type": kind, "payload": payload,
+                                           "accepts_response_payload": kind != "events_api",
+                                           "retry_attempt": 0, "retry_reason": ""})
+        return envelope_id
+
+    # ---- HTTP plumbing ---------------------------------------------------------------
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        params: dict[str, Any] = dict(request.query)
+        if request.body_exists:
+            if request.content_type == "application/json":
+                params.update(await request.json())
+            else:
+                form = await request.post()
+                params.update({k: v for k, v in form.items() if isinstance(v, str)})
+        for key in _JSON_PARAMS:
+            if isinstance(params.get(key), str):
+                with contextlib.suppress(ValueError):
+                    params[key] = json.loads(params[key])
+        auth = request.headers.get("Authorization", "")
+        token = auth.removeprefix("Bearer ") if auth else str(params.pop("token", ""))
+        self.calls.append(Call(method, params, token))
+        if self._failures[method]:
+            failure = self._failures[method].pop(0)
+            return web.json_response({"ok": False, "error": failure.error, **failure.extra},
+                                     status=failure.status, headers=failure.headers)
+        expected = APP_TOKEN if method == "apps.connections.open" else BOT_TOKEN
+        if token != expected:
+            return web.json_response({"ok": False, "error": "invalid_auth"})
+        handler = getattr(self, "m_" + method.replace(".", "_"), None)
+        result = handler(params) if handler else {}
+        if result.get("ok") is False:
+            return web.json_response(result)
+        return web.json_response({"ok": True, **result})
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        self._uploads[request.match_info["file_id"]] = await request.read()
+        return web.Response(text="OK")
+
+    async def _response(self, request: web.Request) -> web.Response:
+        self.responses.append({"key": request.match_info["key"], **await request.json()})
+        return web.Response(text="ok")
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self._sockets.append(ws)
+        await ws.send_json({"type": "hello", "num_connections": 1})
+        async for msg in ws:
+            if msg.type == WSMsgType.TEXT:
+                self.socket_acks.append(json.loads(msg.data))
+        return ws
