@@ -64,12 +64,23 @@ async def export(config: Config, url: str, platform: str, external_id: str, what
         await app.close()
 
 
+def progress_bar(done: int, total: int) -> None:
+    """A one-line progress bar on stderr (stdout stays clean for reports and CSV)."""
+    width = 30
+    filled = width * done // max(total, 1)
+    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+    if done >= total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
+
+
 async def import_file(config: Config, url: str, platform: str, external_id: str,
                       rows: list[dict[str, str]]) -> int:
     """Import rows, print a report; exit code 1 if any row was rejected."""
     app = build_app(config, database_url=url)
     try:
-        report = await import_rows(app.services, platform, external_id, rows)
+        report = await import_rows(app.services, platform, external_id, rows,
+                                   progress=progress_bar)
     finally:
         await app.close()
     print(f"Imported {report.imported} learners; {len(report.skipped)} already imported; "

@@ -247,3 +247,16 @@ audit = Table(
     Column("detail", Text, nullable=False),
     Column("at", UtcDateTime, nullable=False),
 )
+
+# Who attends each *booked* session: one row per member, with the session's times.
+# Database triggers keep it in step with ``sessions`` and ``match_members`` (nobody writes
+# it from Python), and the no-double-booking rule is enforced on it: an exclusion
+# constraint on PostgreSQL, a trigger on SQLite. See migrations/versions/0002 for why.
+session_attendees = Table(
+    "session_attendees", metadata,
+    _fk("session_id", "sessions.id", cascade=True, index=False),  # leads the primary key
+    _fk("learner_id", "learners.id", cascade=True),
+    Column("start", UtcDateTime, nullable=False),
+    Column("end", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("session_id", "learner_id"),
+)

@@ -28,12 +28,23 @@ from typing import Any
 
 from core import outbox
 from core.ics import UID_DOMAIN
-from core.model import Community, Learner, Match, MatchState, Mode, OutboxState, Session, SessionState
+from core.model import (
+    Community,
+    Learner,
+    Match,
+    MatchState,
+    Mode,
+    OutboxMessage,
+    OutboxState,
+    Session,
+    SessionState,
+)
 from core.ports import UnitOfWork
 from core.replies import Button, Reply, ts
 from core.services.common import active_match, queue_position, waited
 from core.services.context import Ctx
 from core.services.reminders import feedback_buttons, others
+from core.services.session_rules import next_occurrence
 from core.settings import CommunitySettings
 
 WEEK = timedelta(days=7)
@@ -49,7 +60,7 @@ def checkin_buttons(match: Match, *, unpair: bool = True) -> tuple[Button, ...]:
 
 
 def _dm(match: Match, learner: Learner, text: str, key: str, due: datetime,
-        buttons: tuple[Button, ...]) -> Any:
+        buttons: tuple[Button, ...]) -> OutboxMessage:
     anonymous = any(m.alias for m in match.members)
     return outbox.dm(match.community_id, learner.platform_user_id, text, key, due,
                      buttons=buttons, match_id=None if anonymous else match.id)
@@ -170,9 +181,11 @@ async def answer(ctx: Ctx, args: dict[str, Any]) -> Reply:
                 match, learners[me], f"👋 Checking in again on match #{match.id}: did you meet "
                 f"{with_whom} yet?", f"match:{match.id}:checkin:{me}:again:{int(later.timestamp())}",
                 later, checkin_buttons(match)))
+        # The suggestions were made for the week of the match: show their next repeats.
+        upcoming = [next_occurrence(a, b, ctx.now)[0] for a, b in match.suggested_times]
         slots = [Button(f"Book time {i}", "peer schedule", {"match": str(match.id), "when": str(i)})
-                 for i, (start, _) in enumerate(match.suggested_times[:3], 1) if start > ctx.now]
-        times = " · ".join(f"**{i}.** {ts(s)}" for i, (s, _) in enumerate(match.suggested_times, 1))
+                 for i in range(1, min(3, len(upcoming)) + 1)]
+        times = " · ".join(f"**{i}.** {ts(s)}" for i, s in enumerate(upcoming, 1))
         return Reply(text=(f"No problem! A short first session is the easiest start: say hi to "
                            f"{with_whom} and pick a time. "
                            + (f"Suggested times: {times}. " if times else "")

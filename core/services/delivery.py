@@ -5,6 +5,10 @@ future, so other dispatchers skip them; on PostgreSQL the claim also uses
 ``FOR UPDATE SKIP LOCKED``), delivers them outside any transaction, and records each
 result in its own transaction. A crash between claim and record lets the lease expire and
 the row is tried again; deliverers make that safe with the idempotency key.
+
+A message whose payload has an ``expires_at`` (ISO instant) that has passed is no longer
+useful (a reminder after its session started, after downtime): it is dropped and logged,
+never sent late.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from core import outbox
@@ -30,6 +34,7 @@ class TickResult:
     retried: int = 0
     failed: int = 0
     dm_closed: int = 0
+    expired: int = 0
 
 
 def backoff(attempts: int, settings: DispatchSettings, retry_after: float | None) -> float:
@@ -76,8 +81,36 @@ async def _prepare(uow_factory: UnitOfWorkFactory, msg: OutboxMessage) -> str | 
     return None
 
 
+def expired(msg: OutboxMessage, now: datetime) -> bool:
+    """Whether the message's ``expires_at`` has passed (a malformed value never expires)."""
+    raw = msg.payload.get("expires_at")
+    if not raw:
+        return False
+    try:
+        until = datetime.fromisoformat(str(raw))
+    except ValueError:
+        return False
+    if until.tzinfo is None:  # written by hand without a zone: the core's instants are UTC
+        until = until.replace(tzinfo=UTC)
+    return until <= now
+
+
+async def _drop_expired(uow_factory: UnitOfWorkFactory, msg: OutboxMessage,
+                        result: TickResult) -> None:
+    async with uow_factory() as uow:
+        msg.state, msg.last_error = OutboxState.DROPPED, "expired: no longer useful"
+        await uow.outbox.update(msg)
+        await uow.commit()
+    result.expired += 1
+    log.info("outbox row %s (%s) expired at %s before it could be sent: dropped",
+             msg.id, msg.idempotency_key, msg.payload.get("expires_at"))
+
+
 async def _deliver_one(uow_factory: UnitOfWorkFactory, clock: Clock, deliverer: Deliverer | None,
                        msg: OutboxMessage, cfg: DispatchSettings, result: TickResult) -> None:
+    if expired(msg, clock.now()):
+        await _drop_expired(uow_factory, msg, result)
+        return
     facts: dict[str, Any] = {}
     problem: DeliveryError | None = None
     wait = await _prepare(uow_factory, msg)

@@ -7,6 +7,7 @@ is already queued or matched) are skipped, so importing a file twice imports not
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
@@ -84,11 +85,15 @@ def _timestamp(text: str, fallback: datetime) -> datetime:
 
 
 async def import_rows(services: Services, platform: str, community: str,
-                      rows: list[dict[str, str]], first_line: int = 2) -> ImportReport:
-    """Queue every valid row; report rows rejected (and why) and rows already imported."""
+                      rows: list[dict[str, str]], first_line: int = 2,
+                      progress: Callable[[int, int], None] | None = None) -> ImportReport:
+    """Queue every valid row; report rows rejected (and why) and rows already imported.
+    ``progress(done, total)`` is called after each row (a progress bar in the terminal)."""
     report = ImportReport()
     now = services.clock.now()
-    for line, row in enumerate(rows, first_line):
+    for done, (line, row) in enumerate(enumerate(rows, first_line), 1):
+        if progress is not None and done > 1:
+            progress(done - 1, len(rows))
         mapping = map_headers(list(row))
         values = {mapping[h]: (v or "").strip() for h, v in row.items() if h in mapping}
         user_id = values.pop("user_id", "") or values.get("name", "")
@@ -111,4 +116,6 @@ async def import_rows(services: Services, platform: str, community: str,
             report.skipped.append((line, "already imported (queued or matched)"))
         else:
             report.rejected.append((line, reply.text.removeprefix("Please fix: ")))
+    if progress is not None:
+        progress(len(rows), len(rows))
     return report

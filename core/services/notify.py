@@ -14,6 +14,7 @@ from core import outbox
 from core.model import Learner, Match, Profile
 from core.ports import UnitOfWork
 from core.replies import Button, ts
+from core.services.checkins import write_checkins
 from core.services.common import name_for
 from core.settings import CommunitySettings
 
@@ -85,7 +86,8 @@ def intro_text(match: Match, learners: dict[int, Learner]) -> str:
 async def announce_match(uow: UnitOfWork, settings: CommunitySettings, match: Match,
                          learners: dict[int, Learner], profiles: dict[int, Profile],
                          now: datetime) -> None:
-    """Queue the DMs and the private space for a new match."""
+    """Queue the DMs and the private space for a new match, and its check-ins ("did you
+    meet?" after ``checkin_after_days``; accountability pairs also weekly)."""
     assert match.id is not None
     buttons = match_buttons(match)
     for learner_id in match.member_ids():
@@ -102,3 +104,4 @@ async def announce_match(uow: UnitOfWork, settings: CommunitySettings, match: Ma
             [learners[i].platform_user_id for i in match.member_ids()],
             intro_text(match, learners), now, buttons, space_mode=settings.space_mode,
             space_parent=settings.space_parent, moderator_roles=settings.moderator_roles))
+    await write_checkins(uow, settings, match, learners)

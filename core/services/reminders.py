@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from core import ics, outbox
 from core.model import Learner, Match, OutboxMessage, Session
 from core.ports import UnitOfWork
-from core.replies import Button, ts
+from core.replies import Attachment, Button, ts
 from core.services.common import alias_for, name_for
 from core.settings import CommunitySettings
 
@@ -56,7 +56,7 @@ def _dm(match: Match, learner: Learner, text: str, key: str, due: datetime, *,
         attachment_of: tuple[str, str, datetime, bool] | None = None,
         expires_at: datetime | None = None) -> OutboxMessage:
     """A DM to one member; anonymous matches have no space to fall back to."""
-    files = ()
+    files: tuple[Attachment, ...] = ()
     if session is not None and attachment_of is not None:
         summary, description, stamp, cancel = attachment_of
         files = (ics.attachment(session, summary=summary, description=description, stamp=stamp,

@@ -24,6 +24,15 @@ _WHEN = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})[ T](\d{1,2}):(\d{2})$")
 WEEK = timedelta(days=7)
 
 
+def next_occurrence(start: datetime, end: datetime, now: datetime) -> tuple[datetime, datetime]:
+    """A suggested slot, or its repeat a whole number of weeks later if it has passed
+    (suggestions come from weekly availability, computed when the match was made)."""
+    if start > now:
+        return start, end
+    weeks = (now - start) // WEEK + 1
+    return start + weeks * WEEK, end + weeks * WEEK
+
+
 def parse_when(raw: str, match: Match, zone_name: str, settings: CommunitySettings,
                now: datetime) -> tuple[datetime, datetime, str]:
     """(start, end, note) of a ``when`` value: a suggested slot number, or
@@ -38,26 +47,25 @@ def parse_when(raw: str, match: Match, zone_name: str, settings: CommunitySettin
         if not 1 <= number <= len(match.suggested_times):
             raise Refusal(f"Pick a suggested time between 1 and {len(match.suggested_times)}, "
                           "or give a date and time like `2026-03-14 18:00`.")
-        start, end = match.suggested_times[number - 1]
-        note = ""
-        # Suggested times repeat weekly: one that has passed is taken from a later week.
-        while start <= now:
-            start, end, note = start + WEEK, end + WEEK, " (that suggested time had passed, " \
-                "so this is the same time in a later week)"
-        return start, end, note
+        start, end = next_occurrence(*match.suggested_times[number - 1], now)
+        moved = start != match.suggested_times[number - 1][0]
+        return start, end, (" (that suggested time had passed, so this is the same time in a "
+                            "later week)" if moved else "")
     m = _WHEN.match(text)
     if not m:
         raise Refusal(f"'{raw}' isn't a time I understand. Use the number of a suggested time, "
                       "or a date and time like `2026-03-14 18:00` (your local time).",
                       {"when": "Use a suggested time's number or YYYY-MM-DD HH:MM."})
     zone = ZoneInfo(zone_name)
+    y, mo, d, h, mi = wall = tuple(int(g) for g in m.groups())
     try:
-        naive = datetime(*(int(g) for g in m.groups()))  # noqa: DTZ001 - localised just below
+        local = datetime(y, mo, d, h, mi, tzinfo=zone)
     except ValueError:
         raise Refusal(f"'{raw}' is not a real date and time.") from None
-    start = naive.replace(tzinfo=zone).astimezone(UTC)
+    start = local.astimezone(UTC)
     # A wall-clock time skipped by a DST change does not round-trip: say so, don't guess.
-    if start.astimezone(zone).replace(tzinfo=None) != naive:
+    back = start.astimezone(zone)
+    if (back.year, back.month, back.day, back.hour, back.minute) != wall:
         raise Refusal(f"{text} doesn't exist in {zone_name}: the clocks change then. "
                       "Pick another time.")
     return start, start + length, ""
@@ -105,7 +113,8 @@ async def check_double_booking(uow: UnitOfWork, match: Match, learners: dict[int
                                start: datetime, end: datetime, viewer_id: int,
                                ignore: int | None = None) -> None:
     """Refuse if any member already has a booked session overlapping [start, end)."""
-    for member_id in match.member_ids():
+    # The viewer first: "You already have a session then" is the clearest answer.
+    for member_id in sorted(match.member_ids(), key=lambda i: i != viewer_id):
         for other in await uow.sessions.booked_for_learners([member_id]):
             if other.id == ignore or other.state is not SessionState.BOOKED:
                 continue

@@ -46,6 +46,11 @@ def offsets_text(minutes: tuple[int, ...]) -> str:
     return " and ".join([", ".join(parts[:-1]), parts[-1]] if len(parts) > 1 else parts)
 
 
+def reminders_note(minutes: tuple[int, ...]) -> str:
+    when = offsets_text(minutes)
+    return f" and reminders {when} before" if when else ""
+
+
 async def _check(ctx: Ctx, match: Match, learners: dict[int, Learner],
                  profiles: dict[int, Profile], start: datetime, end: datetime,
                  moving: Session | None = None) -> str:
@@ -90,8 +95,8 @@ async def schedule(ctx: Ctx, args: dict[str, Any]) -> Reply:
     return Reply(
         text=(f"✅ Booked session #{session.id} with {others(match, learners, ctx.learner.id)}: "
               f"{ts(start)} to {ts(end, 't')}{note}.{warning}\n"
-              "Everyone gets the invite by DM (an .ics file for your calendar) and reminders "
-              f"{offsets_text(ctx.settings.reminder_offsets_minutes)} before."),
+              "Everyone gets the invite by DM (an .ics file for your calendar)"
+              f"{reminders_note(ctx.settings.reminder_offsets_minutes)}."),
         buttons=(Button("Cancel session", "peer cancel", {"session": str(session.id)},
                         style="danger"),))
 
@@ -152,7 +157,7 @@ async def list_sessions(ctx: Ctx, args: dict[str, Any]) -> Reply:
         return Reply(text="You have no upcoming sessions. Book one with `/peer schedule <when>` "
                           "(the number of a suggested time works too).")
     lines = ["**Your upcoming sessions:**"]
-    buttons = []
+    buttons: list[Button] = []
     for session in sorted(upcoming, key=lambda s: s.start)[:20]:
         match = await ctx.uow.matches.get(session.match_id)
         if match is None or match.state is not MatchState.ACTIVE:

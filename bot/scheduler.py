@@ -1,0 +1,261 @@
+"""The scheduler: matching rounds on each community's cron, the outbox dispatcher tick, and
+the periodic check-in planner, on an APScheduler 3.x ``AsyncIOScheduler``.
+
+Jobs live in the default memory job store and are rebuilt from config and database at every
+start (``PeerScheduler.start``) and on ``refresh()``; nothing is pickled, so a code change or
+a community's new cron never meets a stale stored job. Everything durable is in the
+database: due messages are outbox rows, so a restart loses nothing.
+
+Several bot processes on one PostgreSQL database are safe:
+
+- a round holds the community's advisory lock (``uow.lock_community``) and is skipped when
+  a round already started at or after this cron fire time, so each fire makes one round
+  whichever process gets there first;
+- the dispatcher claims due rows with ``FOR UPDATE SKIP LOCKED`` and a lease;
+- the planner only writes rows under idempotency keys.
+
+The job bodies are plain async functions (``tick``, ``run_scheduled_round``,
+``run_due_rounds``, ``plan_all``), usable without APScheduler: tests drive them with a
+fake clock, and ``start()`` uses ``run_due_rounds`` to catch up on a round missed while
+the bot was down.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+
+from core.model import Community
+from core.ports import Deliverer
+from core.services.checkins import plan_periodic
+from core.services.context import Services
+from core.services.delivery import TickResult, dispatch_due
+from core.services.dispatch import effective_settings
+from core.services.errors import Refusal
+from core.services.rounds import RoundOutcome, run_round
+from core.settings import DispatchSettings
+
+log = logging.getLogger(__name__)
+
+CommunityLister = Callable[[], Awaitable[list[Community]]]
+_DOW_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_DOW_PART = re.compile(r"^(\*|\d+)(?:-(\d+))?(?:/(\d+))?$")
+
+
+def _dow(field: str) -> str:
+    """A crontab day-of-week field in names. Standard cron counts 0 (and 7) as Sunday;
+    APScheduler 3.x counts 0 as Monday, so numbers are spelt out to mean what they say."""
+    if field == "*" or not any(c.isdigit() for c in field):
+        return field
+    days: list[str] = []
+    for part in field.split(","):
+        m = _DOW_PART.match(part)
+        if m is None:
+            return field  # names mixed with numbers and such: let APScheduler judge it
+        first, last, step = m.group(1), m.group(2), int(m.group(3) or 1)
+        lo, hi = (0, 6) if first == "*" else (int(first), int(last or first))
+        if not 0 <= lo <= hi <= 7:
+            raise ValueError(f"day of week '{part}' is out of range (0-7)")
+        days += [_DOW_NAMES[d] for d in range(lo, hi + 1, step)]
+    return ",".join(dict.fromkeys(days))
+
+
+_NO_SCHEDULE = {"", "off", "manual", "none"}
+
+
+def has_schedule(expr: str) -> bool:
+    """False for a community that runs rounds by hand only (schedule "off")."""
+    return expr.strip().lower() not in _NO_SCHEDULE
+
+
+def crontab_trigger(expr: str, timezone: str) -> CronTrigger:
+    """A trigger for a standard 5-field crontab in an IANA zone (DST handled by
+    APScheduler: a fire time is a wall-clock time in that zone)."""
+    fields = expr.split()
+    if len(fields) == 5:
+        fields[4] = _dow(fields[4])
+    return CronTrigger.from_crontab(" ".join(fields), timezone=timezone or "UTC")
+
+
+def fire_times(trigger: CronTrigger, since: datetime, until: datetime) -> list[datetime]:
+    """The trigger's fire times in (since, until], oldest first."""
+    out: list[datetime] = []
+    nxt = trigger.get_next_fire_time(None, since + timedelta(microseconds=1))
+    while nxt is not None and nxt <= until:
+        out.append(nxt)
+        nxt = trigger.get_next_fire_time(nxt, nxt)
+    return out
+
+
+async def list_communities(services: Services) -> list[Community]:
+    """Every stored community (the default community lister)."""
+    async with services.uow_factory() as uow:
+        return await uow.communities.list()
+
+
+async def tick(services: Services, deliverers: Mapping[str, Deliverer],
+               settings: DispatchSettings | None = None) -> TickResult:
+    """Deliver what is due now (one dispatcher batch)."""
+    return await dispatch_due(services.uow_factory, services.clock, deliverers, settings)
+
+
+async def run_scheduled_round(services: Services, community_id: int,
+                              fire_time: datetime) -> RoundOutcome | None:
+    """Run the community's round for the cron fire at ``fire_time`` and commit; None when
+    another process holds the round lock or a round already started since that fire."""
+    async with services.uow_factory() as uow:
+        community = await uow.communities.get(community_id)
+        if community is None or not await uow.lock_community(community_id):
+            return None
+        latest = await uow.rounds.latest(community_id, dry_run=False)
+        if latest is not None and latest.started_at >= fire_time:
+            return None
+        settings = effective_settings(services, community)
+        try:
+            outcome = await run_round(services, uow, community, settings, dry_run=False)
+        except Refusal as refusal:
+            log.info("round for community %s skipped: %s", community_id, refusal)
+            return None
+        await uow.commit()
+    log.info("round for community %s: %d matches, %d waiting", community_id,
+             len(outcome.matches), len(outcome.plan.unmatched))
+    return outcome
+
+
+async def run_due_rounds(services: Services, since: datetime, until: datetime,
+                         communities: list[Community] | None = None) -> list[int]:
+    """Run each community's round whose cron fired in (since, until] (once, for the latest
+    fire: a missed backlog is one round, not several). Returns the communities that ran."""
+    ran: list[int] = []
+    for community in communities if communities is not None else await list_communities(services):
+        assert community.id is not None
+        settings = effective_settings(services, community)
+        if not has_schedule(settings.schedule):
+            continue
+        try:
+            fires = fire_times(crontab_trigger(settings.schedule, settings.timezone), since, until)
+        except ValueError as exc:
+            log.error("community %s has an invalid schedule %r: %s", community.id,
+                      settings.schedule, exc)
+            continue
+        if fires and await run_scheduled_round(services, community.id, fires[-1]) is not None:
+            ran.append(community.id)
+    return ran
+
+
+async def plan_all(services: Services, communities: list[Community] | None = None) -> int:
+    """Write the weekly check-ins and waiting updates now due, in every community."""
+    written = 0
+    for community in communities if communities is not None else await list_communities(services):
+        async with services.uow_factory() as uow:
+            settings = effective_settings(services, community)
+            written += await plan_periodic(uow, community, settings, services.clock.now())
+            await uow.commit()
+    return written
+
+
+class PeerScheduler:
+    """The jobs of one bot process. ``await start()`` once the event loop runs;
+    ``await refresh()`` after a community's schedule changed; ``shutdown()`` at exit."""
+
+    def __init__(self, services: Services, deliverers: Mapping[str, Deliverer], *,
+                 communities: CommunityLister | None = None,
+                 dispatch: DispatchSettings | None = None, tick_seconds: float = 5.0,
+                 plan_minutes: float = 15.0, catch_up_hours: float = 6.0,
+                 round_grace_minutes: float = 30.0) -> None:
+        self.services = services
+        self.deliverers = deliverers
+        self.communities = communities or (lambda: list_communities(services))
+        self.dispatch = dispatch
+        self.tick_seconds = tick_seconds
+        self.plan_minutes = plan_minutes
+        self.catch_up = timedelta(hours=catch_up_hours)
+        self.grace = timedelta(minutes=round_grace_minutes)
+        # coalesce + one instance: a slow tick is never run twice at once or in a backlog.
+        self.scheduler = AsyncIOScheduler(timezone=UTC, job_defaults={
+            "coalesce": True, "max_instances": 1,
+            "misfire_grace_time": int(self.grace.total_seconds())})
+        self._triggers: dict[int, CronTrigger] = {}
+        self._specs: dict[int, tuple[str, str]] = {}
+
+    async def start(self) -> None:
+        """Build every job, start the scheduler, and run a round missed during downtime."""
+        self.scheduler.add_job(self._tick, "interval", seconds=self.tick_seconds, id="tick",
+                               replace_existing=True, next_run_time=datetime.now(UTC))
+        self.scheduler.add_job(self._plan, "interval", minutes=self.plan_minutes, id="plan",
+                               replace_existing=True, next_run_time=datetime.now(UTC))
+        communities = await self.refresh()
+        self.scheduler.start()
+        now = self.services.clock.now()
+        await run_due_rounds(self.services, now - self.catch_up, now, communities)
+
+    async def refresh(self) -> list[Community]:
+        """Re-read the communities and (re)build the round jobs whose schedule or zone
+        changed (the planner calls it too, so a new community or a new schedule is picked
+        up within ``plan_minutes`` without a restart)."""
+        communities = await self.communities()
+        wanted: set[str] = set()
+        for community in communities:
+            assert community.id is not None
+            settings = effective_settings(self.services, community)
+            job_id = f"round:{community.id}"
+            spec = (settings.schedule, settings.timezone)
+            if not has_schedule(settings.schedule):
+                continue  # rounds by hand only; an old job is removed below
+            if self._specs.get(community.id) == spec and self.scheduler.get_job(job_id):
+                wanted.add(job_id)
+                continue
+            try:
+                trigger = crontab_trigger(*spec)
+            except ValueError as exc:
+                log.error("community %s (%s): invalid schedule %r: %s; no automatic rounds",
+                          community.id, community.name, settings.schedule, exc)
+                continue
+            wanted.add(job_id)
+            self._triggers[community.id], self._specs[community.id] = trigger, spec
+            self.scheduler.add_job(self._round, trigger, args=[community.id], id=job_id,
+                                   name=f"round {community.name}", replace_existing=True)
+        for job in self.scheduler.get_jobs():
+            if job.id.startswith("round:") and job.id not in wanted:
+                job.remove()
+        return communities
+
+    def jobs(self) -> dict[str, datetime | None]:
+        """Job id -> next run time (for logs, `peermatch` status and tests)."""
+        return {job.id: getattr(job, "next_run_time", None) for job in self.scheduler.get_jobs()}
+
+    def shutdown(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+
+    async def _tick(self) -> None:
+        try:
+            # Keep going while full batches come back: a backlog drains at once.
+            batch = (self.dispatch or DispatchSettings()).batch_size
+            while True:
+                result = await tick(self.services, self.deliverers, self.dispatch)
+                if result.sent + result.retried + result.failed + result.dm_closed \
+                        + result.expired < batch:
+                    break
+        except Exception:  # a database hiccup must not kill the job; next tick retries
+            log.exception("outbox tick failed")
+
+    async def _plan(self) -> None:
+        try:
+            await plan_all(self.services, await self.refresh())
+        except Exception:
+            log.exception("check-in planning failed")
+
+    async def _round(self, community_id: int) -> None:
+        now = self.services.clock.now()
+        trigger = self._triggers.get(community_id)
+        fires = fire_times(trigger, now - self.grace, now) if trigger else []
+        try:
+            await run_scheduled_round(self.services, community_id, fires[-1] if fires else now)
+        except Exception:
+            log.exception("scheduled round for community %s failed", community_id)

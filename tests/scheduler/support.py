@@ -1,0 +1,123 @@
+"""Helpers shared by the session, feedback and scheduler tests."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from icalendar import Calendar
+
+from core.model import Match, MatchMember, Mode, OutboxMessage, Session
+from core.outbox import attachments_from_payload
+from tests.helpers import Bot
+
+NY = {"timezone": "America/New_York", "availability": "Mon-Fri 13:00-16:00",
+      "country": "United States"}
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+def unix(instant: datetime) -> int:
+    return int(instant.timestamp())
+
+
+async def pair(bot: Bot, ana: dict[str, Any] | None = None,
+               ben: dict[str, Any] | None = None) -> int:
+    """Ana and Ben join and a moderator runs a round; returns the match id."""
+    assert (await bot.join("ana", **(ana or {}))).ok
+    assert (await bot.join("ben", **(ben or {}))).ok
+    reply = await bot.run("mod", "peeradmin match-now")
+    assert reply.ok and "1 matches" in reply.text, reply.text
+    return int((await matches(bot))[-1].id)
+
+
+async def community_id(bot: Bot) -> int:
+    async with bot.storage.uow_factory() as uow:
+        community = await uow.communities.by_external("test", bot.community)
+        return int(community.id)
+
+
+async def matches(bot: Bot) -> list[Match]:
+    cid = await community_id(bot)
+    async with bot.storage.uow_factory() as uow:
+        return await uow.matches.list(cid)
+
+
+async def learner_id(bot: Bot, user: str) -> int:
+    cid = await community_id(bot)
+    async with bot.storage.uow_factory() as uow:
+        learner = await uow.learners.by_platform_id(cid, user)
+        assert learner is not None, user
+        return int(learner.id)
+
+
+async def add_match(bot: Bot, *users: str, kind: Mode = Mode.STUDY_BUDDY,
+                    roles: tuple[str, ...] = ()) -> Match:
+    """A match made by hand in storage (e.g. a learner in two matches at once)."""
+    cid = await community_id(bot)
+    ids = [await learner_id(bot, u) for u in users]
+    members = [MatchMember(i, roles[n] if roles else "peer") for n, i in enumerate(ids)]
+    async with bot.storage.uow_factory() as uow:
+        match = await uow.matches.add(Match(cid, kind, members, ["by hand"], bot.clock.now()))
+        await uow.commit()
+    return match
+
+
+async def sessions(bot: Bot, match_id: int) -> list[Session]:
+    async with bot.storage.uow_factory() as uow:
+        return await uow.sessions.for_match(match_id)
+
+
+async def outbox_rows(bot: Bot) -> list[OutboxMessage]:
+    async with bot.storage.uow_factory() as uow:
+        return await uow.outbox.list()
+
+
+async def rows_by_key(bot: Bot) -> dict[str, OutboxMessage]:
+    return {m.idempotency_key: m for m in await outbox_rows(bot)}
+
+
+def calendar_of(message: Any) -> Calendar:
+    """The .ics attached to an outbox DM, parsed."""
+    [attachment] = attachments_from_payload(message.payload["attachments"])
+    assert attachment.mime == "text/calendar" and attachment.filename.endswith(".ics")
+    return Calendar.from_ical(attachment.content)
+
+
+class TimedDeliverer:
+    """The platform's side of delivery, as a recording fake: what arrived, and when.
+
+    Like a real platform edge it is idempotent by the message's idempotency key (a message
+    delivered again after a crash is recognised, not shown twice): ``attempts`` counts every
+    call, ``delivered`` only the first of each key.
+    """
+
+    def __init__(self, clock: Any) -> None:
+        self.clock = clock
+        self.delivered: list[tuple[datetime, OutboxMessage]] = []
+        self.attempts: list[str] = []
+        self._keys: set[str] = set()
+        self._spaces = 0
+
+    async def deliver(self, message: OutboxMessage) -> dict[str, Any]:
+        self.attempts.append(message.idempotency_key)
+        if message.idempotency_key not in self._keys:
+            self._keys.add(message.idempotency_key)
+            self.delivered.append((self.clock.now(), message))
+        if message.kind == "space_open":
+            self._spaces += 1
+            return {"space_id": f"space-{message.payload['match_id']}"}
+        return {}
+
+    def delivered_keys(self) -> list[str]:
+        return [m.idempotency_key for _, m in self.delivered]
+
+    def at(self, key: str) -> datetime:
+        [when] = [t for t, m in self.delivered if m.idempotency_key == key]
+        return when
+
+    def text(self, key: str) -> str:
+        [text] = [m.payload["text"] for _, m in self.delivered if m.idempotency_key == key]
+        return str(text)
