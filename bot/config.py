@@ -16,6 +16,7 @@ from typing import Any
 from dotenv import load_dotenv
 
 from core.availability import TimeZoneError, check_timezone
+from core.cron import check_schedule
 from core.model import Mode
 from core.settings import CommunitySettings, DispatchSettings, MatchingWeights
 
@@ -151,8 +152,8 @@ def _validate(cfg: Config) -> None:
         raise ConfigError("community.group_min", "need 2 ≤ group_min ≤ group_default ≤ group_max")
     if c.min_overlap_hours < 0 or c.session_minutes < 15:
         raise ConfigError("community.session_minutes", "must be at least 15 (and min_overlap_hours ≥ 0)")
-    if len(c.schedule.split()) != 5:
-        raise ConfigError("community.schedule", f"{c.schedule!r} is not a 5-field cron line")
+    if problem := check_schedule(c.schedule):
+        raise ConfigError("community.schedule", problem)
     try:
         check_timezone(c.timezone)
     except TimeZoneError as exc:

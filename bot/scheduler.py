@@ -30,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
+from core.cron import NO_SCHEDULE
 from core.model import Community
 from core.ports import Deliverer
 from core.services.checkins import plan_periodic
@@ -65,12 +66,11 @@ def _dow(field: str) -> str:
     return ",".join(dict.fromkeys(days))
 
 
-_NO_SCHEDULE = {"", "off", "manual", "none"}
 
 
 def has_schedule(expr: str) -> bool:
     """False for a community that runs rounds by hand only (schedule "off")."""
-    return expr.strip().lower() not in _NO_SCHEDULE
+    return expr.strip().lower() not in NO_SCHEDULE
 
 
 def crontab_trigger(expr: str, timezone: str) -> CronTrigger:

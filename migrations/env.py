@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from logging.config import fileConfig
 
 from alembic import context
 from sqlalchemy.engine import Connection
@@ -20,6 +21,8 @@ from adapters.sql.uow import make_engine
 
 config = context.config
 target_metadata = metadata
+if config.config_file_name is not None:  # the alembic CLI: log as alembic.ini says
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 
 def _url() -> str:
@@ -36,6 +39,9 @@ def _configure(**kwargs: object) -> None:
         compare_type=True,
         # SQLite cannot ALTER most things: batch mode rebuilds the table instead.
         render_as_batch=kwargs.pop("sqlite"),
+        # make_engine gives SQLite real transactions (it emits BEGIN itself), so DDL is
+        # transactional there too: a failed upgrade leaves the database as it was.
+        transactional_ddl=True,
         **kwargs,
     )
 

@@ -14,17 +14,14 @@ PostgreSQL tests are skipped, or fail when ``CI=true``.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import secrets
 import shutil
 import sqlite3
 import sys
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -36,32 +33,11 @@ if _ROOT not in sys.path:
 
 from adapters.sql import migrate  # noqa: E402
 from adapters.sql.tables import metadata  # noqa: E402
-from adapters.sql.uow import SqlStorage, make_engine  # noqa: E402
+from adapters.sql.uow import SqlStorage  # noqa: E402
 from tests.fakes import FakeClock, InMemoryStorage  # noqa: E402
+from tests.sql.support import PgDatabase, create_schema, drop_schema  # noqa: E402
 
 DEFAULT_PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-T = TypeVar("T")
-
-
-def _run(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    """Run a coroutine to completion from sync code, even inside a running loop."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(make())
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(lambda: asyncio.run(make())).result()
-
-
-@dataclass(frozen=True)
-class PgDatabase:
-    """The migrated PostgreSQL schema of this test session."""
-
-    url: str
-    schema: str
-
-    def storage(self) -> SqlStorage:
-        return SqlStorage(self.url, schema=self.schema)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -88,9 +64,13 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated SQLite file; each test works on a fresh copy of it."""
     path = tmp_path_factory.mktemp("sqlite") / "template.db"
     migrate.upgrade(f"sqlite+aiosqlite:///{path}")
-    # Fold the WAL into the main file so that copying the file copies everything.
-    with sqlite3.connect(path) as conn:
-        conn.execute("PRAGMA journal_mode = DELETE")
+    # Fold the WAL into the main file so that copying the file copies everything; the copy
+    # stays in WAL mode, so no test's first connections race to switch the journal mode.
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()
     return path
 
 
@@ -100,31 +80,13 @@ def _copy_sqlite(template: Path, tmp_path: Path) -> SqlStorage:
     return SqlStorage(f"sqlite+aiosqlite:///{path}")
 
 
-async def _create_schema(url: str, schema: str) -> None:
-    engine = make_engine(url, connect_args={"timeout": 5})
-    try:
-        async with engine.begin() as conn:
-            await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    finally:
-        await engine.dispose()
-
-
-async def _drop_schema(url: str, schema: str) -> None:
-    engine = make_engine(url)
-    try:
-        async with engine.begin() as conn:
-            await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    finally:
-        await engine.dispose()
-
-
 @pytest.fixture(scope="session")
 def pg_database() -> Iterator[PgDatabase]:
     """This session's own migrated schema on the test PostgreSQL server."""
     url = os.environ.get("PEERMATCH_TEST_POSTGRES_URL", DEFAULT_PG_URL)
     schema = f"pm_test_{secrets.token_hex(6)}"
     try:
-        _run(lambda: _create_schema(url, schema))
+        create_schema(url, schema)
     except Exception as exc:  # refused, unknown host, auth, timeout: all mean "no server"
         message = f"PostgreSQL at {url} is unreachable: {type(exc).__name__}: {exc}"
         if os.environ.get("CI", "").lower() == "true":
@@ -134,7 +96,7 @@ def pg_database() -> Iterator[PgDatabase]:
         migrate.upgrade(url, schema=schema)
         yield PgDatabase(url, schema)
     finally:
-        _run(lambda: _drop_schema(url, schema))
+        drop_schema(url, schema)
 
 
 async def _empty_pg(db: PgDatabase) -> SqlStorage:

@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from core import model as md
+from core import ports
 from core.ports import StorageConflict
 
 _MISSING = object()
@@ -159,25 +160,26 @@ class _Learners(_Repo):
     async def delete(self, learner_id: int) -> None:
         # The foreign keys cascade in SQL; do the same here.
         u, lid = self.u, learner_id
-        u.profiles._delete(lambda p: p.learner_id == lid)
-        u.queue._delete(lambda q: q.learner_id == lid)
+        await u.profiles.delete(lid)
+        await u.queue.delete_for(lid)
         await u.matches.remove_member(lid)
         await u.blocks.delete_for(lid)
         await u.feedback.delete_for(lid)
         self._delete(lambda x: x.id == lid)
 
-    async def list(self, community_id: int) -> list[md.Learner]:
-        return self._rows(lambda x: x.community_id == community_id)
-
     async def paused_until_before(self, when: datetime) -> list[md.Learner]:
         return self._rows(lambda x: x.paused_until is not None and x.paused_until <= when)
+
+    async def list(self, community_id: int) -> list[md.Learner]:
+        return self._rows(lambda x: x.community_id == community_id)
 
 
 class _Profiles(_Repo):
     table = "profiles"
 
     async def get(self, learner_id: int) -> md.Profile | None:
-        return self._get(learner_id)
+        found: md.Profile | None = self._get(learner_id)
+        return found
 
     async def save(self, profile: md.Profile) -> None:
         self.u.put(self.table, profile.learner_id, profile)
@@ -327,7 +329,8 @@ class _Outbox(_Repo):
     async def add(self, message: md.OutboxMessage) -> md.OutboxMessage:
         if any(m.idempotency_key == message.idempotency_key for m in self.u.data(self.table).values()):
             return message  # already written once: ignored, like ON CONFLICT DO NOTHING
-        return self._insert(message)
+        added: md.OutboxMessage = self._insert(message)
+        return added
 
     async def claim_due(self, now: datetime, limit: int, lease_until: datetime) -> list[md.OutboxMessage]:
         due = self._rows(lambda m: m.state == md.OutboxState.PENDING and m.due_at <= now,
@@ -370,17 +373,17 @@ class InMemoryUnitOfWork:
         self.storage = storage
         self._undo: list[tuple[str, Any, Any]] = []
         self._open = False
-        self.communities = _Communities(self)
-        self.learners = _Learners(self)
-        self.profiles = _Profiles(self)
-        self.queue = _Queue(self)
-        self.matches = _Matches(self)
-        self.blocks = _Blocks(self)
-        self.rounds = _Rounds(self)
-        self.sessions = _Sessions(self)
-        self.feedback = _Feedback(self)
-        self.outbox = _Outbox(self)
-        self.audit = _Audit(self)
+        self.communities: ports.CommunityRepository = _Communities(self)
+        self.learners: ports.LearnerRepository = _Learners(self)
+        self.profiles: ports.ProfileRepository = _Profiles(self)
+        self.queue: ports.QueueRepository = _Queue(self)
+        self.matches: ports.MatchRepository = _Matches(self)
+        self.blocks: ports.BlockRepository = _Blocks(self)
+        self.rounds: ports.RoundRepository = _Rounds(self)
+        self.sessions: ports.SessionRepository = _Sessions(self)
+        self.feedback: ports.FeedbackRepository = _Feedback(self)
+        self.outbox: ports.OutboxRepository = _Outbox(self)
+        self.audit: ports.AuditRepository = _Audit(self)
 
     # An undo log rather than a whole-storage snapshot: a rollback then cannot wipe out what
     # another unit of work committed meanwhile (tasks running concurrently in one test).

@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import Row, Select, delete, func, insert, select, update
 
 from adapters.sql.repo_base import SqlRepository
-from adapters.sql.tables import feedback, match_members, matches, rounds, sessions
+from adapters.sql.tables import feedback as feedback_t
+from adapters.sql.tables import match_members, matches, rounds, sessions
 from core.model import (
     Feedback,
     Match,
@@ -202,32 +203,32 @@ def _feedback_values(fb: Feedback) -> dict[str, Any]:
 
 
 class SqlFeedbackRepository(SqlRepository):
-    async def add(self, feedback_: Feedback) -> Feedback:
-        feedback_.id = await self._insert(feedback, _feedback_values(feedback_), _FEEDBACK_TWICE)
-        return feedback_
+    async def add(self, feedback: Feedback) -> Feedback:
+        feedback.id = await self._insert(feedback_t, _feedback_values(feedback), _FEEDBACK_TWICE)
+        return feedback
 
-    async def update(self, feedback_: Feedback) -> None:
-        await self._guarded(update(feedback).where(feedback.c.id == feedback_.id)
-                            .values(_feedback_values(feedback_)), _FEEDBACK_TWICE)
+    async def update(self, feedback: Feedback) -> None:
+        await self._guarded(update(feedback_t).where(feedback_t.c.id == feedback.id)
+                            .values(_feedback_values(feedback)), _FEEDBACK_TWICE)
 
     async def find(self, match_id: int, session_id: int | None, from_learner: int,
                    to_learner: int) -> Feedback | None:
-        row = (await self.conn.execute(select(feedback).where(
-            feedback.c.match_id == match_id, feedback.c.session_id == (session_id or 0),
-            feedback.c.from_learner == from_learner, feedback.c.to_learner == to_learner))).first()
+        row = (await self.conn.execute(select(feedback_t).where(
+            feedback_t.c.match_id == match_id, feedback_t.c.session_id == (session_id or 0),
+            feedback_t.c.from_learner == from_learner, feedback_t.c.to_learner == to_learner))).first()
         return _feedback(row) if row else None
 
     async def about(self, learner_id: int) -> list[Feedback]:
-        rows = await self.conn.execute(select(feedback).where(feedback.c.to_learner == learner_id)
-                                       .order_by(feedback.c.id))
+        rows = await self.conn.execute(select(feedback_t).where(feedback_t.c.to_learner == learner_id)
+                                       .order_by(feedback_t.c.id))
         return [_feedback(r) for r in rows]
 
     async def list(self, community_id: int) -> list[Feedback]:
         rows = await self.conn.execute(
-            select(feedback).join(matches, matches.c.id == feedback.c.match_id)
-            .where(matches.c.community_id == community_id).order_by(feedback.c.id))
+            select(feedback_t).join(matches, matches.c.id == feedback_t.c.match_id)
+            .where(matches.c.community_id == community_id).order_by(feedback_t.c.id))
         return [_feedback(r) for r in rows]
 
     async def delete_for(self, learner_id: int) -> None:
-        await self.conn.execute(delete(feedback).where(
-            (feedback.c.from_learner == learner_id) | (feedback.c.to_learner == learner_id)))
+        await self.conn.execute(delete(feedback_t).where(
+            (feedback_t.c.from_learner == learner_id) | (feedback_t.c.to_learner == learner_id)))

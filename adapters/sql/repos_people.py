@@ -99,16 +99,16 @@ class SqlLearnerRepository(SqlRepository):
         go with them (ON DELETE CASCADE)."""
         await self.conn.execute(delete(learners).where(learners.c.id == learner_id))
 
-    async def list(self, community_id: int) -> list[Learner]:
-        rows = await self.conn.execute(select(learners).where(
-            learners.c.community_id == community_id).order_by(learners.c.id))
-        return [_learner(r) for r in rows]
-
     async def paused_until_before(self, when: datetime) -> list[Learner]:
         """Learners whose pause ends at or before ``when``."""
         rows = await self.conn.execute(select(learners).where(
             learners.c.paused_until.is_not(None), learners.c.paused_until <= when)
             .order_by(learners.c.id))
+        return [_learner(r) for r in rows]
+
+    async def list(self, community_id: int) -> list[Learner]:
+        rows = await self.conn.execute(select(learners).where(
+            learners.c.community_id == community_id).order_by(learners.c.id))
         return [_learner(r) for r in rows]
 
 

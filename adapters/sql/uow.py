@@ -9,6 +9,8 @@ the outbox claim uses SKIP LOCKED and rounds take an advisory lock.
 
 from __future__ import annotations
 
+import sqlite3
+import zlib
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -32,9 +34,17 @@ from adapters.sql.repos_people import (
     SqlProfileRepository,
     SqlQueueRepository,
 )
+from core import ports
 
 # First key of the two-int advisory lock: "PM" — keeps our locks apart from other apps'.
+# Advisory locks are per database, not per schema: a storage in its own schema (tests run
+# side by side in one database) derives its key from the schema name instead.
 ROUND_LOCK_NAMESPACE = 0x504D
+
+
+def lock_namespace(schema: str | None) -> int:
+    """The first advisory-lock key for a storage living in ``schema`` (an int4)."""
+    return zlib.crc32(schema.encode()) & 0x7FFFFFFF if schema else ROUND_LOCK_NAMESPACE
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
 
@@ -73,8 +83,16 @@ def _sqlite_events(engine: AsyncEngine, foreign_keys: bool) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute(f"PRAGMA foreign_keys = {'ON' if foreign_keys else 'OFF'}")
-        cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.close()
+        try:
+            # WAL lets readers work beside the writer and is stored in the file, so only the
+            # first connection ever switches. Switching needs the database to itself and does
+            # not wait for the busy timeout: if another connection is busy right now, stay
+            # in the current mode and let a later connection switch.
+            cursor.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.OperationalError:
+            pass
+        finally:
+            cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
@@ -88,20 +106,21 @@ class SqlUnitOfWork:
     transaction.
     """
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, lock_key: int = ROUND_LOCK_NAMESPACE) -> None:
         self._engine = engine
+        self._lock_key = lock_key
         self._conn: AsyncConnection | None = None
-        self.communities = SqlCommunityRepository(self)
-        self.learners = SqlLearnerRepository(self)
-        self.profiles = SqlProfileRepository(self)
-        self.queue = SqlQueueRepository(self)
-        self.matches = SqlMatchRepository(self)
-        self.blocks = SqlBlockRepository(self)
-        self.rounds = SqlRoundRepository(self)
-        self.sessions = SqlSessionRepository(self)
-        self.feedback = SqlFeedbackRepository(self)
-        self.outbox = SqlOutboxRepository(self)
-        self.audit = SqlAuditRepository(self)
+        self.communities: ports.CommunityRepository = SqlCommunityRepository(self)
+        self.learners: ports.LearnerRepository = SqlLearnerRepository(self)
+        self.profiles: ports.ProfileRepository = SqlProfileRepository(self)
+        self.queue: ports.QueueRepository = SqlQueueRepository(self)
+        self.matches: ports.MatchRepository = SqlMatchRepository(self)
+        self.blocks: ports.BlockRepository = SqlBlockRepository(self)
+        self.rounds: ports.RoundRepository = SqlRoundRepository(self)
+        self.sessions: ports.SessionRepository = SqlSessionRepository(self)
+        self.feedback: ports.FeedbackRepository = SqlFeedbackRepository(self)
+        self.outbox: ports.OutboxRepository = SqlOutboxRepository(self)
+        self.audit: ports.AuditRepository = SqlAuditRepository(self)
 
     @property
     def connection(self) -> AsyncConnection:
@@ -148,8 +167,7 @@ class SqlUnitOfWork:
         conn = self.connection
         if conn.dialect.name != "postgresql":
             return True
-        got = await conn.scalar(select(func.pg_try_advisory_xact_lock(ROUND_LOCK_NAMESPACE,
-                                                                      community_id)))
+        got = await conn.scalar(select(func.pg_try_advisory_xact_lock(self._lock_key, community_id)))
         return bool(got)
 
 
@@ -164,7 +182,7 @@ class SqlStorage:
 
     def uow_factory(self) -> SqlUnitOfWork:
         """A new unit of work (pass ``storage.uow_factory`` as ``UnitOfWorkFactory``)."""
-        return SqlUnitOfWork(self.engine)
+        return SqlUnitOfWork(self.engine, lock_namespace(self.schema))
 
     async def dispose(self) -> None:
         """Close every pooled connection."""

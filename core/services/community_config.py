@@ -10,6 +10,7 @@ from dataclasses import fields
 from typing import Any
 
 from core.availability import TimeZoneError, check_timezone
+from core.cron import check_schedule
 from core.model import AuditEntry, Mode
 from core.replies import Reply
 from core.services.context import Ctx
@@ -65,8 +66,8 @@ def parse_setting(key: str, raw: str, current: CommunitySettings) -> Any:
             return check_timezone(text).key
         except TimeZoneError as exc:
             raise ValueError(str(exc)) from None
-    if key == "schedule" and len(text.split()) != 5:
-        raise ValueError("a cron line has 5 fields, e.g. '0 18 * * mon,thu'")
+    if key == "schedule" and (problem := check_schedule(text)):
+        raise ValueError(problem)
     return text
 
 

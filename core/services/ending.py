@@ -9,6 +9,7 @@ from core.model import Block, Learner, Match, MatchState, SessionState
 from core.ports import UnitOfWork
 from core.replies import Button
 from core.services.common import name_for
+from core.services.reminders import drop_session_rows, write_cancel_rows
 from core.settings import CommunitySettings
 
 
@@ -20,22 +21,30 @@ async def block_pair(uow: UnitOfWork, community_id: int, a: int, b: int, reason:
         await uow.blocks.add(Block(community_id, lo, hi, reason, now))
 
 
-async def _cancel_sessions(uow: UnitOfWork, match: Match) -> None:
+async def _cancel_sessions(uow: UnitOfWork, match: Match, by: int | None, now: datetime) -> None:
+    """Cancel booked sessions; members of a future one get a CANCEL .ics for their calendar."""
     assert match.id is not None
+    learners: dict[int, Learner] = {}
+    for lid in match.member_ids():
+        if (learner := await uow.learners.get(lid)) is not None:
+            learners[lid] = learner
     for session in await uow.sessions.for_match(match.id):
         if session.state is SessionState.BOOKED:
             session.state = SessionState.CANCELLED
             await uow.sessions.update(session)
-            await uow.outbox.drop_matching(f"session:{session.id}:", "session cancelled: match ended")
+            await drop_session_rows(uow, session, "session cancelled: match ended")
+            if session.start > now:
+                await write_cancel_rows(uow, match, session, learners, by or -1, now)
 
 
 async def close(uow: UnitOfWork, settings: CommunitySettings, match: Match, reason: str,
-                now: datetime) -> None:
-    """Mark the match ended, cancel its sessions and reminders, close its space."""
+                now: datetime, by: int | None = None) -> None:
+    """Mark the match ended, cancel its sessions and reminders, close its space.
+    ``by``: the member who ended it, if one did."""
     assert match.id is not None
     match.state, match.ended_reason, match.ended_at = MatchState.ENDED, reason, now
     await uow.matches.update(match)
-    await _cancel_sessions(uow, match)
+    await _cancel_sessions(uow, match, by, now)
     await uow.outbox.drop_matching(f"match:{match.id}:", "match ended")
     if not any(m.alias for m in match.members):  # anonymous matches have no space
         await uow.outbox.add(outbox.space_close(
@@ -62,7 +71,7 @@ async def leave_match(uow: UnitOfWork, settings: CommunitySettings, match: Match
     remaining = len(others)
     ended = remaining < 2
     if ended:
-        await close(uow, settings, match, reason, now)
+        await close(uow, settings, match, reason, now, by=leaver.id)
     else:
         match.members = [m for m in match.members if m.learner_id != leaver.id]
         await uow.matches.update(match)

@@ -65,3 +65,13 @@ def test_text_grammar_refuses_unknown_commands_and_keeps_extra_words_for_the_cor
     # Extra words stay on the last option, so the core refuses them politely.
     assert parse("peer", "pause 2 weeks").args == {"weeks": "2 weeks"}
     assert parse("peer", "JOIN Study-Buddy").key == "peer join"
+
+
+@pytest.mark.parametrize(("expr", "ok"), [
+    ("0 18 * * mon,thu", True), ("*/30 9-17 * * 1-5", True), ("off", True), ("0 0 1 jan *", True),
+    ("0 25 * * *", False), ("0 18 * * funday", False), ("every day", False), ("*/0 * * * *", False),
+])
+def test_schedule_check(expr: str, ok: bool) -> None:
+    from core.cron import check_schedule
+
+    assert (check_schedule(expr) is None) is ok

@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from adapters.sql.uow import SqlStorage
+from sqlalchemy import func, select
+
+from adapters.sql.uow import ROUND_LOCK_NAMESPACE, SqlStorage, make_engine
 from core.model import Community, OutboxMessage
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -85,3 +87,17 @@ async def test_concurrent_claimers_on_sqlite_are_serialised(sqlite_storage: SqlS
     results = await asyncio.gather(*(dispatcher() for _ in range(4)))
     claimed = [i for r in results for i in r]
     assert len(claimed) == 30 and len(set(claimed)) == 30
+
+
+async def test_round_lock_is_private_to_the_schema(pg_storage: SqlStorage) -> None:
+    # Advisory locks are database-wide; storages in other schemas (other test sessions,
+    # other deployments) holding "their" community 1 must not block ours.
+    cid = await _seed(pg_storage, 0)
+    other = make_engine(pg_storage.url)  # no schema: the default namespace
+    try:
+        async with other.connect() as conn, conn.begin():
+            await conn.execute(select(func.pg_advisory_xact_lock(ROUND_LOCK_NAMESPACE, cid)))
+            async with pg_storage.uow_factory() as uow:
+                assert await uow.lock_community(cid)
+    finally:
+        await other.dispose()

@@ -9,12 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import inspect
 
 from adapters.sql import migrate
 from adapters.sql.tables import metadata
 from adapters.sql.uow import make_engine
-from tests.conftest import PgDatabase, _drop_schema, _run
+from tests.sql.support import PgDatabase, create_schema, drop_schema, run_sync
 
 TABLES = {t.name for t in metadata.sorted_tables}
 
@@ -28,18 +28,11 @@ def sqlite_url(tmp_path: Path) -> str:
 def pg_fresh(pg_database: PgDatabase) -> Iterator[tuple[str, str]]:
     """An empty schema of its own (this test migrates it up and down)."""
     schema = f"{pg_database.schema}_m{secrets.token_hex(3)}"
-
-    async def create() -> None:
-        engine = make_engine(pg_database.url)
-        async with engine.begin() as conn:
-            await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        await engine.dispose()
-
-    _run(create)
+    create_schema(pg_database.url, schema)
     try:
         yield pg_database.url, schema
     finally:
-        _run(lambda: _drop_schema(pg_database.url, schema))
+        drop_schema(pg_database.url, schema)
 
 
 def _tables(url: str, schema: str | None) -> set[str]:
@@ -47,12 +40,11 @@ def _tables(url: str, schema: str | None) -> set[str]:
         engine = make_engine(url, schema=schema)
         try:
             async with engine.connect() as conn:
-                return set(await conn.run_sync(
-                    lambda c: __import__("sqlalchemy").inspect(c).get_table_names()))
+                return set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
         finally:
             await engine.dispose()
 
-    return _run(names)
+    return run_sync(names)
 
 
 def _up_down_up(url: str, schema: str | None) -> None:
