@@ -16,7 +16,8 @@ Kinds and payloads (every Deliverer handles all of them):
   (archive | delete), ``text`` (a closing line to post first, where the platform keeps the
   space, e.g. a Slack group DM).
 
-Buttons are ``{"label", "action", "args", "style"}``; attachments
+The dispatcher adds ``community_external_id`` (the guild or workspace id) to every payload
+it hands a deliverer. Buttons are ``{"label", "action", "args", "style"}``; attachments
 ``{"filename", "mime", "content_b64"}``. Text uses the placeholders of core/replies.py.
 """
 

@@ -65,10 +65,13 @@ def to_raw(value: Any) -> str:
     return str(value)
 
 
-def _autocomplete(f: Field, settings_for: SettingsFor) -> Callable[..., Awaitable[list[app_commands.Choice[str]]]]:
+Choices = list[app_commands.Choice[str]]
+
+
+def _autocomplete(f: Field, settings_for: SettingsFor) -> Callable[..., Awaitable[Choices]]:
     """Suggestions for a field: time zones, or the community's/long choice list."""
 
-    async def suggest(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    async def suggest(interaction: discord.Interaction, current: str) -> Choices:
         if f.kind is Kind.TIMEZONE:
             names = suggest_timezones(current, MAX_CHOICES)
             return [app_commands.Choice(name=n, value=n) for n in names]
@@ -112,7 +115,7 @@ def build_command(cmd: Command, group: app_commands.Group, run: Runner,
     if descriptions:
         func = app_commands.describe(**descriptions)(func)
     if choices:
-        func = app_commands.choices(**choices)(func)  # type: ignore[arg-type]
+        func = app_commands.choices(**choices)(func)
     if completers:
         func = app_commands.autocomplete(**completers)(func)
     return app_commands.Command(name=cmd.name, description=_clip(cmd.description),

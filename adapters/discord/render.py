@@ -13,6 +13,7 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import discord
@@ -157,13 +158,14 @@ async def send_to(channel: discord.abc.Messageable, rendered: Rendered, guild_id
     last: discord.Message | None = None
     for i, chunk in enumerate(rendered.chunks):
         final = i == len(rendered.chunks) - 1
-        kwargs: dict[str, object] = {}
+        kwargs: dict[str, Any] = {}
         if final:
             view = rendered.view(guild_id)
             if view is not None:
                 kwargs["view"] = view
             if rendered.attachments:
                 kwargs["files"] = rendered.files()
-        last = await channel.send(content=chunk or None, **kwargs)  # type: ignore[arg-type]
+        # Discord refuses an empty message; a file or buttons alone are fine.
+        last = await channel.send(content=chunk or (None if kwargs else "\u200b"), **kwargs)
     assert last is not None
     return last

@@ -11,8 +11,8 @@ class DiscordSettings:
 
     ``api_base_url`` and ``gateway_url`` point at REST/gateway proxies that large bots run
     (and at the local fake in tests); an empty ``gateway_url`` keeps Discord's own.
-    ``shard_count``: ``None`` lets Discord choose (auto-sharding), ``1`` runs one plain
-    connection, ``n > 1`` runs n shards. ``guild_ids``: register the commands in these guilds
+    ``shard_count``: ``None`` lets Discord choose (auto-sharding), ``1`` (or ``0``) runs one
+    plain connection, ``n > 1`` runs n shards. ``guild_ids``: register the commands in these guilds
     only (instant) instead of globally (may take a while to show up everywhere).
     """
 

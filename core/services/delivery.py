@@ -28,6 +28,10 @@ from core.settings import DispatchSettings
 log = logging.getLogger(__name__)
 
 
+SPACE_WAIT_SECONDS = 5.0
+NO_ADAPTER_WAIT_SECONDS = 60.0
+
+
 @dataclass
 class TickResult:
     sent: int = 0
@@ -55,10 +59,14 @@ async def dispatch_due(uow_factory: UnitOfWorkFactory, clock: Clock,
         claimed = await uow.outbox.claim_due(now, cfg.batch_size,
                                              now + timedelta(seconds=cfg.lease_seconds))
         platforms: dict[int, str] = {}
+        externals: dict[int, str] = {}
         for msg in claimed:
             if msg.community_id not in platforms:
                 community = await uow.communities.get(msg.community_id)
                 platforms[msg.community_id] = community.platform if community else ""
+                externals[msg.community_id] = community.external_id if community else ""
+            # Deliverers learn the guild/workspace here rather than reading the store.
+            msg.payload["community_external_id"] = externals[msg.community_id]
         await uow.commit()
     result = TickResult()
     for msg in claimed:
@@ -73,10 +81,14 @@ async def _prepare(uow_factory: UnitOfWorkFactory, msg: OutboxMessage) -> str | 
         return None
     async with uow_factory() as uow:
         match = await uow.matches.get(int(msg.payload["match_id"]))
+        opening = match is not None and not match.space_id and any(
+            m.idempotency_key == f"space-open:{match.id}"
+            for m in await uow.outbox.pending(msg.community_id))
     if match is None:
         return "gone"
     if not match.space_id:
-        return "space not created yet"
+        # Still being created: wait for it. Never created (it failed for good): give up.
+        return "space not created yet" if opening else "no space"
     msg.payload["space_id"] = match.space_id
     return None
 
@@ -114,12 +126,18 @@ async def _deliver_one(uow_factory: UnitOfWorkFactory, clock: Clock, deliverer: 
     facts: dict[str, Any] = {}
     problem: DeliveryError | None = None
     wait = await _prepare(uow_factory, msg)
+    # Waiting for something else (the space, the platform adapter) is not a failed attempt:
+    # the row stays pending however long that takes, so nothing is lost.
+    pause: float | None = None
     if wait == "gone":
         problem = DeliveryError("the match no longer exists", permanent=True)
+    elif wait == "no space":
+        problem = DeliveryError("the match has no private space (it could not be created)",
+                                permanent=True)
     elif wait:
-        problem = DeliveryError(wait)
+        problem, pause = DeliveryError(wait), SPACE_WAIT_SECONDS
     elif deliverer is None:
-        problem = DeliveryError("no adapter for this platform is running")
+        problem, pause = DeliveryError("no adapter for this platform is running"), NO_ADAPTER_WAIT_SECONDS
     else:
         try:
             facts = await deliverer.deliver(msg)
@@ -130,6 +148,13 @@ async def _deliver_one(uow_factory: UnitOfWorkFactory, clock: Clock, deliverer: 
             problem = DeliveryError(f"{type(exc).__name__}: {exc}")
     now = clock.now()
     async with uow_factory() as uow:
+        if pause is not None:
+            msg.state, msg.last_error = OutboxState.PENDING, str(problem)
+            msg.due_at = now + timedelta(seconds=pause)
+            result.retried += 1
+            await uow.outbox.update(msg)
+            await uow.commit()
+            return
         msg.attempts += 1
         if problem is None:
             msg.state, msg.sent_at, msg.last_error = OutboxState.SENT, now, ""

@@ -7,7 +7,6 @@ row belongs to. Both read the store here so no adapter touches a repository itse
 
 from __future__ import annotations
 
-from core.ports import UnitOfWorkFactory
 from core.services.context import Services
 from core.services.dispatch import effective_settings
 from core.settings import CommunitySettings
@@ -21,13 +20,6 @@ async def community_settings(services: Services, platform: str,
     if community is None:
         return services.defaults
     return effective_settings(services, community)
-
-
-async def community_external_id(uow_factory: UnitOfWorkFactory, community_id: int) -> str | None:
-    """The platform id (Discord guild id, Slack team id) of a stored community."""
-    async with uow_factory() as uow:
-        community = await uow.communities.get(community_id)
-    return community.external_id if community is not None else None
 
 
 async def people(services: Services, platform: str, community_external_id: str) -> dict[str, tuple[str, str]]:

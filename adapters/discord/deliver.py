@@ -1,0 +1,130 @@
+"""The Discord ``Deliverer``: carries out outbox rows (DMs, match spaces) for the dispatcher.
+
+Discord's answers become ``DeliveryError``s the dispatcher understands: DMs closed
+(403, code 50007) -> ``dm_closed`` (the person is mentioned in their match space instead);
+429 -> ``retry_after`` from the response (discord.py itself sleeps through short waits and
+raises ``RateLimited`` for long ones); a missing permission (403, 50001/50013) ->
+``permanent`` with what a moderator has to grant, also posted once in the server's
+system channel so the moderators actually see it.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import discord
+
+from adapters.discord import spaces
+from adapters.discord.render import render_text, send_to
+from core.model import OutboxMessage
+from core.outbox import attachments_from_payload, buttons_from_payload
+from core.ports import DeliveryError
+
+log = logging.getLogger(__name__)
+
+DMS_CLOSED = 50007
+GRANT = {
+    "dm": "nothing on the server: the member has to allow direct messages from server members",
+    "space_open": ("Manage Channels and Manage Roles (to create private match channels in the "
+                   "category), or Create Private Threads and Send Messages in Threads in the "
+                   "match threads' parent channel"),
+    "space_message": "View Channel, Send Messages and Send Messages in Threads in the match spaces",
+    "space_close": "Manage Channels and Manage Threads (to archive or delete match spaces)",
+}
+
+
+def retry_after_of(exc: discord.HTTPException) -> float | None:
+    """Seconds to wait, as Discord said (header); None if it did not say."""
+    headers = getattr(exc.response, "headers", None) or {}
+    for name in ("Retry-After", "X-RateLimit-Reset-After"):
+        value = headers.get(name)
+        if value is not None:
+            try:
+                return float(value)
+            except ValueError:
+                continue
+    return None
+
+
+def as_delivery_error(kind: str, exc: discord.HTTPException | discord.RateLimited) -> DeliveryError:
+    """A Discord failure as the dispatcher's error."""
+    if isinstance(exc, discord.RateLimited):
+        return DeliveryError(f"rate limited by Discord for {exc.retry_after:.0f} s",
+                             retry_after=exc.retry_after)
+    if isinstance(exc, discord.Forbidden) and exc.code == DMS_CLOSED:
+        return DeliveryError("the member does not accept direct messages", dm_closed=True)
+    if isinstance(exc, discord.Forbidden):
+        grant = GRANT.get(kind, "the permissions it needs")
+        return DeliveryError(f"PeerMatch is missing a Discord permission ({exc.text or exc.code}). "
+                             f"A moderator should grant the bot's role: {grant}.", permanent=True)
+    if exc.status == 429:
+        return DeliveryError("rate limited by Discord", retry_after=retry_after_of(exc))
+    # Other 4xx will fail the same way again; 5xx are worth retrying.
+    return DeliveryError(f"Discord answered {exc.status}: {exc.text or exc.code}",
+                         permanent=400 <= exc.status < 500)
+
+
+class DiscordDeliverer:
+    """Delivers ``dm``, ``space_open``, ``space_message`` and ``space_close`` rows."""
+
+    def __init__(self, client: discord.Client) -> None:
+        self.client = client
+        self._told: set[tuple[int, str]] = set()  # (guild, kind) permission notices sent
+
+    async def deliver(self, message: OutboxMessage) -> dict[str, Any]:
+        if not self.client.is_ready():
+            raise DeliveryError("the Discord connection is not ready yet")
+        # The dispatcher names the guild; closing a space needs only the space itself.
+        guild_id = str(message.payload.get("community_external_id", ""))
+        if not guild_id.isdigit() and message.kind != "space_close":
+            raise DeliveryError("this outbox row names no Discord server", permanent=True)
+        try:
+            return await self._deliver(message, guild_id)
+        except (discord.HTTPException, discord.RateLimited) as exc:
+            error = as_delivery_error(message.kind, exc)
+            if error.permanent and not error.dm_closed:
+                await self._tell_moderators(guild_id, message.kind, str(error))
+            raise error from exc
+
+    async def _deliver(self, msg: OutboxMessage, guild_id: str) -> dict[str, Any]:
+        payload = msg.payload
+        if msg.kind == "dm":
+            uid = int(msg.target)
+            user = self.client.get_user(uid) or await self.client.fetch_user(uid)
+            text = render_text(str(payload.get("text", "")), buttons_from_payload(payload.get("buttons")),
+                               attachments_from_payload(payload.get("attachments")))
+            await send_to(user, text, guild_id)
+            return {}
+        if msg.kind == "space_open":
+            return await spaces.open_space(self.client, await self._guild(guild_id), payload)
+        if msg.kind == "space_message":
+            channel = await self._channel(str(payload.get("space_id", "")))
+            text = render_text(str(payload.get("text", "")), buttons_from_payload(payload.get("buttons")))
+            await send_to(channel, text, guild_id)
+            return {}
+        if msg.kind == "space_close":
+            return await spaces.close_space(self.client, payload)
+        raise DeliveryError(f"the Discord adapter does not know outbox kind {msg.kind!r}",
+                            permanent=True)
+
+    async def _guild(self, guild_id: str) -> discord.Guild:
+        guild = self.client.get_guild(int(guild_id))
+        return guild if guild is not None else await self.client.fetch_guild(int(guild_id))
+
+    async def _channel(self, space_id: str) -> Any:
+        if not space_id.isdigit():
+            raise DeliveryError("the match has no space on Discord", permanent=True)
+        channel = self.client.get_channel(int(space_id))
+        return channel if channel is not None else await self.client.fetch_channel(int(space_id))
+
+    async def _tell_moderators(self, guild_id: str, kind: str, text: str) -> None:
+        """Post a permission problem once per guild and kind where moderators will see it."""
+        guild = self.client.get_guild(int(guild_id)) if guild_id.isdigit() else None
+        if guild is None or guild.system_channel is None or (guild.id, kind) in self._told:
+            return
+        self._told.add((guild.id, kind))
+        try:
+            await guild.system_channel.send(f"⚠️ {text}")
+        except discord.HTTPException:
+            log.warning("could not tell the moderators of guild %s about: %s", guild_id, text)

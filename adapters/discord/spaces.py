@@ -1,0 +1,170 @@
+"""Private match spaces on Discord: a private text channel or a private thread.
+
+Channel mode: a text channel under the configured category, hidden from @everyone, open
+to the members, the bot and the moderator roles. Thread mode (or when the guild is at its
+500-channel cap, error 30013): a private thread in the configured channel (or the system
+channel); moderators with Manage Threads see private threads anyway. Opening is
+idempotent by name, so a retried outbox row reuses the space it already made.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import discord
+
+from adapters.discord.render import render_text, send_to
+from core.outbox import buttons_from_payload
+from core.ports import DeliveryError
+
+log = logging.getLogger(__name__)
+
+MAX_CHANNELS_REACHED = 30013  # Discord: the guild has 500 channels
+ARCHIVED_PREFIX = "archived-"
+Space = discord.TextChannel | discord.Thread
+
+
+def _roles(guild: discord.Guild, wanted: list[str]) -> list[discord.Role]:
+    """Moderator roles by id or by name (the config accepts both)."""
+    found: list[discord.Role] = []
+    for ref in wanted:
+        role = guild.get_role(int(ref)) if ref.isdigit() else None
+        role = role or discord.utils.get(guild.roles, name=ref)
+        if role is not None and role not in found:
+            found.append(role)
+    return found
+
+
+def overwrites_for(guild: discord.Guild, bot_id: int, members: list[str],
+                   moderator_roles: list[str]) -> dict[Any, discord.PermissionOverwrite]:
+    """@everyone denied; each member view+send; the bot view+send+manage; moderators view."""
+    everyone = guild.default_role
+    if everyone is None:  # roles not cached: refusing beats opening a public channel
+        raise DeliveryError("the server's roles are not known yet")
+    talk = {"view_channel": True, "send_messages": True, "read_message_history": True}
+    ow: dict[Any, discord.PermissionOverwrite] = {
+        everyone: discord.PermissionOverwrite(view_channel=False),
+        discord.Object(bot_id): discord.PermissionOverwrite(manage_channels=True, **talk),
+    }
+    for user_id in members:
+        ow[discord.Object(int(user_id))] = discord.PermissionOverwrite(**talk)
+    for role in _roles(guild, moderator_roles):
+        ow[role] = discord.PermissionOverwrite(view_channel=True, read_message_history=True)
+    return ow
+
+
+async def find_space(guild: discord.Guild, name: str) -> Space | None:
+    """An open space with this name (from an earlier attempt), asking Discord, not the cache."""
+    for channel in await guild.fetch_channels():
+        if isinstance(channel, discord.TextChannel) and channel.name == name:
+            return channel
+    for thread in await guild.active_threads():
+        if thread.name == name:
+            return thread
+    return None
+
+
+async def _thread_parent(guild: discord.Guild, parent_id: str) -> discord.TextChannel | None:
+    """Where a private thread goes: the configured channel (or the first text channel of a
+    configured category), else the system channel, else the first text channel."""
+    if parent_id.isdigit():
+        parent: Any = guild.get_channel(int(parent_id))
+        if parent is None:
+            try:
+                parent = await guild.fetch_channel(int(parent_id))
+            except discord.NotFound:
+                parent = None
+        if isinstance(parent, discord.TextChannel):
+            return parent
+        if isinstance(parent, discord.CategoryChannel) and parent.text_channels:
+            return parent.text_channels[0]
+    return guild.system_channel or (guild.text_channels[0] if guild.text_channels else None)
+
+
+async def _open_thread(guild: discord.Guild, payload: dict[str, Any]) -> discord.Thread:
+    parent = await _thread_parent(guild, str(payload.get("space_parent") or ""))
+    if parent is None:
+        raise DeliveryError("there is no text channel to open a private thread in: set the "
+                            "community's space_parent to a channel id", permanent=True)
+    thread = await parent.create_thread(name=payload["name"][:100], invitable=False,
+                                        type=discord.ChannelType.private_thread,
+                                        reason=f"PeerMatch: match #{payload['match_id']}")
+    for user_id in payload.get("members", []):
+        await thread.add_user(discord.Object(int(user_id)))
+    return thread
+
+
+async def _open_channel(guild: discord.Guild, bot_id: int, payload: dict[str, Any]) -> discord.TextChannel:
+    parent = str(payload.get("space_parent") or "")
+    category = discord.Object(int(parent)) if parent.isdigit() else None
+    overwrites = overwrites_for(guild, bot_id, list(payload.get("members", [])),
+                                list(payload.get("moderator_roles", [])))
+    return await guild.create_text_channel(payload["name"][:100], category=category,  # type: ignore[arg-type]
+                                           overwrites=overwrites,
+                                           reason=f"PeerMatch: match #{payload['match_id']}")
+
+
+async def _bot_posted(space: Space, bot_id: int) -> bool:
+    async for message in space.history(limit=20, oldest_first=True):
+        if message.author.id == bot_id:
+            return True
+    return False
+
+
+async def open_space(client: discord.Client, guild: discord.Guild, payload: dict[str, Any]) -> dict[str, Any]:
+    """Create (or find) the match's space, post the intro once, return ``{"space_id"}``."""
+    assert client.user is not None
+    bot_id = client.user.id
+    space = await find_space(guild, payload["name"][:100])
+    fresh = space is None
+    if space is None:
+        if payload.get("space_mode") == "thread":
+            space = await _open_thread(guild, payload)
+        else:  # auto, channel, and group_dm (which Discord lacks) make a channel
+            try:
+                space = await _open_channel(guild, bot_id, payload)
+            except discord.HTTPException as exc:
+                if exc.code != MAX_CHANNELS_REACHED:
+                    raise
+                log.warning("guild %s is at its channel cap: using a private thread", guild.id)
+                space = await _open_thread(guild, payload)
+    if fresh or not await _bot_posted(space, bot_id):
+        intro = render_text(str(payload.get("intro", "")), buttons_from_payload(payload.get("buttons")))
+        await send_to(space, intro, str(guild.id))
+    return {"space_id": str(space.id)}
+
+
+def _is_member_target(target: Any) -> bool:
+    if isinstance(target, discord.Role):
+        return False
+    return not (isinstance(target, discord.Object) and target.type is discord.Role)
+
+
+async def close_space(client: discord.Client, payload: dict[str, Any]) -> dict[str, Any]:
+    """Archive (lock and rename; members keep reading but can't post) or delete a space."""
+    space_id = str(payload.get("space_id") or "")
+    if not space_id.isdigit():
+        return {}  # the space was never made (e.g. an anonymous match)
+    try:
+        space = client.get_channel(int(space_id)) or await client.fetch_channel(int(space_id))
+        await _close(client, space, payload)
+    except discord.NotFound:
+        pass  # already gone (a moderator deleted it, or an earlier attempt did): nothing to close
+    return {}
+
+
+async def _close(client: discord.Client, space: Any, payload: dict[str, Any]) -> None:
+    reason = f"PeerMatch: match #{payload.get('match_id')} ended"
+    if payload.get("action") == "delete":
+        await space.delete(reason=reason)
+    elif isinstance(space, discord.Thread):
+        await space.edit(archived=True, locked=True, reason=reason)
+    elif isinstance(space, discord.TextChannel):
+        bot_id = client.user.id if client.user else 0
+        overwrites = dict(space.overwrites)
+        for target, ow in overwrites.items():
+            if _is_member_target(target) and target.id != bot_id:
+                ow.update(send_messages=False)
+        name = space.name if space.name.startswith(ARCHIVED_PREFIX) else f"{ARCHIVED_PREFIX}{space.name}"
+        await space.edit(name=name[:100], overwrites=overwrites, reason=reason)

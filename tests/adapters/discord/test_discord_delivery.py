@@ -1,0 +1,149 @@
+"""The Discord deliverer under the outbox dispatcher: rate limits, the channel cap,
+missing permissions, idempotent spaces, threads, archive and delete."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from core import outbox
+from core.model import Community, OutboxMessage, OutboxState
+from core.replies import Button
+from tests.adapters.discord.conftest import Bot
+
+RATE_LIMITED = {"message": "You are being rate limited.", "global": False}
+DM_MESSAGES = r"/channels/\d+/messages"
+
+
+async def community_id(bot: Bot) -> int:
+    async with bot.storage.uow_factory() as uow:
+        community = await uow.communities.by_external("discord", bot.fake.guild_id)
+        if community is None:
+            community = await uow.communities.add(Community("discord", bot.fake.guild_id, "Study Hall"))
+            await uow.commit()
+    assert community.id is not None
+    return community.id
+
+
+async def put(bot: Bot, message: OutboxMessage) -> None:
+    async with bot.storage.uow_factory() as uow:
+        await uow.outbox.add(message)
+        await uow.commit()
+
+
+async def rows(bot: Bot) -> list[OutboxMessage]:
+    async with bot.storage.uow_factory() as uow:
+        return await uow.outbox.list()
+
+
+async def a_dm(bot: Bot, name: str = "alice") -> None:
+    await put(bot, outbox.dm(await community_id(bot), bot.fake.ids[name], f"Hello {{u:{bot.fake.ids[name]}}}",
+                             f"hello:{name}", bot.clock.now(), buttons=(Button("Status", "peer status"),)))
+
+
+async def a_space(bot: Bot, **settings: str) -> None:
+    f = bot.fake
+    await put(bot, outbox.space_open(await community_id(bot), 7, "peer-7-python",
+                                     [f.ids["alice"], f.ids["bob"]], "👋 Welcome!", bot.clock.now(),
+                                     (Button("Unpair", "peer unpair", {"match": "7"}),),
+                                     space_mode=settings.get("mode", "auto"),
+                                     space_parent=settings.get("parent", f.category["id"]),
+                                     moderator_roles=("Moderators",)))
+
+
+async def test_a_short_429_is_retried_honouring_retry_after(bot: Bot) -> None:
+    bot.fake.fail("POST", DM_MESSAGES, 429, {**RATE_LIMITED, "retry_after": 0.05},
+                  {"Retry-After": "0.05", "Via": "1.1 google"})
+    await a_dm(bot)
+    result = await bot.deliver()
+    assert result.sent == 1
+    posts = [c.status for c in bot.fake.calls if c.method == "POST" and c.path.endswith("/messages")]
+    assert posts == [429, 200]
+    [dm] = bot.fake.dms_to("alice")
+    assert dm.content == f"Hello <@{bot.fake.ids['alice']}>" and "Status" in dm.buttons()
+
+
+async def test_a_long_429_reschedules_the_row_after_retry_after(bot: Bot) -> None:
+    # Longer than the client waits in-process (30 s): the dispatcher retries later instead.
+    bot.fake.fail("POST", DM_MESSAGES, 429, {**RATE_LIMITED, "retry_after": 120.0},
+                  {"Retry-After": "120", "Via": "1.1 google"})
+    await a_dm(bot)
+    result = await bot.deliver()
+    assert result.retried == 1
+    [row] = await rows(bot)
+    assert row.state is OutboxState.PENDING and row.due_at == bot.clock.now() + timedelta(seconds=120)
+
+
+async def test_a_429_from_a_proxy_uses_its_retry_after_header(bot: Bot) -> None:
+    bot.fake.fail("POST", DM_MESSAGES, 429, {"message": "slow down"}, {"Retry-After": "7"})
+    await a_dm(bot)
+    await bot.deliver()
+    [row] = await rows(bot)
+    assert row.state is OutboxState.PENDING and row.due_at == bot.clock.now() + timedelta(seconds=7)
+
+
+async def test_the_guild_channel_cap_falls_back_to_a_private_thread(bot: Bot) -> None:
+    f = bot.fake
+    f.fail("POST", rf"/guilds/{f.guild_id}/channels", 400,
+           {"code": 30013, "message": "Maximum number of guild channels reached (500)"})
+    await a_space(bot)
+    assert (await bot.deliver()).sent == 1
+    thread = next(c for c in f.channels.values() if c["type"] == 12)
+    assert thread["name"] == "peer-7-python" and thread["parent_id"] == f.general["id"]
+    assert f.thread_members[thread["id"]] >= {f.ids["alice"], f.ids["bob"]}
+    assert f.in_channel(thread["id"])[0].content == "👋 Welcome!"
+
+
+async def test_a_missing_permission_fails_for_good_and_tells_the_moderators(bot: Bot) -> None:
+    f = bot.fake
+    f.fail("POST", rf"/guilds/{f.guild_id}/channels", 403, {"code": 50013, "message": "Missing Permissions"})
+    await a_space(bot)
+    assert (await bot.deliver()).failed == 1
+    [row] = await rows(bot)
+    assert row.state is OutboxState.FAILED and "Manage Channels" in row.last_error
+    notice = f.in_channel(f.general["id"])[-1]
+    assert notice.content.startswith("⚠️") and "Manage Roles" in notice.content
+
+
+async def test_opening_a_space_twice_reuses_it(bot: Bot) -> None:
+    f = bot.fake
+    await a_space(bot)
+    await bot.deliver()
+    async with bot.storage.uow_factory() as uow:  # as if the process died before recording
+        [row] = await uow.outbox.list()
+        row.state = OutboxState.PENDING
+        await uow.outbox.update(row)
+        await uow.commit()
+    await bot.deliver()
+    creates = [c for c in f.calls if c.method == "POST" and c.path == f"/guilds/{f.guild_id}/channels"]
+    assert len(creates) == 1
+    channel = next(c for c in f.channels.values() if c.get("name") == "peer-7-python")
+    assert len(f.in_channel(channel["id"])) == 1  # the intro was not posted twice
+
+
+async def test_thread_mode_opens_a_private_thread_in_the_configured_channel(bot: Bot) -> None:
+    f = bot.fake
+    await a_space(bot, mode="thread", parent=f.general["id"])
+    await bot.deliver()
+    create = next(c for c in f.calls if c.path == f"/channels/{f.general['id']}/threads")
+    assert create.json["type"] == 12 and create.json["invitable"] is False
+
+
+async def test_space_close_deletes_when_configured(bot: Bot) -> None:
+    f = bot.fake
+    await a_space(bot)
+    await bot.deliver()
+    channel = next(c for c in f.channels.values() if c.get("name") == "peer-7-python")
+    close = outbox.space_close(await community_id(bot), 7, channel["id"], "delete", bot.clock.now())
+    assert await bot.deliverer.deliver(close) == {}
+    assert channel["id"] not in f.channels
+    assert await bot.deliverer.deliver(close) == {}  # already gone: nothing to do
+
+
+async def test_archiving_a_thread_locks_it(bot: Bot) -> None:
+    f = bot.fake
+    await a_space(bot, mode="thread", parent=f.general["id"])
+    await bot.deliver()
+    thread = next(c for c in f.channels.values() if c["type"] == 12)
+    await bot.deliverer.deliver(outbox.space_close(await community_id(bot), 7, thread["id"], "archive",
+                                                   bot.clock.now()))
+    assert thread["thread_metadata"]["archived"] and thread["thread_metadata"]["locked"]
