@@ -66,3 +66,26 @@ class Reply:
 def error(text: str, field_errors: dict[str, str] | None = None) -> Reply:
     """A polite refusal, shown only to the person who asked."""
     return Reply(text=text, ok=False, field_errors=field_errors or {})
+
+
+def split_lines(text: str, limit: int) -> list[str]:
+    """Split text into pieces of at most ``limit`` characters, at line breaks where possible
+    (a single longer line is cut hard). Platforms cap message and block sizes."""
+    out: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            if current:
+                out.append(current)
+                current = ""
+            out.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            out.append(current)
+            current = line
+        else:
+            current = candidate
+    if current or not out:
+        out.append(current)
+    return out

@@ -19,6 +19,7 @@ import discord
 from core import catalogue
 from core.catalogue import Command, Field, Form, Kind
 from core.settings import CommunitySettings
+from core.textcommand import missing_required
 
 PAGE_SIZE = 5  # Discord: at most 5 top-level components in a modal
 MAX_OPTIONS = 25  # Discord: at most 25 options in a select
@@ -79,8 +80,7 @@ class FormBook:
 
 def command_form(cmd: Command, args: dict[str, str]) -> Form | None:
     """A form asking for the required options a button did not carry (e.g. Unpair's reason)."""
-    missing = tuple(o for o in cmd.options if o.required and o.kind is not Kind.BOOL
-                    and not args.get(o.name))
+    missing = missing_required(cmd, args)
     if not missing:
         return None
     return Form(f"cmd:{cmd.key.replace(' ', '.')}", f"/{cmd.key}", missing)

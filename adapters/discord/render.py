@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl, urlencode
 
 import discord
 
-from core.replies import Attachment, Button, Reply
+from core.replies import Attachment, Button, Reply, split_lines
 
 log = logging.getLogger(__name__)
 
@@ -48,23 +48,7 @@ def split_text(text: str, limit: int = MESSAGE_LIMIT, max_chunks: int = MAX_CHUN
     Lines longer than a message are cut; beyond ``max_chunks`` messages the text is
     shortened with a note rather than flooding the channel.
     """
-    chunks: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line) > limit:
-            if current:
-                chunks.append(current)
-                current = ""
-            chunks.append(line[:limit])
-            line = line[limit:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            chunks.append(current)
-            current = line
-        else:
-            current = candidate
-    if current or not chunks:
-        chunks.append(current)
+    chunks = split_lines(text, limit)
     if len(chunks) > max_chunks:
         note = "\n… (shortened: this was too long for Discord)"
         chunks = chunks[:max_chunks]

@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+from core.replies import split_lines
+
 SECTION_LIMIT = 3000  # Slack's limit on a section block's text
 
 # Slack date tokens per core style (the core borrows Discord's letters).
@@ -77,21 +79,5 @@ def plain(text: str, limit: int = 150) -> str:
 
 def chunks(text: str, limit: int = SECTION_LIMIT) -> list[str]:
     """Split mrkdwn into pieces of at most ``limit`` characters, at line breaks if possible."""
-    out: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line) > limit:  # a single enormous line: cut it hard
-            if current:
-                out.append(current)
-                current = ""
-            out.append(line[:limit])
-            line = line[limit:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            out.append(current)
-            current = line
-        else:
-            current = candidate
-    if current or not out:
-        out.append(current)
+    out = split_lines(text, limit)
     return [c for c in out if c.strip()] or [" "]
