@@ -11,6 +11,7 @@ from core.replies import Button, FormRequest, Reply, ts
 from core.services.common import queue_position, waited
 from core.services.context import Ctx
 from core.services.errors import Refusal
+from core.services.rounds import instant_match
 
 _PROFILE_FIELDS = ("topic", "languages", "timezone", "availability", "cohort", "country",
                    "setup", "goal", "contact", "group_size", "support_kind", "capacity", "anonymous")
@@ -93,6 +94,13 @@ async def enqueue(ctx: Ctx, profile: Profile) -> Reply:
     await ctx.uow.profiles.save(profile)
     entry = await ctx.uow.queue.add(QueueEntry(profile.learner_id, ctx.community.id,
                                                profile.mode, ctx.now))
+    if ctx.settings.instant_match:
+        match = await instant_match(ctx.services, ctx.uow, ctx.community, ctx.settings,
+                                    profile.learner_id)
+        if match is not None:
+            return Reply(text=f"🎉 Someone who fits you was already waiting: you're matched "
+                              f"(match #{match.id}). Check your DMs for the details.",
+                         buttons=(Button("Status", "peer status"),))
     pos, total = await queue_position(ctx.uow, entry)
     anon = "\nYou'll stay anonymous: your supporter sees only an alias." if profile.anonymous else ""
     return Reply(

@@ -165,6 +165,40 @@ async def _store(uow: UnitOfWork, community: Community, settings: CommunitySetti
     return stored
 
 
+def _mode_class(mode: Mode) -> str:
+    return "support" if mode in SUPPORT_KINDS else mode.value
+
+
+async def instant_match(services: Services, uow: UnitOfWork, community: Community,
+                        settings: CommunitySettings, learner_id: int) -> Match | None:
+    """Match a newcomer at once when a good partner already waits (``instant_match``).
+
+    Only the newcomer's own block (mode and topic) is planned, with the round's engine and
+    rules; other waiting learners are left for the next full round.
+    """
+    assert community.id is not None
+    now = services.clock.now()
+    if not await uow.lock_community(community.id):
+        return None  # a round is running: it will consider the newcomer
+    candidates, learners, profiles = await gather(uow, community, settings, now)
+    me = next((c for c in candidates if c.learner_id == learner_id), None)
+    if me is None:
+        return None
+    block = [c for c in candidates
+             if _mode_class(c.mode) == _mode_class(me.mode) and c.topic_key == me.topic_key]
+    seed = new_seed(services, now)
+    plan = plan_round(block, settings=settings, now=now, seed=seed,
+                      blocked=await uow.blocks.pairs(community.id),
+                      past_partners=await _past_partners(uow, community.id))
+    mine = [mp for mp in plan.matches if any(lid == learner_id for lid, _ in mp.members)]
+    if not mine:
+        return None
+    plan = RoundPlan(mine[:1], {}, {**plan.figures, "instant": True})
+    rnd = await uow.rounds.add(Round(community.id, seed, now, finished_at=now, figures=plan.figures))
+    [match] = await _store(uow, community, settings, rnd, plan, learners, profiles, now)
+    return match
+
+
 def summary(outcome: RoundOutcome, *, dry_run: bool) -> Reply:
     """The round as moderators see it: each match with its reasons, then who waits and why."""
     plan, learners = outcome.plan, outcome.learners

@@ -134,3 +134,19 @@ async def test_rate_limit_refuses_with_when_it_resets(storage) -> None:
     assert not limited.ok and "try again {t:" in limited.text
     bot.clock.advance(minutes=1)
     assert (await bot.run("ana", "peer help")).ok
+
+
+async def test_instant_match_pairs_a_newcomer_with_someone_waiting(storage) -> None:
+    from core.settings import CommunitySettings
+
+    bot = Bot(storage, settings=CommunitySettings(instant_match=True))
+    first = await bot.join("ana")
+    assert first.ok and "in the queue" in first.text
+    other_topic = await bot.join("cal", topic="Calculus")
+    assert "in the queue" in other_topic.text
+    second = await bot.join("ben")
+    assert second.ok and "you're matched" in second.text
+    await bot.deliver()
+    assert bot.deliverer.dms_to("ana") and bot.deliverer.dms_to("ben")
+    assert not bot.deliverer.dms_to("cal")
+    assert "Match #" in (await bot.run("ana", "peer status")).text
