@@ -11,6 +11,7 @@ from core.replies import Button, FormRequest, Reply, ts
 from core.services.common import queue_position, waited
 from core.services.context import Ctx
 from core.services.errors import Refusal
+from core.services.feedback import rating_of
 from core.services.rounds import instant_match
 
 _PROFILE_FIELDS = ("topic", "languages", "timezone", "availability", "cohort", "country",
@@ -160,7 +161,9 @@ async def profile(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if saved is None:
         raise Refusal("You have no saved profile yet: `/peer join` creates one.")
     if args.get("action") != "edit":
-        return Reply(text="Your profile:\n" + describe_profile(saved),
+        rating = await rating_of(ctx.uow, ctx.learner.id)
+        rated = f"\n**Average rating from your partners:** {rating:.1f} / 5" if rating else ""
+        return Reply(text="Your profile:\n" + describe_profile(saved) + rated,
                      buttons=(Button("Edit", "peer profile", {"action": "edit"}),
                               Button("Rejoin", "peer rejoin", style="primary")))
     if not _has_form_fields(args):

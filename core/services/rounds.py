@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from statistics import mean
 from typing import Any
 
 from core.availability import parse_availability
@@ -29,6 +28,7 @@ from core.ports import UnitOfWork
 from core.replies import Reply, ts
 from core.services.context import Ctx, Services
 from core.services.errors import Refusal
+from core.services.feedback import rating_of
 from core.services.notify import announce_match
 from core.settings import CommunitySettings
 
@@ -51,10 +51,9 @@ def new_seed(services: Services, now: datetime) -> int:
 async def _ratings(uow: UnitOfWork, learner_ids: list[int]) -> dict[int, float]:
     out: dict[int, float] = {}
     for lid in learner_ids:
-        received = await uow.feedback.about(lid)
-        scores = [s for f in received for s in f.scores.values()]
-        if scores:
-            out[lid] = mean(scores)
+        rating = await rating_of(uow, lid)
+        if rating is not None:
+            out[lid] = rating
     return out
 
 
