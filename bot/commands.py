@@ -114,7 +114,7 @@ async def demo(config: Config, learners: int, *, keep: bool) -> int:
         print(render_text(summary(outcome, dry_run=False).text, "UTC", {}))
         # Deliver the round's DMs and spaces quietly; the console shows new ones as they come.
         quiet = ConsoleDeliverer(io.StringIO(), lambda: people(app.services, PLATFORM, DEMO_COMMUNITY),
-                                 Path("exports"))
+                                 Path("exports"), app.services.clock)
         sent = 0
         while (result := await dispatch_due(app.services.uow_factory, app.services.clock,
                                             {PLATFORM: quiet})).sent:

@@ -91,8 +91,8 @@ COHORT = Field("cohort", "Cohort", Kind.CHOICE, required=False, choices_from="co
 COUNTRY = Field("country", "Country", Kind.TEXT, required=False, max_length=60)
 SETUP = Field("setup", "Preferred setup", Kind.CHOICE, required=False,
               choices=tuple(s.value for s in Setup))
-GOAL = Field("goal", "Your goal (optional)", Kind.PARAGRAPH, required=False, max_length=500)
-CONTACT = Field("contact", "Contact to share with your match (optional)", Kind.TEXT,
+GOAL = Field("goal", "Your goal", Kind.PARAGRAPH, required=False, max_length=500)
+CONTACT = Field("contact", "Contact to share with your match", Kind.TEXT,
                 required=False, max_length=80, placeholder="phone, email or handle")
 GROUP_SIZE = Field("group_size", "Preferred group size", Kind.INT, required=False,
                    min_value=3, max_value=5)
@@ -135,7 +135,7 @@ FORMS: dict[str, Form] = {
         f"feedback-{role}": Form(
             f"feedback-{role}", "Feedback",
             tuple(_score(c) for c in crit)
-            + (Field("comment", "Comment (optional)", Kind.PARAGRAPH, required=False, max_length=500),),
+            + (Field("comment", "Comment", Kind.PARAGRAPH, required=False, max_length=500),),
         )
         for role, crit in CRITERIA.items()
     },

@@ -9,6 +9,7 @@ from typing import Any, TextIO
 from adapters.console.render import render_text
 from core import outbox
 from core.model import OutboxMessage
+from core.ports import Clock
 
 People = Callable[[], Awaitable[dict[str, tuple[str, str]]]]
 
@@ -16,10 +17,11 @@ People = Callable[[], Awaitable[dict[str, tuple[str, str]]]]
 class ConsoleDeliverer:
     """Prints what a platform would send. ``people`` gives user id -> (name, zone)."""
 
-    def __init__(self, out: TextIO, people: People, files_dir: Path) -> None:
+    def __init__(self, out: TextIO, people: People, files_dir: Path, clock: Clock) -> None:
         self.out = out
         self.people = people
         self.files_dir = files_dir
+        self.clock = clock  # relative times ("in 2 hours") follow the bot's clock
 
     async def deliver(self, message: OutboxMessage) -> dict[str, Any]:
         people = await self.people()
@@ -27,10 +29,12 @@ class ConsoleDeliverer:
         p = message.payload
         if message.kind == "dm":
             name, zone = people.get(message.target, (message.target, "UTC"))
-            self._print(f"📨 DM to @{name}:", render_text(p["text"], zone, names), p.get("buttons"))
+            self._print(f"📨 DM to @{name}:", render_text(p["text"], zone, names, self.clock.now()),
+                        p.get("buttons"))
             for f in outbox.attachments_from_payload(p.get("attachments")):
                 self.files_dir.mkdir(parents=True, exist_ok=True)
-                path = self.files_dir / f.filename
+                # One file per recipient: each member's invite is their own.
+                path = self.files_dir / f"{name}-{f.filename}"
                 path.write_bytes(f.content)
                 self.out.write(f"   📎 {path}\n")
             return {}
@@ -38,10 +42,11 @@ class ConsoleDeliverer:
             space = f"console:{p['name']}"
             who = ", ".join("@" + names.get(u, u) for u in p["members"])
             self._print(f"🏠 Private space #{p['name']} opened for {who}:",
-                        render_text(p["intro"], "UTC", names), p.get("buttons"))
+                        render_text(p["intro"], "UTC", names, self.clock.now()), p.get("buttons"))
             return {"space_id": space}
         if message.kind == "space_message":
-            self._print(f"💬 In {p['space_id']}:", render_text(p["text"], "UTC", names), p.get("buttons"))
+            self._print(f"💬 In {p['space_id']}:", render_text(p["text"], "UTC", names, self.clock.now()),
+                        p.get("buttons"))
             return {}
         if message.kind == "space_close":
             self.out.write(f"🗄️  Space {p['space_id']} {p['action']}d.\n")

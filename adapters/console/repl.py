@@ -39,7 +39,7 @@ class Console:
         self.community = community
         self.inp, self.out = inp, out
         self.user = MODERATOR
-        self.deliverer = ConsoleDeliverer(out, self._people, files_dir)
+        self.deliverer = ConsoleDeliverer(out, self._people, files_dir, services.clock)
         self.deliverers: dict[str, Deliverer] = {PLATFORM: self.deliverer, **(extra_deliverers or {})}
 
     async def _people(self) -> dict[str, tuple[str, str]]:
@@ -86,7 +86,7 @@ class Console:
         reply = await self._call(parsed.key, parsed.args)
         form, values = reply.form, {}
         if form is not None and reply.text:
-            self._write(reply.text)
+            await self.show(Reply(text=reply.text))
         while form is not None:
             retry = set(reply.field_errors) if reply.field_errors else None
             filled = await self._fill(form, values, only=retry)
