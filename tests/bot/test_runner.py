@@ -1,0 +1,70 @@
+"""`peermatch run`: platforms are built from the config, and the bot works on its own."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from adapters.sql.migrate import upgrade
+from bot.app import build_app
+from bot.config import ConfigError, load_config
+from bot.runner import platform_tasks, run_bot
+from core import outbox
+from core.model import Community, OutboxState
+
+
+def _config(tmp_path: Path, **env: str):
+    return load_config(env={"PEERMATCH_CONFIG": str(tmp_path / "none.toml"), **env}, dotenv=False)
+
+
+def test_an_enabled_platform_without_its_token_stops_start_up(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'pm.db'}"
+    upgrade(url)
+    for env, key in (({"PEERMATCH_BOT_PLATFORMS": "discord"}, "DISCORD_TOKEN"),
+                     ({"PEERMATCH_BOT_PLATFORMS": "slack", "SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_APP_TOKEN"),
+                     ({"PEERMATCH_BOT_PLATFORMS": "slack", "PEERMATCH_SLACK_MODE": "http",
+                       "SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET")):
+        app = build_app(_config(tmp_path, **env), database_url=url)
+        with pytest.raises(ConfigError, match=key):
+            platform_tasks(app, {})
+
+
+async def test_slack_http_mode_is_built_with_its_deliverer(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'pm.db'}"
+    upgrade(url)
+    app = build_app(_config(tmp_path, PEERMATCH_BOT_PLATFORMS="slack", PEERMATCH_SLACK_MODE="http",
+                            SLACK_BOT_TOKEN="xoxb-1", SLACK_SIGNING_SECRET="s3cret"), database_url=url)
+    deliverers: dict = {}
+    tasks = platform_tasks(app, deliverers)
+    assert set(deliverers) == {"slack"} and len(tasks) == 1
+    for task in tasks:
+        task.close()  # built, not started: no network here
+    await app.close()
+
+
+async def test_run_delivers_due_messages_on_its_own(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'pm.db'}"
+    upgrade(url)
+    app = build_app(_config(tmp_path, PEERMATCH_BOT_DISPATCH_INTERVAL_SECONDS="0.2"), database_url=url)
+    now = app.services.clock.now()
+    async with app.services.uow_factory() as uow:
+        community = await uow.communities.add(Community("console", "default", "default"))
+        row = await uow.outbox.add(outbox.dm(community.id, "ana", "Your session starts soon", "t:1", now))
+        await uow.commit()
+    runner = asyncio.create_task(run_bot(app))
+    try:
+        for _ in range(100):
+            await asyncio.sleep(0.1)
+            async with app.services.uow_factory() as uow:
+                [stored] = [m for m in await uow.outbox.list() if m.id == row.id]
+            if stored.state is OutboxState.SENT:
+                break
+        assert stored.state is OutboxState.SENT
+        assert "Your session starts soon" in capsys.readouterr().out
+    finally:
+        runner.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await runner
+        await app.close()
