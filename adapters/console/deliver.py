@@ -56,5 +56,6 @@ class ConsoleDeliverer:
     def _print(self, head: str, body: str, buttons: list[dict[str, Any]] | None) -> None:
         self.out.write(head + "\n" + "\n".join("   " + line for line in body.splitlines()) + "\n")
         for b in buttons or []:
-            self.out.write(f"   [{b['label']}] → /{b['action']}\n")
+            args = " ".join(f"{k}={v}" for k, v in (b.get("args") or {}).items())
+            self.out.write(f"   [{b['label']}] → /{b['action']}{(' ' + args) if args else ''}\n")
         self.out.flush()

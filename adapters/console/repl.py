@@ -45,8 +45,12 @@ class Console:
     async def _people(self) -> dict[str, tuple[str, str]]:
         return await people(self.services, PLATFORM, self.community)
 
-    def _actor(self) -> Actor:
-        return Actor(user_id=self.user, display_name=self.user, platform_admin=self.user == MODERATOR)
+    async def _actor(self) -> Actor:
+        # Keep the name someone already has (e.g. "Ana" from an import); new people get
+        # the name they were introduced with.
+        known = (await self._people()).get(self.user)
+        name = known[0] if known else self.user
+        return Actor(user_id=self.user, display_name=name, platform_admin=self.user == MODERATOR)
 
     async def _readline(self, prompt: str) -> str | None:
         self.out.write(prompt)
@@ -106,7 +110,7 @@ class Console:
         return reply
 
     async def _call(self, key: str, args: dict[str, str]) -> Reply:
-        request = CommandRequest(PLATFORM, self.community, self._actor(), key, args, self.community)
+        request = CommandRequest(PLATFORM, self.community, await self._actor(), key, args, self.community)
         return await handle(self.services, request)
 
     async def _submit(self, form: FormRequest, values: dict[str, str]) -> Reply:
