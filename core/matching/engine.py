@@ -1,13 +1,17 @@
 """One matching round for one community: ``plan_round``.
 
 The queue is split exactly by its hard keys (mode class, topic key, then the components of
-language/setup compatibility); each block keeps every learner's best candidates (numpy) and
-is solved globally:
+language/setup compatibility); each block keeps every learner's best candidates (numpy:
+ranking.py, candidates.py, pairgraph.py) and is solved globally:
 
-* study buddies and accountability partners: maximum-weight matching (rustworkx); an
-  accountability learner left over joins the pair where they add most, as a trio;
-* study groups: pairs -> groups of four -> local search (exact for tiny blocks);
-* supporters <-> learners needing support: assignment with one column per free seat.
+* study buddies and accountability partners: maximum-weight matching, exact blossom
+  (rustworkx) up to 600 learners a block, an auction with an exact polish above
+  (auction.py); an accountability learner left over joins the pair where they add most,
+  as a trio;
+* study groups: pairs -> groups of four -> local search + exact repairs (groups.py; exact
+  for tiny blocks, groupexact.py);
+* supporters <-> learners needing support: assignment with one column per free seat
+  (support.py: scipy, dense or sparse).
 
 Every match gets its reasons and suggested times; every learner left over gets a reason.
 The score is documented in ``core.matching.score``. The seed only breaks ties.
@@ -15,6 +19,7 @@ The score is documented in ``core.matching.score``. The seed only breaks ties.
 
 from __future__ import annotations
 
+import gc
 import zlib
 from collections import defaultdict
 from datetime import datetime
@@ -26,6 +31,7 @@ from core.availability import week_start
 from core.matching import groups as group_solver
 from core.matching.candidates import (
     MODE_CLASS,
+    Adjust,
     Block,
     make_blocks,
     pair_adjustments,
@@ -34,6 +40,7 @@ from core.matching.candidates import (
 )
 from core.matching.explain import reasons
 from core.matching.features import Pool, build_pool
+from core.matching.pairgraph import pair_candidates
 from core.matching.pairs import attach_trios, max_weight_pairs, neighbours
 from core.matching.score import Scorer
 from core.matching.support import assign
@@ -45,6 +52,7 @@ from core.settings import CommunitySettings
 
 K_PAIRS = 12  # candidates kept per learner for pair matching
 K_GROUPS = 10  # ... for study groups
+ALL_EDGES = 80  # study-group blocks up to this size keep every compatible pair
 
 Made = tuple[Mode, list[tuple[int, str]], float, bool]  # kind, (index, role), score, trio
 
@@ -58,6 +66,22 @@ def plan_round(candidates: list[Candidate], *, settings: CommunitySettings, now:
 
     ``blocked`` pairs are never matched; ``past_partners`` cost ``weights.past_partner``.
     """
+    # The round allocates millions of small objects while the queue's own objects are
+    # alive: the cyclic garbage collector would rescan them all again and again (measured:
+    # seconds at 100,000 learners). The round makes next to no cycles: pause it, and let
+    # it collect the little there is afterwards.
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _plan_round(candidates, settings, now, seed, blocked, past_partners)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _plan_round(candidates: list[Candidate], settings: CommunitySettings, now: datetime,
+                seed: int, blocked: set[frozenset[int]] | frozenset[frozenset[int]],
+                past_partners: set[frozenset[int]] | frozenset[frozenset[int]]) -> RoundPlan:
     t0 = perf_counter()
     cands = _unique(candidates)
     start = week_start(now)
@@ -66,21 +90,28 @@ def plan_round(candidates: list[Candidate], *, settings: CommunitySettings, now:
     past = set(past_partners) - block_set
     scorer = Scorer(pool, block_set, past)
     adjust = pair_adjustments(pool, past, settings.weights.past_partner)
-    adjust.update(pair_adjustments(pool, block_set, float("-inf")))
+    pair_adjustments(pool, block_set, float("-inf"), into=adjust)
     t_prep = perf_counter()
     made: list[Made] = []
     blocks = make_blocks(pool)
+    spent: dict[str, float] = defaultdict(float)
+
+    # Sequential on purpose: numpy's BLAS already uses both cores, and two worker threads
+    # measured slower (GIL contention in the Python parts).
     for number, block in enumerate(blocks):
+        t = perf_counter()
         made.extend(_solve_block(pool, scorer, block, adjust, _seed(seed, block, number)))
+        spent[block.mode_class] += perf_counter() - t
     t_solve = perf_counter()
-    plans = [_plan(pool, scorer, m, now) for m in made]
+    plans = _plans(pool, scorer, made, now)
+    t_plans = perf_counter()
     plans.sort(key=lambda p: (p.kind.value, [x for x, _ in p.members]))
-    unmatched = _waiting(pool, made, block_set, past)
+    unmatched = _waiting(scorer, made)
     t_end = perf_counter()
     return RoundPlan(plans, unmatched, _figures(
         cands, plans, unmatched, len(blocks),
-        {"prepare": t_prep - t0, "solve": t_solve - t_prep, "explain": t_end - t_solve,
-         "wall": t_end - t0}))
+        {"prepare": t_prep - t0, **{f"solve_{k}": v for k, v in sorted(spent.items())},
+         "reasons_times": t_plans - t_solve, "waiting": t_end - t_plans, "wall": t_end - t0}))
 
 
 def _unique(candidates: list[Candidate]) -> list[Candidate]:
@@ -96,7 +127,7 @@ def _seed(seed: int, block: Block, number: int) -> int:
 
 
 def _solve_block(pool: Pool, scorer: Scorer, block: Block,
-                 adjust: dict[tuple[int, int], float], seed: int) -> list[Made]:
+                 adjust: Adjust, seed: int) -> list[Made]:
     m = block.members
     out: list[Made] = []
     if block.mode_class == "support":
@@ -107,11 +138,12 @@ def _solve_block(pool: Pool, scorer: Scorer, block: Block,
         return out
     s = pool.settings
     if block.mode_class == "group":
-        edges = undirected(top_k_edges(pool, m, m, K_GROUPS, adjust))
+        k = len(m) if len(m) <= ALL_EDGES else K_GROUPS  # small blocks: every pair counts
+        edges = undirected(top_k_edges(pool, m, m, k, adjust, seed=seed))
         for members, score in group_solver.solve(scorer, m, edges, seed, s.group_min, s.group_max):
             out.append((Mode.STUDY_GROUP, [(i, "peer") for i in members], score, False))
         return out
-    edges = undirected(top_k_edges(pool, m, m, K_PAIRS, adjust))
+    edges = pair_candidates(pool, m, K_PAIRS, adjust, seed)
     pairs = max_weight_pairs(edges, seed)
     kind = pool.cands[int(m[0])].mode
     trios: dict[tuple[int, int], int] = {}
@@ -122,25 +154,39 @@ def _solve_block(pool: Pool, scorer: Scorer, block: Block,
             trios = {p: x for x, p in attach_trios(scorer, pairs, left, neighbours(edges)).items()}
     for p in pairs:
         members = [*p, trios[p]] if p in trios else list(p)
-        score = scorer.score(members)
-        if score is not None:  # always feasible: edges and trios are checked
-            out.append((kind, [(i, "peer") for i in sorted(members)], score, p in trios))
+        value = scorer.score(members)
+        if value is not None:  # always feasible: edges and trios are checked
+            out.append((kind, [(i, "peer") for i in sorted(members)], value, p in trios))
     return out
 
 
-def _plan(pool: Pool, scorer: Scorer, made: Made, now: datetime) -> MatchPlan:
-    kind, members, score, trio = made
-    idx = [i for i, _ in members]
+def _plans(pool: Pool, scorer: Scorer, made: list[Made], now: datetime) -> list[MatchPlan]:
+    """MatchPlans with reasons and times; times for all matches at once (numpy)."""
+    if not made:
+        return []
     s = pool.settings
-    times = best_slots(scorer.common_bits(idx), pool.start, now, s.session_minutes,
-                       [float(pool.offset[i]) for i in idx], s.suggested_times)
-    return MatchPlan(kind=kind, members=[(pool.cands[i].learner_id, r) for i, r in members],
-                     score=round(score, 3), reasons=reasons(scorer, idx, kind, trio=trio),
-                     times=times)
+    size = max(len(members) for _, members, _, _ in made)
+    idx = np.full((len(made), size), -1, dtype=np.int64)
+    for r, (_, members, _, _) in enumerate(made):
+        idx[r, :len(members)] = [i for i, _ in members]
+    common = np.ones((len(made), pool.slots.shape[1]), dtype=np.uint8)
+    for col in range(size):
+        has = idx[:, col] >= 0
+        common[has] &= pool.slots[idx[has, col]]
+    offsets = np.where(idx >= 0, pool.offset[np.maximum(idx, 0)].astype(np.float64), np.nan)
+    times = best_slots(common, offsets, pool.start, now, s.session_minutes, s.suggested_times)
+    hours = (common.sum(axis=1) / 2).tolist()
+    out = []
+    for (kind, members, score, trio), when, h in zip(made, times, hours, strict=True):
+        ids = [i for i, _ in members]
+        out.append(MatchPlan(kind=kind, members=[(pool.cands[i].learner_id, r) for i, r in members],
+                             score=round(score, 3), reasons=reasons(scorer, ids, kind, h, trio=trio),
+                             times=when))
+    return out
 
 
-def _waiting(pool: Pool, made: list[Made], blocked: set[frozenset[int]],
-             past: set[frozenset[int]]) -> dict[int, str]:
+def _waiting(scorer: Scorer, made: list[Made]) -> dict[int, str]:
+    pool = scorer.pool
     matched = {i for _, members, _, _ in made for i, _ in members}
     by_key: dict[tuple[str, str], list[int]] = defaultdict(list)
     for i, c in enumerate(pool.cands):
@@ -151,7 +197,7 @@ def _waiting(pool: Pool, made: list[Made], blocked: set[frozenset[int]],
         left = [i for i in idx if i not in matched]
         if left:
             group = np.array(idx, dtype=np.int64)
-            out.update(explain_waiting(pool, group, left, blocked, past,
+            out.update(explain_waiting(scorer, group, left,
                                        group_min=lo if mode_class == "group" else 2))
     return out
 

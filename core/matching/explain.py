@@ -30,8 +30,9 @@ def _join(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def reasons(scorer: Scorer, members: list[int], kind: Mode, *, trio: bool = False) -> list[str]:
-    """The match's reasons, most important first."""
+def reasons(scorer: Scorer, members: list[int], kind: Mode, h: float, *,
+            trio: bool = False) -> list[str]:
+    """The match's reasons, most important first (``h``: weekly hours all share)."""
     pool: Pool = scorer.pool
     w = pool.w
     cs = [pool.cands[i] for i in members]
@@ -43,7 +44,6 @@ def reasons(scorer: Scorer, members: list[int], kind: Mode, *, trio: bool = Fals
         terms.append((TOP, f"support on {_join(topics)}"))
     else:
         terms.append((TOP, f"{both} on {_join(topics)}"))
-    h = scorer.common_bits(members).bit_count() / 2
     when = "in common" if n == 2 else "when all of you are free"
     terms.append((n / 2 * w.overlap_per_hour * min(h, w.overlap_cap_hours),
                   f"{hours_text(h)} a week {when}"))
@@ -51,7 +51,7 @@ def reasons(scorer: Scorer, members: list[int], kind: Mode, *, trio: bool = Fals
     if len(cohorts) == 1 and cs[0].cohort:
         terms.append((w.same_cohort * n / 2, f"same cohort ({cs[0].cohort})"))
     countries = {c.country.casefold() for c in cs}
-    offs = [float(pool.offset[i]) for i in members]
+    offs = [scorer.offset[i] for i in members]
     spread = max(offs) - min(offs)
     if len(countries) == 1 and cs[0].country:
         terms.append((max(w.same_country, near_offset_bonus(spread, w)) * n / 2,
@@ -72,8 +72,10 @@ def reasons(scorer: Scorer, members: list[int], kind: Mode, *, trio: bool = Fals
         if c.waited_days >= 7:
             who = f"{c.display_name} has" if named else (
                 "this learner has" if c.mode is Mode.NEED_SUPPORT else "one of you has")
-            terms.append((float(pool.node[i]), f"{who} waited {weeks_text(c.waited_days)}"))
-    common = set.intersection(*(set(x.casefold() for x in c.languages) for c in cs))
+            terms.append((scorer.node[i], f"{who} waited {weeks_text(c.waited_days)}"))
+    common = scorer.langs[scorer.code[members[0]]]
+    for i in members[1:]:
+        common = common & scorer.langs[scorer.code[i]]
     spoken = sorted(x for x in cs[0].languages if x.casefold() in common)
     if spoken:
         terms.append((0.1, f"you {both} speak {_join(spoken)}"))
@@ -83,8 +85,8 @@ def reasons(scorer: Scorer, members: list[int], kind: Mode, *, trio: bool = Fals
         fit = sum(1 for c in cs if (c.group_size or pool.settings.group_default) == n)
         if fit * 2 > n:
             terms.append((w.group_size_fit * fit, f"a group of {n}, the size most of you asked for"))
-    pasts = sum(1 for k, a in enumerate(members) for b in members[k + 1:] if scorer.past_term(a, b))
-    if pasts:
+    mine = set(members)
+    if any(scorer.past[a] & mine for a in members if a in scorer.past):
         terms.append((-1.0, "you have been matched together before (the best fit available)"))
     terms.sort(key=lambda t: -t[0])
     return [text for _, text in terms]

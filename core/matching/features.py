@@ -16,13 +16,13 @@ score matrix is a few gathers and adds instead of a Python loop over pairs:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
 import numpy.typing as npt
 
-from core.matching.slots import U8, slot_masks, to_bits, utc_offset_hours
+from core.matching.slots import U8, slot_masks, utc_offset_hours
 from core.matching.types import Candidate
 from core.model import Setup
 from core.settings import CommunitySettings, MatchingWeights
@@ -76,40 +76,47 @@ class Pool:
     cohort: I64
     kind: I64
     node: F32
-    _bits: dict[int, int] = field(default_factory=dict)
+    words: npt.NDArray[np.uint64]  # the slot rows packed 64 to a word, for popcounts
 
     @property
     def w(self) -> MatchingWeights:
         return self.settings.weights
 
-    def bits(self, i: int) -> int:
-        """Learner i's slots as a Python int (cached): for loops over a few members."""
-        b = self._bits.get(i)
-        if b is None:
-            b = self._bits[i] = to_bits(self.slots[i])
-        return b
-
 
 def build_pool(cands: list[Candidate], settings: CommunitySettings, start: datetime) -> Pool:
     w = settings.weights
     slots = slot_masks([(c.availability, c.timezone) for c in cands], start)
-    langs = [frozenset(x.casefold() for x in c.languages) for c in cands]
+    folded: dict[frozenset[str], frozenset[str]] = {}
+    langs = [folded.get(c.languages) or folded.setdefault(
+        c.languages, frozenset(x.casefold() for x in c.languages)) for c in cands]
     compat, ckeys = _codes([(lg, c.setup) for lg, c in zip(langs, cands, strict=True)])
     lang_sets = [k[0] for k in ckeys]  # type: ignore[index]
     setups = [k[1] for k in ckeys]  # type: ignore[index]
-    compat_table = _compat_table(lang_sets, setups, w)
-    offset = np.array([utc_offset_hours(c.timezone, start) for c in cands], dtype=np.float32)
-    geo, gkeys = _codes([(c.country.casefold(), float(o)) for c, o in zip(cands, offset, strict=True)])
-    geo_table = _geo_table(gkeys, w)
+    zone_offset = {tz: utc_offset_hours(tz, start) for tz in {c.timezone for c in cands}}
+    offset = np.array([zone_offset[c.timezone] for c in cands], dtype=np.float32)
+    geo, gkeys = _codes([(c.country.casefold(), zone_offset[c.timezone]) for c in cands])
+    weeks = np.minimum(np.maximum(np.array([c.waited_days for c in cands], np.float64), 0) / 7,
+                       w.wait_cap_weeks)
+    rating = np.array([3.0 if c.rating is None else c.rating for c in cands], np.float64)
+    node = w.wait_per_week * weeks + w.rating * (rating - 3.0)
     return Pool(
         cands=cands, settings=settings, start=start, slots=slots,
-        compat=compat, compat_table=compat_table, lang_sets=lang_sets,
+        compat=compat, compat_table=_compat_table(lang_sets, setups, w), lang_sets=lang_sets,
         setup_bits=[_SETUP_BITS[s] for s in setups],
-        geo=geo, geo_table=geo_table, offset=offset,
+        geo=geo, geo_table=_geo_table(gkeys, w), offset=offset,
         cohort=_unique_or_negative([c.cohort for c in cands]),
         kind=_unique_or_negative([c.support_kind for c in cands]),
-        node=np.array([node_bonus(c, w) for c in cands], dtype=np.float32),
+        node=node.astype(np.float32), words=pack_words(slots),
     )
+
+
+def pack_words(slots: U8) -> npt.NDArray[np.uint64]:
+    """(n, 6) uint64: bit s of the row = slot s."""
+    packed = np.packbits(slots, axis=1, bitorder="little")
+    pad = (-packed.shape[1]) % 8
+    if pad:
+        packed = np.pad(packed, ((0, 0), (0, pad)))
+    return np.ascontiguousarray(packed).view("<u8").astype(np.uint64)
 
 
 def lang_share_table(lang_sets: list[frozenset[str]]) -> npt.NDArray[np.bool_]:

@@ -1,30 +1,36 @@
-"""Study groups: pairs, then pairs of pairs, then local search; exact for tiny blocks.
+"""Study groups: pairs, then pairs of pairs, then local search and exact repairs.
 
 1. maximum-weight matching into pairs on the candidate graph;
 2. maximum-weight matching of those pairs into groups of four (a pair's candidates are the
    pairs of its members' graph neighbours);
-3. local search over moves, swaps and insertions of single learners between neighbouring
-   groups, counting a group below the minimum size as worth nothing (so the search fills
-   or empties it);
-4. groups still below the minimum are dissolved and their members told why.
+3. local search: a learner moves to a neighbour's group, swaps with one of its members,
+   or founds a group with two free neighbours; a group below the minimum size counts as
+   worth nothing, so the search fills or empties it;
+4. repair: each group, its neighbouring groups and nearby free learners (at most a dozen
+   people) are re-solved exactly (groupexact.py) and replaced when that is better;
+5. groups still below the minimum are dissolved and their members told why.
 
-Blocks of at most ``EXACT_MAX`` learners are solved exactly (dynamic programming over
-subsets), which is also how a handful of neighbouring groups get re-solved ("repair").
+Blocks of at most ``groupexact.EXACT_MAX`` learners are solved exactly. Small blocks get
+several seeded restarts and the best result is kept; big blocks get a linear-time search.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import lru_cache
 from itertools import combinations
 
 import numpy as np
 
 from core.matching.candidates import Edges
+from core.matching.groupexact import EXACT_MAX, exact
 from core.matching.pairs import max_weight_pairs, neighbours
 from core.matching.score import Scorer
 
-EXACT_MAX = 9
+REGION = 12  # learners re-solved together in a repair
+RESTARTS = 4  # seeded restarts for small blocks
+REPAIRS = 3  # rounds of repair + search for small blocks
+FULL_SEARCH = 100  # blocks up to this size get the full search; bigger ones a linear one
+FAN = 6  # in big blocks: neighbours whose groups a learner may join
 Group = tuple[int, ...]
 
 
@@ -73,10 +79,20 @@ def solve(scorer: Scorer, members: np.ndarray, edges: Edges, seed: int, lo: int,
     ids = sorted(members.tolist())
     if len(ids) <= EXACT_MAX:
         best = exact(scorer, ids, lo, hi)
-        return [(list(g), v) for g, v in best]
+        if best is not None:
+            return sorted((list(g), v) for g, v in best)
     adj = neighbours(edges)
-    state = construct(scorer, edges, adj, lo, hi, seed)
-    local_search(state, ids, adj, seed, passes)
+    small = len(ids) <= FULL_SEARCH
+    tries = []
+    for attempt in range(RESTARTS if small else 1):
+        state = construct(scorer, edges, adj, lo, hi, seed + attempt, shuffle=attempt > 0)
+        local_search(state, ids, adj, seed + attempt, passes if small else 1, everyone=small,
+                     fan=len(ids) if small else FAN)
+        for _ in range(REPAIRS if small else 0):
+            if not (repair(state, adj) and local_search(state, ids, adj, seed, passes)):
+                break
+        tries.append((state.total(), attempt, state))
+    state = max(tries, key=lambda t: (t[0], -t[1]))[2]
     out = []
     for g in state.groups.values():
         v = state.value(g)
@@ -86,15 +102,20 @@ def solve(scorer: Scorer, members: np.ndarray, edges: Edges, seed: int, lo: int,
 
 
 def construct(scorer: Scorer, edges: Edges, adj: dict[int, list[int]], lo: int, hi: int,
-              seed: int) -> Groups:
-    """Pairs by matching, then pairs of pairs by matching (when four is allowed)."""
+              seed: int, *, shuffle: bool = False) -> Groups:
+    """Pairs by matching, then pairs of pairs by matching (when four is allowed).
+    ``shuffle`` jitters the pair scores a little so restarts explore other starts."""
     state = Groups(scorer, lo, hi)
+    if shuffle and len(edges):
+        noise = np.random.default_rng(seed).uniform(0.7, 1.3, len(edges)).astype(np.float32)
+        edges = Edges(edges.a, edges.b, edges.w * noise)
     pairs = max_weight_pairs(edges, seed)
     if lo <= 4 <= hi and len(pairs) > 1:
         owner = {m: k for k, p in enumerate(pairs) for m in p}
         qa, qb, qw = [], [], []
         for k, (a, b) in enumerate(pairs):
-            others = {owner[v] for v in adj.get(a, []) + adj.get(b, []) if v in owner}
+            near = adj.get(a, [])[:FAN] + adj.get(b, [])[:FAN]
+            others = {owner[v] for v in near if v in owner}
             for q in sorted(o for o in others if o > k):
                 v = scorer.score(pairs[k] + pairs[q], fit=True)
                 if v is not None:
@@ -113,16 +134,74 @@ def construct(scorer: Scorer, edges: Edges, adj: dict[int, list[int]], lo: int, 
 
 
 def local_search(state: Groups, ids: list[int], adj: dict[int, list[int]], seed: int,
-                 passes: int) -> None:
-    """First-improvement moves and swaps of single learners toward neighbouring groups."""
+                 passes: int, *, everyone: bool = True, fan: int = 8) -> bool:
+    """First-improvement moves and swaps of single learners toward neighbouring groups.
+
+    ``everyone=False`` (big blocks) only moves learners who are not yet in a full-size
+    group, and ``fan`` bounds how many neighbours' groups each learner tries: the work
+    stays linear in the block."""
     order = [ids[i] for i in np.random.default_rng(seed).permutation(len(ids))]
+    changed = False
     for _ in range(passes):
         moved = False
         for m in order:
-            if _improve(state, m, adj.get(m, [])):
+            gid = state.where.get(m)
+            if not everyone and gid is not None and len(state.groups[gid]) >= state.lo:
+                continue
+            near = adj.get(m, [])[:fan]
+            if _improve(state, m, near) or (gid is None and _found(state, m, near)):
                 moved = True
+        changed |= moved
         if not moved:
             break
+    return changed
+
+
+def _found(state: Groups, m: int, near: list[int]) -> bool:
+    """A free learner founds a group with two free neighbours (the best such trio)."""
+    free = [v for v in near if v not in state.where]
+    best: tuple[float, tuple[int, ...]] | None = None
+    for u, v in combinations(free[:8], 2):
+        if state.lo <= 3 <= state.hi:
+            value = state.scorer.score((m, u, v), fit=True)
+            if value is not None and value > 0 and (best is None or value > best[0]):
+                best = (value, (m, u, v))
+    if best is None:
+        return False
+    state.add(best[1])
+    return True
+
+
+def repair(state: Groups, adj: dict[int, list[int]]) -> bool:
+    """Re-solve each group with its neighbouring groups and free neighbours exactly."""
+    improved = False
+    for gid in sorted(state.groups):
+        if gid not in state.groups:
+            continue
+        region = list(state.groups[gid])
+        taken = {gid}
+        for m in list(region):
+            for v in adj.get(m, []):
+                other = state.where.get(v)
+                if other is None and v not in region and len(region) < REGION:
+                    region.append(v)
+                elif other is not None and other not in taken \
+                        and len(region) + len(state.groups[other]) <= REGION:
+                    taken.add(other)
+                    region.extend(state.groups[other])
+        before = sum(state.value(state.groups[t]) or 0.0 for t in taken)
+        best = exact(state.scorer, sorted(region), state.lo, state.hi)
+        if best is None or sum(v for _, v in best) <= before + 1e-6:
+            continue
+        for t in taken:
+            for m in state.groups.pop(t):
+                state.drop(m)
+        for m in region:
+            state.drop(m)
+        for g, _ in best:
+            state.add(g)
+        improved = True
+    return improved
 
 
 def _improve(state: Groups, m: int, near: list[int]) -> bool:
@@ -133,7 +212,7 @@ def _improve(state: Groups, m: int, near: list[int]) -> bool:
     v_src_old, v_src_new = val(s_old) or 0.0, val(s_new)
     if v_src_new is None:
         return False
-    best = (1e-6, None, None)  # (gain, target gid, swapped member)
+    best: tuple[float, int | None, int | None] = (1e-6, None, None)  # gain, target, swapped
     targets = sorted({state.where[v] for v in near if v in state.where} - {src})
     for t in targets:
         t_old = state.groups[t]
@@ -154,47 +233,16 @@ def _improve(state: Groups, m: int, near: list[int]) -> bool:
             gain = back + v_t_new - v_src_old - v_t_old
             if gain > best[0]:
                 best = (gain, t, x)
-    _, t, x = best
-    if t is None:
+    _, target, swap = best
+    if target is None:
         return False
-    t_members = [y for y in state.groups[t] if y != x] + [m]
-    state.put(t, t_members)
-    if x is None:
+    state.put(target, [y for y in state.groups[target] if y != swap] + [m])
+    if swap is None:
         state.put(src, s_new)
     elif src is None:
-        state.drop(x)
+        state.drop(swap)
     else:
-        state.put(src, s_new + [x])
+        state.put(src, s_new + [swap])
     if src is not None and not state.groups[src]:
         del state.groups[src]
     return True
-
-
-def exact(scorer: Scorer, ids: list[int], lo: int, hi: int) -> list[tuple[Group, float]]:
-    """The best set of groups among a few learners (dynamic programming over subsets)."""
-    n = len(ids)
-
-    @lru_cache(maxsize=None)
-    def best(mask: int) -> tuple[float, tuple[Group, ...]]:
-        if mask == 0:
-            return 0.0, ()
-        first = (mask & -mask).bit_length() - 1
-        rest = mask & ~(1 << first)
-        top = best(rest)  # `first` stays unmatched
-        others = [i for i in range(n) if rest >> i & 1]
-        for size in range(lo - 1, hi):
-            for combo in combinations(others, size):
-                g = (ids[first], *(ids[i] for i in combo))
-                v = scorer.score(g, fit=True)
-                if v is None:
-                    continue
-                m = rest
-                for i in combo:
-                    m &= ~(1 << i)
-                sub = best(m)
-                if v + sub[0] > top[0]:
-                    top = (v + sub[0], (tuple(sorted(g)), *sub[1]))
-        return top
-
-    total, groups = best((1 << n) - 1)
-    return [(g, scorer.score(g, fit=True) or 0.0) for g in groups]

@@ -9,7 +9,6 @@ support blocks, the exact optimum without candidate pruning and a greedy baselin
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -17,10 +16,11 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from core.availability import overlap_hours, week_start
-from core.matching.candidates import Edges, make_blocks, pair_adjustments, top_k_edges
-from core.matching.features import build_pool
+from core.matching.candidates import Adjust, Edges, make_blocks, pair_adjustments
+from core.matching.features import Pool, build_pool
+from core.matching.groupexact import feasible
 from core.matching.pairs import max_weight_pairs
-from core.matching.score import Scorer
+from core.matching.score import Scorer, pair_matrix
 from core.matching.support import sides, support_scores
 from core.matching.types import Candidate, RoundPlan
 from core.model import Mode, Setup
@@ -91,17 +91,15 @@ def reference(plan: RoundPlan, cands: list[Candidate], settings: Any, now: datet
     pool = build_pool(sorted(cands, key=lambda c: c.learner_id), settings, week_start(now))
     scorer = Scorer(pool, set(blocked), set(past))
     adjust = pair_adjustments(pool, past, settings.weights.past_partner)
-    adjust.update(pair_adjustments(pool, blocked, float("-inf")))
+    pair_adjustments(pool, blocked, float("-inf"), into=adjust)
     ex = gr = 0.0
     for block in make_blocks(pool):
         m = block.members
         if block.mode_class in ("pair", "accountability") and len(m) > 1:
-            e = top_k_edges(pool, m, m, len(m), adjust)
-            keep = e.a < e.b
-            e = Edges(e.a[keep], e.b[keep], e.w[keep])
+            e = all_edges(pool, m, adjust)
             gr += sum(w for _, _, w in greedy_pairs(e))
             if exact:
-                ex += sum(scorer.score(p) or 0.0 for p in max_weight_pairs(e, 0))
+                ex += sum(scorer.score(p) or 0.0 for p in max_weight_pairs(e, 0, exact_nodes=10**9))
         elif block.mode_class == "support":
             a, b = _support_reference(pool, m, adjust, exact)
             ex, gr = ex + a, gr + b
@@ -120,7 +118,28 @@ def reference(plan: RoundPlan, cands: list[Candidate], settings: Any, now: datet
             "pct_greedy": 100 * engine / gr if gr else 100.0}
 
 
-def _support_reference(pool: Any, m: np.ndarray, adjust: dict[tuple[int, int], float],
+def all_edges(pool: Pool, m: np.ndarray, adjust: Adjust) -> Edges:
+    """Every compatible pair of a block with a positive score: no pruning at all."""
+    out_a, out_b, out_w = [], [], []
+    colf = pool.slots[m].astype(np.float32)
+    step = max(1, 2_000_000 // len(m))
+    for r0 in range(0, len(m), step):
+        r = m[r0:r0 + step]
+        s = pair_matrix(pool, r, m, colf[r0:r0 + step], colf)
+        s += pool.node[r][:, None] + pool.node[m][None, :] + np.float32(pool.w.base)
+        for local, g in enumerate(r.tolist()):
+            for j, v in adjust.get(g):
+                c = int(np.searchsorted(m, j))
+                if c < len(m) and m[c] == j:
+                    s[local, c] += np.float32(v)
+        ri, ci = np.nonzero((s > 0) & (r[:, None] < m[None, :]))
+        out_a.append(r[ri])
+        out_b.append(m[ci])
+        out_w.append(s[ri, ci])
+    return Edges(np.concatenate(out_a), np.concatenate(out_b), np.concatenate(out_w))
+
+
+def _support_reference(pool: Any, m: np.ndarray, adjust: Adjust,
                        exact: bool) -> tuple[float, float]:
     need, sup, seats = sides(pool, m)
     if not len(need) or not len(sup):
@@ -146,23 +165,6 @@ def _support_reference(pool: Any, m: np.ndarray, adjust: dict[tuple[int, int], f
     return best, greedy
 
 
-def feasible_groups(scorer: Scorer, ids: list[int], lo: int, hi: int) -> Iterator[tuple[tuple[int, ...], float]]:
-    """Every feasible group of lo..hi learners with its score (feasibility is inherited by
-    subsets, so infeasible prefixes are pruned)."""
-    def grow(prefix: tuple[int, ...], k: int) -> Iterator[tuple[tuple[int, ...], float]]:
-        for j in range(k, len(ids)):
-            g = (*prefix, ids[j])
-            if len(g) >= 2 and not scorer.feasible(g):
-                continue
-            if len(g) >= lo:
-                v = scorer.score(g, fit=True)
-                if v is not None:
-                    yield g, v
-            if len(g) < hi:
-                yield from grow(g, j + 1)
-    yield from grow((), 0)
-
-
 def groups_against_cpsat(cands: list[Candidate], settings: Any, now: datetime,
                          seed: int) -> tuple[float, float, float]:
     """(engine, CP-SAT optimum, greedy) total group scores on one small study-group queue."""
@@ -174,17 +176,17 @@ def groups_against_cpsat(cands: list[Candidate], settings: Any, now: datetime,
     engine = sum(m.score for m in plan.matches)
     pool = build_pool(sorted(cands, key=lambda c: c.learner_id), settings, week_start(now))
     scorer = Scorer(pool, set(), set())
-    groups = list(feasible_groups(scorer, list(range(len(pool.cands))), settings.group_min, settings.group_max))
+    groups = list(feasible(scorer, list(range(len(pool.cands))), settings.group_min, settings.group_max))
     model = cp_model.CpModel()
-    x = [model.NewBoolVar(f"g{k}") for k in range(len(groups))]
+    x = [model.new_bool_var(f"g{k}") for k in range(len(groups))]
     for i in range(len(pool.cands)):
-        model.AddAtMostOne(x[k] for k, (g, _) in enumerate(groups) if i in g)
-    model.Maximize(sum(round(v * 1000) * x[k] for k, (_, v) in enumerate(groups)))
+        model.add_at_most_one(x[k] for k, (g, _) in enumerate(groups) if i in g)
+    model.maximize(sum(round(v * 1000) * x[k] for k, (_, v) in enumerate(groups)))
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 2
     solver.parameters.max_time_in_seconds = 60
-    solver.Solve(model)
-    best = sum(v for k, (_, v) in enumerate(groups) if solver.Value(x[k]))
+    solver.solve(model)
+    best = sum(v for k, (_, v) in enumerate(groups) if solver.value(x[k]))
     return engine, best, _greedy_groups(scorer, len(pool.cands), settings.group_min, settings.group_max)
 
 
@@ -192,7 +194,7 @@ def _greedy_groups(scorer: Scorer, n: int, lo: int, hi: int) -> float:
     """Greedy growth: best pair edges first, merge two groups when the union still fits."""
     edges = sorted(((scorer.score((a, b)) or 0.0, a, b) for a in range(n) for b in range(a + 1, n)
                     if scorer.score((a, b)) is not None), reverse=True)
-    group = {i: (i,) for i in range(n)}
+    group: dict[int, tuple[int, ...]] = {i: (i,) for i in range(n)}
     for _, a, b in edges:
         ga, gb = group[a], group[b]
         if ga is gb or len(ga) + len(gb) > hi:

@@ -10,36 +10,44 @@ from __future__ import annotations
 import numpy as np
 import rustworkx as rx
 
+from core.matching.auction import auction_matching
 from core.matching.candidates import Edges
 from core.matching.features import I64
 from core.matching.score import Scorer
 
 SCALE = 1000
+EXACT_NODES = 600  # above this, blossom gets slow: use the auction (see auction.py)
 
 
-def max_weight_pairs(edges: Edges, seed: int) -> list[tuple[int, int]]:
-    """The maximum-weight matching of the edges, as (a, b) global index pairs, sorted."""
+def max_weight_pairs(edges: Edges, seed: int, *, exact_nodes: int = EXACT_NODES,
+                     quick: bool = False) -> list[tuple[int, int]]:
+    """A maximum-weight matching of the edges, as sorted (a, b) global index pairs: exact
+    (blossom) up to ``exact_nodes`` nodes, the auction beyond (``quick``: a rougher one)."""
     if len(edges) == 0:
         return []
     nodes = np.unique(np.concatenate([edges.a, edges.b]))
     order = np.random.default_rng(seed).permutation(len(nodes))
     a = order[np.searchsorted(nodes, edges.a)]
     b = order[np.searchsorted(nodes, edges.b)]
+    back = np.empty(len(nodes), dtype=np.int64)
+    back[order] = nodes
+    if len(nodes) > exact_nodes:
+        pairs = auction_matching(len(nodes), a, b, edges.w.astype(np.float64), quick=quick)
+        return sorted((min(int(back[u]), int(back[v])), max(int(back[u]), int(back[v]))) for u, v in pairs)
     wi = np.rint(edges.w.astype(np.float64) * SCALE).astype(np.int64)
     g = rx.PyGraph(multigraph=False)
     g.add_nodes_from(range(len(nodes)))
     g.add_edges_from(list(zip(a.tolist(), b.tolist(), wi.tolist(), strict=True)))
     mate = rx.max_weight_matching(g, max_cardinality=False, weight_fn=int)
-    back = np.empty(len(nodes), dtype=np.int64)
-    back[order] = nodes
     out = [(int(back[u]), int(back[v])) for u, v in mate]
     return sorted((min(p), max(p)) for p in out)
 
 
 def neighbours(edges: Edges) -> dict[int, list[int]]:
-    """Adjacency lists of a candidate graph (global indices)."""
+    """Adjacency lists of a candidate graph (global indices), best edges first."""
     out: dict[int, list[int]] = {}
-    for u, v in zip(edges.a.tolist(), edges.b.tolist(), strict=True):
+    order = np.argsort(-edges.w, kind="stable")
+    for u, v in zip(edges.a[order].tolist(), edges.b[order].tolist(), strict=True):
         out.setdefault(u, []).append(v)
         out.setdefault(v, []).append(u)
     return out

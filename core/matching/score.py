@@ -33,6 +33,7 @@ from collections.abc import Sequence
 from math import ceil
 
 import numpy as np
+import numpy.typing as npt
 
 from core.matching.features import F32, I64, Pool
 
@@ -60,79 +61,138 @@ def pair_matrix(pool: Pool, rows: I64, cols: I64, a: F32, b: F32, *, kinds: bool
     return s
 
 
+def pair_scores(pool: Pool, a: I64, b: I64, *, kinds: bool = False) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+    """Exact pair scores (without past partners) for index arrays, and whether each pair
+    meets the hard constraints (language, setup, overlap). Vectorised: no Python per pair."""
+    w = pool.w
+    words = pool.words
+    ov = np.zeros(len(a), dtype=np.int64)
+    for k in range(words.shape[1]):  # word by word: no (edges x 6) temporaries
+        ov += np.bitwise_count(words[a, k] & words[b, k])
+    compat = pool.compat_table[pool.compat[a], pool.compat[b]].astype(np.float64)
+    ok = (ov >= min_slots(pool)) & np.isfinite(compat)
+    s = np.minimum(ov * 0.5, w.overlap_cap_hours) * w.overlap_per_hour + w.base
+    s += np.where(ok, compat, 0.0)
+    s += pool.geo_table[pool.geo[a], pool.geo[b]]
+    s += w.same_cohort * (pool.cohort[a] == pool.cohort[b])
+    if kinds:
+        s += w.support_kind * (pool.kind[a] == pool.kind[b])
+    s += pool.node[a]
+    s += pool.node[b]
+    return s, ok
+
+
 class Scorer:
-    """Scalar scores and feasibility for a few members at a time (groups, trios, checks)."""
+    """Scalar scores and feasibility for a few members at a time (groups, trios, reasons).
+
+    Everything is copied into plain Python lists and ints up front: these methods run
+    millions of times in the group search, where numpy scalar access would dominate.
+    """
 
     def __init__(self, pool: Pool, blocked: set[frozenset[int]], past: set[frozenset[int]]):
         self.pool = pool
-        self.blocked = blocked
-        self.past = past
         self.need = min_slots(pool)
-        self._cache: dict[tuple[int, ...], float | None] = {}
-
-    def ids(self, i: int, j: int) -> frozenset[int]:
-        c = self.pool.cands
-        return frozenset((c[i].learner_id, c[j].learner_id))
+        w = pool.w
+        self.w = w
+        self.code: list[int] = pool.compat.tolist()
+        self.geo: list[int] = pool.geo.tolist()
+        self.cohort: list[int] = pool.cohort.tolist()
+        self.kind: list[int] = pool.kind.tolist()
+        self.node: list[float] = pool.node.astype(float).tolist()
+        self.offset: list[float] = pool.offset.astype(float).tolist()
+        self.ctab: list[list[float]] = pool.compat_table.astype(float).tolist()
+        self.gtab: list[list[float]] = pool.geo_table.astype(float).tolist()
+        self.langs = pool.lang_sets
+        self.sbits = pool.setup_bits
+        default = pool.settings.group_default
+        self.pref = [c.group_size or default for c in pool.cands]
+        packed = np.packbits(pool.slots, axis=1, bitorder="little")
+        self.bits = [int.from_bytes(row.tobytes(), "little") for row in packed]
+        where = {c.learner_id: i for i, c in enumerate(pool.cands)}
+        self.blocked = _index_pairs(blocked, where)
+        self.past = _index_pairs(past, where)
+        self._cache: dict[tuple[tuple[int, ...], bool, bool], float | None] = {}
 
     def affinity(self, i: int, j: int, *, kinds: bool = False) -> float:
         """Pair terms other than overlap, base and node: setup, geography, cohort, kind."""
-        p, w = self.pool, self.pool.w
-        s = float(p.compat_table[p.compat[i], p.compat[j]]) + float(p.geo_table[p.geo[i], p.geo[j]])
-        s += w.same_cohort if p.cohort[i] == p.cohort[j] else 0.0
-        if kinds and p.kind[i] == p.kind[j]:
-            s += w.support_kind
+        s = self.ctab[self.code[i]][self.code[j]] + self.gtab[self.geo[i]][self.geo[j]]
+        if self.cohort[i] == self.cohort[j]:
+            s += self.w.same_cohort
+        if kinds and self.kind[i] == self.kind[j]:
+            s += self.w.support_kind
         return s
 
+    def is_past(self, i: int, j: int) -> bool:
+        return j in self.past.get(i, ())
+
     def past_term(self, i: int, j: int) -> float:
-        return self.pool.w.past_partner if self.ids(i, j) in self.past else 0.0
+        return self.w.past_partner if j in self.past.get(i, ()) else 0.0
 
     def common_bits(self, members: Sequence[int]) -> int:
         bits = -1
         for m in members:
-            bits &= self.pool.bits(m)
+            bits &= self.bits[m]
         return bits
 
     def feasible(self, members: Sequence[int]) -> bool:
         """Hard constraints of a whole match: one common language, compatible setups,
         enough common time, nobody blocked. (Mode and topic are fixed by the block.)"""
-        p = self.pool
-        langs = p.lang_sets[int(p.compat[members[0]])]
+        code = self.code
+        first = code[members[0]]
+        langs = self.langs[first]
         setup = 15
+        bits = -1
         for m in members:
-            langs = langs & p.lang_sets[int(p.compat[m])]
-            setup &= p.setup_bits[int(p.compat[m])]
-        if not langs or not setup:
+            c = code[m]
+            if c != first:
+                langs = langs & self.langs[c]
+            setup &= self.sbits[c]
+            bits &= self.bits[m]
+        if not langs or not setup or bits.bit_count() < self.need:
             return False
-        if self.common_bits(members).bit_count() < self.need:
-            return False
-        return not any(self.ids(a, b) in self.blocked
-                       for k, a in enumerate(members) for b in members[k + 1:])
+        if self.blocked:
+            for k, a in enumerate(members):
+                mine = self.blocked.get(a)
+                if mine and any(b in mine for b in members[k + 1:]):
+                    return False
+        return True
 
     def score(self, members: Sequence[int], *, kinds: bool = False, fit: bool = False) -> float | None:
         """The score of a match (formula above), or None when it breaks a hard constraint."""
-        key = tuple(sorted(members))
+        key = (tuple(sorted(members)), kinds, fit)
         if key in self._cache:
             return self._cache[key]
         val: float | None = None
-        if self.feasible(key):
-            val = self._value(key, kinds=kinds, fit=fit)
+        if self.feasible(key[0]):
+            val = self._value(key[0], kinds=kinds, fit=fit)
         self._cache[key] = val
         return val
 
     def _value(self, m: tuple[int, ...], *, kinds: bool, fit: bool) -> float:
-        p, w = self.pool, self.pool.w
+        w = self.w
         n = len(m)
         hours = self.common_bits(m).bit_count() / 2
-        total = n * w.base / 2 + sum(float(p.node[i]) for i in m)
+        total = n * w.base / 2 + sum(self.node[i] for i in m)
         total += n / 2 * w.overlap_per_hour * min(hours, w.overlap_cap_hours)
         aff = past = 0.0
         for k, a in enumerate(m):
+            mine = self.past.get(a)
             for b in m[k + 1:]:
                 aff += self.affinity(a, b, kinds=kinds)
-                past += self.past_term(a, b)
+                if mine and b in mine:
+                    past += w.past_partner
         total += aff / (n - 1) + past
         if fit:
-            default = p.settings.group_default
-            total += w.group_size_fit * sum(
-                1 for i in m if (p.cands[i].group_size or default) == n)
+            total += w.group_size_fit * sum(1 for i in m if self.pref[i] == n)
         return total
+
+
+def _index_pairs(pairs: set[frozenset[int]], where: dict[int, int]) -> dict[int, set[int]]:
+    """Learner-id pairs as index -> {indices}, both directions, for pairs inside the pool."""
+    out: dict[int, set[int]] = {}
+    for pair in pairs:
+        ids = [where.get(x) for x in pair]
+        if len(ids) == 2 and ids[0] is not None and ids[1] is not None:
+            out.setdefault(ids[0], set()).add(ids[1])
+            out.setdefault(ids[1], set()).add(ids[0])
+    return out

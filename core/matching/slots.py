@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
+from operator import attrgetter
 
 import numpy as np
 import numpy.typing as npt
@@ -60,47 +61,49 @@ def utc_offset_hours(tz: str, start: datetime) -> float:
 def slot_masks(items: list[tuple[Availability, str]], start: datetime) -> U8:
     """Rows of 0/1 (uint8, shape (n, 336)): learner free for the whole half hour in UTC."""
     n = len(items)
-    out = np.zeros((n, SLOTS), dtype=np.uint8)
     zones: dict[str, int] = {}
-    rows: list[int] = []
-    zids: list[int] = []
-    days: list[int] = []
-    starts: list[int] = []
-    ends: list[int] = []
+    flex: list[int] = []
+    counts: list[int] = []
+    zone_of: list[int] = []
+    wins: list[tuple[int, int, int]] = []
+    fields = attrgetter("day", "start", "end")
     for i, (avail, tz) in enumerate(items):
         if avail.flexible:
-            out[i, :] = 1
+            flex.append(i)
+            counts.append(0)
+            zone_of.append(0)
             continue
-        z = zones.setdefault(tz, len(zones))
-        for w in avail.windows:
-            rows.append(i)
-            zids.append(z)
-            days.append(w.day)
-            starts.append(w.start)
-            ends.append(w.end)
-    if not rows:
-        return out
-    tables = [_zone_table(tz, start) for tz in zones]
-    rel = np.stack([t[0] for t in tables])
-    first_wd = np.array([t[1] for t in tables], dtype=np.int64)
-    r, z = np.array(rows, dtype=np.int64), np.array(zids, dtype=np.int64)
-    wd, a, b = np.array(days, np.int64), np.array(starts, np.int64), np.array(ends, np.int64)
-    k0 = (wd - first_wd[z]) % 7  # first local day (0..6) of the 9 with this weekday
-    diff = np.zeros((n, SLOTS + 1), dtype=np.int32)
-    for k in (k0, k0 + 7):  # a weekday occurs once or twice in the 9 local days
-        ok = k <= 8
-        x0, x1 = k[ok] * 1440 + a[ok], k[ok] * 1440 + b[ok]
-        zz = z[ok]
-        u0 = rel[zz, x0 // 15] + x0 % 15
-        u1 = rel[zz, x1 // 15] + x1 % 15
-        u0, u1 = np.clip(u0, 0, _WEEK_MIN), np.clip(u1, 0, _WEEK_MIN)
-        lo = -(-u0 // SLOT_MINUTES)  # ceil: only whole slots count (inward rounding)
-        hi = u1 // SLOT_MINUTES
-        keep = hi > lo
-        np.add.at(diff, (r[ok][keep], lo[keep]), 1)
-        np.add.at(diff, (r[ok][keep], hi[keep]), -1)
-    covered = np.cumsum(diff[:, :SLOTS], axis=1) > 0
-    out |= covered.astype(np.uint8)
+        counts.append(len(avail.windows))
+        zone_of.append(zones.setdefault(tz, len(zones)))
+        wins.extend(map(fields, avail.windows))
+    rows: npt.NDArray[np.int64] = np.repeat(np.arange(n, dtype=np.int64), counts)
+    zids: npt.NDArray[np.int64] = np.repeat(np.array(zone_of, dtype=np.int64), counts)
+    out = np.zeros((n, SLOTS), dtype=np.uint8)
+    out[flex] = 1
+    if wins:
+        tables = [_zone_table(tz, start) for tz in zones]
+        rel = np.stack([t[0] for t in tables])
+        first_wd = np.array([t[1] for t in tables], dtype=np.int64)
+        r, z = np.array(rows, dtype=np.int64), np.array(zids, dtype=np.int64)
+        w = np.array(wins, dtype=np.int64).reshape(-1, 3)
+        wd, a, b = w[:, 0], w[:, 1], w[:, 2]
+        k0 = (wd - first_wd[z]) % 7  # first local day (0..6) of the 9 with this weekday
+        flat = out.reshape(-1)
+        for k in (k0, k0 + 7):  # a weekday occurs once or twice in the 9 local days
+            ok = k <= 8
+            x0, x1 = k[ok] * 1440 + a[ok], k[ok] * 1440 + b[ok]
+            zz = z[ok]
+            u0 = np.clip(rel[zz, x0 // 15] + x0 % 15, 0, _WEEK_MIN)
+            u1 = np.clip(rel[zz, x1 // 15] + x1 % 15, 0, _WEEK_MIN)
+            lo = -(-u0 // SLOT_MINUTES)  # ceil: only whole slots count (inward rounding)
+            hi = u1 // SLOT_MINUTES
+            keep = hi > lo
+            first = r[ok][keep] * SLOTS + lo[keep]
+            length = (hi - lo)[keep]
+            # every covered slot's flat index: run starts repeated plus 0, 1, 2... per run
+            ends = np.cumsum(length)
+            steps = np.arange(int(ends[-1]) if len(ends) else 0) - np.repeat(ends - length, length)
+            flat[np.repeat(first, length) + steps] = 1
     return out
 
 

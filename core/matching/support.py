@@ -13,13 +13,14 @@ from scipy.optimize import linear_sum_assignment
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import min_weight_full_bipartite_matching
 
-from core.matching.candidates import top_k_edges
+from core.matching.candidates import Adjust, Edges, best_per_row, top_k_edges
 from core.matching.features import F32, I64, Pool
 from core.matching.score import pair_matrix
 from core.model import Mode
 
-DENSE_CELLS = 3_000_000  # learners x seats solved densely
-SPARSE_K = 24  # supporters kept per learner in big blocks
+DENSE_CELLS = 1_000_000  # learners x seats solved densely (LSA); sparse beyond
+SPARSE_K = 12  # supporters kept per learner in big blocks (per step)
+WIDE = 48  # supporters a learner's list is re-ranked from
 
 
 def sides(pool: Pool, members: I64) -> tuple[I64, I64, I64]:
@@ -33,7 +34,7 @@ def sides(pool: Pool, members: I64) -> tuple[I64, I64, I64]:
     return need, sup, seats
 
 
-def assign(pool: Pool, members: I64, adjust: dict[tuple[int, int], float],
+def assign(pool: Pool, members: I64, adjust: Adjust,
            seed: int) -> list[tuple[int, int, float]]:
     """(supporter, learner, score) assignments of one block, never over capacity."""
     need, sup, seats = sides(pool, members)
@@ -42,25 +43,24 @@ def assign(pool: Pool, members: I64, adjust: dict[tuple[int, int], float],
     need = need[np.random.default_rng(seed).permutation(len(need))]  # seeded tie-breaks
     if len(need) * int(seats.sum()) <= DENSE_CELLS:
         return _dense(pool, need, sup, seats, adjust)
-    return _sparse(pool, need, sup, seats, adjust)
+    return _sparse(pool, need, sup, seats, adjust, seed)
 
 
-def support_scores(pool: Pool, need: I64, sup: I64, adjust: dict[tuple[int, int], float]) -> F32:
+def support_scores(pool: Pool, need: I64, sup: I64, adjust: Adjust) -> F32:
     a = pool.slots[need].astype(np.float32)
     b = pool.slots[sup].astype(np.float32)
     s = pair_matrix(pool, need, sup, a, b, kinds=True)
     s += pool.node[need][:, None] + pool.node[sup][None, :] + np.float32(pool.w.base)
-    if adjust:
-        row = {int(g): r for r, g in enumerate(need)}
-        col = {int(g): c for c, g in enumerate(sup)}
-        for (i, j), v in adjust.items():
-            if i in row and j in col:
-                s[row[i], col[j]] += np.float32(v)
+    col = {int(g): c for c, g in enumerate(sup)}
+    for r, g in enumerate(need.tolist()):
+        for j, v in adjust.get(g):
+            if j in col:
+                s[r, col[j]] += np.float32(v)
     return s
 
 
 def _dense(pool: Pool, need: I64, sup: I64, seats: I64,
-           adjust: dict[tuple[int, int], float]) -> list[tuple[int, int, float]]:
+           adjust: Adjust) -> list[tuple[int, int, float]]:
     s = support_scores(pool, need, sup, adjust)
     cols = np.repeat(np.arange(len(sup)), seats)
     m = np.where(np.isfinite(s), np.maximum(s, 0), 0)[:, cols]
@@ -73,32 +73,72 @@ def _dense(pool: Pool, need: I64, sup: I64, seats: I64,
     return out
 
 
-def _sparse(pool: Pool, need: I64, sup: I64, seats: I64,
-            adjust: dict[tuple[int, int], float]) -> list[tuple[int, int, float]]:
-    e = top_k_edges(pool, need, sup, SPARSE_K, adjust, kinds=True)
-    col_of = {int(g): c for c, g in enumerate(sup)}
-    row_of = {int(g): r for r, g in enumerate(need)}
+def _sparse(pool: Pool, need: I64, sup: I64, seats: I64, adjust: Adjust,
+            seed: int) -> list[tuple[int, int, float]]:
+    """Candidates in two steps, like pairgraph.py: each learner's ``WIDE`` best
+    supporters by reduced score; a greedy assignment on the first ``SPARSE_K``; then price
+    every supporter by its weakest assigned learner when full (0 otherwise), re-rank each
+    learner's list by score - price and solve exactly on the union."""
+    many = top_k_edges(pool, need, sup, WIDE, adjust, kinds=True, seed=seed, price_k=SPARSE_K)
+    if len(many) == 0:
+        return []
+    assert many.key is not None
+    first = best_per_row(many, many.key, SPARSE_K)
+    got = _greedy(sup, seats, first)  # a rough assignment is enough to price supporters
+    price = np.zeros(len(pool.cands), dtype=np.float32)
+    full: dict[int, list[float]] = {}
+    for s_, _, v in got:
+        full.setdefault(s_, []).append(v)
+    seat_of = dict(zip(sup.tolist(), seats.tolist(), strict=True))
+    for s_, values in full.items():
+        if len(values) >= seat_of[s_]:
+            price[s_] = min(values)
+    second = best_per_row(many, many.w - price[many.b], SPARSE_K)
+    both = Edges(np.concatenate([first.a, second.a]), np.concatenate([first.b, second.b]),
+                 np.concatenate([first.w, second.w]))
+    key = both.a * (int(sup.max()) + 1) + both.b
+    _, once = np.unique(key, return_index=True)
+    return _solve(need, sup, seats, Edges(both.a[once], both.b[once], both.w[once]))
+
+
+def _greedy(sup: I64, seats: I64, e: Edges) -> list[tuple[int, int, float]]:
+    """Best edge first while the learner is free and the supporter has a seat."""
+    left = dict(zip(sup.tolist(), seats.tolist(), strict=True))
+    done: set[int] = set()
+    out = []
+    for k in np.argsort(-e.w, kind="stable").tolist():
+        i, j = int(e.a[k]), int(e.b[k])
+        if i not in done and left[j] > 0:
+            done.add(i)
+            left[j] -= 1
+            out.append((j, i, float(e.w[k])))
+    return out
+
+
+def _solve(need: I64, sup: I64, seats: I64, e: Edges) -> list[tuple[int, int, float]]:
+    """Sparse assignment (LAPJVsp) with one column per free seat and a private zero-value
+    "no supporter" column per learner, so that a full matching always exists."""
+    if len(e) == 0:
+        return []
+    order = np.argsort(need)
+    r = order[np.searchsorted(need[order], e.a)]
+    c = np.searchsorted(sup, e.b)
     first = np.concatenate([[0], np.cumsum(seats)[:-1]])
     n_seats = int(seats.sum())
-    rows, cols, vals = [], [], []
-    value: dict[tuple[int, int], float] = {}
-    top = float(e.w.max()) + 1.0 if len(e) else 1.0
-    for a, b, w in zip(e.a.tolist(), e.b.tolist(), e.w.tolist(), strict=True):
-        r, c = row_of[a], col_of[b]
-        value[(r, c)] = w
-        for s in range(int(seats[c])):
-            rows.append(r)
-            cols.append(int(first[c]) + s)
-            vals.append(top - w)  # min-cost form; > 0 so scipy keeps the entry
-    for r in range(len(need)):  # the way out: no supporter, value 0
-        rows.append(r)
-        cols.append(n_seats + r)
-        vals.append(top)
+    top = float(e.w.max()) + 1.0
+    count = seats[c]  # one entry per free seat of the supporter
+    within = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
+    rows = np.concatenate([np.repeat(r, count), np.arange(len(need))])
+    cols = np.concatenate([np.repeat(first[c], count) + within, n_seats + np.arange(len(need))])
+    # min-cost form (> 0 so scipy keeps every entry); the last block: "no supporter", value 0
+    vals = np.concatenate([np.repeat(top - e.w.astype(np.float64), count), np.full(len(need), top)])
     g = csr_matrix((vals, (rows, cols)), shape=(len(need), n_seats + len(need)))
     rr, cc = min_weight_full_bipartite_matching(g)
     owner = np.repeat(np.arange(len(sup)), seats)
-    out = []
-    for r, c in zip(rr.tolist(), cc.tolist(), strict=True):
-        if c < n_seats:
-            out.append((int(sup[owner[c]]), int(need[r]), value[(r, int(owner[c]))]))
-    return out
+    real = cc < n_seats
+    rr, cc = rr[real], owner[cc[real]]
+    keys = r * len(sup) + c  # the value of each assignment, from its edge
+    order = np.argsort(keys)
+    value = e.w[order[np.searchsorted(keys[order], rr * len(sup) + cc)]]
+    return [(int(sup[j]), int(need[i]), float(v))
+            for i, j, v in zip(rr.tolist(), cc.tolist(), value.tolist(), strict=True)]

@@ -13,21 +13,23 @@ import numpy as np
 import numpy.typing as npt
 
 from core.matching.explain import SETUP_WORDS, _join, hours_text
-from core.matching.features import F32, I64, Pool, lang_share_table, setup_fit_table
-from core.matching.score import min_slots
-from core.model import Mode, Setup
+from core.matching.features import F32, I64, lang_share_table, setup_fit_table
+from core.matching.score import Scorer, min_slots
+from core.model import Mode
 
 NEXT = "you'll be first in line next round"
 
 
-def explain_waiting(pool: Pool, group: I64, left: list[int], blocked: set[frozenset[int]],
-                    past: set[frozenset[int]], *, group_min: int = 2) -> dict[int, str]:
+def explain_waiting(scorer: Scorer, group: I64, left: list[int], *,
+                    group_min: int = 2) -> dict[int, str]:
     """learner_id -> reason for every index in ``left`` (all from the same topic block)."""
+    pool = scorer.pool
     tables = (setup_fit_table(pool.setup_bits), lang_share_table(pool.lang_sets))
     modes = [pool.cands[j].mode for j in group.tolist()]
-    offer = group[np.array([m is Mode.OFFER_SUPPORT and pool.cands[j].capacity > 0
-                            for m, j in zip(modes, group.tolist(), strict=True)], bool)]
-    need = group[np.array([m is Mode.NEED_SUPPORT for m in modes], bool)]
+    at_offer = np.flatnonzero([m is Mode.OFFER_SUPPORT and pool.cands[j].capacity > 0
+                               for m, j in zip(modes, group.tolist(), strict=True)])
+    at_need = np.flatnonzero([m is Mode.NEED_SUPPORT for m in modes])
+    everyone = np.arange(len(group))
     colf = pool.slots[group].astype(np.float32)
     out: dict[int, str] = {}
     step = max(1, 2_000_000 // max(1, len(group)))
@@ -36,17 +38,22 @@ def explain_waiting(pool: Pool, group: I64, left: list[int], blocked: set[frozen
         shared = pool.slots[rows].astype(np.float32) @ colf.T
         for k, i in enumerate(rows.tolist()):
             mode = pool.cands[i].mode
-            others = offer if mode is Mode.NEED_SUPPORT else need if mode is Mode.OFFER_SUPPORT \
-                else group[group != i]
-            hours = shared[k, np.searchsorted(group, others)]
-            reason = _reason(pool, i, others, hours, tables, blocked, past, group_min)
-            out[pool.cands[i].learner_id] = reason
+            if mode is Mode.NEED_SUPPORT or mode is Mode.OFFER_SUPPORT:
+                at = at_offer if mode is Mode.NEED_SUPPORT else at_need
+                others, hours = group[at], shared[k, at]
+            else:  # everybody else in the block: mask out oneself
+                me = int(np.searchsorted(group, i))
+                keep = everyone != me
+                others, hours = group[keep], shared[k][keep]
+            out[pool.cands[i].learner_id] = _reason(scorer, i, others, hours, tables, group_min,
+                                                   alone=len(left) == 1)
     return out
 
 
-def _reason(pool: Pool, i: int, others: I64, shared: F32,
-            tables: tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]],
-            blocked: set[frozenset[int]], past: set[frozenset[int]], group_min: int) -> str:
+def _reason(scorer: Scorer, i: int, others: I64, shared: F32,
+            tables: tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]], group_min: int,
+            *, alone: bool) -> str:
+    pool = scorer.pool
     c = pool.cands[i]
     topic = c.topic
     if c.mode is Mode.OFFER_SUPPORT and c.capacity <= 0:
@@ -70,14 +77,15 @@ def _reason(pool: Pool, i: int, others: I64, shared: F32,
         h = hours_text(pool.settings.min_overlap_hours)
         return (f"{who} on {topic} shares enough free time with you "
                 f"(you need at least {h} a week in common).")
-    fits = [int(j) for j in others[time_ok]]
-    me = c.learner_id
-    free = [j for j in fits if frozenset((me, pool.cands[j].learner_id)) not in blocked]
-    if not free:
-        return "The only learners who fit you are people you asked not to be matched with again."
-    fresh = [j for j in free if frozenset((me, pool.cands[j].learner_id)) not in past]
-    if not fresh:
-        return f"The only learners who fit you this round were past partners; {NEXT}."
+    fits = others[time_ok]
+    blocked = scorer.blocked.get(i, set())
+    past = scorer.past.get(i, set())
+    if len(fits) <= len(blocked) + len(past):  # only then can blocks/past explain it
+        free = [j for j in fits.tolist() if j not in blocked]
+        if not free:
+            return "The only learners who fit you are people you asked not to be matched with again."
+        if all(j in past for j in free):
+            return f"The only learners who fit you this round were past partners; {NEXT}."
     if c.mode is Mode.NEED_SUPPORT:
         return f"Every supporter who fits you on {topic} is full this round; {NEXT}."
     if c.mode is Mode.OFFER_SUPPORT:
@@ -86,6 +94,6 @@ def _reason(pool: Pool, i: int, others: I64, shared: F32,
         return (f"Not enough learners on {topic} fit together for a group of at least {group_min} "
                 f"(a common language and at least {hours_text(pool.settings.min_overlap_hours)} "
                 f"a week when all are free); {NEXT}.")
-    if len(free) == 1 or c.setup is Setup.ANY and len(free) < 2:
+    if alone or len(fits) == 1:
         return f"You were the odd one out this round: {NEXT}."
     return f"Everyone who fits you was paired with a closer fit this round: {NEXT}."

@@ -1,0 +1,227 @@
+"""Maximum-weight matching for big blocks: an auction on the bipartite double cover.
+
+Blossom (rustworkx) is exact but its time grows steeply on large, nearly-tied graphs (a
+12,000-learner block took minutes). The matching LP without odd-set constraints equals a
+max-weight *assignment* on the double cover (every learner is a bidder and an item; an
+edge i-j gives bids i->j and j->i; every bidder may also stay alone at value 0). Its
+optimum bounds the matching optimum from above and is nearly always almost integral.
+
+1. a Jacobi auction (Bertsekas), vectorised in numpy, solves that assignment to within
+   ``eps`` per bidder (single phase from zero prices, which keeps it exact for the
+   unbalanced case), stopping once only a few bidders still compete;
+2. the assignment is a set of paths and cycles; a tiny dynamic programme picks the best
+   matching along each (2-cycles are pairs; even cycles lose nothing);
+3. a short repair pairs up leftovers and tries augmenting paths u-a=b-v;
+4. a polish re-solves exactly (blossom) the few learners the auction left unsettled (not
+   in a 2-cycle, or alone) together with their partners: measured, this recovers nearly
+   all of the gap to blossom on the whole graph (99.4 % -> 99.9 %) in milliseconds.
+
+Tests compare it with the exact blossom; the bench reports the gap on real-sized queues.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import rustworkx as rx
+
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+EPS = 0.02
+POLISH_MAX = 1500  # blossom stays fast on a thousand or two sparse nodes
+
+
+def auction_matching(n: int, a: I64, b: I64, w: F64, *, eps: float = EPS,
+                     degree: int = 40, quick: bool = False) -> list[tuple[int, int]]:
+    """A near-maximum-weight matching of the graph (local node ids 0..n-1, w > 0).
+    ``quick``: stop the auction earlier and skip the exact polish (for rough duals)."""
+    if n == 0 or len(a) == 0:
+        return []
+    nb, wt = _padded(n, a, b, w, degree)
+    owned = _auction(n, nb, wt, eps * (5 if quick else 1), n // 60 if quick else n // 250)
+    paired = (owned >= 0) & (owned[np.maximum(owned, 0)] == np.arange(n))
+    weight = _edge_lookup(a, b, w, ~paired)  # only the few nodes not in a 2-cycle matter
+    mate = _round(n, owned, weight)
+    _repair(n, mate, a, b, w, weight)
+    if not quick:
+        _polish(mate, ~paired, a, b, w)
+    return sorted((i, int(j)) for i, j in enumerate(mate.tolist()) if j > i)
+
+
+def _padded(n: int, a: I64, b: I64, w: F64, degree: int) -> tuple[I64, F64]:
+    """Each bidder's best ``degree`` arcs as an (n, d) table (-inf padding)."""
+    src = np.concatenate([a, b])
+    dst = np.concatenate([b, a])
+    ww = np.concatenate([w, w])
+    # by bidder, best arc first: one float key (weights are far below 1e6) sorts faster
+    # than a two-key lexsort
+    order = np.argsort(src * 1e6 - np.clip(ww, 0, 1e6 - 1))
+    src, dst, ww = src[order], dst[order], ww[order]
+    first = np.searchsorted(src, np.arange(n))
+    rank = np.arange(len(src)) - first[src]
+    keep = rank < degree
+    src, dst, ww, rank = src[keep], dst[keep], ww[keep], rank[keep]
+    d = int(rank.max()) + 1
+    nb = np.zeros((n, d), dtype=np.int64)
+    wt = np.full((n, d), -np.inf)
+    nb[src, rank] = dst
+    wt[src, rank] = ww
+    return nb, wt
+
+
+def _auction(n: int, nb: I64, wt: F64, eps: float, stop: int) -> I64:
+    """owned[i] = the item bidder i holds, or -1 for staying alone.
+
+    Stops when only a handful of bidders are still fighting: an auction's long tail is
+    thousands of rounds of a dozen bidders nudging prices by ``eps`` (measured: 190,000
+    rounds on a 12,800-learner block for +0.01 % of score). Those few are left to the
+    repair step."""
+    price = np.zeros(n)
+    owner = np.full(n, -1, dtype=np.int64)
+    owned = np.full(n, -1, dtype=np.int64)
+    todo = np.arange(n)
+    stop = max(16, stop)
+    while len(todo) > stop:
+        vals = wt[todo] - price[nb[todo]]
+        rows = np.arange(len(todo))
+        j1 = np.argmax(vals, axis=1)
+        v1 = vals[rows, j1]
+        vals[rows, j1] = -np.inf
+        v2 = np.maximum(vals.max(axis=1), 0.0)  # staying alone is always worth 0
+        bidding = v1 > 0
+        todo, j1, v1, v2 = todo[bidding], j1[bidding], v1[bidding], v2[bidding]
+        if not len(todo):
+            break
+        item = nb[todo, j1]
+        bid = price[item] + v1 - v2 + eps
+        order = np.lexsort((-bid, item))  # the highest bid per item wins
+        head = np.ones(len(order), dtype=bool)
+        head[1:] = item[order][1:] != item[order][:-1]
+        win = order[head]
+        items, winners = item[win], todo[win]
+        previous = owner[items]
+        outbid = previous[previous >= 0]
+        owned[outbid] = -1
+        owner[items] = winners
+        owned[winners] = items
+        price[items] = bid[win]
+        lost = np.ones(len(todo), dtype=bool)
+        lost[win] = False
+        todo = np.concatenate([todo[lost], outbid])
+    return owned
+
+
+def _edge_lookup(a: I64, b: I64, w: F64, nodes: npt.NDArray[np.bool_]) -> dict[tuple[int, int], float]:
+    """Weights of the edges touching ``nodes``, both directions."""
+    out: dict[tuple[int, int], float] = {}
+    sel = nodes[a] | nodes[b]
+    for x, y, v in zip(a[sel].tolist(), b[sel].tolist(), w[sel].tolist(), strict=True):
+        out[(x, y)] = out[(y, x)] = v
+    return out
+
+
+def _round(n: int, owned: I64, weight: dict[tuple[int, int], float]) -> I64:
+    """Best matching along every path and cycle of the assignment."""
+    mate = np.full(n, -1, dtype=np.int64)
+    two = (owned >= 0) & (owned[np.maximum(owned, 0)] == np.arange(n))
+    mate[two] = owned[two]
+    holder = np.full(n, -1, dtype=np.int64)
+    has = owned >= 0
+    holder[owned[has]] = np.nonzero(has)[0]
+    seen = two.copy()
+    for start in np.nonzero(~two & has)[0].tolist():
+        if seen[start]:
+            continue
+        # walk back to the head of a path (or around a cycle), then forward
+        head = start
+        while holder[head] >= 0 and holder[head] != start and not seen[holder[head]]:
+            head = int(holder[head])
+        chain = [head]
+        seen[head] = True
+        nxt = int(owned[head])
+        while nxt >= 0 and not seen[nxt]:
+            chain.append(nxt)
+            seen[nxt] = True
+            nxt = int(owned[nxt])
+        cycle = nxt == head and len(chain) > 2
+        for x, y in _best_on_chain(chain, cycle, weight):
+            mate[x], mate[y] = y, x
+    return mate
+
+
+def _best_on_chain(chain: list[int], cycle: bool, weight: dict[tuple[int, int], float]) -> list[tuple[int, int]]:
+    def path(nodes: list[int]) -> tuple[float, list[tuple[int, int]]]:
+        best: list[tuple[float, list[tuple[int, int]]]] = [(0.0, []), (0.0, [])]
+        for t in range(1, len(nodes)):
+            skip = best[-1]
+            v = weight.get((nodes[t - 1], nodes[t]))
+            take = (best[-2][0] + v, [*best[-2][1], (nodes[t - 1], nodes[t])]) if v else skip
+            best.append(take if take[0] > skip[0] else skip)
+        return best[-1]
+
+    if not cycle:
+        return path(chain)[1]
+    options = [path(chain[1:]), path(chain[:-1])]  # leave out the first or the last node
+    closing = weight.get((chain[-1], chain[0]))
+    if closing and len(chain) > 3:
+        v, pairs = path(chain[1:-1])
+        options.append((v + closing, [*pairs, (chain[-1], chain[0])]))
+    return max(options, key=lambda o: o[0])[1]
+
+
+def _repair(n: int, mate: I64, a: I64, b: I64, w: F64, weight: dict[tuple[int, int], float]) -> None:
+    """Pair up free neighbours, then augment along free-matched-matched-free paths."""
+    free = mate < 0
+    both = np.flatnonzero(free[a] & free[b])
+    for k in both[np.argsort(-w[both], kind="stable")].tolist():
+        x, y = int(a[k]), int(b[k])
+        if free[x] and free[y]:
+            mate[x], mate[y] = y, x
+            free[x] = free[y] = False
+    matched = np.flatnonzero(mate[a] == b)  # the weight of every pair now matched
+    weight = dict(weight)
+    for x, y, v in zip(a[matched].tolist(), b[matched].tolist(), w[matched].tolist(), strict=True):
+        weight[(x, y)] = weight[(y, x)] = v
+    adj: dict[int, list[int]] = {}
+    touch = np.flatnonzero(free[a] | free[b])
+    for x, y in zip(a[touch].tolist(), b[touch].tolist(), strict=True):
+        adj.setdefault(x, []).append(y)
+        adj.setdefault(y, []).append(x)
+    for u in np.nonzero(free)[0].tolist():
+        if mate[u] >= 0:
+            continue
+        best, move = 1e-9, None
+        for x in adj.get(u, []):
+            y = int(mate[x])
+            if y < 0:
+                continue
+            for v in adj.get(y, []):
+                if v != u and mate[v] < 0:
+                    gain = weight[(u, x)] + weight[(y, v)] - weight[(x, y)]
+                    if gain > best:
+                        best, move = gain, (x, y, v)
+        if move is not None:
+            x, y, v = move
+            mate[u], mate[x], mate[y], mate[v] = x, u, v, y
+
+
+def _polish(mate: I64, unsettled: npt.NDArray[np.bool_], a: I64, b: I64, w: F64,
+            limit: int = POLISH_MAX) -> None:
+    """Exact blossom on the unsettled nodes, the free ones and their current partners."""
+    nodes = unsettled | (mate < 0)
+    nodes[mate[nodes & (mate >= 0)]] = True  # keep every pair inside or outside whole
+    if nodes.sum() < 2 or nodes.sum() > limit:
+        return
+    sel = np.flatnonzero(nodes[a] & nodes[b])
+    ids = np.flatnonzero(nodes)
+    local = np.full(len(mate), -1, dtype=np.int64)
+    local[ids] = np.arange(len(ids))
+    g = rx.PyGraph(multigraph=False)
+    g.add_nodes_from(range(len(ids)))
+    wi = np.rint(w[sel] * 1000).astype(np.int64)
+    g.add_edges_from(list(zip(local[a[sel]].tolist(), local[b[sel]].tolist(), wi.tolist(), strict=True)))
+    better = rx.max_weight_matching(g, max_cardinality=False, weight_fn=int)
+    mate[ids] = -1
+    for u, v in better:
+        x, y = int(ids[u]), int(ids[v])
+        mate[x], mate[y] = y, x

@@ -1,0 +1,65 @@
+"""Exact study groups for a handful of learners: whole tiny blocks and local repairs.
+
+Feasibility is inherited by subsets (a common language, compatible setups and enough
+time together for five means the same for any three of them), so feasible groups are
+enumerated depth-first with pruning; a dynamic programme over subsets then packs them
+(each state chooses the group of its lowest learner, or leaves that learner out).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import cache
+
+from core.matching.score import Scorer
+
+EXACT_MAX = 14  # learners solved exactly (2^14 states at most)
+GROUPS_MAX = 4000  # feasible groups considered at most; beyond, the caller falls back
+
+Packing = list[tuple[tuple[int, ...], float]]
+
+
+def feasible(scorer: Scorer, ids: list[int], lo: int, hi: int) -> Iterator[tuple[tuple[int, ...], float]]:
+    """Every feasible group of lo..hi of ``ids`` with its score."""
+    def grow(prefix: tuple[int, ...], k: int) -> Iterator[tuple[tuple[int, ...], float]]:
+        for j in range(k, len(ids)):
+            g = (*prefix, ids[j])
+            if len(g) >= 2 and not scorer.feasible(g):
+                continue
+            if len(g) >= lo:
+                v = scorer.score(g, fit=True)
+                if v is not None and v > 0:
+                    yield g, v
+            if len(g) < hi:
+                yield from grow(g, j + 1)
+    yield from grow((), 0)
+
+
+def exact(scorer: Scorer, ids: list[int], lo: int, hi: int) -> Packing | None:
+    """The best packing of ``ids`` into groups, or None if there are too many options."""
+    pos = {x: i for i, x in enumerate(ids)}
+    by_low: dict[int, list[tuple[int, float, tuple[int, ...]]]] = {}
+    for count, (g, v) in enumerate(feasible(scorer, ids, lo, hi)):
+        if count >= GROUPS_MAX:
+            return None
+        mask = 0
+        for x in g:
+            mask |= 1 << pos[x]
+        by_low.setdefault(pos[g[0]], []).append((mask, v, g))
+
+    @cache
+    def best(mask: int) -> tuple[float, tuple[tuple[int, ...], ...]]:
+        if mask == 0:
+            return 0.0, ()
+        low = (mask & -mask).bit_length() - 1
+        top = best(mask & ~(1 << low))  # the lowest learner stays out
+        for gm, v, g in by_low.get(low, ()):
+            if gm & mask == gm:
+                rest = best(mask & ~gm)
+                if v + rest[0] > top[0]:
+                    top = (v + rest[0], (g, *rest[1]))
+        return top
+
+    _, groups = best((1 << len(ids)) - 1)
+    best.cache_clear()
+    return [(g, scorer.score(g, fit=True) or 0.0) for g in groups]

@@ -1,0 +1,144 @@
+"""The candidate kernel: score a chunk of rows against many columns and keep the top k.
+
+Speed comes from doing almost everything in one matrix product (BLAS, both cores):
+every learner becomes a feature row, left side ``[c * slots | geo bonus row | cohort
+one-hot * w | kind one-hot * w]`` and right side ``[slots | geo one-hot | cohort one-hot |
+kind one-hot]``, so ``left @ right.T`` is ``c * shared half hours + geography + cohort
+(+ kind)`` for the whole chunk at once. The overlap cap and the hard minimum are left to
+the exact re-scoring of the few kept pairs (``score.pair_scores``): the ranking key is an
+uncapped estimate; what is stored is exact.
+
+The top k per row avoids a full ``argpartition`` (slow on rows with many equal values):
+columns are padded to ``width * G`` and viewed as width x G; the maxima of the G strided
+groups (a fast, contiguous reduction) pick the k best groups, which must contain the k best
+entries; only those width * k entries are ranked.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from core.matching.features import F32, I64, Pool
+
+W = 32
+BIG = np.float32(1e4)  # "impossible": far below any real key
+CHUNK_CELLS = 1 << 20
+
+
+class Encoder:
+    """Block-local one-hot encodings, so the feature width stays small."""
+
+    def __init__(self, pool: Pool, members: I64, *, kinds: bool):
+        self.pool = pool
+        self.kinds = kinds
+        self.geo = np.unique(pool.geo[members])
+        coh = pool.cohort[members]
+        self.coh = np.unique(coh[coh >= 0])
+        kind = pool.kind[members]
+        self.kind = np.unique(kind[kind >= 0]) if kinds else np.empty(0, np.int64)
+
+    def _onehot(self, idx: I64, codes: I64, vocab: I64, value: float) -> F32:
+        out = np.zeros((len(idx), len(vocab)), dtype=np.float32)
+        if len(vocab):
+            pos = np.minimum(np.searchsorted(vocab, codes), len(vocab) - 1)
+            hit = vocab[pos] == codes
+            out[np.flatnonzero(hit), pos[hit]] = value
+        return out
+
+    def hours(self, idx: I64) -> F32:
+        """Half-hour slots summed per hour (0, 1 or 2): half the width for the product."""
+        s = self.pool.slots[idx]
+        return (s[:, 0::2] + s[:, 1::2]).astype(np.float32)
+
+    def left(self, idx: I64) -> F32:
+        p, w = self.pool, self.pool.w
+        # sum over hours of a_h * b_h ~ 2x the shared half hours when windows are on the hour
+        parts = [p.slots[idx].astype(np.float32) * np.float32(0.5 * w.overlap_per_hour),
+                 p.geo_table[p.geo[idx]][:, self.geo],
+                 self._onehot(idx, p.cohort[idx], self.coh, w.same_cohort)]
+        if self.kinds:
+            parts.append(self._onehot(idx, p.kind[idx], self.kind, w.support_kind))
+        return np.ascontiguousarray(np.concatenate(parts, axis=1), dtype=np.float32)
+
+    def right(self, idx: I64) -> F32:
+        p = self.pool
+        parts = [p.slots[idx].astype(np.float32),
+                 self._onehot(idx, p.geo[idx], self.geo, 1.0),
+                 self._onehot(idx, p.cohort[idx], self.coh, 1.0)]
+        if self.kinds:
+            parts.append(self._onehot(idx, p.kind[idx], self.kind, 1.0))
+        return np.ascontiguousarray(np.concatenate(parts, axis=1), dtype=np.float32)
+
+
+def width_for(k: int) -> int:
+    """Group width: the k best groups hold k * width entries to rank, keep that small."""
+    return W if k <= 16 else 8
+
+
+def padded(right: F32, width: int = W) -> tuple[F32, int]:
+    """Columns padded with zeros to width * G rows; returns (right, G). The caller gives
+    the padding an impossible bias."""
+    n = len(right)
+    g = max(1, -(-n // width))
+    r = np.zeros((g * width, right.shape[1]), dtype=np.float32)
+    r[:n] = right
+    return r, g
+
+
+def top_k(s: F32, k: int, groups: int) -> tuple[I64, I64, F32]:
+    """(row, column, value) of each row's k largest entries above -BIG/2 (s has
+    width*groups columns, viewed as width x groups)."""
+    n = s.shape[0]
+    width = s.shape[1] // groups
+    gmax = s.reshape(n, width, groups).max(axis=1)
+    kg = min(k, groups)
+    if kg < groups:
+        tg = np.argpartition(-gmax, kg - 1, axis=1)[:, :kg]
+    else:
+        tg = np.broadcast_to(np.arange(groups), (n, groups))
+    cand = (np.arange(width)[None, :, None] * groups + tg[:, None, :]).reshape(n, -1)
+    vals = np.take_along_axis(s, cand, axis=1)
+    kk = min(k, cand.shape[1])
+    if kk < cand.shape[1]:
+        best = np.argpartition(-vals, kk - 1, axis=1)[:, :kk]
+        cand = np.take_along_axis(cand, best, axis=1)
+        vals = np.take_along_axis(vals, best, axis=1)
+    keep = vals > -BIG / 2
+    rows = np.broadcast_to(np.arange(n)[:, None], cand.shape)
+    return rows[keep].astype(np.int64), cand[keep].astype(np.int64), vals[keep]
+
+
+def score_chunks(left: F32, r: F32, b: F32, groups: int, k: int,
+                 own: I64 | None = None) -> tuple[I64, I64, F32]:
+    """Top-k (row, column, key) of ``left @ r.T + b`` for every row of ``left`` (``r``
+    padded by ``padded``, ``b`` -BIG on the padding); ``own[i]`` is row i's own column
+    (or -1): never its own candidate."""
+    step = max(1, CHUNK_CELLS // len(r))
+    out_r: list[I64] = []
+    out_c: list[I64] = []
+    out_v: list[F32] = []
+    for r0 in range(0, len(left), step):
+        mine = None if own is None else own[r0:r0 + step]
+        ri, ci, vi = _chunk_top(left[r0:r0 + step], r, b, groups, k, mine)
+        out_r.append(ri + r0)
+        out_c.append(ci)
+        out_v.append(vi)
+    return np.concatenate(out_r), np.concatenate(out_c), np.concatenate(out_v)
+
+
+def _chunk_top(chunk: F32, right: F32, bias: F32, groups: int, k: int,
+               own: I64 | None) -> tuple[I64, I64, F32]:
+    s = chunk @ right.T
+    s += bias[None, :]
+    if own is not None:
+        has = np.flatnonzero(own >= 0)
+        s[has, own[has]] = -BIG
+    return top_k(s, k, groups)
+
+
+def kth_best(left: F32, right: F32, extra: F32, q: int) -> npt.NDArray[np.float32]:
+    """Each row's q-th largest of ``left @ right.T + extra`` (extra: rows x cols)."""
+    s = left @ right.T + extra
+    q = max(1, min(q, s.shape[1]))
+    return np.sort(s, axis=1)[:, s.shape[1] - q]  # sort: partition crawls on equal values
