@@ -55,19 +55,27 @@ async def find_learner(uow: UnitOfWork, community_id: int, user_ref: str) -> Lea
     return learner
 
 
-async def active_match(ctx: Ctx, match_number: int | None) -> Match:
-    """The caller's active match: the one numbered, or their only/most recent one."""
+async def active_match(ctx: Ctx, match_number: int | None, *, ended_ok: bool = False) -> Match:
+    """The caller's match: the one numbered, else their most recent active one.
+
+    ``ended_ok``: ended matches count too (feedback may come after a match ended); without a
+    number the latest active match still wins, else the latest one.
+    """
     assert ctx.learner.id is not None
-    matches = [m for m in await ctx.uow.matches.active_for(ctx.learner.id)
-               if m.state is MatchState.ACTIVE]
+    mine = await ctx.uow.matches.for_learner(ctx.learner.id)
+    active = [m for m in mine if m.state is MatchState.ACTIVE]
+    pool = mine if ended_ok else active
     if match_number is not None:
-        for m in matches:
+        for m in pool:
             if m.id == match_number:
                 return m
-        raise Refusal(f"You have no active match number {match_number}. `/peer status` lists yours.")
-    if not matches:
+        kind = "" if ended_ok else "active "
+        raise Refusal(f"You have no {kind}match number {match_number}. `/peer status` lists yours.")
+    if not pool:
+        if ended_ok:
+            raise Refusal("You haven't been matched yet, so there's no one to rate.")
         raise Refusal("You don't have an active match right now. `/peer join` to find one.")
-    return max(matches, key=lambda m: m.created_at)
+    return max(active or pool, key=lambda m: m.created_at)
 
 
 async def queue_position(uow: UnitOfWork, entry: QueueEntry) -> tuple[int, int]:

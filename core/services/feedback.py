@@ -18,11 +18,11 @@ from statistics import mean
 from typing import Any
 
 from core import catalogue
-from core.model import Feedback, Learner, Match, MatchState, Session, SessionState
+from core.model import Feedback, Learner, Match, Session, SessionState
 from core.ports import UnitOfWork
 from core.replies import FormRequest, Reply, ts
 from core.services import checkins
-from core.services.common import name_for
+from core.services.common import active_match, name_for
 from core.services.context import Ctx
 from core.services.errors import Refusal
 from core.services.reminders import feedback_buttons
@@ -53,23 +53,6 @@ async def rating_of(uow: UnitOfWork, learner_id: int) -> float | None:
     return averages(await uow.feedback.about(learner_id)).get("overall")
 
 
-async def _match(ctx: Ctx, number: int | None) -> Match:
-    """The match to rate in: the numbered one (ended ones too: feedback may come late),
-    else the caller's latest active match, else their latest match."""
-    me = ctx.learner.id
-    assert me is not None
-    mine = await ctx.uow.matches.for_learner(me)
-    if number is not None:
-        for m in mine:
-            if m.id == number:
-                return m
-        raise Refusal(f"You have no match number {number}. `/peer status` lists yours.")
-    if not mine:
-        raise Refusal("You haven't been matched yet, so there's no one to rate.")
-    active = [m for m in mine if m.state is MatchState.ACTIVE]
-    return max(active or mine, key=lambda m: m.created_at)
-
-
 async def _session(ctx: Ctx, match: Match, number: int | None) -> Session | None:
     """The session rated: the numbered one, else the match's latest started one, else none
     (feedback about the match as a whole)."""
@@ -98,7 +81,7 @@ async def feedback(ctx: Ctx, args: dict[str, Any]) -> Reply:
     (the form's fields come back with the match/session/to context), save it."""
     me = ctx.learner.id
     assert me is not None
-    match = await _match(ctx, args.get("match"))
+    match = await active_match(ctx, args.get("match"), ended_ok=True)
     session = await _session(ctx, match, args.get("session"))
     partners = [i for i in match.member_ids() if i != me]
     learners: dict[int, Learner] = {lid: lr for lid in match.member_ids()
