@@ -68,7 +68,7 @@ def _reason(scorer: Scorer, i: int, others: I64, shared: F32,
     code = int(pool.compat[i])
     setup_ok = tables[0][code, pool.compat[others]]
     if not setup_ok.any():
-        return f"{who} on {topic} wants {SETUP_WORDS.get(c.setup, str(c.setup))} sessions yet."
+        return f"{who} on {topic} is up for {SETUP_WORDS.get(c.setup, str(c.setup))} yet."
     lang_ok = setup_ok & tables[1][code, pool.compat[others]]
     if not lang_ok.any():
         return f"{who} on {topic} speaks {_join(sorted(c.languages)) or 'your language'} yet."
