@@ -136,9 +136,11 @@ def run_one(n: int, seed: int, exact_limit: int, queue: mp.Queue) -> None:  # ty
     plan = plan_round(cands, settings=settings, now=NOW, seed=seed, blocked=blocked, past_partners=past)
     wall = perf_counter() - t
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # MiB on Linux
+    worker = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest worker
     violations = oracle.violations(plan, cands, settings, NOW, blocked)
     matched = {lid for m in plan.matches for lid, _ in m.members}
-    row = {"n": n, "wall": wall, "peak_mib": peak, "score": plan.figures["total_score"],
+    row = {"n": n, "wall": wall, "peak_mib": peak, "worker_mib": worker,
+           "workers": plan.figures["workers"], "score": plan.figures["total_score"],
            "matched": len(matched) / n, "long": _long_waiters(cands, matched),
            "violations": len(violations), "seconds": plan.figures["seconds"]}
     ref = oracle.reference(plan, cands, settings, NOW, blocked, past, exact=n <= exact_limit)
@@ -212,7 +214,8 @@ def main() -> None:
         print(f"{n:>8} {row['wall']:>7.2f} {row['peak_mib']:>9.0f} {row['score']:>11.0f} "
               f"{100 * row['matched']:>7.1f}% {100 * row['long']:>5.1f}% {exact:>8} "
               f"{row['pct_greedy']:>8.2f}% {row['violations']:>5}", flush=True)
-        print(f"         phases: {row['seconds']}  engine pair+support score {row['engine_ps']:.0f}, "
+        print(f"         {row['workers']} worker process(es), largest {row['worker_mib']:.0f} MiB; "
+              f"phases: {row['seconds']}  engine pair+support score {row['engine_ps']:.0f}, "
               f"exact {row.get('exact_ps') or 'n/a'}, greedy {row['greedy_ps']:.0f}", flush=True)
     if not args.n:
         groups_vs_cpsat(args.seed)

@@ -14,6 +14,8 @@ ranking.py, candidates.py, pairgraph.py) and is solved globally:
   (support.py: scipy, dense or sparse).
 
 Every match gets its reasons and suggested times; every learner left over gets a reason.
+The (mode class, topic) keys are independent: from ``PARALLEL_FROM`` learners they are
+solved in forked worker processes (parallel.py); the plan is the same either way.
 The score is documented in ``core.matching.score``. The seed only breaks ties.
 """
 
@@ -30,7 +32,6 @@ import numpy as np
 from core.availability import week_start
 from core.matching import groups as group_solver
 from core.matching.candidates import (
-    MODE_CLASS,
     Adjust,
     Block,
     make_blocks,
@@ -42,6 +43,7 @@ from core.matching.explain import reasons
 from core.matching.features import Pool, build_pool
 from core.matching.pairgraph import pair_candidates
 from core.matching.pairs import attach_trios, max_weight_pairs, neighbours
+from core.matching.parallel import cores, run_all
 from core.matching.score import Scorer
 from core.matching.support import assign
 from core.matching.times import best_slots
@@ -54,17 +56,22 @@ K_PAIRS = 12  # candidates kept per learner for pair matching
 K_GROUPS = 10  # ... for study groups
 ALL_EDGES = 80  # study-group blocks up to this size keep every compatible pair
 
+PARALLEL_FROM = 5_000  # learners: below, forking workers is not worth it
+
 Made = tuple[Mode, list[tuple[int, str]], float, bool]  # kind, (index, role), score, trio
+Solved = tuple[list[MatchPlan], dict[int, str], dict[str, float]]  # plans, waiting, seconds
 
 
 def plan_round(candidates: list[Candidate], *, settings: CommunitySettings, now: datetime,
                seed: int, blocked: set[frozenset[int]] | frozenset[frozenset[int]] = frozenset(),
                past_partners: set[frozenset[int]] | frozenset[frozenset[int]] = frozenset(),
-               ) -> RoundPlan:
+               workers: int | None = None) -> RoundPlan:
     """Plan the matches of one community's queue (all modes). Pure and deterministic:
     the same candidates, settings, ``now`` and ``seed`` give the same plan.
 
     ``blocked`` pairs are never matched; ``past_partners`` cost ``weights.past_partner``.
+    ``workers``: processes for the independent (mode, topic) keys (``parallel.py``); by
+    default one per core from ``PARALLEL_FROM`` learners, else 1. The plan is the same.
     """
     # The round allocates millions of small objects while the queue's own objects are
     # alive: the cyclic garbage collector would rescan them all again and again (measured:
@@ -73,7 +80,7 @@ def plan_round(candidates: list[Candidate], *, settings: CommunitySettings, now:
     paused = gc.isenabled()
     gc.disable()
     try:
-        return _plan_round(candidates, settings, now, seed, blocked, past_partners)
+        return _plan_round(candidates, settings, now, seed, blocked, past_partners, workers)
     finally:
         if paused:
             gc.enable()
@@ -81,7 +88,8 @@ def plan_round(candidates: list[Candidate], *, settings: CommunitySettings, now:
 
 def _plan_round(candidates: list[Candidate], settings: CommunitySettings, now: datetime,
                 seed: int, blocked: set[frozenset[int]] | frozenset[frozenset[int]],
-                past_partners: set[frozenset[int]] | frozenset[frozenset[int]]) -> RoundPlan:
+                past_partners: set[frozenset[int]] | frozenset[frozenset[int]],
+                workers: int | None) -> RoundPlan:
     t0 = perf_counter()
     cands = _unique(candidates)
     start = week_start(now)
@@ -91,27 +99,58 @@ def _plan_round(candidates: list[Candidate], settings: CommunitySettings, now: d
     scorer = Scorer(pool, block_set, past)
     adjust = pair_adjustments(pool, past, settings.weights.past_partner)
     pair_adjustments(pool, block_set, float("-inf"), into=adjust)
-    t_prep = perf_counter()
-    made: list[Made] = []
     blocks = make_blocks(pool)
-    spent: dict[str, float] = defaultdict(float)
+    keyed: dict[tuple[str, str], list[tuple[int, Block]]] = defaultdict(list)
+    for number, block in enumerate(blocks):  # blocks come sorted by key
+        keyed[(block.mode_class, block.topic_key)].append((number, block))
+    tasks = list(keyed.values())
+    t_prep = perf_counter()
 
-    # Sequential on purpose: numpy's BLAS already uses both cores, and two worker threads
-    # measured slower (GIL contention in the Python parts).
-    for number, block in enumerate(blocks):
-        t = perf_counter()
-        made.extend(_solve_block(pool, scorer, block, adjust, _seed(seed, block, number)))
-        spent[block.mode_class] += perf_counter() - t
+    def solve(i: int) -> Solved:
+        return _solve_key(pool, scorer, adjust, tasks[i], seed, now)
+
+    if workers is None:
+        workers = cores() if len(cands) >= PARALLEL_FROM else 1
+    costs = [sum(len(b.members) ** 1.5 for _, b in t) for t in tasks]
+    solved = run_all(solve, costs, workers)
     t_solve = perf_counter()
-    plans = _plans(pool, scorer, made, now)
-    t_plans = perf_counter()
+    plans = [p for part in solved for p in part[0]]
     plans.sort(key=lambda p: (p.kind.value, [x for x, _ in p.members]))
-    unmatched = _waiting(scorer, made)
+    unmatched = {i: why for part in solved for i, why in part[1].items()}
+    spent: dict[str, float] = defaultdict(float)
+    for part in solved:
+        for k, v in part[2].items():
+            spent[k] += v
     t_end = perf_counter()
     return RoundPlan(plans, unmatched, _figures(
         cands, plans, unmatched, len(blocks),
-        {"prepare": t_prep - t0, **{f"solve_{k}": v for k, v in sorted(spent.items())},
-         "reasons_times": t_plans - t_solve, "waiting": t_end - t_plans, "wall": t_end - t0}))
+        {"prepare": t_prep - t0, **{k: v for k, v in sorted(spent.items())},
+         "merge": t_end - t_solve, "wall": t_end - t0}, min(workers, len(tasks))))
+
+
+def _solve_key(pool: Pool, scorer: Scorer, adjust: Adjust, blocks: list[tuple[int, Block]],
+               seed: int, now: datetime) -> Solved:
+    """The blocks of one (mode class, topic) key: their plans, who waits and why, and
+    the seconds spent per phase (summed over workers in the figures)."""
+    spent: dict[str, float] = defaultdict(float)
+    made: list[Made] = []
+    for number, block in blocks:
+        t = perf_counter()
+        made.extend(_solve_block(pool, scorer, block, adjust, _seed(seed, block, number)))
+        spent[f"solve_{block.mode_class}"] += perf_counter() - t
+    t = perf_counter()
+    plans = _plans(pool, scorer, made, now)
+    spent["reasons_times"] += perf_counter() - t
+    t = perf_counter()
+    matched = {i for _, members, _, _ in made for i, _ in members}
+    idx = np.sort(np.concatenate([b.members for _, b in blocks]))
+    left = [i for i in idx.tolist() if i not in matched]
+    unmatched: dict[int, str] = {}
+    if left:
+        lo = pool.settings.group_min if blocks[0][1].mode_class == "group" else 2
+        unmatched = explain_waiting(scorer, idx, left, group_min=lo)
+    spent["waiting"] += perf_counter() - t
+    return plans, unmatched, dict(spent)
 
 
 def _unique(candidates: list[Candidate]) -> list[Candidate]:
@@ -185,25 +224,8 @@ def _plans(pool: Pool, scorer: Scorer, made: list[Made], now: datetime) -> list[
     return out
 
 
-def _waiting(scorer: Scorer, made: list[Made]) -> dict[int, str]:
-    pool = scorer.pool
-    matched = {i for _, members, _, _ in made for i, _ in members}
-    by_key: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for i, c in enumerate(pool.cands):
-        by_key[(MODE_CLASS[c.mode], c.topic_key)].append(i)
-    out: dict[int, str] = {}
-    lo = pool.settings.group_min
-    for (mode_class, _), idx in sorted(by_key.items()):
-        left = [i for i in idx if i not in matched]
-        if left:
-            group = np.array(idx, dtype=np.int64)
-            out.update(explain_waiting(scorer, group, left,
-                                       group_min=lo if mode_class == "group" else 2))
-    return out
-
-
 def _figures(cands: list[Candidate], plans: list[MatchPlan], unmatched: dict[int, str],
-             blocks: int, seconds: dict[str, float]) -> dict[str, object]:
+             blocks: int, seconds: dict[str, float], workers: int) -> dict[str, object]:
     queued: dict[str, int] = defaultdict(int)
     for c in cands:
         queued[c.mode.value] += 1
@@ -219,6 +241,6 @@ def _figures(cands: list[Candidate], plans: list[MatchPlan], unmatched: dict[int
         "groups": sum(1 for p in plans if p.kind is Mode.STUDY_GROUP),
         "queued_by_mode": dict(sorted(queued.items())),
         "matched_by_mode": dict(sorted(matched.items())),
-        "total_score": round(sum(p.score for p in plans), 3), "blocks": blocks,
+        "total_score": round(sum(p.score for p in plans), 3), "blocks": blocks, "workers": workers,
         "seconds": {k: round(v, 4) for k, v in seconds.items()},
     }
