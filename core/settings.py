@@ -70,6 +70,9 @@ class CommunitySettings:
     reminder_offsets_minutes: tuple[int, ...] = (24 * 60, 60)
     allow_outside_availability: bool = False
     commands_per_minute: int = 20
+    # Processes one round may use: 1 = in the bot's process; 0 = one per core for queues of
+    # 5,000+ learners (forked workers; measured 19 s -> 12 s at 100,000 on 2 cores).
+    matching_workers: int = 1
     weights: MatchingWeights = field(default_factory=MatchingWeights)
 
     def with_overrides(self, overrides: dict[str, Any]) -> CommunitySettings:

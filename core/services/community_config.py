@@ -18,7 +18,7 @@ from core.services.errors import Refusal
 from core.settings import CommunitySettings
 
 _CHOICES = {"space_mode": ("auto", "channel", "thread", "group_dm"), "space_on_end": ("archive", "delete")}
-_EDITABLE = [f.name for f in fields(CommunitySettings) if f.name not in ("weights", "topic_families")]
+_EDITABLE = [f.name for f in fields(CommunitySettings) if f.name not in ("weights", "topic_families", "matching_workers")]
 
 
 def _show(value: Any) -> str:

@@ -6,8 +6,10 @@ A dry run computes the same plan (same seed, same queue) but stores only the rou
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from core.availability import parse_availability
@@ -99,6 +101,15 @@ async def gather(uow: UnitOfWork, community: Community, settings: CommunitySetti
     return candidates, learners, profiles
 
 
+async def _plan(candidates: list[Candidate], settings: CommunitySettings, now: datetime, seed: int,
+                blocked: set[frozenset[int]], past: set[frozenset[int]]) -> RoundPlan:
+    """The engine, off the event loop: a big round takes seconds, and the bot must keep
+    answering (and Discord's heartbeat must keep beating) meanwhile."""
+    return await asyncio.to_thread(partial(
+        plan_round, candidates, settings=settings, now=now, seed=seed, blocked=blocked,
+        past_partners=past, workers=settings.matching_workers or None))
+
+
 def _alias(n: int) -> str:
     return f"Anonymous learner #{n}"
 
@@ -112,9 +123,8 @@ async def run_round(services: Services, uow: UnitOfWork, community: Community,
         raise Refusal("A matching round is already running for this community; try again in a minute.")
     seed = new_seed(services, now) if seed is None else seed
     candidates, learners, profiles = await gather(uow, community, settings, now)
-    plan = plan_round(candidates, settings=settings, now=now, seed=seed,
-                      blocked=await uow.blocks.pairs(community.id),
-                      past_partners=await _past_partners(uow, community.id))
+    plan = await _plan(candidates, settings, now, seed, await uow.blocks.pairs(community.id),
+                       await _past_partners(uow, community.id))
     rnd = await uow.rounds.add(Round(community.id, seed, now, dry_run=dry_run,
                                      finished_at=services.clock.now(), figures=dict(plan.figures)))
     stored: list[Match] = []
@@ -186,9 +196,8 @@ async def instant_match(services: Services, uow: UnitOfWork, community: Communit
     block = [c for c in candidates
              if _mode_class(c.mode) == _mode_class(me.mode) and c.topic_key == me.topic_key]
     seed = new_seed(services, now)
-    plan = plan_round(block, settings=settings, now=now, seed=seed,
-                      blocked=await uow.blocks.pairs(community.id),
-                      past_partners=await _past_partners(uow, community.id))
+    plan = await _plan(block, settings, now, seed, await uow.blocks.pairs(community.id),
+                       await _past_partners(uow, community.id))
     mine = [mp for mp in plan.matches if any(lid == learner_id for lid, _ in mp.members)]
     if not mine:
         return None
