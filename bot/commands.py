@@ -16,7 +16,7 @@ from bot.config import Config
 from bot.sample import sample_rows
 from core.model import Community
 from core.replies import Reply
-from core.services.delivery import dispatch_due
+from core.services.delivery import drain
 from core.services.importing import import_rows
 from core.services.lookup import people
 from core.services.reports import export_csv
@@ -115,11 +115,8 @@ async def demo(config: Config, learners: int, *, keep: bool) -> int:
         # Deliver the round's DMs and spaces quietly; the console shows new ones as they come.
         quiet = ConsoleDeliverer(io.StringIO(), lambda: people(app.services, PLATFORM, DEMO_COMMUNITY),
                                  Path("exports"), app.services.clock)
-        sent = 0
-        while (result := await dispatch_due(app.services.uow_factory, app.services.clock,
-                                            {PLATFORM: quiet})).sent:
-            sent += result.sent
-        print(f"Delivered {sent} DMs and private spaces (console).")
+        result = await drain(app.services.uow_factory, app.services.clock, {PLATFORM: quiet})
+        print(f"Delivered {result.sent} DMs and private spaces (console).")
         if not sys.stdin.isatty():
             return 0
         print("\nTry: `as ana` then `/peer status`; `as moderator` then `/peeradmin queue`.")

@@ -35,7 +35,7 @@ from core.model import Community
 from core.ports import Deliverer
 from core.services.checkins import plan_periodic
 from core.services.context import Services
-from core.services.delivery import TickResult, dispatch_due
+from core.services.delivery import TickResult, dispatch_due, drain
 from core.services.dispatch import effective_settings
 from core.services.errors import Refusal
 from core.services.rounds import RoundOutcome, run_round
@@ -235,13 +235,7 @@ class PeerScheduler:
 
     async def _tick(self) -> None:
         try:
-            # Keep going while full batches come back: a backlog drains at once.
-            batch = (self.dispatch or DispatchSettings()).batch_size
-            while True:
-                result = await tick(self.services, self.deliverers, self.dispatch)
-                if result.sent + result.retried + result.failed + result.dm_closed \
-                        + result.expired < batch:
-                    break
+            await drain(self.services.uow_factory, self.services.clock, self.deliverers, self.dispatch)
         except Exception:  # a database hiccup must not kill the job; next tick retries
             log.exception("outbox tick failed")
 

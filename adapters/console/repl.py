@@ -19,7 +19,7 @@ from core import catalogue
 from core.ports import Deliverer
 from core.replies import FormRequest, Reply
 from core.services.context import Actor, CommandRequest, Services
-from core.services.delivery import dispatch_due
+from core.services.delivery import drain
 from core.services.dispatch import handle
 from core.services.lookup import people
 from core.textcommand import GrammarError, parse
@@ -139,10 +139,7 @@ class Console:
 
     async def deliver(self) -> None:
         """Deliver every outbox row due now."""
-        for _ in range(5):  # a delivery may queue a follow-up (e.g. a DM fallback)
-            result = await dispatch_due(self.services.uow_factory, self.services.clock, self.deliverers)
-            if not (result.sent or result.dm_closed):
-                break
+        await drain(self.services.uow_factory, self.services.clock, self.deliverers)
 
     async def repl(self) -> None:
         """Read commands until EOF or `quit`."""

@@ -9,9 +9,19 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from core import outbox
 from core.availability import overlap_hours, parse_availability, week_start
 from core.matching.times import suggest_times
-from core.model import AuditEntry, Learner, Match, MatchMember, MatchState, Mode, QueueState
+from core.model import (
+    AuditEntry,
+    Learner,
+    Match,
+    MatchMember,
+    MatchState,
+    Mode,
+    Profile,
+    QueueState,
+)
 from core.replies import Reply
 from core.services import ending
 from core.services.common import find_learner, waited
@@ -92,12 +102,13 @@ async def pair(ctx: Ctx, args: dict[str, Any]) -> Reply:
                       "Both will get a DM and a private space.")
 
 
-def _kind_and_roles(pa: Any, pb: Any) -> tuple[Mode, tuple[str, str]]:
-    modes = {getattr(pa, "mode", None), getattr(pb, "mode", None)}
-    if Mode.OFFER_SUPPORT in modes:
-        first_supports = getattr(pa, "mode", None) is Mode.OFFER_SUPPORT
-        return Mode.NEED_SUPPORT, ("supporter", "supported") if first_supports else ("supported", "supporter")
-    mode = getattr(pa, "mode", None) or getattr(pb, "mode", None) or Mode.STUDY_BUDDY
+def _kind_and_roles(pa: Profile | None, pb: Profile | None) -> tuple[Mode, tuple[str, str]]:
+    """What a hand-made pair is: support when one of them offers support, else their mode."""
+    ma, mb = (pa.mode if pa else None), (pb.mode if pb else None)
+    if Mode.OFFER_SUPPORT in (ma, mb):
+        roles = ("supporter", "supported") if ma is Mode.OFFER_SUPPORT else ("supported", "supporter")
+        return Mode.NEED_SUPPORT, roles
+    mode = ma or mb or Mode.STUDY_BUDDY
     return (Mode.STUDY_BUDDY if mode is Mode.NEED_SUPPORT else mode), ("peer", "peer")
 
 
@@ -109,8 +120,6 @@ async def end_match(ctx: Ctx, args: dict[str, Any]) -> Reply:
         raise Refusal(f"Match #{match.id} has already ended ({match.ended_reason}).")
     reason = str(args["reason"])
     await ending.close(ctx.uow, ctx.settings, match, f"ended by a moderator: {reason}", ctx.now)
-    from core import outbox  # local: only this use case tells members a moderator ended it
-
     for lid in match.member_ids():
         member = await ctx.uow.learners.get(lid)
         if member is not None:

@@ -41,6 +41,23 @@ class TickResult:
     expired: int = 0
 
 
+async def drain(uow_factory: UnitOfWorkFactory, clock: Clock, deliverers: Mapping[str, Deliverer],
+                settings: DispatchSettings | None = None, max_batches: int = 100) -> TickResult:
+    """Deliver everything due now: batch after batch while full batches come back (a
+    backlog) or a batch sent something (a delivery may queue a follow-up that is due at
+    once, e.g. the space mention for closed DMs). Bounded, so it always returns."""
+    batch = (settings or DispatchSettings()).batch_size
+    total = TickResult()
+    for _ in range(max_batches):
+        r = await dispatch_due(uow_factory, clock, deliverers, settings)
+        for name in ("sent", "retried", "failed", "dm_closed", "expired"):
+            setattr(total, name, getattr(total, name) + getattr(r, name))
+        processed = r.sent + r.retried + r.failed + r.dm_closed + r.expired
+        if processed < batch and not (r.sent or r.dm_closed):
+            break
+    return total
+
+
 def backoff(attempts: int, settings: DispatchSettings, retry_after: float | None) -> float:
     """Seconds to wait before the next attempt: the platform's Retry-After when given,
     else exponential from the base, capped."""
