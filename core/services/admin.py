@@ -17,7 +17,6 @@ from core.model import (
     Learner,
     Match,
     MatchMember,
-    MatchState,
     Mode,
     Profile,
     QueueState,
@@ -77,7 +76,7 @@ async def pair(ctx: Ctx, args: dict[str, Any]) -> Reply:
     profiles = await ctx.uow.profiles.for_learners([a.id or 0, b.id or 0])
     for person in (a, b):
         assert person.id is not None
-        active = [m for m in await ctx.uow.matches.active_for(person.id) if m.state is MatchState.ACTIVE]
+        active = await ctx.uow.matches.active_for(person.id)
         prof = profiles.get(person.id)
         if active and not (prof and prof.mode is Mode.OFFER_SUPPORT):
             raise Refusal(f"{person.display_name} is already in match #{active[0].id}; end it first.")
@@ -116,7 +115,7 @@ async def end_match(ctx: Ctx, args: dict[str, Any]) -> Reply:
     match = await ctx.uow.matches.get(int(args["match"]))
     if match is None or match.community_id != ctx.community.id:
         raise Refusal(f"There is no match #{args['match']} in this community.")
-    if match.state is not MatchState.ACTIVE:
+    if not match.is_active:
         raise Refusal(f"Match #{match.id} has already ended ({match.ended_reason}).")
     reason = str(args["reason"])
     await ending.close(ctx.uow, ctx.settings, match, f"ended by a moderator: {reason}", ctx.now)
@@ -160,9 +159,8 @@ async def ban(ctx: Ctx, args: dict[str, Any]) -> Reply:
         entry.state = QueueState.REMOVED
         await ctx.uow.queue.update(entry)
     for match in await ctx.uow.matches.active_for(learner.id or 0):
-        if match.state is MatchState.ACTIVE:
-            await ending.leave_match(ctx.uow, ctx.settings, match, learner, "banned", ctx.now,
-                                     tell=f"Match #{match.id} has ended.")
+        await ending.leave_match(ctx.uow, ctx.settings, match, learner, "banned", ctx.now,
+                                 tell=f"Match #{match.id} has ended.")
     await audit(ctx, "ban", f"{learner.platform_user_id}: {reason}")
     return Reply(text=f"Banned {learner.display_name}. Their queue entry and matches have ended.")
 

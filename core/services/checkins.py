@@ -61,9 +61,8 @@ def checkin_buttons(match: Match, *, unpair: bool = True) -> tuple[Button, ...]:
 
 def _dm(match: Match, learner: Learner, text: str, key: str, due: datetime,
         buttons: tuple[Button, ...]) -> OutboxMessage:
-    anonymous = any(m.alias for m in match.members)
     return outbox.dm(match.community_id, learner.platform_user_id, text, key, due,
-                     buttons=buttons, match_id=None if anonymous else match.id)
+                     buttons=buttons, match_id=match.fallback_match_id)
 
 
 async def write_checkins(uow: UnitOfWork, settings: CommunitySettings, match: Match,
@@ -112,7 +111,7 @@ async def plan_periodic(uow: UnitOfWork, community: Community, settings: Communi
         k = int((now - entry.joined_at) / WEEK)
         learner = await uow.learners.get(entry.learner_id)
         if k < 1 or learner is None or learner.banned or (
-                learner.paused_until is not None and learner.paused_until > now):
+                learner.is_paused(now)):
             continue
         pos, total = await queue_position(uow, entry)
         why = entry.unmatched_reason or "no matching round has run since you joined."

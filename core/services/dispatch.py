@@ -82,7 +82,8 @@ async def handle(services: Services, request: CommandRequest) -> Reply:
                                        request.actor.display_name, services)
         moderator = is_moderator(learner, request, settings)
         if cmd.moderator and not moderator:
-            await uow.commit()  # keep the learner row; nothing else changed
+            # Refused: nothing is kept, not even the first-contact rows made above (the unit
+            # of work rolls back on exit).
             return error("Sorry, that command is for moderators of this community. "
                          "Ask a moderator if you need something changed.")
         if learner.banned and not moderator and cmd.key not in _ALLOWED_WHEN_BANNED:

@@ -46,7 +46,7 @@ async def close(uow: UnitOfWork, settings: CommunitySettings, match: Match, reas
     await uow.matches.update(match)
     await _cancel_sessions(uow, match, by, now)
     await uow.outbox.drop_matching(f"match:{match.id}:", "match ended")
-    if not any(m.alias for m in match.members):  # anonymous matches have no space
+    if not match.is_anonymous:  # anonymous matches have no space
         await uow.outbox.add(outbox.space_close(
             match.community_id, match.id, match.space_id, settings.space_on_end, now,
             f"Match #{match.id} has ended. Thanks for studying together! "

@@ -6,13 +6,13 @@ from datetime import timedelta
 from typing import Any
 
 from core import catalogue, outbox
-from core.model import MatchState, QueueState
+from core.model import QueueState
 from core.replies import Button, Reply, ts
 from core.services import ending
 from core.services.common import active_match, name_for, queue_position, waited
 from core.services.context import Ctx
 from core.services.errors import Refusal
-from core.services.notify import is_anonymous, match_buttons, times_text
+from core.services.notify import match_buttons, times_text
 
 
 async def status(ctx: Ctx, args: dict[str, Any]) -> Reply:
@@ -24,11 +24,9 @@ async def status(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if me.banned:
         return Reply(text="You can't use PeerMatch in this community right now. "
                           "Please contact a moderator if you think this is a mistake.")
-    if me.paused_until and me.paused_until > ctx.now:
-        lines.append(f"⏸️ Matching is paused until {ts(me.paused_until)} (`/peer resume` to resume).")
+    if (until := me.pause_end(ctx.now)) is not None:
+        lines.append(f"⏸️ Matching is paused until {ts(until)} (`/peer resume` to resume).")
     for match in await ctx.uow.matches.active_for(me.id):
-        if match.state is not MatchState.ACTIVE:
-            continue
         others = []
         for other_id in match.member_ids():
             if other_id != me.id and (other := await ctx.uow.learners.get(other_id)):
@@ -38,7 +36,7 @@ async def status(ctx: Ctx, args: dict[str, Any]) -> Reply:
         if match.reasons:
             lines.append("Why: " + " · ".join(match.reasons))
         lines.append("Suggested times: " + times_text(match))
-        if is_anonymous(match):
+        if match.is_anonymous:
             lines.append("Anonymous match: `/peer message <text>` to talk through the bot.")
         buttons.extend(match_buttons(match))
     entry = await ctx.uow.queue.open_for(me.id)
@@ -104,7 +102,7 @@ async def pause(ctx: Ctx, args: dict[str, Any]) -> Reply:
 async def resume(ctx: Ctx, args: dict[str, Any]) -> Reply:
     me = ctx.learner
     assert me.id is not None
-    if not me.paused_until or me.paused_until <= ctx.now:
+    if not me.is_paused(ctx.now):
         raise Refusal("You're not paused.")
     me.paused_until = None
     await ctx.uow.learners.update(me)
@@ -120,9 +118,9 @@ async def forget(ctx: Ctx, args: dict[str, Any]) -> Reply:
     me = ctx.learner
     assert me.id is not None
     for match in await ctx.uow.matches.active_for(me.id):
-        if match.state is MatchState.ACTIVE:
-            await ending.leave_match(ctx.uow, ctx.settings, match, me, "left PeerMatch", ctx.now,
-                                     block=False, tell=f"Your partner in match #{match.id} has left PeerMatch.")
+        await ending.leave_match(ctx.uow, ctx.settings, match, me, "left PeerMatch", ctx.now,
+                                 block=False,
+                                 tell=f"Your partner in match #{match.id} has left PeerMatch.")
     await ctx.uow.queue.delete_for(me.id)
     await ctx.uow.profiles.delete(me.id)
     await ctx.uow.feedback.delete_for(me.id)

@@ -28,10 +28,6 @@ def match_buttons(match: Match) -> tuple[Button, ...]:
     )
 
 
-def is_anonymous(match: Match) -> bool:
-    return any(m.alias for m in match.members)
-
-
 def times_text(match: Match) -> str:
     if not match.suggested_times:
         return "No common time found in your availability: agree on one in your chat."
@@ -64,7 +60,7 @@ def match_text(match: Match, viewer: Learner, learners: dict[int, Learner],
     if match.reasons:
         lines.append("**Why you were matched:** " + " · ".join(match.reasons))
     lines.append("**Suggested times:** " + times_text(match))
-    if is_anonymous(match):
+    if match.is_anonymous:
         lines.append("This match is anonymous: talk through the bot with `/peer message <text>`.")
     else:
         lines.append("A private space for your match is on its way. Book a session with "
@@ -96,8 +92,8 @@ async def announce_match(uow: UnitOfWork, settings: CommunitySettings, match: Ma
             match.community_id, learner.platform_user_id,
             match_text(match, learner, learners, profiles),
             f"match:{match.id}:dm:{learner_id}", now, buttons=buttons,
-            match_id=None if is_anonymous(match) else match.id))
-    if not is_anonymous(match):
+            match_id=match.fallback_match_id))
+    if not match.is_anonymous:
         topic = next((p.topic for p in profiles.values()), "study")
         await uow.outbox.add(outbox.space_open(
             match.community_id, match.id, space_name(match, topic),

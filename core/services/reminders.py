@@ -25,7 +25,7 @@ from core import ics, outbox
 from core.model import Learner, Match, OutboxMessage, Session
 from core.ports import UnitOfWork
 from core.replies import Attachment, Button, ts
-from core.services.common import alias_for, name_for
+from core.services.common import name_for
 from core.settings import CommunitySettings
 
 FEEDBACK_PROMPT_USEFUL = timedelta(days=7)
@@ -39,7 +39,7 @@ def session_prefix(session_id: int | None) -> str:
 def shown_name(match: Match, learner: Learner, viewer_id: int) -> str:
     """A plain-text name (for button labels and calendar titles, where mentions don't
     render): the alias of an anonymous member, else the display name."""
-    alias = alias_for(match, learner.id or 0)
+    alias = match.alias_of(learner.id or 0)
     return alias if alias and viewer_id != learner.id else learner.display_name
 
 
@@ -61,10 +61,9 @@ def _dm(match: Match, learner: Learner, text: str, key: str, due: datetime, *,
         summary, description, stamp, cancel = attachment_of
         files = (ics.attachment(session, summary=summary, description=description, stamp=stamp,
                                 cancel=cancel),)
-    anonymous = any(m.alias for m in match.members)
     msg = outbox.dm(match.community_id, learner.platform_user_id, text, key, due,
                     buttons=buttons, attachments=files,
-                    match_id=None if anonymous else match.id)
+                    match_id=match.fallback_match_id)
     if expires_at is not None:
         msg.payload["expires_at"] = expires_at.isoformat()
     return msg

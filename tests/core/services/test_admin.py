@@ -133,3 +133,20 @@ async def test_stats_reply_has_figures_and_a_png_chart(storage) -> None:
     [png] = reply.attachments
     assert png.content.startswith(b"\x89PNG") and png.mime == "image/png"
     assert reply.data["matched"] == 2 and reply.data["waiting"] == 1
+
+
+@pytest.mark.parametrize("cmd", ADMIN_COMMANDS, ids=lambda c: c.name)
+async def test_a_refused_moderator_command_keeps_no_first_contact_rows(storage, cmd) -> None:
+    bot = Bot(storage)
+    args = {o.name: "1" if o.kind is catalogue.Kind.INT else "learners" if o.name == "what" else "x"
+            for o in cmd.options if o.required}
+    await bot.join("ana")  # the community exists; eve has never spoken to the bot
+    reply = await bot.run("eve", cmd.key, **args)
+    assert not reply.ok and "for moderators" in reply.text
+    async with storage.uow_factory() as uow:
+        community = await uow.communities.by_external("test", "guild-1")
+        assert await uow.learners.by_platform_id(community.id, "eve") is None
+    fresh = Bot(storage, community="guild-new")
+    assert not (await fresh.run("eve", cmd.key, **args)).ok
+    async with storage.uow_factory() as uow:
+        assert await uow.communities.by_external("test", "guild-new") is None
