@@ -15,6 +15,7 @@ from typing import Any
 from core import catalogue
 from core.model import Community, Learner
 from core.replies import Reply, error, ts
+from core.services import tombstones
 from core.services.context import CommandRequest, Ctx, Services
 from core.services.errors import Refusal
 from core.services.registry import HANDLERS
@@ -57,6 +58,8 @@ async def ensure_learner(uow: Any, community: Community, user_id: str, display_n
     if learner is None:
         learner = await uow.learners.add(Learner(community.id, user_id, display_name or user_id,
                                                  created_at=services.clock.now()))
+        # Someone who forgot their data and came back: their blocks hold again.
+        await tombstones.restore(uow, learner, services.clock.now())
     elif display_name and learner.display_name != display_name:
         learner.display_name = display_name
         await uow.learners.update(learner)

@@ -23,7 +23,8 @@ async def test_a_learner_is_refused_on_peeradmin_even_if_the_server_allows_it(bo
     assert "for moderators" in reply.content
     async with bot.storage.uow_factory() as uow:
         community = await uow.communities.by_external("discord", bot.fake.guild_id)
-        assert community is not None and await uow.rounds.list(community.id) == []
+        # Refused: no round ran, and not even the first-contact rows were kept.
+        assert community is None
 
 
 async def test_administrators_and_the_owner_are_moderators(bot: Bot) -> None:
