@@ -153,8 +153,7 @@ async def plan_all(services: Services, communities: list[Community] | None = Non
     written = 0
     for community in communities if communities is not None else await list_communities(services):
         async with services.uow_factory() as uow:
-            settings = effective_settings(services, community)
-            written += await plan_periodic(uow, community, settings, services.clock.now())
+            written += await plan_periodic(uow, community, services.clock.now())
             await uow.commit()
     return written
 

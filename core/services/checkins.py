@@ -95,8 +95,7 @@ async def _weekly(uow: UnitOfWork, match: Match, learners: dict[int, Learner], k
     return written
 
 
-async def plan_periodic(uow: UnitOfWork, community: Community, settings: CommunitySettings,
-                        now: datetime) -> int:
+async def plan_periodic(uow: UnitOfWork, community: Community, now: datetime) -> int:
     """Write this week's accountability check-ins and waiting updates that are not written
     yet; returns how many rows were new."""
     assert community.id is not None

@@ -15,7 +15,7 @@ from core.services.errors import Refusal
 from core.services.notify import match_buttons, times_text
 
 
-async def status(ctx: Ctx, args: dict[str, Any]) -> Reply:
+async def status(ctx: Ctx, _args: dict[str, Any]) -> Reply:
     """Queue position, time waited and why no match yet; or the current match(es)."""
     me = ctx.learner
     assert me.id is not None
@@ -56,7 +56,7 @@ async def status(ctx: Ctx, args: dict[str, Any]) -> Reply:
     return Reply(text="\n".join(lines), buttons=tuple(buttons))
 
 
-async def leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
+async def leave(ctx: Ctx, _args: dict[str, Any]) -> Reply:
     """Leave the queue (a current match is not affected)."""
     assert ctx.learner.id is not None
     entry = await ctx.uow.queue.open_for(ctx.learner.id)
@@ -99,7 +99,7 @@ async def pause(ctx: Ctx, args: dict[str, Any]) -> Reply:
                       "`/peer resume` to come back early.")
 
 
-async def resume(ctx: Ctx, args: dict[str, Any]) -> Reply:
+async def resume(ctx: Ctx, _args: dict[str, Any]) -> Reply:
     me = ctx.learner
     assert me.id is not None
     if not me.is_paused(ctx.now):
@@ -137,7 +137,7 @@ async def forget(ctx: Ctx, args: dict[str, Any]) -> Reply:
                       "Thanks for learning with us.")
 
 
-async def help_(ctx: Ctx, args: dict[str, Any]) -> Reply:
+async def help_(ctx: Ctx, _args: dict[str, Any]) -> Reply:
     lines = ["**PeerMatch** finds you a study buddy, a study group, an accountability partner, "
              "or someone to support you (or to support).", ""]
     lines += catalogue.help_lines(moderator=False)

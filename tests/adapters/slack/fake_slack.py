@@ -24,6 +24,7 @@ from tests.adapters.slack.fake_workspace import Workspace
 BOT_TOKEN = "xoxb-test-token"
 APP_TOKEN = "xapp-test-token"
 _JSON_PARAMS = ("blocks", "view", "files", "metadata", "attachments")
+WAIT_BOUND_SECONDS = 5.0  # how long wait_for polls before failing the test
 
 
 @dataclass
@@ -90,10 +91,10 @@ class FakeSlack(Workspace):
     def calls_to(self, method: str) -> list[dict[str, Any]]:
         return [c.params for c in self.calls if c.method == method]
 
-    async def wait_for(self, condition: Callable[[], Any], timeout: float = 5.0) -> Any:
+    async def wait_for(self, condition: Callable[[], Any]) -> Any:
         """Poll until ``condition()`` is truthy (work the app does after its ack)."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline = loop.time() + WAIT_BOUND_SECONDS
         while True:
             result = condition()
             if result:
