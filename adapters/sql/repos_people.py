@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from datetime import datetime
 from secrets import token_hex
@@ -158,7 +159,7 @@ class SqlLearnerRepository(SqlRepository):
             found.update((r.platform_user_id, _learner(r)) for r in rows)
         return found
 
-    async def add_many(self, items: Sequence[Learner]) -> list[Learner]:
+    async def add_many(self, items: Sequence[Learner]) -> builtins.list[Learner]:
         ids = await _insert_many(self, learners, [_fields(lr, *_LEARNER_FIELDS) for lr in items],
                                  "learner already exists")
         for learner, new_id in zip(items, ids, strict=True):
