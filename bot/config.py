@@ -61,6 +61,7 @@ class BotConfig:
     platforms: tuple[str, ...] = ("console",)
     log_level: str = "INFO"
     dispatch_interval_seconds: float = 5.0
+    shutdown_timeout_seconds: float = 10.0  # SIGTERM/SIGINT: how long in-flight work may finish
 
 
 @dataclass(frozen=True)
