@@ -1,0 +1,66 @@
+"""docs/architecture.md stays true: every path it names exists, and so does every section
+that a docstring sends the reader to."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DOC = ROOT / "docs" / "architecture.md"
+TOP = ("core", "adapters", "bot", "migrations", "tests", "bench", "docs")
+# A path in backticks: `core/services/dispatch.py`, `adapters/slack/`, `README.md`; a trailing
+# "(...)" or " name" after the path (`core/services/delivery.py` `expired`) is not part of it.
+_PATH = re.compile(r"`((?:" + "|".join(TOP) + r")/[\w./-]*|[\w-]+\.(?:md|toml|ini|py))`")
+# A section reference in a docstring: the document's path, a comma, then one or more quoted
+# titles ("A" and "B"); a title may wrap onto the next line.
+_SECTION_REF = re.compile(r'docs/architecture\.md,\s+((?:"[^"]+"(?:\s*(?:and|,)\s*)?)+)')
+
+
+def named_paths(text: str) -> set[str]:
+    """Every repository path the text names in backticks."""
+    return {m.group(1).rstrip("/") for m in _PATH.finditer(text)}
+
+
+def sections(text: str) -> set[str]:
+    return {line.lstrip("#").strip() for line in text.splitlines() if line.startswith("## ")}
+
+
+def test_the_document_names_paths_at_all() -> None:
+    # A guard for the test itself: a regex that matched nothing would pass vacuously.
+    paths = named_paths(DOC.read_text(encoding="utf-8"))
+    assert {"core/services/dispatch.py", "adapters/slack/flow.py", "bot/scheduler.py",
+            "core/outbox.py", "tests/fakes.py"} <= paths
+    assert named_paths("see `core/nothing_here.py` and `adapters/slack/`") == {
+        "core/nothing_here.py", "adapters/slack"}
+
+
+def test_every_path_named_in_the_architecture_document_exists() -> None:
+    missing = sorted(p for p in named_paths(DOC.read_text(encoding="utf-8"))
+                     if not (ROOT / p).exists())
+    assert missing == []
+
+
+def test_the_document_keeps_the_sections_others_rely_on() -> None:
+    assert {"Layers", "The flow of one command", "Where each rule lives",
+            "The outbox and its exactly-once rules", "Testing offline",
+            "What happens when ..."} <= sections(DOC.read_text(encoding="utf-8"))
+
+
+def test_sections_referenced_from_the_code_exist() -> None:
+    have = sections(DOC.read_text(encoding="utf-8"))
+    referenced: dict[str, str] = {}
+    for top in ("core", "adapters", "bot", "tests"):
+        for path in (ROOT / top).rglob("*.py"):
+            for m in _SECTION_REF.finditer(path.read_text(encoding="utf-8")):
+                for title in re.findall(r'"([^"]+)"', m.group(1)):
+                    referenced[" ".join(title.split())] = str(path.relative_to(ROOT))
+    assert referenced, "no docstring refers to docs/architecture.md sections"
+    assert {t: p for t, p in referenced.items() if t not in have} == {}
+
+
+def test_no_code_refers_to_the_design_document_that_is_not_in_the_repository() -> None:
+    offenders = [str(p.relative_to(ROOT)) for top in ("core", "adapters", "bot", "tests")
+                 for p in (ROOT / top).rglob("*.py")
+                 if re.search(r"\bDESIGN\b", p.read_text(encoding="utf-8"))]
+    assert offenders == []
