@@ -60,7 +60,8 @@ def test_sections_referenced_from_the_code_exist() -> None:
 
 
 def test_no_code_refers_to_the_design_document_that_is_not_in_the_repository() -> None:
+    old_name = re.compile(r"\b" + "DES" + r"IGN\b")  # spelt apart so this file passes a grep
     offenders = [str(p.relative_to(ROOT)) for top in ("core", "adapters", "bot", "tests")
                  for p in (ROOT / top).rglob("*.py")
-                 if re.search(r"\bDESIGN\b", p.read_text(encoding="utf-8"))]
+                 if old_name.search(p.read_text(encoding="utf-8"))]
     assert offenders == []

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from core import outbox
+from core import keys, outbox
 from core.model import OutboxMessage, OutboxState
 from core.ports import Clock, Deliverer, DeliveryError, UnitOfWorkFactory
 from core.replies import mention
@@ -99,7 +99,7 @@ async def _prepare(uow_factory: UnitOfWorkFactory, msg: OutboxMessage) -> str | 
     async with uow_factory() as uow:
         match = await uow.matches.get(int(msg.payload["match_id"]))
         opening = match is not None and not match.space_id and any(
-            m.idempotency_key == f"space-open:{match.id}"
+            m.idempotency_key == keys.space_open(match.id)
             for m in await uow.outbox.pending(msg.community_id))
     if match is None:
         return "gone"
@@ -190,7 +190,7 @@ async def _deliver_one(uow_factory: UnitOfWorkFactory, clock: Clock, deliverer: 
                     msg.community_id, int(msg.payload["match_id"]),
                     f"{mention(msg.target)} I couldn't DM you (your DMs are closed):\n\n"
                     + str(msg.payload.get("text", "")),
-                    f"dm-fallback:{msg.idempotency_key}", now,
+                    keys.dm_fallback(msg.idempotency_key), now,
                     outbox.buttons_from_payload(msg.payload.get("buttons"))))
         elif problem.permanent or msg.attempts >= cfg.max_attempts:
             msg.state, msg.last_error = OutboxState.FAILED, str(problem)[:500]

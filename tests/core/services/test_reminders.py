@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from core import keys
 from core.model import (
     Community,
     Learner,
@@ -283,4 +284,4 @@ def test_names_shown_in_plain_text_and_as_mentions() -> None:
     assert labels == [f"Rate {ALIAS}", "Rate Cy"]
     assert all("session" not in b.args for b in reminders.feedback_buttons(group, None,
                                                                            people, 1))
-    assert reminders.session_prefix(1) == "session:1:"
+    assert keys.session_prefix(1) == "session:1:"
