@@ -65,3 +65,23 @@ def test_no_code_refers_to_the_design_document_that_is_not_in_the_repository() -
                  for p in (ROOT / top).rglob("*.py")
                  if old_name.search(p.read_text(encoding="utf-8"))]
     assert offenders == []
+
+
+def _rule_rows(text: str) -> list[str]:
+    """The rows of the "Where each rule lives" table."""
+    section = text.split("## Where each rule lives", 1)[1].split("\n## ", 1)[0]
+    return [line for line in section.splitlines() if line.startswith("| ") and ".py" in line]
+
+
+def test_every_function_the_rule_table_names_is_defined_in_its_row_modules() -> None:
+    rows = _rule_rows(DOC.read_text(encoding="utf-8"))
+    assert len(rows) >= 20
+    missing = []
+    for row in rows:
+        sources = "\n".join((ROOT / p).read_text(encoding="utf-8")
+                            for p in named_paths(row) if p.endswith(".py"))
+        # `Learner.is_paused`, `name_for`: the last part must be a def or class of the row.
+        for name in re.findall(r"`(?:[A-Z]\w*\.)?([a-z_]\w*)`", row):
+            if not re.search(rf"^\s*(?:async\s+)?(?:def|class)\s+{name}\b", sources, re.M):
+                missing.append(f"{name} ({row.split('|')[1].strip()})")
+    assert missing == []
