@@ -1,8 +1,8 @@
 """Telling people about a new match: one DM per member and the match's private space.
 
-Both are outbox rows written in the caller's transaction (DESIGN rule 5). An anonymous
-need-support learner gets no shared space (it would reveal them); the two talk through
-``/peer message``, which the bot relays.
+Both are outbox rows written in the caller's transaction (docs/architecture.md, "The outbox
+and its exactly-once rules"). An anonymous need-support learner gets no shared space (it
+would reveal them); the two talk through ``/peer message``, which the bot relays.
 """
 
 from __future__ import annotations

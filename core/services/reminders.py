@@ -1,7 +1,7 @@
 """The durable messages of a session: invites, reminders, the feedback prompt, cancellations.
 
-All are outbox rows written in the booking's transaction (DESIGN rule 5), keyed (core/keys.py)
-so that a change finds them again:
+All are outbox rows written in the booking's transaction (docs/architecture.md, "The outbox
+and its exactly-once rules"), keyed (core/keys.py) so that a change finds them again:
 
 - ``session:{sid}:seq{n}:invite:{learner}``: the DM with the .ics (METHOD:REQUEST), now;
 - ``session:{sid}:seq{n}:remind:{offset}:{learner}``: ``offset`` minutes before the start;
