@@ -93,7 +93,7 @@ class QueueRepository(Protocol):
         ...
 
     async def add_many(self, entries: Sequence[QueueEntry]) -> builtins.list[QueueEntry]:
-        """Add several entries in one statement; sets and returns their ids in order.
+        """Add several new WAITING entries in one statement; sets and returns their ids.
         A second WAITING entry for a learner raises ``StorageConflict`` and adds none."""
         ...
 

@@ -244,6 +244,8 @@ class _Queue(_Repo):
             lambda e: e.learner_id in wanted and e.state == md.QueueState.WAITING)}
 
     async def add_many(self, entries: Sequence[md.QueueEntry]) -> list[md.QueueEntry]:
+        if any(e.state != md.QueueState.WAITING for e in entries):
+            raise ValueError("add_many stores new WAITING entries only")
         return _add_all(self, entries)
 
 
