@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
 import json
 import sys
 from collections.abc import Sequence
@@ -56,8 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
     down.add_argument("revision", help="the revision to go down to (required: no default)")
     down.add_argument("--yes", action="store_true",
                       help="do not ask for confirmation (for scripts)")
-    imp = sub.add_parser("import", help="queue learners from a CSV file (e.g. a Google Forms export)")
+    imp = sub.add_parser("import", help="queue learners from a CSV file (e.g. a Google Forms "
+                         "export; encoding and delimiter are detected)")
     imp.add_argument("file", type=Path)
+    imp.add_argument("--dry-run", action="store_true",
+                     help="print how each header is read and what each row would do; store nothing")
     community_args(imp)
     exp = sub.add_parser("export", help="write learners, matches or feedback as CSV")
     exp.add_argument("what", choices=("learners", "matches", "feedback"))
@@ -142,9 +144,13 @@ def _dispatch(args: argparse.Namespace, config: Config, url: str) -> int:
         if not args.file.exists():
             print(f"peermatch: no such file: {args.file}", file=sys.stderr)
             return 1
-        with args.file.open(newline="", encoding="utf-8-sig") as fh:
-            rows = list(csv.DictReader(fh))
-        return asyncio.run(commands.import_file(config, url, args.platform, args.community, rows))
+        from core.services.import_file import read_table
+
+        table = read_table(args.file.read_bytes())
+        print(f"Read {args.file}: {table.encoding}, {table.delimiter_name}-separated, "
+              f"{len(table.records) + len(table.unreadable)} rows.")
+        return asyncio.run(commands.import_file(config, url, args.platform, args.community,
+                                                table, dry_run=args.dry_run))
     if args.command == "export":
         data = asyncio.run(commands.export(config, url, args.platform, args.community, args.what))
         if args.out:
