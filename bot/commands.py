@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import sys
@@ -93,11 +94,15 @@ async def import_file(config: Config, url: str, platform: str, external_id: str,
     return 1 if report.rejected else 0
 
 
+def _remove_demo_db() -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{DEMO_DB}{suffix}").unlink(missing_ok=True)
+
+
 async def demo(config: Config, learners: int, *, keep: bool) -> int:
     """Fresh demo database, sample community, one round printed, then the console."""
     if not keep:
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{DEMO_DB}{suffix}").unlink(missing_ok=True)
+        await asyncio.to_thread(_remove_demo_db)  # file system calls stay off the event loop
     url = f"sqlite+aiosqlite:///{DEMO_DB}"
     upgrade(url)
     app = build_app(config, database_url=url)

@@ -112,6 +112,9 @@ class BotConfig:
     dispatch_interval_seconds: float = setting(5.0, "how often the outbox (DMs, private "
                                                "spaces, reminders) is checked for due messages",
                                                lo=0.1, hi=3600.0)
+    shutdown_timeout_seconds: float = setting(10.0, "on SIGTERM/SIGINT: how long running "
+                                              "deliveries may finish before the bot exits",
+                                              lo=0.0, hi=600.0)
 
 
 @dataclass(frozen=True)
