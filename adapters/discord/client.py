@@ -282,9 +282,10 @@ class PeerMatchDiscord(discord.Client):
         if draft.todo:
             more = len(draft.todo)
             view = make_view((), guild_id, [forms.open_button(guild_id, draft.form.name, "Next")])
+            assert view is not None  # it holds the Next button
             await interaction.response.send_message(
                 f"Saved. Press **Next** to continue ({more} more page{'s' if more > 1 else ''}).",
-                view=view, ephemeral=True,  # type: ignore[arg-type]
+                view=view, ephemeral=True,
                 allowed_mentions=discord.AllowedMentions.none())
             return
         request = self.request(interaction, guild_id, draft.submit_command, forms.submit_args(draft))
