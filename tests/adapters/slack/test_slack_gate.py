@@ -214,6 +214,14 @@ async def test_a_signed_well_formed_request_passes_the_gate(
     assert "Traceback" not in caplog.text and BOT_TOKEN not in caplog.text
 
 
+async def test_a_slash_command_mentioning_payload_is_still_a_slash_command(
+        http_driver: Driver, fake: FakeSlack) -> None:
+    # Bolt reads any form body containing "payload" as an (empty) interaction.
+    sent, key = await http_driver.slash("U1", "status payload")
+    assert sent.status == 200
+    assert [r["key"] for r in fake.responses] == [key]
+
+
 async def test_refusals_are_summarised_not_logged_one_by_one(
         http_driver: Driver, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
