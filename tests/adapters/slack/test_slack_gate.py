@@ -230,3 +230,15 @@ async def test_refusals_are_summarised_not_logged_one_by_one(
     lines = [r for r in caplog.records if r.name == "adapters.slack.gate"]
     assert len(lines) <= 1
     assert_quiet_log(caplog)
+
+
+async def test_the_app_itself_refuses_malformed_payloads_outside_the_gate(
+        driver: Driver, fake: FakeSlack, memory_storage: InMemoryStorage,
+        caplog: pytest.LogCaptureFixture) -> None:
+    # In-process dispatch (as Socket Mode does): the app's own middleware checks the shape.
+    body = _slash(driver, user_id="None")
+    sent = await driver.send(body)
+    assert sent.status == 400
+    assert await nothing_stored(memory_storage)
+    assert {c.method for c in fake.calls} <= {"auth.test"} and fake.responses == []
+    assert_quiet_log(caplog)
