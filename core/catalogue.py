@@ -223,7 +223,7 @@ _TRUE = {"yes", "y", "true", "1", "on"}
 _FALSE = {"no", "n", "false", "0", "off", ""}
 
 
-def _clean_choice(value: str, allowed: tuple[str, ...], f: Field) -> str:
+def _clean_choice(value: str, allowed: tuple[str, ...]) -> str:
     for option in allowed:
         if option.casefold() == value.casefold():
             return option
@@ -244,11 +244,11 @@ def clean_value(f: Field, raw: str, settings: CommunitySettings) -> Any:
         return value
     if f.kind is Kind.CHOICE:
         allowed = f.options(settings)
-        return _clean_choice(value, allowed, f) if allowed else value
+        return _clean_choice(value, allowed) if allowed else value
     if f.kind is Kind.MULTI:
         items = [v.strip() for v in value.replace(";", ",").split(",") if v.strip()]
         allowed = f.options(settings)
-        cleaned = [_clean_choice(v, allowed, f) if allowed else v for v in items]
+        cleaned = [_clean_choice(v, allowed) if allowed else v for v in items]
         if not cleaned:
             raise ValueError("needs at least one value.")
         return tuple(dict.fromkeys(cleaned))

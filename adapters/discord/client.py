@@ -306,7 +306,7 @@ class PeerMatchDiscord(discord.Client):
         await apologise(interaction, UNREADABLE)
 
 
-class GuardedTree(app_commands.CommandTree):  # type: ignore[type-arg]
+class GuardedTree(app_commands.CommandTree):
     """The command tree, with a last guard: discord.py runs a command in a task that only
     catches ``AppCommandError``; anything else (options it could not read) would end as a
     "Task exception was never retrieved" traceback and an unanswered interaction."""

@@ -45,9 +45,10 @@ def flow_of(app: AsyncApp) -> Flow:
     return _FLOWS[app]
 
 
-async def drain(app: AsyncApp, timeout: float = 10.0) -> None:
-    """Wait until interactions already acknowledged have finished their work."""
-    await flow_of(app).tracker.drain(timeout)
+async def drain(app: AsyncApp) -> None:
+    """Wait until interactions already acknowledged have finished their work (callers bound
+    the wait with ``asyncio.timeout``)."""
+    await flow_of(app).tracker.drain()
 
 
 def _team(context: AsyncBoltContext, body: dict[str, Any]) -> str:

@@ -84,6 +84,7 @@ async def run_slack(app: AsyncApp, settings: SlackSettings) -> None:
 
 async def _finish(app: AsyncApp) -> None:
     try:
-        await drain(app, SHUTDOWN_GRACE_SECONDS)
+        async with asyncio.timeout(SHUTDOWN_GRACE_SECONDS):
+            await drain(app)
     except TimeoutError:
         log.warning("Slack: stopped with interactions still running")

@@ -67,6 +67,11 @@ def build_profile(ctx: Ctx, mode: Mode, args: dict[str, Any]) -> Profile:
     )
 
 
+def may_join_while_matched(mode: Mode) -> bool:
+    """Supporters may take more learners while matched; everyone else unpairs first."""
+    return mode is Mode.OFFER_SUPPORT
+
+
 async def _refuse_if_busy(ctx: Ctx, mode: Mode) -> None:
     """One pending request per learner; matched learners unpair first (supporters excepted)."""
     assert ctx.learner.id is not None
@@ -81,7 +86,7 @@ async def _refuse_if_busy(ctx: Ctx, mode: Mode) -> None:
                       "`/peer status` shows why you're still waiting; `/peer leave` leaves the queue.",
                       code="already_queued")
     active = await ctx.uow.matches.active_for(ctx.learner.id)
-    if active and mode is not Mode.OFFER_SUPPORT:
+    if active and not may_join_while_matched(mode):
         raise Refusal(f"You're already matched (match #{active[0].id}). Use `/peer status` to see it, "
                       "or `/peer unpair <reason>` if you'd like a new partner.", code="already_matched")
 
@@ -127,7 +132,7 @@ async def join(ctx: Ctx, args: dict[str, Any]) -> Reply:
     return await enqueue(ctx, build_profile(ctx, mode, args))
 
 
-async def rejoin(ctx: Ctx, args: dict[str, Any]) -> Reply:
+async def rejoin(ctx: Ctx, _args: dict[str, Any]) -> Reply:
     """`/peer rejoin`: queue again with the saved profile, one click."""
     assert ctx.learner.id is not None
     saved = await ctx.uow.profiles.get(ctx.learner.id)

@@ -75,7 +75,7 @@ async def test_a_public_reply_after_a_deferral_is_posted_for_everyone(
     """The deferral is ephemeral; a reply meant for the channel must not inherit that."""
     gate = asyncio.Event()
 
-    async def slow_public(services: Any, request: Any) -> Reply:
+    async def slow_public(_services: Any, _request: Any) -> Reply:
         await gate.wait()
         return Reply("📊 For everyone", ephemeral=False)
 
@@ -90,7 +90,7 @@ async def test_a_public_reply_after_a_deferral_is_posted_for_everyone(
 
 
 async def test_a_failure_is_answered_politely(bot: Bot, monkeypatch: pytest.MonkeyPatch) -> None:
-    async def broken(services: Any, request: Any) -> Reply:
+    async def broken(_services: Any, _request: Any) -> Reply:
         raise RuntimeError("database on fire")
 
     monkeypatch.setattr(client_module, "handle", broken)
