@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from core.availability import AvailabilityError, TimeZoneError, check_timezone, parse_availability
+from core.availability import AvailabilityError, TimeZoneError, check_timezone, normalised
 from core.model import Mode, Setup
 from core.settings import CommunitySettings
 
@@ -270,8 +270,9 @@ def clean_value(f: Field, raw: str, settings: CommunitySettings) -> Any:
     if f.kind is Kind.TIMEZONE:
         return check_timezone(value).key
     if f.kind is Kind.AVAILABILITY:
-        parse_availability(value)  # raises AvailabilityError naming the bad token
-        return " ".join(value.split())
+        # Stored as understood (invisible characters gone, hours on a 24-hour clock), so
+        # the profile shows what matching uses; raises AvailabilityError naming the bad part.
+        return normalised(value, f.max_length)
     raise ValueError(f"has an unknown kind {f.kind}.")  # pragma: no cover - catalogue bug
 
 
