@@ -15,6 +15,7 @@ from typing import Any
 from core.availability import AvailabilityError, TimeZoneError, check_timezone, normalised
 from core.model import Mode, Setup
 from core.settings import CommunitySettings
+from core.text import clean_display
 
 
 class Kind(StrEnum):
@@ -234,8 +235,10 @@ def _short(value: str, limit: int = 40) -> str:
 
 
 def clean_value(f: Field, raw: str, settings: CommunitySettings) -> Any:
-    """Validate and convert one raw value; raise ValueError with a polite message."""
-    value = raw.strip()
+    """Validate and convert one raw value; raise ValueError with a polite message.
+    Every value typed by someone may be shown to others (goals, reasons, relayed messages):
+    bidi overrides and zero-width characters go here, once, before anything else."""
+    value = clean_display(raw).strip()
     if len(value) > f.max_length:
         raise ValueError(f"is too long ({len(value)} characters, at most {f.max_length}).")
     if f.kind in (Kind.TEXT, Kind.PARAGRAPH, Kind.USER, Kind.WHEN):
