@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import sys
@@ -17,6 +18,7 @@ from bot.sample import sample_rows
 from core.model import Community
 from core.replies import Reply
 from core.services.delivery import drain
+from core.services.dispatch import effective_settings
 from core.services.import_file import Table
 from core.services.importing import ImportReport, import_rows, import_table
 from core.services.lookup import people
@@ -43,7 +45,7 @@ async def round_(config: Config, url: str, platform: str, external_id: str, *,
     app = build_app(config, database_url=url)
     try:
         community = await _community(app, platform, external_id)
-        settings = app.services.defaults.with_overrides(community.settings)
+        settings = effective_settings(app.services, community)
         async with app.services.uow_factory() as uow:
             outcome = await run_round(app.services, uow, community, settings,
                                       dry_run=dry_run, seed=seed)
@@ -104,25 +106,29 @@ def print_report(report: ImportReport) -> None:
             if not c.field]
         if shown:
             print("Columns:" if report.dry_run or report.problem else "Columns ignored:")
-            for line in shown:
-                print(f"  {line}")
+            for text in shown:
+                print(f"  {text}")
         for warning in mapping.warnings:
             print(f"Warning: {warning}")
     if report.problem:
         print(f"Nothing imported: {report.problem} ({report.total} rows not imported.)")
         return
     print(report.summary())
-    for line, action, detail in report.actions:
+    for number, action, detail in report.actions:
         if report.dry_run or action in ("skipped", "rejected"):
-            shown = _WOULD.get(action, action) if report.dry_run else action
-            print(f"  line {line}: {shown}: {detail}")
+            verb = _WOULD.get(action, action) if report.dry_run else action
+            print(f"  line {number}: {verb}: {detail}")
+
+
+def _remove_demo_db() -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{DEMO_DB}{suffix}").unlink(missing_ok=True)
 
 
 async def demo(config: Config, learners: int, *, keep: bool) -> int:
     """Fresh demo database, sample community, one round printed, then the console."""
     if not keep:
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{DEMO_DB}{suffix}").unlink(missing_ok=True)
+        await asyncio.to_thread(_remove_demo_db)  # file system calls stay off the event loop
     url = f"sqlite+aiosqlite:///{DEMO_DB}"
     upgrade(url)
     app = build_app(config, database_url=url)
@@ -132,7 +138,7 @@ async def demo(config: Config, learners: int, *, keep: bool) -> int:
         print(f"Loaded a sample community of {report.imported} learners "
               f"({len(report.rejected)} rows rejected) into {DEMO_DB}.")
         community = await _community(app, PLATFORM, DEMO_COMMUNITY)
-        settings = app.services.defaults.with_overrides(community.settings)
+        settings = effective_settings(app.services, community)
         async with app.services.uow_factory() as uow:
             outcome = await run_round(app.services, uow, community, settings, dry_run=False,
                                       seed=DEMO_SEED)

@@ -42,8 +42,9 @@ def _csv(rows: list[dict[str, Any]], columns: list[str]) -> bytes:
 
 
 def _xlsx(rows: list[dict[str, Any]], columns: list[str], title: str) -> bytes:
-    from openpyxl import Workbook  # imported on use, like pandas
-    from openpyxl.cell import WriteOnlyCell
+    # Imported on use, like pandas. openpyxl ships no type hints (no stubs installed here).
+    from openpyxl import Workbook  # type: ignore[import-untyped]
+    from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped]
 
     book = Workbook(write_only=True)  # rows are streamed out, not kept as cell objects
     sheet = book.create_sheet(title[:31])

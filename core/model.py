@@ -237,6 +237,22 @@ class Block:
 
 
 @dataclass
+class Tombstone:
+    """A block that outlives ``/peer forget``: one side is known only by a keyed hash of
+    their platform id and community (``subject``), so nothing readable about them is kept,
+    yet the block comes back if they return. The other side is a learner still here
+    (``other_learner_id``) or, when both have gone, another hash (``other_subject``)."""
+
+    community_id: int
+    subject: str
+    reason: str
+    created_at: datetime
+    other_learner_id: int | None = None
+    other_subject: str = ""
+    id: int | None = None
+
+
+@dataclass
 class Round:
     """One matching round; the seed makes it reproducible."""
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from datetime import datetime
+from secrets import token_hex
 from typing import Any
 
 from sqlalchemy import Row, Table, delete, insert, or_, select, update
@@ -11,7 +13,16 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from adapters.sql.repo_base import SqlRepository
-from adapters.sql.tables import audit, blocks, communities, learners, profiles, queue_entries
+from adapters.sql.tables import (
+    audit,
+    blocks,
+    communities,
+    learners,
+    profiles,
+    queue_entries,
+    secrets,
+    tombstones,
+)
 from core.model import (
     AuditEntry,
     Block,
@@ -22,6 +33,7 @@ from core.model import (
     QueueEntry,
     QueueState,
     Setup,
+    Tombstone,
 )
 from core.ports import StorageConflict
 
@@ -146,7 +158,7 @@ class SqlLearnerRepository(SqlRepository):
             found.update((r.platform_user_id, _learner(r)) for r in rows)
         return found
 
-    async def add_many(self, items: Sequence[Learner]) -> list[Learner]:
+    async def add_many(self, items: Sequence[Learner]) -> builtins.list[Learner]:
         await _insert_many(self, learners, [_fields(lr, *_LEARNER_FIELDS) for lr in items],
                            "learner already exists")
         for community_id in {lr.community_id for lr in items}:
@@ -292,9 +304,60 @@ class SqlBlockRepository(SqlRepository):
             blocks.c.community_id == community_id))
         return {frozenset((r.learner_a, r.learner_b)) for r in rows}
 
+    async def of(self, learner_id: int) -> list[Block]:
+        rows = await self.conn.execute(select(blocks).where(
+            or_(blocks.c.learner_a == learner_id, blocks.c.learner_b == learner_id)))
+        return [Block(r.community_id, r.learner_a, r.learner_b, r.reason, r.created_at)
+                for r in rows]
+
     async def delete_for(self, learner_id: int) -> None:
         await self.conn.execute(delete(blocks).where(
             or_(blocks.c.learner_a == learner_id, blocks.c.learner_b == learner_id)))
+
+    async def tombstone_key(self) -> bytes:
+        """Made on first use (random, 32 bytes) and kept; concurrent first uses agree,
+        since only one insert wins and both read the stored row."""
+        name = "tombstone-key"
+        found = (await self.conn.execute(
+            select(secrets.c.value).where(secrets.c.name == name))).scalar_one_or_none()
+        if found is None:
+            stmt = upsert_insert(self.conn.dialect.name)(secrets).values(
+                name=name, value=token_hex(32))
+            await self.conn.execute(stmt.on_conflict_do_nothing())
+            found = (await self.conn.execute(
+                select(secrets.c.value).where(secrets.c.name == name))).scalar_one()
+        return bytes.fromhex(found)
+
+    async def bury(self, tombstone: Tombstone) -> None:
+        result = await self.conn.execute(insert(tombstones).values(_fields(
+            tombstone, "community_id", "subject", "other_learner_id", "other_subject", "reason",
+            "created_at")).returning(tombstones.c.id))
+        tombstone.id = int(result.scalar_one())
+
+    async def tombstones(self, community_id: int, subject: str) -> list[Tombstone]:
+        rows = await self.conn.execute(select(tombstones).where(
+            tombstones.c.community_id == community_id,
+            or_(tombstones.c.subject == subject, tombstones.c.other_subject == subject))
+            .order_by(tombstones.c.id))
+        return [_tombstone(r) for r in rows]
+
+    async def tombstones_naming(self, learner_id: int) -> list[Tombstone]:
+        rows = await self.conn.execute(select(tombstones).where(
+            tombstones.c.other_learner_id == learner_id).order_by(tombstones.c.id))
+        return [_tombstone(r) for r in rows]
+
+    async def update_tombstone(self, tombstone: Tombstone) -> None:
+        await self.conn.execute(update(tombstones).where(tombstones.c.id == tombstone.id).values(
+            _fields(tombstone, "subject", "other_learner_id", "other_subject")))
+
+    async def delete_tombstone(self, tombstone_id: int) -> None:
+        await self.conn.execute(delete(tombstones).where(tombstones.c.id == tombstone_id))
+
+
+def _tombstone(row: Row[Any]) -> Tombstone:
+    return Tombstone(community_id=row.community_id, subject=row.subject, reason=row.reason,
+                     created_at=row.created_at, other_learner_id=row.other_learner_id,
+                     other_subject=row.other_subject, id=row.id)
 
 
 class SqlAuditRepository(SqlRepository):

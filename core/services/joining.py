@@ -132,7 +132,7 @@ async def join(ctx: Ctx, args: dict[str, Any]) -> Reply:
     return await enqueue(ctx, build_profile(ctx, mode, args))
 
 
-async def rejoin(ctx: Ctx, args: dict[str, Any]) -> Reply:
+async def rejoin(ctx: Ctx, _args: dict[str, Any]) -> Reply:
     """`/peer rejoin`: queue again with the saved profile, one click."""
     assert ctx.learner.id is not None
     saved = await ctx.uow.profiles.get(ctx.learner.id)

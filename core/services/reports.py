@@ -82,7 +82,7 @@ async def compute_stats(ctx: Ctx) -> dict[str, Any]:
     }
 
 
-async def stats(ctx: Ctx, args: dict[str, Any]) -> Reply:
+async def stats(ctx: Ctx, _args: dict[str, Any]) -> Reply:
     s = await compute_stats(ctx)
     ratings = ", ".join(f"{c} {v}" for c, v in s["ratings"].items()) or "no feedback yet"
     text = (f"📊 **{s['matched']} of {s['requested']}** learners who asked were matched "
