@@ -114,10 +114,10 @@ def print_report(report: ImportReport) -> None:
         print(f"Nothing imported: {report.problem} ({report.total} rows not imported.)")
         return
     print(report.summary())
-    for number, action, detail in report.actions:
+    for row_no, action, detail in report.actions:
         if report.dry_run or action in ("skipped", "rejected"):
             verb = _WOULD.get(action, action) if report.dry_run else action
-            print(f"  line {number}: {verb}: {detail}")
+            print(f"  line {row_no}: {verb}: {detail}")
 
 
 def _remove_demo_db() -> None:

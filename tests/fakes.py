@@ -305,9 +305,10 @@ class _Blocks(_Repo):
         tombstone.id = self.u.storage.next_id("tombstones")
         self.u.put("tombstones", tombstone.id, tombstone)
 
-    async def tombstones(self, community_id: int, subject: str) -> list[md.Tombstone]:
+    async def tombstones(self, community_id: int, subjects: Sequence[str]) -> list[md.Tombstone]:
+        wanted = set(subjects)
         return self._stones(lambda t: t.community_id == community_id
-                            and subject in (t.subject, t.other_subject))
+                            and bool(wanted & {t.subject, t.other_subject}))
 
     async def tombstones_naming(self, learner_id: int) -> list[md.Tombstone]:
         return self._stones(lambda t: t.other_learner_id == learner_id)

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import re
 import weakref
+from collections.abc import Mapping
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -28,6 +30,14 @@ from adapters.slack.client import make_client
 from adapters.slack.deliver import SlackDeliverer
 from adapters.slack.flow import Flow
 from adapters.slack.gate import bolt_logger
+from adapters.slack.payloads import (
+    BlockAction,
+    EventBody,
+    HomeOpenedEvent,
+    InteractionBody,
+    SlackUser,
+    SlashBody,
+)
 from adapters.slack.settings import SlackSettings
 from core import catalogue
 from core.model import OutboxMessage
@@ -47,7 +57,7 @@ async def drain(app: AsyncApp) -> None:
     await flow_of(app).tracker.drain()
 
 
-def _team(context: AsyncBoltContext, body: dict[str, Any]) -> str:
+def _team(context: AsyncBoltContext, body: Mapping[str, object]) -> str:
     team = body.get("team")
     return str(context.team_id or (team.get("id") if isinstance(team, dict) else "")
                or body.get("team_id") or context.enterprise_id or "")
@@ -74,7 +84,8 @@ def build_app(services: Services, settings: SlackSettings, *,
     flow = Flow(services, client, settings.moderator_usergroups)
     _FLOWS[app] = flow
 
-    async def on_slash(ack: Any, body: dict[str, Any], context: AsyncBoltContext) -> None:
+    # Bolt passes listener arguments by name; the annotations type the payload dicts it gives.
+    async def on_slash(ack: AsyncAck, body: SlashBody, context: AsyncBoltContext) -> None:
         async with flow.tracker.track():
             await ack()
             parsed = grammar.parse(str(body.get("text") or ""))
@@ -85,12 +96,12 @@ def build_app(services: Services, settings: SlackSettings, *,
             note = _unknown_note(parsed.unknown) if parsed.unknown else ""
             await flow.command(origin, parsed.command, parsed.args, note)
 
-    async def on_button(ack: Any, body: dict[str, Any], action: dict[str, Any],
+    async def on_button(ack: AsyncAck, body: InteractionBody, action: BlockAction,
                         context: AsyncBoltContext) -> None:
         async with flow.tracker.track():
             await ack()
             command, args = blocks.decode_button(action)
-            user = body.get("user") or {}
+            user: SlackUser = body.get("user") or {}
             origin = Origin(_team(context, body), str(user.get("id")),
                             str(user.get("username") or user.get("name") or ""),
                             channel_id=str((body.get("channel") or {}).get("id") or ""),
@@ -98,10 +109,10 @@ def build_app(services: Services, settings: SlackSettings, *,
                             trigger_id=str(body.get("trigger_id") or ""))
             await flow.command(origin, command, args)
 
-    async def on_submit(ack: Any, body: dict[str, Any], view: dict[str, Any],
+    async def on_submit(ack: AsyncAck, body: InteractionBody, view: dict[str, Any],
                         context: AsyncBoltContext) -> None:
         async with flow.tracker.track():
-            user = body.get("user") or {}
+            user: SlackUser = body.get("user") or {}
             origin = Origin(_team(context, body), str(user.get("id")),
                             str(user.get("username") or user.get("name") or ""),
                             trigger_id=str(body.get("trigger_id") or ""))
@@ -110,7 +121,8 @@ def build_app(services: Services, settings: SlackSettings, *,
             if reply is not None:
                 await flow.after_submit(origin, reply)
 
-    async def on_home(event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext) -> None:
+    async def on_home(event: HomeOpenedEvent, body: EventBody,
+                      context: AsyncBoltContext) -> None:
         if event.get("tab", "home") != "home":
             return  # the Messages tab fires the same event
         async with flow.tracker.track():

@@ -87,14 +87,15 @@ class SlackGate:
         body = self._verified(raw, request)
         if body is None:
             return self._refuse("unsigned", _answer(401, "invalid request"))
+        bolt_request: AsyncBoltRequest | None = None
         try:
             bolt_request = AsyncBoltRequest(body=body, query=request.query_string,
                                             headers=dict(request.headers))
             found = shape.problem(bolt_request.body)
         except Exception:  # bad JSON, bad form encoding, fields Bolt cannot read
             found = "unparsable"
-        if found is not None:
-            return self._refuse("malformed", _answer(400, "malformed payload"), detail=found)
+        if found is not None or bolt_request is None:
+            return self._refuse("malformed", _answer(400, "malformed payload"), detail=found or "unparsable")
         return await self._dispatch(bolt_request)
 
     async def _read(self, request: web.Request) -> bytes | None:

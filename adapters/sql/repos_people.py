@@ -334,12 +334,14 @@ class SqlBlockRepository(SqlRepository):
             "created_at")).returning(tombstones.c.id))
         tombstone.id = int(result.scalar_one())
 
-    async def tombstones(self, community_id: int, subject: str) -> list[Tombstone]:
-        rows = await self.conn.execute(select(tombstones).where(
-            tombstones.c.community_id == community_id,
-            or_(tombstones.c.subject == subject, tombstones.c.other_subject == subject))
-            .order_by(tombstones.c.id))
-        return [_tombstone(r) for r in rows]
+    async def tombstones(self, community_id: int, subjects: Sequence[str]) -> list[Tombstone]:
+        found: dict[int, Tombstone] = {}
+        for chunk in _chunks(list(subjects)):
+            rows = await self.conn.execute(select(tombstones).where(
+                tombstones.c.community_id == community_id,
+                or_(tombstones.c.subject.in_(chunk), tombstones.c.other_subject.in_(chunk))))
+            found.update((r.id, _tombstone(r)) for r in rows)
+        return [found[i] for i in sorted(found)]
 
     async def tombstones_naming(self, learner_id: int) -> list[Tombstone]:
         rows = await self.conn.execute(select(tombstones).where(

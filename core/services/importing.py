@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 
 from core.model import MODE_LABELS, Community, Learner, MatchState, Mode, Profile, QueueEntry
 from core.ports import StorageConflict, UnitOfWork
+from core.services import tombstones
 from core.services.context import Actor, CommandRequest, Ctx, Services
 from core.services.dispatch import effective_settings
 from core.services.errors import Refusal
@@ -297,6 +298,8 @@ async def _plan_and_write(services: Services, uow: UnitOfWork, community: Commun
                   f"{p.mode.label} on {p.topic}") for p, r in again]
     if not dry_run and cid is not None and (new or again):
         await uow.learners.add_many([lr for lr, _, _ in new])
+        # People who forgot their data and come back in the file: their blocks hold again.
+        await tombstones.restore_many(uow, [lr for lr, _, _ in new], services.clock.now())
         profiles = [replace(p, learner_id=lr.id or 0) for lr, p, _ in new]
         profiles += [p for p, _ in again]
         await uow.profiles.save_many(profiles)
