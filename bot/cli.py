@@ -61,8 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--dry-run", action="store_true",
                      help="print how each header is read and what each row would do; store nothing")
     community_args(imp)
-    exp = sub.add_parser("export", help="write learners, matches or feedback as CSV")
+    exp = sub.add_parser("export", help="write learners, matches or feedback as CSV or XLSX")
     exp.add_argument("what", choices=("learners", "matches", "feedback"))
+    exp.add_argument("--format", choices=("csv", "xlsx"), default="csv", dest="fmt",
+                     help="csv (UTF-8 with BOM, formulas neutralised) or xlsx (ids and "
+                          "phones kept as text); default csv")
     exp.add_argument("--out", type=Path, help="file to write (default: standard output)")
     community_args(exp)
     rnd = sub.add_parser("round", help="run (or preview) a matching round and print it")
@@ -152,12 +155,15 @@ def _dispatch(args: argparse.Namespace, config: Config, url: str) -> int:
         return asyncio.run(commands.import_file(config, url, args.platform, args.community,
                                                 table, dry_run=args.dry_run))
     if args.command == "export":
-        data = asyncio.run(commands.export(config, url, args.platform, args.community, args.what))
+        data = asyncio.run(commands.export(config, url, args.platform, args.community, args.what,
+                                           args.fmt))
         if args.out:
             args.out.write_bytes(data)
             print(f"Wrote {args.out}")
-        else:
-            sys.stdout.write(data.decode("utf-8"))
+        elif args.fmt == "xlsx":
+            sys.stdout.buffer.write(data)
+        else:  # text on a terminal or a pipe: the BOM is for spreadsheets reading a file
+            sys.stdout.write(data.decode("utf-8-sig"))
         return 0
     if args.command == "round":
         reply = asyncio.run(commands.round_(config, url, args.platform, args.community,

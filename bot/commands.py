@@ -55,13 +55,15 @@ async def round_(config: Config, url: str, platform: str, external_id: str, *,
         await app.close()
 
 
-async def export(config: Config, url: str, platform: str, external_id: str, what: str) -> bytes:
+async def export(config: Config, url: str, platform: str, external_id: str, what: str,
+                 fmt: str = "csv") -> bytes:
+    """The export file of one community (CSV with a BOM, or XLSX)."""
     app = build_app(config, database_url=url)
     try:
         community = await _community(app, platform, external_id)
         assert community.id is not None
         async with app.services.uow_factory() as uow:
-            content, _ = await export_csv(uow, community.id, what)
+            content, _ = await export_csv(uow, community.id, what, fmt)
         return content
     finally:
         await app.close()
@@ -104,8 +106,8 @@ def print_report(report: ImportReport) -> None:
             if not c.field]
         if shown:
             print("Columns:" if report.dry_run or report.problem else "Columns ignored:")
-            for line in shown:
-                print(f"  {line}")
+            for text in shown:
+                print(f"  {text}")
         for warning in mapping.warnings:
             print(f"Warning: {warning}")
     if report.problem:
