@@ -52,6 +52,7 @@ class FakeSlack(Workspace):
         self.socket_acks: list[dict[str, Any]] = []
         self._failures: dict[str, list[Failure]] = defaultdict(list)
         self._delays: dict[str, float] = {}
+        self._stopping = asyncio.Event()
         self._sockets: list[web.WebSocketResponse] = []
         self._runner: web.AppRunner | None = None
 
@@ -70,6 +71,7 @@ class FakeSlack(Workspace):
         return self
 
     async def stop(self) -> None:
+        self._stopping.set()  # slow calls still waiting answer now
         for ws in self._sockets:
             await ws.close()
         if self._runner is not None:
@@ -134,7 +136,9 @@ class FakeSlack(Workspace):
         token = auth.removeprefix("Bearer ") if auth else str(params.pop("token", ""))
         self.calls.append(Call(method, params, token))
         if self._delays.get(method):
-            await asyncio.sleep(self._delays[method])  # the call is seen, its effect comes late
+            # The call is seen, its effect comes late (or when the fake stops).
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self._delays[method])
         if self._failures[method]:
             failure = self._failures[method].pop(0)
             return web.json_response({"ok": False, "error": failure.error, **failure.extra},
