@@ -29,6 +29,7 @@ from adapters.slack.answer import Origin
 from adapters.slack.client import make_client
 from adapters.slack.deliver import SlackDeliverer
 from adapters.slack.flow import Flow
+from adapters.slack.gate import bolt_logger
 from adapters.slack.payloads import (
     BlockAction,
     EventBody,
@@ -77,6 +78,8 @@ def build_app(services: Services, settings: SlackSettings, *,
         # Socket Mode frames come over an authenticated websocket: nothing to sign.
         request_verification_enabled=settings.mode == "http",
         name="peermatch",
+        # Bolt copies this logger's filter onto its own: no bodies, tokens or tracebacks.
+        logger=bolt_logger(),
     )
     flow = Flow(services, client, settings.moderator_usergroups)
     _FLOWS[app] = flow

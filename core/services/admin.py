@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from core import outbox
+from core import keys, outbox
 from core.availability import overlap_hours, parse_availability, week_start
 from core.matching.times import suggest_times
 from core.model import (
@@ -157,7 +157,7 @@ async def end_match(ctx: Ctx, args: dict[str, Any]) -> Reply:
             await ctx.uow.outbox.add(outbox.dm(
                 match.community_id, member.platform_user_id,
                 f"A moderator ended match #{match.id}. `/peer rejoin` to find a new match.",
-                f"ended:{match.id}:{lid}", ctx.now))
+                keys.ended_by_moderator(match.id, lid), ctx.now))
     await audit(ctx, "end-match", f"match {match.id}: {reason}")
     return Reply(text=f"Match #{match.id} has ended; its members were told.")
 

@@ -27,7 +27,7 @@ _ALLOWED_WHEN_BANNED = {"peer help", "peer status", "peer forget"}
 
 def effective_settings(services: Services, community: Community) -> CommunitySettings:
     """The defaults with this community's stored overrides applied."""
-    return services.defaults.with_overrides(community.settings)
+    return services.defaults.with_overrides(community.settings, skip_invalid=True)
 
 
 def is_moderator(learner: Learner, request: CommandRequest, settings: CommunitySettings) -> bool:

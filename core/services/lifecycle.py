@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from core import catalogue, outbox
+from core import catalogue, keys, outbox
 from core.model import QueueState
 from core.replies import Button, Reply, ts
 from core.services import ending, tombstones
@@ -88,13 +88,13 @@ async def pause(ctx: Ctx, args: dict[str, Any]) -> Reply:
     me = ctx.learner
     assert me.id is not None and ctx.community.id is not None
     if me.paused_until:
-        await ctx.uow.outbox.drop_matching(f"pause-end:{me.id}:", "pause changed")
+        await ctx.uow.outbox.drop_matching(keys.pause_end_prefix(me.id), "pause changed")
     me.paused_until = until
     await ctx.uow.learners.update(me)
     await ctx.uow.outbox.add(outbox.dm(
         ctx.community.id, me.platform_user_id,
         "▶️ Your pause is over: matching is back on for you. `/peer status` to see where you are.",
-        f"pause-end:{me.id}:{int(until.timestamp())}", until))
+        keys.pause_end(me.id, int(until.timestamp())), until))
     return Reply(text=f"Paused until {ts(until)}. You won't be matched until then; "
                       "`/peer resume` to come back early.")
 
@@ -106,7 +106,7 @@ async def resume(ctx: Ctx, _args: dict[str, Any]) -> Reply:
         raise Refusal("You're not paused.")
     me.paused_until = None
     await ctx.uow.learners.update(me)
-    await ctx.uow.outbox.drop_matching(f"pause-end:{me.id}:", "resumed early")
+    await ctx.uow.outbox.drop_matching(keys.pause_end_prefix(me.id), "resumed early")
     return Reply(text="Welcome back: matching is on again for you.")
 
 
