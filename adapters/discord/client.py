@@ -285,7 +285,8 @@ class PeerMatchDiscord(discord.Client):
             assert view is not None  # it holds the Next button
             await interaction.response.send_message(
                 f"Saved. Press **Next** to continue ({more} more page{'s' if more > 1 else ''}).",
-                view=view, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
+                view=view, ephemeral=True,
+                allowed_mentions=discord.AllowedMentions.none())
             return
         request = self.request(interaction, guild_id, draft.submit_command, forms.submit_args(draft))
 
