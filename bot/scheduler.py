@@ -58,7 +58,7 @@ class _WallClockCron(CronTrigger):  # type: ignore[misc]
 
     def get_next_fire_time(self, previous_fire_time: datetime | None,
                            now: datetime) -> datetime | None:
-        nxt = super().get_next_fire_time(previous_fire_time, now)
+        nxt: datetime | None = super().get_next_fire_time(previous_fire_time, now)
         while nxt is not None and (_second_occurrence(nxt) or (
                 previous_fire_time is not None
                 and nxt.astimezone(UTC) <= previous_fire_time.astimezone(UTC))):

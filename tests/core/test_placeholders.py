@@ -25,7 +25,7 @@ def test_tokens_split_text_and_placeholders_in_order() -> None:
 ])
 def test_what_is_not_a_placeholder_stays_text(text: str) -> None:
     assert all(isinstance(t, str) for t in tokens(text))
-    assert substitute(text, lambda t: "TIME", lambda u: "USER") == text
+    assert substitute(text, lambda _t: "TIME", lambda _u: "USER") == text
 
 
 def test_negative_instants_and_every_style() -> None:
