@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl, urlencode
 
 import discord
 
-from core.replies import Attachment, Button, Reply, split_lines, substitute
+from core.replies import Attachment, Button, Reply, UserRef, split_lines, substitute, tokens
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,8 @@ def to_discord_text(text: str) -> str:
 def mentioned(text: str) -> tuple[str, ...]:
     """The member ids the core mentions on purpose (its ``{u:id}`` placeholders); a
     ``<@id>`` typed by a learner is not among them, so it does not ping."""
-    return tuple(dict.fromkeys(m.group(1) for m in _USER.finditer(text) if m.group(1).isdigit()))
+    return tuple(dict.fromkeys(t.user_id for t in tokens(text)
+                               if isinstance(t, UserRef) and t.user_id.isdigit()))
 
 
 def allowed_mentions(user_ids: Sequence[str]) -> discord.AllowedMentions:
