@@ -51,8 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
     dbsub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     up = dbsub.add_parser("upgrade", help="migrate the database to the newest schema")
     up.add_argument("revision", nargs="?", default="head")
-    down = dbsub.add_parser("downgrade", help="migrate the database down (default: to empty)")
-    down.add_argument("revision", nargs="?", default="base")
+    down = dbsub.add_parser("downgrade", help="migrate the database down to REVISION "
+                            "(e.g. 0002, or base: drops every table and its data)")
+    down.add_argument("revision", help="the revision to go down to (required: no default)")
+    down.add_argument("--yes", action="store_true",
+                      help="do not ask for confirmation (for scripts)")
     imp = sub.add_parser("import", help="queue learners from a CSV file (e.g. a Google Forms export)")
     imp.add_argument("file", type=Path)
     community_args(imp)
@@ -92,6 +95,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def _confirm_downgrade(url: str, revision: str) -> bool:
+    """Ask on the terminal before data is dropped; without a terminal, refuse (--yes)."""
+    what = "DROPS EVERY TABLE and all their data" if revision == "base" else (
+        f"undoes every migration after {revision}; the data those migrations hold is lost")
+    print(f"peermatch db downgrade {revision} on {_redacted(url)} {what}.", file=sys.stderr)
+    if not sys.stdin.isatty():
+        print("peermatch: refusing without a terminal to confirm; pass --yes in scripts.",
+              file=sys.stderr)
+        return False
+    answer = input("Type the revision again to confirm: ").strip()
+    return answer == revision
+
+
+def _redacted(url: str) -> str:
+    """A database URL without its password, for messages."""
+    head, sep, tail = url.partition("@")
+    if not sep or "://" not in head:
+        return url
+    scheme, _, credentials = head.partition("://")
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{tail}" if ":" in credentials else url
+
+
 def _dispatch(args: argparse.Namespace, config: Config, url: str) -> int:
     from bot import commands  # heavy imports only for commands that need them
 
@@ -100,6 +126,9 @@ def _dispatch(args: argparse.Namespace, config: Config, url: str) -> int:
             upgrade(url, args.revision)
             print(f"Database migrated to {args.revision}.")
         else:
+            if not args.yes and not _confirm_downgrade(url, args.revision):
+                print("Nothing changed.", file=sys.stderr)
+                return 1
             downgrade(url, args.revision)
             print(f"Database migrated down to {args.revision}.")
         return 0

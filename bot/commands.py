@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import sys
@@ -17,6 +18,7 @@ from bot.sample import sample_rows
 from core.model import Community
 from core.replies import Reply
 from core.services.delivery import drain
+from core.services.dispatch import effective_settings
 from core.services.importing import import_rows
 from core.services.lookup import people
 from core.services.reports import export_csv
@@ -42,7 +44,7 @@ async def round_(config: Config, url: str, platform: str, external_id: str, *,
     app = build_app(config, database_url=url)
     try:
         community = await _community(app, platform, external_id)
-        settings = app.services.defaults.with_overrides(community.settings)
+        settings = effective_settings(app.services, community)
         async with app.services.uow_factory() as uow:
             outcome = await run_round(app.services, uow, community, settings,
                                       dry_run=dry_run, seed=seed)
@@ -92,11 +94,15 @@ async def import_file(config: Config, url: str, platform: str, external_id: str,
     return 1 if report.rejected else 0
 
 
+def _remove_demo_db() -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{DEMO_DB}{suffix}").unlink(missing_ok=True)
+
+
 async def demo(config: Config, learners: int, *, keep: bool) -> int:
     """Fresh demo database, sample community, one round printed, then the console."""
     if not keep:
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{DEMO_DB}{suffix}").unlink(missing_ok=True)
+        await asyncio.to_thread(_remove_demo_db)  # file system calls stay off the event loop
     url = f"sqlite+aiosqlite:///{DEMO_DB}"
     upgrade(url)
     app = build_app(config, database_url=url)
@@ -106,7 +112,7 @@ async def demo(config: Config, learners: int, *, keep: bool) -> int:
         print(f"Loaded a sample community of {report.imported} learners "
               f"({len(report.rejected)} rows rejected) into {DEMO_DB}.")
         community = await _community(app, PLATFORM, DEMO_COMMUNITY)
-        settings = app.services.defaults.with_overrides(community.settings)
+        settings = effective_settings(app.services, community)
         async with app.services.uow_factory() as uow:
             outcome = await run_round(app.services, uow, community, settings, dry_run=False,
                                       seed=DEMO_SEED)

@@ -22,10 +22,12 @@ the bot was down.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -153,8 +155,7 @@ async def plan_all(services: Services, communities: list[Community] | None = Non
     written = 0
     for community in communities if communities is not None else await list_communities(services):
         async with services.uow_factory() as uow:
-            settings = effective_settings(services, community)
-            written += await plan_periodic(uow, community, settings, services.clock.now())
+            written += await plan_periodic(uow, community, services.clock.now())
             await uow.commit()
     return written
 
@@ -182,6 +183,8 @@ class PeerScheduler:
             "misfire_grace_time": int(self.grace.total_seconds())})
         self._triggers: dict[int, CronTrigger] = {}
         self._specs: dict[int, tuple[str, str]] = {}
+        self._inflight: set[asyncio.Task[Any]] = set()  # jobs running now (for stop())
+        self._stopping = False  # set by stop(): the outbox starts no new row
 
     async def start(self) -> None:
         """Build every job, start the scheduler, and run a round missed during downtime."""
@@ -233,19 +236,49 @@ class PeerScheduler:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
 
+    async def stop(self, grace_seconds: float) -> bool:
+        """Start no new job, give the running ones ``grace_seconds`` to finish, then cancel
+        what is left (a cancelled delivery keeps its row pending: it is sent after restart).
+        Returns True when everything finished in time."""
+        self._stopping = True
+        if self.scheduler.running:
+            self.scheduler.pause()
+        running = {t for t in self._inflight if not t.done()}
+        finished = True
+        if running:
+            log.info("waiting up to %.0f s for %d running job(s)", grace_seconds, len(running))
+            _, late = await asyncio.wait(running, timeout=grace_seconds)
+            for task in late:
+                task.cancel()
+            if late:
+                await asyncio.wait(late, timeout=1.0)
+                finished = False
+        self.shutdown()
+        return finished
+
+    def _track(self) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._inflight.add(task)
+            task.add_done_callback(self._inflight.discard)
+
     async def _tick(self) -> None:
+        self._track()
         try:
-            await drain(self.services.uow_factory, self.services.clock, self.deliverers, self.dispatch)
+            await drain(self.services.uow_factory, self.services.clock, self.deliverers,
+                        self.dispatch, stopping=lambda: self._stopping)
         except Exception:  # a database hiccup must not kill the job; next tick retries
             log.exception("outbox tick failed")
 
     async def _plan(self) -> None:
+        self._track()
         try:
             await plan_all(self.services, await self.refresh())
         except Exception:
             log.exception("check-in planning failed")
 
     async def _round(self, community_id: int) -> None:
+        self._track()
         now = self.services.clock.now()
         trigger = self._triggers.get(community_id)
         fires = fire_times(trigger, now - self.grace, now) if trigger else []

@@ -191,7 +191,9 @@ COMMANDS: tuple[Command, ...] = (
             (Field("dry_run", "Preview only", Kind.BOOL, required=False),), moderator=True),
     Command("peeradmin", "pair", "Pair two learners by hand",
             (Field("user_a", "First learner", Kind.USER, max_length=64),
-             Field("user_b", "Second learner", Kind.USER, max_length=64)), moderator=True),
+             Field("user_b", "Second learner", Kind.USER, max_length=64),
+             Field("confirm", "Pair even if they asked for different things", Kind.BOOL,
+                   required=False)), moderator=True),
     Command("peeradmin", "end-match", "End a match", (MATCH_ID, REASON), moderator=True),
     Command("peeradmin", "remove", "Remove a learner from the queue", (USER, REASON), moderator=True),
     Command("peeradmin", "ban", "Ban a learner from PeerMatch", (USER, REASON), moderator=True),
@@ -222,7 +224,7 @@ _TRUE = {"yes", "y", "true", "1", "on"}
 _FALSE = {"no", "n", "false", "0", "off", ""}
 
 
-def _clean_choice(value: str, allowed: tuple[str, ...], f: Field) -> str:
+def _clean_choice(value: str, allowed: tuple[str, ...]) -> str:
     for option in allowed:
         if option.casefold() == value.casefold():
             return option
@@ -245,11 +247,11 @@ def clean_value(f: Field, raw: str, settings: CommunitySettings) -> Any:
         return value
     if f.kind is Kind.CHOICE:
         allowed = f.options(settings)
-        return _clean_choice(value, allowed, f) if allowed else value
+        return _clean_choice(value, allowed) if allowed else value
     if f.kind is Kind.MULTI:
         items = [v.strip() for v in value.replace(";", ",").split(",") if v.strip()]
         allowed = f.options(settings)
-        cleaned = [_clean_choice(v, allowed, f) if allowed else v for v in items]
+        cleaned = [_clean_choice(v, allowed) if allowed else v for v in items]
         if not cleaned:
             raise ValueError("needs at least one value.")
         return tuple(dict.fromkeys(cleaned))

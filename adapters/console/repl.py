@@ -111,7 +111,8 @@ class Console:
             self._write(f"⚠️  {exc}")
             return None
         reply = await self._call(parsed.key, parsed.args)
-        form, values = reply.form, {}
+        form = reply.form
+        values: dict[str, str] = {}
         if form is not None and reply.text:
             await self.show(Reply(text=reply.text))
         while form is not None:

@@ -42,6 +42,18 @@ def to_discord_text(text: str) -> str:
     return _USER.sub(lambda m: f"<@{m.group(1)}>" if m.group(1).isdigit() else m.group(1), text)
 
 
+def mentioned(text: str) -> tuple[str, ...]:
+    """The member ids the core mentions on purpose (its ``{u:id}`` placeholders); a
+    ``<@id>`` typed by a learner is not among them, so it does not ping."""
+    return tuple(dict.fromkeys(m.group(1) for m in _USER.finditer(text) if m.group(1).isdigit()))
+
+
+def allowed_mentions(user_ids: Sequence[str]) -> discord.AllowedMentions:
+    """Ping exactly these members: never @everyone/@here, a role or a replied-to author."""
+    return discord.AllowedMentions(everyone=False, roles=False, replied_user=False,
+                                   users=[discord.Object(int(u)) for u in user_ids])
+
+
 def split_text(text: str, limit: int = MESSAGE_LIMIT, max_chunks: int = MAX_CHUNKS) -> list[str]:
     """Split at line breaks into messages of at most ``limit`` characters.
 
@@ -116,6 +128,10 @@ class Rendered:
     buttons: tuple[Button, ...] = ()
     attachments: tuple[Attachment, ...] = ()
     extra: list[discord.ui.Item[discord.ui.View]] = field(default_factory=list)
+    mentions: tuple[str, ...] = ()  # member ids this message is meant to ping
+
+    def allowed_mentions(self) -> discord.AllowedMentions:
+        return allowed_mentions(self.mentions)
 
     def view(self, guild_id: str) -> discord.ui.View | None:
         return make_view(self.buttons, guild_id, self.extra)
@@ -128,13 +144,15 @@ class Rendered:
 def render(reply: Reply, extra: Sequence[discord.ui.Item[discord.ui.View]] = ()) -> Rendered:
     """A core reply as Discord messages."""
     text = to_discord_text(reply.text)
-    return Rendered(split_text(text), reply.ephemeral, reply.buttons, reply.attachments, list(extra))
+    return Rendered(split_text(text), reply.ephemeral, reply.buttons, reply.attachments, list(extra),
+                    mentioned(reply.text))
 
 
 def render_text(text: str, buttons: Sequence[Button] = (),
                 attachments: Sequence[Attachment] = ()) -> Rendered:
     """Outbox text (DMs, space messages) as Discord messages."""
-    return Rendered(split_text(to_discord_text(text)), False, tuple(buttons), tuple(attachments))
+    return Rendered(split_text(to_discord_text(text)), False, tuple(buttons), tuple(attachments),
+                    mentions=mentioned(text))
 
 
 async def send_to(channel: discord.abc.Messageable, rendered: Rendered, guild_id: str) -> discord.Message:
@@ -143,6 +161,7 @@ async def send_to(channel: discord.abc.Messageable, rendered: Rendered, guild_id
     for i, chunk in enumerate(rendered.chunks):
         final = i == len(rendered.chunks) - 1
         kwargs: dict[str, Any] = {}
+        mentions = rendered.allowed_mentions()
         if final:
             view = rendered.view(guild_id)
             if view is not None:
@@ -150,6 +169,7 @@ async def send_to(channel: discord.abc.Messageable, rendered: Rendered, guild_id
             if rendered.attachments:
                 kwargs["files"] = rendered.files()
         # Discord refuses an empty message; a file or buttons alone are fine.
-        last = await channel.send(content=chunk or (None if kwargs else "\u200b"), **kwargs)
+        last = await channel.send(content=chunk or (None if kwargs else "\u200b"),
+                                  allowed_mentions=mentions, **kwargs)
     assert last is not None
     return last

@@ -27,6 +27,7 @@ from adapters.slack.answer import Origin
 from adapters.slack.client import make_client
 from adapters.slack.deliver import SlackDeliverer
 from adapters.slack.flow import Flow
+from adapters.slack.gate import bolt_logger
 from adapters.slack.settings import SlackSettings
 from core import catalogue
 from core.model import OutboxMessage
@@ -40,9 +41,10 @@ def flow_of(app: AsyncApp) -> Flow:
     return _FLOWS[app]
 
 
-async def drain(app: AsyncApp, timeout: float = 10.0) -> None:
-    """Wait until interactions already acknowledged have finished their work."""
-    await flow_of(app).tracker.drain(timeout)
+async def drain(app: AsyncApp) -> None:
+    """Wait until interactions already acknowledged have finished their work (callers bound
+    the wait with ``asyncio.timeout``)."""
+    await flow_of(app).tracker.drain()
 
 
 def _team(context: AsyncBoltContext, body: dict[str, Any]) -> str:
@@ -66,6 +68,8 @@ def build_app(services: Services, settings: SlackSettings, *,
         # Socket Mode frames come over an authenticated websocket: nothing to sign.
         request_verification_enabled=settings.mode == "http",
         name="peermatch",
+        # Bolt copies this logger's filter onto its own: no bodies, tokens or tracebacks.
+        logger=bolt_logger(),
     )
     flow = Flow(services, client, settings.moderator_usergroups)
     _FLOWS[app] = flow

@@ -7,7 +7,7 @@ from typing import Any
 
 from core import catalogue
 from core.availability import AvailabilityError, describe, parse_availability
-from core.model import MatchState, Mode, Profile, QueueEntry, Setup
+from core.model import Mode, Profile, QueueEntry, Setup
 from core.replies import Button, FormRequest, Reply, ts
 from core.services.common import queue_position, waited
 from core.services.context import Ctx
@@ -72,8 +72,8 @@ def build_profile(ctx: Ctx, mode: Mode, args: dict[str, Any]) -> Profile:
 async def _refuse_if_busy(ctx: Ctx, mode: Mode) -> None:
     """One pending request per learner; matched learners unpair first (supporters excepted)."""
     assert ctx.learner.id is not None
-    if ctx.learner.paused_until and ctx.learner.paused_until > ctx.now:
-        raise Refusal(f"You paused matching until {ts(ctx.learner.paused_until)}. "
+    if (until := ctx.learner.pause_end(ctx.now)) is not None:
+        raise Refusal(f"You paused matching until {ts(until)}. "
                       "Use `/peer resume` first if you'd like to join now.")
     entry = await ctx.uow.queue.open_for(ctx.learner.id)
     if entry is not None:
@@ -82,7 +82,7 @@ async def _refuse_if_busy(ctx: Ctx, mode: Mode) -> None:
                       f"(waiting {waited(entry.joined_at, ctx.now)}, {pos} of {total}). "
                       "`/peer status` shows why you're still waiting; `/peer leave` leaves the queue.",
                       code="already_queued")
-    active = [m for m in await ctx.uow.matches.active_for(ctx.learner.id) if m.state is MatchState.ACTIVE]
+    active = await ctx.uow.matches.active_for(ctx.learner.id)
     if active and mode is not Mode.OFFER_SUPPORT:
         raise Refusal(f"You're already matched (match #{active[0].id}). Use `/peer status` to see it, "
                       "or `/peer unpair <reason>` if you'd like a new partner.", code="already_matched")
@@ -144,7 +144,7 @@ async def join(ctx: Ctx, args: dict[str, Any]) -> Reply:
     return await enqueue(ctx, build_profile(ctx, mode, args))
 
 
-async def rejoin(ctx: Ctx, args: dict[str, Any]) -> Reply:
+async def rejoin(ctx: Ctx, _args: dict[str, Any]) -> Reply:
     """`/peer rejoin`: queue again with the saved profile, one click."""
     assert ctx.learner.id is not None
     saved = await ctx.uow.profiles.get(ctx.learner.id)

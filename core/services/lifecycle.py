@@ -5,17 +5,17 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from core import catalogue, outbox
-from core.model import MatchState, QueueState
+from core import catalogue, keys, outbox
+from core.model import QueueState
 from core.replies import Button, Reply, ts
-from core.services import ending
+from core.services import ending, tombstones
 from core.services.common import active_match, name_for, queue_position, waited
 from core.services.context import Ctx
 from core.services.errors import Refusal
-from core.services.notify import is_anonymous, match_buttons, times_text
+from core.services.notify import match_buttons, times_text
 
 
-async def status(ctx: Ctx, args: dict[str, Any]) -> Reply:
+async def status(ctx: Ctx, _args: dict[str, Any]) -> Reply:
     """Queue position, time waited and why no match yet; or the current match(es)."""
     me = ctx.learner
     assert me.id is not None
@@ -24,11 +24,9 @@ async def status(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if me.banned:
         return Reply(text="You can't use PeerMatch in this community right now. "
                           "Please contact a moderator if you think this is a mistake.")
-    if me.paused_until and me.paused_until > ctx.now:
-        lines.append(f"⏸️ Matching is paused until {ts(me.paused_until)} (`/peer resume` to resume).")
+    if (until := me.pause_end(ctx.now)) is not None:
+        lines.append(f"⏸️ Matching is paused until {ts(until)} (`/peer resume` to resume).")
     for match in await ctx.uow.matches.active_for(me.id):
-        if match.state is not MatchState.ACTIVE:
-            continue
         others = []
         for other_id in match.member_ids():
             if other_id != me.id and (other := await ctx.uow.learners.get(other_id)):
@@ -38,7 +36,7 @@ async def status(ctx: Ctx, args: dict[str, Any]) -> Reply:
         if match.reasons:
             lines.append("Why: " + " · ".join(match.reasons))
         lines.append("Suggested times: " + times_text(match))
-        if is_anonymous(match):
+        if match.is_anonymous:
             lines.append("Anonymous match: `/peer message <text>` to talk through the bot.")
         buttons.extend(match_buttons(match))
     entry = await ctx.uow.queue.open_for(me.id)
@@ -58,7 +56,7 @@ async def status(ctx: Ctx, args: dict[str, Any]) -> Reply:
     return Reply(text="\n".join(lines), buttons=tuple(buttons))
 
 
-async def leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
+async def leave(ctx: Ctx, _args: dict[str, Any]) -> Reply:
     """Leave the queue (a current match is not affected)."""
     assert ctx.learner.id is not None
     entry = await ctx.uow.queue.open_for(ctx.learner.id)
@@ -90,25 +88,25 @@ async def pause(ctx: Ctx, args: dict[str, Any]) -> Reply:
     me = ctx.learner
     assert me.id is not None and ctx.community.id is not None
     if me.paused_until:
-        await ctx.uow.outbox.drop_matching(f"pause-end:{me.id}:", "pause changed")
+        await ctx.uow.outbox.drop_matching(keys.pause_end_prefix(me.id), "pause changed")
     me.paused_until = until
     await ctx.uow.learners.update(me)
     await ctx.uow.outbox.add(outbox.dm(
         ctx.community.id, me.platform_user_id,
         "▶️ Your pause is over: matching is back on for you. `/peer status` to see where you are.",
-        f"pause-end:{me.id}:{int(until.timestamp())}", until))
+        keys.pause_end(me.id, int(until.timestamp())), until))
     return Reply(text=f"Paused until {ts(until)}. You won't be matched until then; "
                       "`/peer resume` to come back early.")
 
 
-async def resume(ctx: Ctx, args: dict[str, Any]) -> Reply:
+async def resume(ctx: Ctx, _args: dict[str, Any]) -> Reply:
     me = ctx.learner
     assert me.id is not None
-    if not me.paused_until or me.paused_until <= ctx.now:
+    if not me.is_paused(ctx.now):
         raise Refusal("You're not paused.")
     me.paused_until = None
     await ctx.uow.learners.update(me)
-    await ctx.uow.outbox.drop_matching(f"pause-end:{me.id}:", "resumed early")
+    await ctx.uow.outbox.drop_matching(keys.pause_end_prefix(me.id), "resumed early")
     return Reply(text="Welcome back: matching is on again for you.")
 
 
@@ -120,15 +118,16 @@ async def forget(ctx: Ctx, args: dict[str, Any]) -> Reply:
     me = ctx.learner
     assert me.id is not None
     for match in await ctx.uow.matches.active_for(me.id):
-        if match.state is MatchState.ACTIVE:
-            await ending.leave_match(ctx.uow, ctx.settings, match, me, "left PeerMatch", ctx.now,
-                                     block=False, tell=f"Your partner in match #{match.id} has left PeerMatch.")
+        await ending.leave_match(ctx.uow, ctx.settings, match, me, "left PeerMatch", ctx.now,
+                                 block=False,
+                                 tell=f"Your partner in match #{match.id} has left PeerMatch.")
     await ctx.uow.queue.delete_for(me.id)
     await ctx.uow.profiles.delete(me.id)
     await ctx.uow.feedback.delete_for(me.id)
+    await tombstones.bury(ctx.uow, me, ctx.now)  # blocks outlive forgetting
     await ctx.uow.blocks.delete_for(me.id)
     await ctx.uow.matches.remove_member(me.id)
-    await ctx.uow.outbox.delete_for_target(me.platform_user_id)
+    await ctx.uow.outbox.delete_for_target(me.community_id, me.platform_user_id)
     if me.banned:  # keep the ban so forgetting is not a way around it
         me.display_name, me.paused_until = "(forgotten)", None
         await ctx.uow.learners.update(me)
@@ -138,7 +137,7 @@ async def forget(ctx: Ctx, args: dict[str, Any]) -> Reply:
                       "Thanks for learning with us.")
 
 
-async def help_(ctx: Ctx, args: dict[str, Any]) -> Reply:
+async def help_(ctx: Ctx, _args: dict[str, Any]) -> Reply:
     lines = ["**PeerMatch** finds you a study buddy, a study group, an accountability partner, "
              "or someone to support you (or to support).", ""]
     lines += catalogue.help_lines(moderator=False)

@@ -1,8 +1,8 @@
 """Telling people about a new match: one DM per member and the match's private space.
 
-Both are outbox rows written in the caller's transaction (DESIGN rule 5). An anonymous
-need-support learner gets no shared space (it would reveal them); the two talk through
-``/peer message``, which the bot relays.
+Both are outbox rows written in the caller's transaction (docs/architecture.md, "The outbox
+and its exactly-once rules"). An anonymous need-support learner gets no shared space (it
+would reveal them); the two talk through ``/peer message``, which the bot relays.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from core import outbox
+from core import keys, outbox
 from core.model import Learner, Match, Profile
 from core.ports import UnitOfWork
 from core.replies import Button, ts
@@ -26,10 +26,6 @@ def match_buttons(match: Match) -> tuple[Button, ...]:
         Button("Did we meet?", "peer met", args),
         Button("Unpair", "peer unpair", args, style="danger"),
     )
-
-
-def is_anonymous(match: Match) -> bool:
-    return any(m.alias for m in match.members)
 
 
 def times_text(match: Match) -> str:
@@ -64,7 +60,7 @@ def match_text(match: Match, viewer: Learner, learners: dict[int, Learner],
     if match.reasons:
         lines.append("**Why you were matched:** " + " · ".join(match.reasons))
     lines.append("**Suggested times:** " + times_text(match))
-    if is_anonymous(match):
+    if match.is_anonymous:
         lines.append("This match is anonymous: talk through the bot with `/peer message <text>`.")
     else:
         lines.append("A private space for your match is on its way. Book a session with "
@@ -95,9 +91,9 @@ async def announce_match(uow: UnitOfWork, settings: CommunitySettings, match: Ma
         await uow.outbox.add(outbox.dm(
             match.community_id, learner.platform_user_id,
             match_text(match, learner, learners, profiles),
-            f"match:{match.id}:dm:{learner_id}", now, buttons=buttons,
-            match_id=None if is_anonymous(match) else match.id))
-    if not is_anonymous(match):
+            keys.intro_dm(match.id, learner_id), now, buttons=buttons,
+            match_id=match.fallback_match_id))
+    if not match.is_anonymous:
         topic = next((p.topic for p in profiles.values()), "study")
         await uow.outbox.add(outbox.space_open(
             match.community_id, match.id, space_name(match, topic),

@@ -8,7 +8,7 @@ from typing import Any
 
 from core import exports
 from core.charts import stats_png
-from core.model import Match, MatchState, QueueState, SessionState
+from core.model import Match, QueueState, SessionState
 from core.ports import UnitOfWork
 from core.replies import Attachment, Reply
 from core.services.context import Ctx
@@ -70,7 +70,7 @@ async def compute_stats(ctx: Ctx) -> dict[str, Any]:
         "title": f"PeerMatch: {ctx.community.name}",
         "requested": requested, "matched": len(matched_ids),
         "match_rate": len(matched_ids) / requested if requested else 0.0,
-        "matches": len(matches), "active": sum(m.state is MatchState.ACTIVE for m in matches),
+        "matches": len(matches), "active": sum(m.is_active for m in matches),
         "meeting_rate": met / len(matches) if matches else 0.0,
         "wait_days": waits, "median_wait_days": median(waits) if waits else 0.0,
         "waiting": len(waiting), "waiting_by_mode": dict(Counter(e.mode.value for e in waiting)),
@@ -79,7 +79,7 @@ async def compute_stats(ctx: Ctx) -> dict[str, Any]:
     }
 
 
-async def stats(ctx: Ctx, args: dict[str, Any]) -> Reply:
+async def stats(ctx: Ctx, _args: dict[str, Any]) -> Reply:
     s = await compute_stats(ctx)
     ratings = ", ".join(f"{c} {v}" for c, v in s["ratings"].items()) or "no feedback yet"
     text = (f"📊 **{s['matched']} of {s['requested']}** learners who asked were matched "

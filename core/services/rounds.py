@@ -20,7 +20,6 @@ from core.model import (
     Learner,
     Match,
     MatchMember,
-    MatchState,
     Mode,
     Profile,
     QueueState,
@@ -33,8 +32,6 @@ from core.services.errors import Refusal
 from core.services.feedback import rating_of
 from core.services.notify import announce_match
 from core.settings import CommunitySettings
-
-SUPPORT_KINDS = (Mode.NEED_SUPPORT, Mode.OFFER_SUPPORT)
 
 
 @dataclass
@@ -82,13 +79,12 @@ async def gather(uow: UnitOfWork, community: Community, settings: CommunitySetti
         profile = profiles.get(entry.learner_id)
         if learner is None or profile is None or learner.banned:
             continue
-        if learner.paused_until and learner.paused_until > now:
+        if learner.is_paused(now):
             continue
         learners[entry.learner_id] = learner
         capacity = profile.capacity
         if entry.mode is Mode.OFFER_SUPPORT:
-            busy = [m for m in await uow.matches.active_for(entry.learner_id)
-                    if m.state is MatchState.ACTIVE and m.kind in SUPPORT_KINDS]
+            busy = [m for m in await uow.matches.active_for(entry.learner_id) if m.is_support]
             capacity = max(0, profile.capacity - len(busy))
         candidates.append(Candidate(
             learner_id=entry.learner_id, mode=entry.mode, topic=profile.topic,
@@ -158,8 +154,7 @@ async def _store(uow: UnitOfWork, community: Community, settings: CommunitySetti
     supporters = {lid for mp in plan.matches for lid, role in mp.members if role == "supporter"}
     for supporter in supporters:
         prof = profiles.get(supporter)
-        busy = len([m for m in await uow.matches.active_for(supporter)
-                    if m.state is MatchState.ACTIVE and m.kind in SUPPORT_KINDS])
+        busy = len([m for m in await uow.matches.active_for(supporter) if m.is_support])
         if prof is not None and busy >= prof.capacity:
             full_supporters.add(supporter)
     matched = {lid for mp in plan.matches for lid, role in mp.members if role != "supporter"}
@@ -172,10 +167,6 @@ async def _store(uow: UnitOfWork, community: Community, settings: CommunitySetti
             continue
         await uow.queue.update(entry)
     return stored
-
-
-def _mode_class(mode: Mode) -> str:
-    return "support" if mode in SUPPORT_KINDS else mode.value
 
 
 async def instant_match(services: Services, uow: UnitOfWork, community: Community,
@@ -194,7 +185,7 @@ async def instant_match(services: Services, uow: UnitOfWork, community: Communit
     if me is None:
         return None
     block = [c for c in candidates
-             if _mode_class(c.mode) == _mode_class(me.mode) and c.topic_key == me.topic_key]
+             if c.mode.mode_class == me.mode.mode_class and c.topic_key == me.topic_key]
     seed = new_seed(services, now)
     plan = await _plan(block, settings, now, seed, await uow.blocks.pairs(community.id),
                        await _past_partners(uow, community.id))

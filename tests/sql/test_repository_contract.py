@@ -306,7 +306,9 @@ async def test_outbox_drop_matching_and_delete(storage: Any) -> None:
         assert by_key["reminder:7:24h"].last_error == "session cancelled"
         assert by_key["reminder:70:1h"].state == OutboxState.PENDING
         assert by_key["reminder:7:done"].state == OutboxState.SENT
-        await uow.outbox.delete_for_target("T-1h")
+        await uow.outbox.delete_for_target(cid + 1000, "T-1h")  # another community's: kept
+        assert len(await uow.outbox.list(cid)) == 6
+        await uow.outbox.delete_for_target(cid, "T-1h")
         assert len(await uow.outbox.list(cid)) == 4
 
 
