@@ -19,7 +19,8 @@ from core.model import Community
 from core.replies import Reply
 from core.services.delivery import drain
 from core.services.dispatch import effective_settings
-from core.services.importing import import_rows
+from core.services.import_file import Table
+from core.services.importing import ImportReport, import_rows, import_table
 from core.services.lookup import people
 from core.services.reports import export_csv
 from core.services.rounds import run_round, summary
@@ -54,13 +55,15 @@ async def round_(config: Config, url: str, platform: str, external_id: str, *,
         await app.close()
 
 
-async def export(config: Config, url: str, platform: str, external_id: str, what: str) -> bytes:
+async def export(config: Config, url: str, platform: str, external_id: str, what: str,
+                 fmt: str = "csv") -> bytes:
+    """The export file of one community (CSV with a BOM, or XLSX)."""
     app = build_app(config, database_url=url)
     try:
         community = await _community(app, platform, external_id)
         assert community.id is not None
         async with app.services.uow_factory() as uow:
-            content, _ = await export_csv(uow, community.id, what)
+            content, _ = await export_csv(uow, community.id, what, fmt)
         return content
     finally:
         await app.close()
@@ -77,21 +80,44 @@ def progress_bar(done: int, total: int) -> None:
 
 
 async def import_file(config: Config, url: str, platform: str, external_id: str,
-                      rows: list[dict[str, str]]) -> int:
-    """Import rows, print a report; exit code 1 if any row was rejected."""
+                      table: Table, *, dry_run: bool = False) -> int:
+    """Import (or preview) a table and print the report; exit code 1 if any row was
+    rejected or the file could not be read."""
     app = build_app(config, database_url=url)
     try:
-        report = await import_rows(app.services, platform, external_id, rows,
-                                   progress=progress_bar)
+        report = await import_table(app.services, platform, external_id, table,
+                                    dry_run=dry_run, progress=progress_bar)
     finally:
         await app.close()
-    print(f"Imported {report.imported} learners; {len(report.skipped)} already imported; "
-          f"{len(report.rejected)} rejected.")
-    for line, why in report.skipped:
-        print(f"  line {line}: skipped: {why}")
-    for line, why in report.rejected:
-        print(f"  line {line}: rejected: {why}")
-    return 1 if report.rejected else 0
+    print_report(report)
+    return 1 if report.rejected or report.problem else 0
+
+
+_WOULD = {"imported": "would import", "updated": "would update", "skipped": "would skip",
+          "rejected": "would reject"}
+
+
+def print_report(report: ImportReport) -> None:
+    """The mapping (all of it in a dry run, else what was ignored), then the rows."""
+    mapping = report.mapping
+    if mapping is not None:
+        shown = mapping.describe() if report.dry_run or report.problem else [
+            line for line, c in zip(mapping.describe(), mapping.columns, strict=True)
+            if not c.field]
+        if shown:
+            print("Columns:" if report.dry_run or report.problem else "Columns ignored:")
+            for text in shown:
+                print(f"  {text}")
+        for warning in mapping.warnings:
+            print(f"Warning: {warning}")
+    if report.problem:
+        print(f"Nothing imported: {report.problem} ({report.total} rows not imported.)")
+        return
+    print(report.summary())
+    for row_no, action, detail in report.actions:
+        if report.dry_run or action in ("skipped", "rejected"):
+            verb = _WOULD.get(action, action) if report.dry_run else action
+            print(f"  line {row_no}: {verb}: {detail}")
 
 
 def _remove_demo_db() -> None:

@@ -7,17 +7,21 @@ import logging
 import signal
 import sys
 from collections.abc import Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.app import App
 from bot.config import Config, ConfigError
 from core.ports import Deliverer
 
+if TYPE_CHECKING:  # the adapters are imported only when their platform is enabled
+    from adapters.discord.settings import DiscordSettings
+    from adapters.slack.settings import SlackSettings
+
 log = logging.getLogger(__name__)
 CONSOLE_COMMUNITY = "default"
 
 
-def discord_settings(cfg: Config) -> Any:
+def discord_settings(cfg: Config) -> DiscordSettings:
     """The Discord adapter's settings from config + environment (ConfigError if unusable)."""
     from adapters.discord.settings import DiscordSettings
 
@@ -31,7 +35,7 @@ def discord_settings(cfg: Config) -> Any:
                            guild_ids=cfg.discord.guild_ids, sync_commands=cfg.discord.sync_commands)
 
 
-def slack_settings(cfg: Config) -> Any:
+def slack_settings(cfg: Config) -> SlackSettings:
     """The Slack adapter's settings from config + environment (ConfigError if unusable)."""
     from adapters.slack.settings import SlackSettings
 

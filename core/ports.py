@@ -94,7 +94,7 @@ class QueueRepository(Protocol):
         ...
 
     async def add_many(self, entries: Sequence[QueueEntry]) -> builtins.list[QueueEntry]:
-        """Add several entries in one statement; sets and returns their ids in order.
+        """Add several new WAITING entries in one statement; sets and returns their ids.
         A second WAITING entry for a learner raises ``StorageConflict`` and adds none."""
         ...
 
@@ -125,8 +125,9 @@ class BlockRepository(Protocol):
         """The secret that keys tombstone hashes: made once per database, then kept."""
         ...
     async def bury(self, tombstone: Tombstone) -> None: ...
-    async def tombstones(self, community_id: int, subject: str) -> builtins.list[Tombstone]:
-        """Tombstones with ``subject`` on either side."""
+    async def tombstones(self, community_id: int,
+                         subjects: Sequence[str]) -> builtins.list[Tombstone]:
+        """Tombstones with any of ``subjects`` on either side (a few statements at most)."""
         ...
     async def tombstones_naming(self, learner_id: int) -> builtins.list[Tombstone]:
         """Tombstones whose other side is this learner."""

@@ -249,6 +249,8 @@ class _Queue(_Repo):
             lambda e: e.learner_id in wanted and e.state == md.QueueState.WAITING)}
 
     async def add_many(self, entries: Sequence[md.QueueEntry]) -> list[md.QueueEntry]:
+        if any(e.state != md.QueueState.WAITING for e in entries):
+            raise ValueError("add_many stores new WAITING entries only")
         return _add_all(self, entries)
 
 
@@ -303,9 +305,10 @@ class _Blocks(_Repo):
         tombstone.id = self.u.storage.next_id("tombstones")
         self.u.put("tombstones", tombstone.id, tombstone)
 
-    async def tombstones(self, community_id: int, subject: str) -> list[md.Tombstone]:
+    async def tombstones(self, community_id: int, subjects: Sequence[str]) -> list[md.Tombstone]:
+        wanted = set(subjects)
         return self._stones(lambda t: t.community_id == community_id
-                            and subject in (t.subject, t.other_subject))
+                            and bool(wanted & {t.subject, t.other_subject}))
 
     async def tombstones_naming(self, learner_id: int) -> list[md.Tombstone]:
         return self._stones(lambda t: t.other_learner_id == learner_id)

@@ -282,9 +282,10 @@ class PeerMatchDiscord(discord.Client):
         if draft.todo:
             more = len(draft.todo)
             view = make_view((), guild_id, [forms.open_button(guild_id, draft.form.name, "Next")])
+            assert view is not None  # it holds the Next button
             await interaction.response.send_message(
                 f"Saved. Press **Next** to continue ({more} more page{'s' if more > 1 else ''}).",
-                view=view, ephemeral=True,  # type: ignore[arg-type]
+                view=view, ephemeral=True,
                 allowed_mentions=discord.AllowedMentions.none())
             return
         request = self.request(interaction, guild_id, draft.submit_command, forms.submit_args(draft))
@@ -306,7 +307,7 @@ class PeerMatchDiscord(discord.Client):
         await apologise(interaction, UNREADABLE)
 
 
-class GuardedTree(app_commands.CommandTree):  # type: ignore[type-arg]
+class GuardedTree(app_commands.CommandTree):
     """The command tree, with a last guard: discord.py runs a command in a task that only
     catches ``AppCommandError``; anything else (options it could not read) would end as a
     "Task exception was never retrieved" traceback and an unanswered interaction."""

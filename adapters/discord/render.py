@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +17,7 @@ from urllib.parse import parse_qsl, urlencode
 
 import discord
 
-from core.replies import Attachment, Button, Reply, split_lines
+from core.replies import Attachment, Button, Reply, UserRef, split_lines, substitute, tokens
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +26,6 @@ MAX_CHUNKS = 5  # a reply longer than this many messages is shortened, not spamm
 CUSTOM_ID_LIMIT = 100
 BUTTON_PREFIX = "pm"
 
-_TIME = re.compile(r"\{t:(\d+)(?::([tTdDfFR]))?\}")
-_USER = re.compile(r"\{u:([^{}]+)\}")
 _STYLES = {"primary": discord.ButtonStyle.primary, "secondary": discord.ButtonStyle.secondary,
            "danger": discord.ButtonStyle.danger, "success": discord.ButtonStyle.success}
 # Args too long for a custom id (rare: core buttons carry ids) are kept here instead; such
@@ -38,14 +35,16 @@ _LONG_ARGS: dict[str, dict[str, str]] = {}
 
 def to_discord_text(text: str) -> str:
     """Placeholders to Discord markup: ``{t:unix:F}`` -> ``<t:unix:F>``, ``{u:id}`` -> ``<@id>``."""
-    text = _TIME.sub(lambda m: f"<t:{m.group(1)}:{m.group(2) or 'F'}>", text)
-    return _USER.sub(lambda m: f"<@{m.group(1)}>" if m.group(1).isdigit() else m.group(1), text)
+    return substitute(text, lambda t: f"<t:{t.unix}:{t.style}>",
+                      # Discord mentions are snowflakes; another id (console, tests) stays text
+                      lambda u: f"<@{u.user_id}>" if u.user_id.isdigit() else u.user_id)
 
 
 def mentioned(text: str) -> tuple[str, ...]:
     """The member ids the core mentions on purpose (its ``{u:id}`` placeholders); a
     ``<@id>`` typed by a learner is not among them, so it does not ping."""
-    return tuple(dict.fromkeys(m.group(1) for m in _USER.finditer(text) if m.group(1).isdigit()))
+    ids = (t.user_id for t in tokens(text) if isinstance(t, UserRef))
+    return tuple(dict.fromkeys(i for i in ids if i.isdigit()))
 
 
 def allowed_mentions(user_ids: Sequence[str]) -> discord.AllowedMentions:

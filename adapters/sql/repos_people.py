@@ -60,17 +60,16 @@ def _chunks(items: Sequence[Any]) -> list[list[Any]]:
 
 
 async def _insert_many(repo: SqlRepository, table: Table, rows: list[dict[str, Any]],
-                       what: str) -> list[int]:
-    """Insert rows in one executemany (SQLAlchemy's "insertmanyvalues": a few multi-row
-    INSERTs) and return the new ids in the order given. All or none: a duplicate raises
-    ``StorageConflict`` and the SAVEPOINT undoes the rows already inserted."""
+                       what: str) -> None:
+    """Insert rows in one executemany without RETURNING (a RETURNING that must keep the
+    rows' order makes SQLAlchemy send one INSERT per row on SQLite); callers read the new
+    ids back by their natural key. All or none: a duplicate raises ``StorageConflict`` and
+    the SAVEPOINT undoes the rows already inserted."""
     if not rows:
-        return []
-    stmt = table.insert().returning(table.c.id, sort_by_parameter_order=True)
+        return
     try:
         async with repo.conn.begin_nested():
-            result = await repo.conn.execute(stmt, rows)
-            return [int(i) for i in result.scalars().all()]
+            await repo.conn.execute(table.insert(), rows)
     except IntegrityError as exc:
         raise StorageConflict(f"{what}: {exc.orig}") from exc
 
@@ -160,10 +159,13 @@ class SqlLearnerRepository(SqlRepository):
         return found
 
     async def add_many(self, items: Sequence[Learner]) -> builtins.list[Learner]:
-        ids = await _insert_many(self, learners, [_fields(lr, *_LEARNER_FIELDS) for lr in items],
-                                 "learner already exists")
-        for learner, new_id in zip(items, ids, strict=True):
-            learner.id = new_id
+        await _insert_many(self, learners, [_fields(lr, *_LEARNER_FIELDS) for lr in items],
+                           "learner already exists")
+        for community_id in {lr.community_id for lr in items}:
+            mine = [lr for lr in items if lr.community_id == community_id]
+            stored = await self.by_platform_ids(community_id, [lr.platform_user_id for lr in mine])
+            for learner in mine:
+                learner.id = stored[learner.platform_user_id].id
         return list(items)
 
 
@@ -277,10 +279,14 @@ class SqlQueueRepository(SqlRepository):
         return found
 
     async def add_many(self, entries: Sequence[QueueEntry]) -> list[QueueEntry]:
-        ids = await _insert_many(self, queue_entries, [_entry_values(e) for e in entries],
-                                 _ONE_WAITING)
-        for entry, new_id in zip(entries, ids, strict=True):
-            entry.id = new_id
+        if any(e.state is not QueueState.WAITING for e in entries):
+            raise ValueError("add_many stores new WAITING entries only")
+        await _insert_many(self, queue_entries, [_entry_values(e) for e in entries],
+                           _ONE_WAITING)
+        # One WAITING entry per learner (a unique index): that is the new entry's key.
+        stored = await self.open_for_many([e.learner_id for e in entries])
+        for entry in entries:
+            entry.id = stored[entry.learner_id].id
         return list(entries)
 
 
@@ -328,12 +334,14 @@ class SqlBlockRepository(SqlRepository):
             "created_at")).returning(tombstones.c.id))
         tombstone.id = int(result.scalar_one())
 
-    async def tombstones(self, community_id: int, subject: str) -> list[Tombstone]:
-        rows = await self.conn.execute(select(tombstones).where(
-            tombstones.c.community_id == community_id,
-            or_(tombstones.c.subject == subject, tombstones.c.other_subject == subject))
-            .order_by(tombstones.c.id))
-        return [_tombstone(r) for r in rows]
+    async def tombstones(self, community_id: int, subjects: Sequence[str]) -> list[Tombstone]:
+        found: dict[int, Tombstone] = {}
+        for chunk in _chunks(list(subjects)):
+            rows = await self.conn.execute(select(tombstones).where(
+                tombstones.c.community_id == community_id,
+                or_(tombstones.c.subject.in_(chunk), tombstones.c.other_subject.in_(chunk))))
+            found.update((r.id, _tombstone(r)) for r in rows)
+        return [found[i] for i in sorted(found)]
 
     async def tombstones_naming(self, learner_id: int) -> list[Tombstone]:
         rows = await self.conn.execute(select(tombstones).where(

@@ -69,6 +69,11 @@ def build_profile(ctx: Ctx, mode: Mode, args: dict[str, Any]) -> Profile:
     )
 
 
+def may_join_while_matched(mode: Mode) -> bool:
+    """Supporters may take more learners while matched; everyone else unpairs first."""
+    return mode is Mode.OFFER_SUPPORT
+
+
 async def _refuse_if_busy(ctx: Ctx, mode: Mode) -> None:
     """One pending request per learner; matched learners unpair first (supporters excepted)."""
     assert ctx.learner.id is not None
@@ -83,7 +88,7 @@ async def _refuse_if_busy(ctx: Ctx, mode: Mode) -> None:
                       "`/peer status` shows why you're still waiting; `/peer leave` leaves the queue.",
                       code="already_queued")
     active = await ctx.uow.matches.active_for(ctx.learner.id)
-    if active and mode is not Mode.OFFER_SUPPORT:
+    if active and not may_join_while_matched(mode):
         raise Refusal(f"You're already matched (match #{active[0].id}). Use `/peer status` to see it, "
                       "or `/peer unpair <reason>` if you'd like a new partner.", code="already_matched")
 

@@ -52,7 +52,8 @@ async def test_export_arrives_as_a_csv_file_after_a_deferral(bot: Bot, monkeypat
     follow = await bot.users.answer(token)
     assert follow.kind == "followup" and follow.ephemeral and "learners export" in follow.content
     [(filename, content)] = follow.files
-    assert filename.endswith(".csv") and content.startswith(b"user_id,")
+    # The export starts with the UTF-8 BOM Excel needs (issue 11), then the header.
+    assert filename.endswith(".csv") and content.startswith(b"\xef\xbb\xbfuser_id,")
 
 
 async def test_stats_come_with_a_png_chart(bot: Bot) -> None:

@@ -118,7 +118,7 @@ async def test_export_keeps_ids_and_phone_numbers_as_strings(storage) -> None:
     reply = await bot.run("mod", "peeradmin export", what="learners")
     [file] = reply.attachments
     assert file.mime == "text/csv" and file.filename.endswith(".csv")
-    rows = list(csv.DictReader(io.StringIO(file.content.decode())))
+    rows = list(csv.DictReader(io.StringIO(file.content.decode("utf-8-sig"))))
     row = next(r for r in rows if r["user_id"] == "00123")
     assert row["contact"] == "0044770090012"
     bad = await bot.run("mod", "peeradmin export", what="passwords")
