@@ -238,7 +238,7 @@ async def _write_batch(services: Services, community: Community, settings: Commu
 
 
 def _busy(row: _Row, learner: Learner | None, waiting: set[int], matched: set[int],
-          settings: CommunitySettings) -> tuple[str, str] | None:
+          settings: CommunitySettings, now: datetime) -> tuple[str, str] | None:
     """(action, why) when the row must not be queued: the rules of ``/peer join``."""
     if row.mode not in settings.modes:
         return REJECTED, f"{row.mode.label} isn't offered in this community"
@@ -246,7 +246,7 @@ def _busy(row: _Row, learner: Learner | None, waiting: set[int], matched: set[in
         return None
     if learner.banned:
         return REJECTED, "banned in this community"
-    if (until := learner.pause_end(row.joined)) is not None:
+    if (until := learner.pause_end(now)) is not None:  # now: the answer may be old
         return SKIPPED, f"paused matching until {until:%Y-%m-%d %H:%M} UTC"
     if learner.id in waiting:
         return SKIPPED, f"{ALREADY} (already in the queue)"
@@ -271,7 +271,7 @@ async def _plan_and_write(services: Services, uow: UnitOfWork, community: Commun
     again: list[tuple[Profile, _Row]] = []
     for row in rows:
         learner = existing.get(row.user_id)
-        refused = _busy(row, learner, waiting, matched, settings)
+        refused = _busy(row, learner, waiting, matched, settings, services.clock.now())
         if refused is not None:
             outcomes.append((row.line, *refused))
             continue
