@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from core.availability import AvailabilityError, TimeZoneError, check_timezone, parse_availability
+from core.availability import AvailabilityError, TimeZoneError, check_timezone, normalised
 from core.model import Mode, Setup
 from core.settings import CommunitySettings
+from core.text import clean_display
 
 
 class Kind(StrEnum):
@@ -236,8 +237,10 @@ def _short(value: str, limit: int = 40) -> str:
 
 
 def clean_value(f: Field, raw: str, settings: CommunitySettings) -> Any:
-    """Validate and convert one raw value; raise ValueError with a polite message."""
-    value = raw.strip()
+    """Validate and convert one raw value; raise ValueError with a polite message.
+    Every value typed by someone may be shown to others (goals, reasons, relayed messages):
+    bidi overrides and zero-width characters go here, once, before anything else."""
+    value = clean_display(raw).strip()
     if len(value) > f.max_length:
         raise ValueError(f"is too long ({len(value)} characters, at most {f.max_length}).")
     if f.kind in (Kind.TEXT, Kind.PARAGRAPH, Kind.USER, Kind.WHEN):
@@ -272,8 +275,9 @@ def clean_value(f: Field, raw: str, settings: CommunitySettings) -> Any:
     if f.kind is Kind.TIMEZONE:
         return check_timezone(value).key
     if f.kind is Kind.AVAILABILITY:
-        parse_availability(value)  # raises AvailabilityError naming the bad token
-        return " ".join(value.split())
+        # Stored as understood (invisible characters gone, hours on a 24-hour clock), so
+        # the profile shows what matching uses; raises AvailabilityError naming the bad part.
+        return normalised(value, f.max_length)
     raise ValueError(f"has an unknown kind {f.kind}.")  # pragma: no cover - catalogue bug
 
 

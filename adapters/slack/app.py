@@ -14,17 +14,19 @@ which the core computes in milliseconds.
 
 from __future__ import annotations
 
+import logging
 import re
 import weakref
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack import blocks, grammar
+from adapters.slack import blocks, grammar, shape
 from adapters.slack.answer import Origin
 from adapters.slack.client import make_client
 from adapters.slack.deliver import SlackDeliverer
@@ -43,6 +45,7 @@ from core import catalogue
 from core.model import OutboxMessage
 from core.services.context import Services
 
+log = logging.getLogger(__name__)
 _FLOWS: weakref.WeakKeyDictionary[AsyncApp, Flow] = weakref.WeakKeyDictionary()
 
 
@@ -128,6 +131,18 @@ def build_app(services: Services, settings: SlackSettings, *,
         async with flow.tracker.track():
             await flow.home.opened(Origin(_team(context, body), str(event.get("user"))))
 
+    async def well_formed(body: dict[str, Any], next_: Callable[[], Awaitable[None]]
+                          ) -> BoltResponse | None:
+        # HTTP requests were checked by the gate already; this holds for Socket Mode and
+        # in-process dispatch too: a payload our listeners cannot read goes no further.
+        found = shape.problem(body)
+        if found is not None:
+            log.warning("Slack payload refused: %s", found)
+            return BoltResponse(status=400, body={"error": "malformed payload"})
+        await next_()
+        return None
+
+    app.middleware(well_formed)
     app.command(grammar.SLASH)(on_slash)
     for cmd in catalogue.COMMANDS:
         pattern = re.compile(rf"^{re.escape(blocks.ACTION_PREFIX + blocks.dotted(cmd.key))}:\d+$")

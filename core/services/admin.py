@@ -10,7 +10,7 @@ from collections import Counter
 from typing import Any
 
 from core import keys, outbox
-from core.availability import overlap_hours, parse_availability, week_start
+from core.availability import overlap_hours, stored_availability, week_start
 from core.matching.times import suggest_times
 from core.model import (
     AuditEntry,
@@ -92,7 +92,7 @@ async def pair(ctx: Ctx, args: dict[str, Any]) -> Reply:
     kind, roles = _kind_and_roles(profiles.get(a.id or 0), profiles.get(b.id or 0))
     reasons, times = ["paired by a moderator"], []
     if len(profiles) == 2:
-        members = [(parse_availability(p.availability), p.timezone) for p in profiles.values()]
+        members = [(stored_availability(p.availability), p.timezone) for p in profiles.values()]
         hours = overlap_hours(members, week_start(ctx.now))
         reasons.append(f"{hours:.0f} h a week in common")
         times = suggest_times(members, ctx.settings, ctx.now)

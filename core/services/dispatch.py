@@ -20,6 +20,7 @@ from core.services.context import CommandRequest, Ctx, Services
 from core.services.errors import Refusal
 from core.services.registry import HANDLERS
 from core.settings import CommunitySettings
+from core.text import clean_display
 
 log = logging.getLogger(__name__)
 _ALLOWED_WHEN_BANNED = {"peer help", "peer status", "peer forget"}
@@ -52,8 +53,10 @@ async def ensure_community(uow: Any, platform: str, external_id: str,
 
 async def ensure_learner(uow: Any, community: Community, user_id: str, display_name: str,
                          services: Services) -> Learner:
-    """The stored learner, created on first contact; the display name kept current."""
+    """The stored learner, created on first contact; the display name kept current.
+    Names are shown to others, so they are stored without bidi or zero-width tricks."""
     assert community.id is not None
+    display_name = clean_display(display_name).strip()
     learner: Learner | None = await uow.learners.by_platform_id(community.id, user_id)
     if learner is None:
         learner = await uow.learners.add(Learner(community.id, user_id, display_name or user_id,

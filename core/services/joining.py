@@ -6,6 +6,7 @@ from dataclasses import asdict
 from typing import Any
 
 from core import catalogue
+from core.availability import AvailabilityError, describe, parse_availability
 from core.model import Mode, Profile, QueueEntry, Setup
 from core.replies import Button, FormRequest, Reply, ts
 from core.services.common import queue_position, waited
@@ -13,6 +14,7 @@ from core.services.context import Ctx
 from core.services.errors import Refusal
 from core.services.feedback import rating_of
 from core.services.rounds import instant_match
+from core.timezones import timezone_note
 
 _PROFILE_FIELDS = ("topic", "languages", "timezone", "availability", "cohort", "country",
                    "setup", "goal", "contact", "group_size", "support_kind", "capacity", "anonymous")
@@ -91,11 +93,25 @@ async def _refuse_if_busy(ctx: Ctx, mode: Mode) -> None:
                       "or `/peer unpair <reason>` if you'd like a new partner.", code="already_matched")
 
 
+def understood(profile: Profile) -> str:
+    """How the saved availability was read, in the learner's zone, so a misreading shows
+    at once ("I read your availability as Mon-Fri 09:00-17:00 Europe/London, 40 h a week.");
+    a fixed UTC offset adds why a real zone is better."""
+    try:
+        reading = describe(parse_availability(profile.availability), profile.timezone)
+    except AvailabilityError as exc:
+        raise Refusal(f"Your saved availability needs fixing: {exc} "
+                      "Use `/peer profile edit` to change it.") from None
+    note = timezone_note(profile.timezone)
+    return f"I read your availability as {reading}." + (f" {note}" if note else "")
+
+
 async def enqueue(ctx: Ctx, profile: Profile) -> Reply:
     """Save the profile and put the learner in the queue; the confirmation says what's next."""
     if profile.mode not in ctx.settings.modes:
         raise Refusal(f"**{profile.mode.label}** isn't offered in this community.")
     await _refuse_if_busy(ctx, profile.mode)
+    reading = understood(profile)  # refuses an old profile whose text no longer reads
     assert ctx.community.id is not None
     await ctx.uow.profiles.save(profile)
     entry = await ctx.uow.queue.add(QueueEntry(profile.learner_id, ctx.community.id,
@@ -105,13 +121,14 @@ async def enqueue(ctx: Ctx, profile: Profile) -> Reply:
                                     profile.learner_id)
         if match is not None:
             return Reply(text=f"🎉 Someone who fits you was already waiting: you're matched "
-                              f"(match #{match.id}). Check your DMs for the details.",
+                              f"(match #{match.id}). Check your DMs for the details.\n{reading}",
                          buttons=(Button("Status", "peer status"),))
     pos, total = await queue_position(ctx.uow, entry)
     anon = "\nYou'll stay anonymous: your supporter sees only an alias." if profile.anonymous else ""
     return Reply(
         text=(f"You're in the queue for **{profile.mode.label}** on **{profile.topic}** "
               f"({pos} of {total} waiting). I'll DM you when you're matched.{anon}\n"
+              f"{reading}\n"
               "`/peer status` any time; `/peer leave` to leave."),
         buttons=(Button("Status", "peer status"), Button("Leave queue", "peer leave", style="danger")),
     )
@@ -178,4 +195,4 @@ async def profile(ctx: Ctx, args: dict[str, Any]) -> Reply:
                                       context={"action": "edit"}))
     updated = build_profile(ctx, saved.mode, args)
     await ctx.uow.profiles.save(updated)
-    return Reply(text="Saved. Your profile:\n" + describe_profile(updated))
+    return Reply(text=f"Saved. Your profile:\n{describe_profile(updated)}\n{understood(updated)}")

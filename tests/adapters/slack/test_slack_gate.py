@@ -214,6 +214,14 @@ async def test_a_signed_well_formed_request_passes_the_gate(
     assert "Traceback" not in caplog.text and BOT_TOKEN not in caplog.text
 
 
+async def test_a_slash_command_mentioning_payload_is_still_a_slash_command(
+        http_driver: Driver, fake: FakeSlack) -> None:
+    # Bolt reads any form body containing "payload" as an (empty) interaction.
+    sent, key = await http_driver.slash("U1", "status payload")
+    assert sent.status == 200
+    assert [r["key"] for r in fake.responses] == [key]
+
+
 async def test_refusals_are_summarised_not_logged_one_by_one(
         http_driver: Driver, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
@@ -221,4 +229,16 @@ async def test_refusals_are_summarised_not_logged_one_by_one(
         assert await post(http_driver, MARK, {"content-type": FORM}) == 401
     lines = [r for r in caplog.records if r.name == "adapters.slack.gate"]
     assert len(lines) <= 1
+    assert_quiet_log(caplog)
+
+
+async def test_the_app_itself_refuses_malformed_payloads_outside_the_gate(
+        driver: Driver, fake: FakeSlack, memory_storage: InMemoryStorage,
+        caplog: pytest.LogCaptureFixture) -> None:
+    # In-process dispatch (as Socket Mode does): the app's own middleware checks the shape.
+    body = _slash(driver, user_id="None")
+    sent = await driver.send(body)
+    assert sent.status == 400
+    assert await nothing_stored(memory_storage)
+    assert {c.method for c in fake.calls} <= {"auth.test"} and fake.responses == []
     assert_quiet_log(caplog)
