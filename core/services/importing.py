@@ -25,6 +25,7 @@ from core.services.errors import Refusal
 from core.services.import_file import HeaderMapping, Table, map_headers
 from core.services.joining import build_profile, may_join_while_matched
 from core.settings import CommunitySettings
+from core.text import clean_display
 
 BATCH_SIZE = 500
 _MODE_WORDS = {
@@ -141,7 +142,9 @@ def _parse(line: int, cells: list[str], mapping: HeaderMapping, width: int,
         return f"mode {shown} (one of: {', '.join(m.value for m in Mode)})"
     joined = min(_timestamp(values.get("timestamp", ""), now), now)
     args = {k: v for k, v in values.items() if k not in _NOT_PROFILE and v}
-    return _Row(line, user_id, values.get("name", "") or user_id, mode, joined, args)
+    # Names are shown to others: no bidi or zero-width tricks (as ensure_learner does).
+    name = clean_display(values.get("name", "")).strip()
+    return _Row(line, user_id, name or user_id, mode, joined, args)
 
 
 def table_from_dicts(rows: list[dict[str, str]], first_line: int = 2) -> Table:

@@ -239,3 +239,10 @@ async def test_paused_banned_and_matched_learners_are_not_queued_again(
     assert why[2].startswith("paused matching until") and why[3] == "banned in this community"
     assert why[4] == why[5] == "already imported (already matched)"
     assert report.imported == report.updated == 0 and report.accounted == 4
+
+
+async def test_imported_names_lose_bidi_and_zero_width_tricks(sqlite_storage: Any) -> None:
+    table = read_table(csv_bytes(GOOGLE, [row(1, name="Ana\u202egnp.exe\u200b")]))
+    await import_table(services(sqlite_storage), "discord", "g1", table)
+    people, _ = await learners_and_queue(sqlite_storage)
+    assert people[f"1{1:018d}"].display_name == "Anagnp.exe"
