@@ -36,6 +36,32 @@ class Clock(Protocol):
     def now(self) -> datetime: ...
 
 
+class IdSource(Protocol):
+    """Where the core gets ids that must be unique everywhere and forever (calendar UIDs).
+
+    bot/ wires random ones (``bot.process.RandomIds``); tests may count.
+    """
+
+    def new_id(self) -> str:
+        """A fresh id: lowercase letters and digits only, never returned before."""
+        ...
+
+
+class CountingIds:
+    """Ids 1, 2, 3, ... (as 32 hex digits): unique within one process, repeatable in tests.
+
+    Not for production: after a restart it starts again at 1, and calendars would take a
+    new session for an old one. ``bot.app`` wires random ids instead.
+    """
+
+    def __init__(self) -> None:
+        self._last = 0
+
+    def new_id(self) -> str:
+        self._last += 1
+        return f"{self._last:032x}"
+
+
 class StorageConflict(Exception):
     """A uniqueness rule of the storage was broken (e.g. a second WAITING queue entry for
     a learner, a community or learner added twice). The unit of work stays usable: the
