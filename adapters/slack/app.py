@@ -29,7 +29,7 @@ from adapters.slack.deliver import SlackDeliverer
 from adapters.slack.flow import Flow
 from adapters.slack.settings import SlackSettings
 from core import catalogue
-from core.model import OutboxMessage
+from core.messages import DirectMessage, Message, OpenSpace
 from core.services.context import Services
 
 _FLOWS: weakref.WeakKeyDictionary[AsyncApp, Flow] = weakref.WeakKeyDictionary()
@@ -131,9 +131,14 @@ def deliverer_for(app: AsyncApp) -> SlackDeliverer:
     a partner leaving) also refreshes the recipients' Home tabs."""
     flow = flow_of(app)
 
-    async def refresh_homes(message: OutboxMessage) -> None:
-        users = ([message.target] if message.kind == "dm"
-                 else [str(u) for u in message.payload.get("members", [])])
+    async def refresh_homes(message: Message) -> None:
+        match message:
+            case DirectMessage():
+                users: tuple[str, ...] = (message.user_id,)
+            case OpenSpace():
+                users = message.members
+            case _:
+                users = ()
         for user in users:
             team = flow.home.viewer_team(user)
             if team:
