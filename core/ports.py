@@ -265,8 +265,12 @@ class DeliveryError(Exception):
 class Deliverer(Protocol):
     """A platform's way of carrying out an outbox message (DM, space, ...).
 
-    Returns a dict of facts learned (e.g. ``{"space_id": "123"}``) that the dispatcher stores;
-    raises DeliveryError on failure.
+    ``message.message`` is the typed side effect (core/messages.py): a deliverer ``match``es
+    on its type once. ``community_external_id`` is the guild or workspace id, which the
+    dispatcher looks up beside the message (it is not part of it). Returns a dict of facts
+    learned (e.g. ``{"space_id": "123"}``) that the dispatcher stores; raises DeliveryError
+    on failure.
     """
 
-    async def deliver(self, message: OutboxMessage) -> dict[str, Any]: ...
+    async def deliver(self, message: OutboxMessage,
+                      community_external_id: str = "") -> dict[str, Any]: ...

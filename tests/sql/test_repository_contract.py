@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from core.messages import DirectMessage
 from core.model import (
     AuditEntry,
     Block,
@@ -48,7 +49,7 @@ def pair(cid: int, a: int, b: int, **kw: Any) -> Match:
 
 
 def msg(cid: int, key: str, due: datetime = T0, target: str = "u1") -> OutboxMessage:
-    return OutboxMessage("dm", cid, target, {"text": "hi"}, due, key)
+    return OutboxMessage(DirectMessage(target, "hi", key), cid, due)
 
 
 async def test_communities_crud_and_unique(storage: Any) -> None:
