@@ -27,6 +27,7 @@ import base64
 from datetime import datetime
 from typing import Any
 
+from core import keys
 from core.model import OutboxMessage
 from core.replies import Attachment, Button
 
@@ -69,7 +70,7 @@ def space_open(community_id: int, match_id: int, name: str, members: list[str], 
     """Create the private space of a match and post its intro."""
     return OutboxMessage(
         kind="space_open", community_id=community_id, target=str(match_id), due_at=due_at,
-        idempotency_key=f"space-open:{match_id}",
+        idempotency_key=keys.space_open(match_id),
         payload={"match_id": match_id, "name": name, "members": members, "intro": intro,
                  "buttons": buttons_payload(buttons), "space_mode": space_mode,
                  "space_parent": space_parent, "moderator_roles": list(moderator_roles)},
@@ -92,6 +93,6 @@ def space_close(community_id: int, match_id: int, space_id: str, action: str,
     """Archive or delete a match's space when the match ends."""
     return OutboxMessage(
         kind="space_close", community_id=community_id, target=str(match_id), due_at=due_at,
-        idempotency_key=f"space-close:{match_id}",
+        idempotency_key=keys.space_close(match_id),
         payload={"match_id": match_id, "space_id": space_id, "action": action, "text": text},
     )

@@ -136,6 +136,17 @@ class _Repo:
         return len(keys)
 
 
+def _add_all(repo: _Repo, items: Sequence[Any]) -> list[Any]:
+    """Add several rows, all or none, as the SQL ``add_many`` does in one statement: a
+    uniqueness conflict with stored rows or among the new ones adds nothing."""
+    same = type(repo).same
+    for i, obj in enumerate(items):
+        repo._check(obj)
+        if same is not None and any(same(other, obj) for other in items[:i]):
+            raise StorageConflict(repo.conflict)
+    return [repo._insert(obj) for obj in items]
+
+
 class _Communities(_Repo):
     table = "communities"
     same = staticmethod(lambda a, b: (a.platform, a.external_id) == (b.platform, b.external_id))
@@ -175,6 +186,15 @@ class _Learners(_Repo):
     async def list(self, community_id: int) -> list[md.Learner]:
         return self._rows(lambda x: x.community_id == community_id)
 
+    async def by_platform_ids(self, community_id: int,
+                              user_ids: Sequence[str]) -> dict[str, md.Learner]:
+        wanted = set(user_ids)
+        return {x.platform_user_id: x for x in self._rows(
+            lambda x: x.community_id == community_id and x.platform_user_id in wanted)}
+
+    async def add_many(self, items: Sequence[md.Learner]) -> list[md.Learner]:
+        return _add_all(self, items)
+
 
 class _Profiles(_Repo):
     table = "profiles"
@@ -193,6 +213,10 @@ class _Profiles(_Repo):
         wanted = set(learner_ids)
         return {p.learner_id: p for p in self._rows(lambda p: p.learner_id in wanted,
                                                     key=lambda p: p.learner_id)}
+
+    async def save_many(self, items: Sequence[md.Profile]) -> None:
+        for profile in items:
+            await self.save(profile)
 
 
 class _Queue(_Repo):
@@ -215,6 +239,16 @@ class _Queue(_Repo):
 
     async def history(self, community_id: int) -> list[md.QueueEntry]:
         return self._rows(lambda e: e.community_id == community_id, key=self._order)
+
+    async def open_for_many(self, learner_ids: Sequence[int]) -> dict[int, md.QueueEntry]:
+        wanted = set(learner_ids)
+        return {e.learner_id: e for e in self._rows(
+            lambda e: e.learner_id in wanted and e.state == md.QueueState.WAITING)}
+
+    async def add_many(self, entries: Sequence[md.QueueEntry]) -> list[md.QueueEntry]:
+        if any(e.state != md.QueueState.WAITING for e in entries):
+            raise ValueError("add_many stores new WAITING entries only")
+        return _add_all(self, entries)
 
 
 class _Matches(_Repo):
@@ -264,9 +298,10 @@ class _Blocks(_Repo):
         tombstone.id = self.u.storage.next_id("tombstones")
         self.u.put("tombstones", tombstone.id, tombstone)
 
-    async def tombstones(self, community_id: int, subject: str) -> list[md.Tombstone]:
+    async def tombstones(self, community_id: int, subjects: Sequence[str]) -> list[md.Tombstone]:
+        wanted = set(subjects)
         return self._stones(lambda t: t.community_id == community_id
-                            and subject in (t.subject, t.other_subject))
+                            and bool(wanted & {t.subject, t.other_subject}))
 
     async def tombstones_naming(self, learner_id: int) -> list[md.Tombstone]:
         return self._stones(lambda t: t.other_learner_id == learner_id)

@@ -34,7 +34,7 @@ def _match_values(match: Match) -> dict[str, Any]:
     return values
 
 
-def _member_of(learner_ids: Sequence[int]) -> Any:
+def _member_of(learner_ids: Sequence[int]) -> Select[tuple[int]]:
     """Ids of the matches any of these learners belongs to (a sub-select)."""
     return select(match_members.c.match_id).where(match_members.c.learner_id.in_(list(learner_ids)))
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from core import outbox
-from core.availability import overlap_hours, parse_availability, week_start
+from core import keys, outbox
+from core.availability import overlap_hours, stored_availability, week_start
 from core.matching.times import suggest_times
 from core.model import (
     AuditEntry,
@@ -21,7 +21,7 @@ from core.model import (
     Profile,
     QueueState,
 )
-from core.replies import Reply
+from core.replies import Button, Reply, ts
 from core.services import ending
 from core.services.common import find_learner, waited
 from core.services.context import Ctx
@@ -80,10 +80,19 @@ async def pair(ctx: Ctx, args: dict[str, Any]) -> Reply:
         prof = profiles.get(person.id)
         if active and not (prof and prof.mode is Mode.OFFER_SUPPORT):
             raise Refusal(f"{person.display_name} is already in match #{active[0].id}; end it first.")
+    warnings = await _pair_warnings(ctx, (a, b), profiles)
+    if warnings and not args.get("confirm"):
+        # Nothing is written: the moderator reads what is odd and confirms with one click.
+        lines = [f"Before I pair {a.display_name} and {b.display_name}, please check:"]
+        lines += [f"• {w}" for w in warnings]
+        lines.append("Pair them anyway? Run the command again with `confirm:yes`.")
+        again = {"user_a": a.platform_user_id, "user_b": b.platform_user_id, "confirm": "yes"}
+        return Reply(text="\n".join(lines), ok=False,
+                     buttons=(Button("Pair anyway", "peeradmin pair", again, style="danger"),))
     kind, roles = _kind_and_roles(profiles.get(a.id or 0), profiles.get(b.id or 0))
     reasons, times = ["paired by a moderator"], []
     if len(profiles) == 2:
-        members = [(parse_availability(p.availability), p.timezone) for p in profiles.values()]
+        members = [(stored_availability(p.availability), p.timezone) for p in profiles.values()]
         hours = overlap_hours(members, week_start(ctx.now))
         reasons.append(f"{hours:.0f} h a week in common")
         times = suggest_times(members, ctx.settings, ctx.now)
@@ -99,6 +108,29 @@ async def pair(ctx: Ctx, args: dict[str, Any]) -> Reply:
     await audit(ctx, "pair", f"match {match.id}: {a.platform_user_id} + {b.platform_user_id}")
     return Reply(text=f"Paired {a.display_name} and {b.display_name} (match #{match.id}). "
                       "Both will get a DM and a private space.")
+
+
+async def _pair_warnings(ctx: Ctx, people: tuple[Learner, Learner],
+                         profiles: dict[int, Profile]) -> list[str]:
+    """What a moderator should know before pairing by hand (a block is refused, not warned)."""
+    warnings: list[str] = []
+    for person in people:
+        assert person.id is not None
+        if (until := person.pause_end(ctx.now)) is not None:
+            warnings.append(f"{person.display_name} paused matching until {ts(until)}.")
+        if await ctx.uow.queue.open_for(person.id) is None:
+            warnings.append(f"{person.display_name} is not waiting in the queue.")
+        if person.id not in profiles:
+            warnings.append(f"{person.display_name} has no profile (never joined).")
+    pa, pb = (profiles.get(p.id or 0) for p in people)
+    if pa is not None and pb is not None:
+        a, b = people
+        if pa.mode_class != pb.mode_class:
+            warnings.append(f"They asked for different things: {a.display_name} "
+                            f"{pa.mode.label.lower()}, {b.display_name} {pb.mode.label.lower()}.")
+        if ctx.settings.family(pa.topic) != ctx.settings.family(pb.topic):
+            warnings.append(f"Different topics: {pa.topic} and {pb.topic}.")
+    return warnings
 
 
 def _kind_and_roles(pa: Profile | None, pb: Profile | None) -> tuple[Mode, tuple[str, str]]:
@@ -125,7 +157,7 @@ async def end_match(ctx: Ctx, args: dict[str, Any]) -> Reply:
             await ctx.uow.outbox.add(outbox.dm(
                 match.community_id, member.platform_user_id,
                 f"A moderator ended match #{match.id}. `/peer rejoin` to find a new match.",
-                f"ended:{match.id}:{lid}", ctx.now))
+                keys.ended_by_moderator(match.id, lid), ctx.now))
     await audit(ctx, "end-match", f"match {match.id}: {reason}")
     return Reply(text=f"Match #{match.id} has ended; its members were told.")
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from core import outbox
+from core import keys, outbox
 from core.ics import UID_DOMAIN
 from core.model import (
     Community,
@@ -75,7 +75,7 @@ async def write_checkins(uow: UnitOfWork, settings: CommunitySettings, match: Ma
             await uow.outbox.add(_dm(
                 match, learners[lid],
                 f"👋 Checking in on match #{match.id}: did you meet {others(match, learners, lid)} yet?",
-                f"match:{match.id}:checkin:{lid}", due, checkin_buttons(match)))
+                keys.checkin(match.id, lid), due, checkin_buttons(match)))
     if match.kind is Mode.ACCOUNTABILITY:
         await _weekly(uow, match, learners, 1, match.created_at + WEEK)
 
@@ -90,13 +90,12 @@ async def _weekly(uow: UnitOfWork, match: Match, learners: dict[int, Learner], k
                 f"📆 Weekly check-in #{k} with your accountability partner "
                 f"{others(match, learners, lid)}: did you check in with each other this week? "
                 "Share what you got done and next week's goal in your chat.",
-                f"match:{match.id}:weekly:{k}:{lid}", due, checkin_buttons(match, unpair=False)))
+                keys.weekly_checkin(match.id, k, lid), due, checkin_buttons(match, unpair=False)))
             written += msg.id is not None
     return written
 
 
-async def plan_periodic(uow: UnitOfWork, community: Community, settings: CommunitySettings,
-                        now: datetime) -> int:
+async def plan_periodic(uow: UnitOfWork, community: Community, now: datetime) -> int:
     """Write this week's accountability check-ins and waiting updates that are not written
     yet; returns how many rows were new."""
     assert community.id is not None
@@ -120,7 +119,7 @@ async def plan_periodic(uow: UnitOfWork, community: Community, settings: Communi
             f"⏳ Still looking for your **{entry.mode.label}** match: you've waited "
             f"{waited(entry.joined_at, now)} and are {pos} of {total} in line.\n"
             f"Why no match yet: {why}\nYou stay in the queue; `/peer leave` if you'd rather not.",
-            f"queue:{entry.id}:update:{k}", now,
+            keys.queue_update(entry.id, k), now,
             buttons=(Button("Status", "peer status"),
                      Button("Leave queue", "peer leave", style="danger"))))
         written += msg.id is not None
@@ -130,10 +129,9 @@ async def plan_periodic(uow: UnitOfWork, community: Community, settings: Communi
 async def drop_checkins(uow: UnitOfWork, match: Match, learner_id: int, reason: str) -> int:
     """Drop this learner's pending "did you meet?" rows in the match (exact key or its
     follow-ups; a plain prefix would also hit learner 12 when dropping learner 1)."""
-    base = f"match:{match.id}:checkin:{learner_id}"
     dropped = 0
     for msg in await uow.outbox.pending(match.community_id):
-        if msg.idempotency_key == base or msg.idempotency_key.startswith(base + ":"):
+        if keys.is_checkin_of(msg.idempotency_key, match.id, learner_id):
             msg.state, msg.last_error = OutboxState.DROPPED, reason
             await uow.outbox.update(msg)
             dropped += 1
@@ -178,7 +176,7 @@ async def answer(ctx: Ctx, args: dict[str, Any]) -> Reply:
         if me in learners:
             await ctx.uow.outbox.add(_dm(
                 match, learners[me], f"👋 Checking in again on match #{match.id}: did you meet "
-                f"{with_whom} yet?", f"match:{match.id}:checkin:{me}:again:{int(later.timestamp())}",
+                f"{with_whom} yet?", keys.checkin_again(match.id, me, int(later.timestamp())),
                 later, checkin_buttons(match)))
         # The suggestions were made for the week of the match: show their next repeats.
         upcoming = [next_occurrence(a, b, ctx.now)[0] for a, b in match.suggested_times]

@@ -14,12 +14,12 @@ never sent late.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from core import outbox
+from core import keys, outbox
 from core.model import OutboxMessage, OutboxState
 from core.ports import Clock, Deliverer, DeliveryError, UnitOfWorkFactory
 from core.replies import mention
@@ -42,14 +42,17 @@ class TickResult:
 
 
 async def drain(uow_factory: UnitOfWorkFactory, clock: Clock, deliverers: Mapping[str, Deliverer],
-                settings: DispatchSettings | None = None, max_batches: int = 100) -> TickResult:
+                settings: DispatchSettings | None = None, max_batches: int = 100, *,
+                stopping: Callable[[], bool] = lambda: False) -> TickResult:
     """Deliver everything due now: batch after batch while full batches come back (a
     backlog) or a batch sent something (a delivery may queue a follow-up that is due at
     once, e.g. the space mention for closed DMs). Bounded, so it always returns."""
     batch = (settings or DispatchSettings()).batch_size
     total = TickResult()
     for _ in range(max_batches):
-        r = await dispatch_due(uow_factory, clock, deliverers, settings)
+        if stopping():
+            break
+        r = await dispatch_due(uow_factory, clock, deliverers, settings, stopping=stopping)
         for name in ("sent", "retried", "failed", "dm_closed", "expired"):
             setattr(total, name, getattr(total, name) + getattr(r, name))
         processed = r.sent + r.retried + r.failed + r.dm_closed + r.expired
@@ -68,8 +71,13 @@ def backoff(attempts: int, settings: DispatchSettings, retry_after: float | None
 
 async def dispatch_due(uow_factory: UnitOfWorkFactory, clock: Clock,
                        deliverers: Mapping[str, Deliverer],
-                       settings: DispatchSettings | None = None) -> TickResult:
-    """Deliver what is due now. Returns counts; never raises for a delivery failure."""
+                       settings: DispatchSettings | None = None, *,
+                       stopping: Callable[[], bool] = lambda: False) -> TickResult:
+    """Deliver what is due now. Returns counts; never raises for a delivery failure.
+
+    ``stopping``: asked before each row; once it says yes (the process is shutting down),
+    the rows not started yet are released at once, so a restart need not wait out a lease.
+    """
     cfg = settings or DispatchSettings()
     now = clock.now()
     async with uow_factory() as uow:
@@ -86,10 +94,25 @@ async def dispatch_due(uow_factory: UnitOfWorkFactory, clock: Clock,
             msg.payload["community_external_id"] = externals[msg.community_id]
         await uow.commit()
     result = TickResult()
-    for msg in claimed:
+    for done, msg in enumerate(claimed):
+        if stopping():
+            await _release(uow_factory, claimed[done:], clock.now())
+            break
         await _deliver_one(uow_factory, clock, deliverers.get(platforms[msg.community_id]),
                            msg, cfg, result)
     return result
+
+
+async def _release(uow_factory: UnitOfWorkFactory, rows: list[OutboxMessage],
+                   now: datetime) -> None:
+    """Give claimed rows back, due now: nothing was attempted, so nothing is counted."""
+    async with uow_factory() as uow:
+        for msg in rows:
+            msg.due_at = now
+            msg.payload.pop("community_external_id", None)
+            await uow.outbox.update(msg)
+        await uow.commit()
+    log.info("released %d claimed outbox row(s) unsent: stopping", len(rows))
 
 
 async def _prepare(uow_factory: UnitOfWorkFactory, msg: OutboxMessage) -> str | None:
@@ -99,7 +122,7 @@ async def _prepare(uow_factory: UnitOfWorkFactory, msg: OutboxMessage) -> str | 
     async with uow_factory() as uow:
         match = await uow.matches.get(int(msg.payload["match_id"]))
         opening = match is not None and not match.space_id and any(
-            m.idempotency_key == f"space-open:{match.id}"
+            m.idempotency_key == keys.space_open(match.id)
             for m in await uow.outbox.pending(msg.community_id))
     if match is None:
         return "gone"
@@ -190,7 +213,7 @@ async def _deliver_one(uow_factory: UnitOfWorkFactory, clock: Clock, deliverer: 
                     msg.community_id, int(msg.payload["match_id"]),
                     f"{mention(msg.target)} I couldn't DM you (your DMs are closed):\n\n"
                     + str(msg.payload.get("text", "")),
-                    f"dm-fallback:{msg.idempotency_key}", now,
+                    keys.dm_fallback(msg.idempotency_key), now,
                     outbox.buttons_from_payload(msg.payload.get("buttons"))))
         elif problem.permanent or msg.attempts >= cfg.max_attempts:
             msg.state, msg.last_error = OutboxState.FAILED, str(problem)[:500]

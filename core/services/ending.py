@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from core import outbox
+from core import keys, outbox
 from core.model import Block, Learner, Match, MatchState, SessionState
 from core.ports import UnitOfWork
 from core.replies import Button
@@ -45,7 +45,7 @@ async def close(uow: UnitOfWork, settings: CommunitySettings, match: Match, reas
     match.state, match.ended_reason, match.ended_at = MatchState.ENDED, reason, now
     await uow.matches.update(match)
     await _cancel_sessions(uow, match, by, now)
-    await uow.outbox.drop_matching(f"match:{match.id}:", "match ended")
+    await uow.outbox.drop_matching(keys.match_prefix(match.id), "match ended")
     if not match.is_anonymous:  # anonymous matches have no space
         await uow.outbox.add(outbox.space_close(
             match.community_id, match.id, match.space_id, settings.space_on_end, now,
@@ -84,6 +84,6 @@ async def leave_match(uow: UnitOfWork, settings: CommunitySettings, match: Match
         buttons = (Button("Find a new match", "peer rejoin", style="primary"),) if ended else ()
         await uow.outbox.add(outbox.dm(match.community_id, other.platform_user_id,
                                        text + (" You can rejoin the queue with one click." if ended else ""),
-                                       f"left:{match.id}:{leaver.id}:{other_id}", now,
+                                       keys.member_left(match.id, leaver.id, other_id), now,
                                        buttons=buttons))
     return ended

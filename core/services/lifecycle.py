@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from core import catalogue, outbox
+from core import catalogue, keys, outbox
 from core.model import QueueState
 from core.replies import Button, Reply, ts
 from core.services import ending, tombstones
@@ -15,7 +15,7 @@ from core.services.errors import Refusal
 from core.services.notify import match_buttons, times_text
 
 
-async def status(ctx: Ctx, args: dict[str, Any]) -> Reply:
+async def status(ctx: Ctx, _args: dict[str, Any]) -> Reply:
     """Queue position, time waited and why no match yet; or the current match(es)."""
     me = ctx.learner
     assert me.id is not None
@@ -56,7 +56,7 @@ async def status(ctx: Ctx, args: dict[str, Any]) -> Reply:
     return Reply(text="\n".join(lines), buttons=tuple(buttons))
 
 
-async def leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
+async def leave(ctx: Ctx, _args: dict[str, Any]) -> Reply:
     """Leave the queue (a current match is not affected)."""
     assert ctx.learner.id is not None
     entry = await ctx.uow.queue.open_for(ctx.learner.id)
@@ -88,25 +88,25 @@ async def pause(ctx: Ctx, args: dict[str, Any]) -> Reply:
     me = ctx.learner
     assert me.id is not None and ctx.community.id is not None
     if me.paused_until:
-        await ctx.uow.outbox.drop_matching(f"pause-end:{me.id}:", "pause changed")
+        await ctx.uow.outbox.drop_matching(keys.pause_end_prefix(me.id), "pause changed")
     me.paused_until = until
     await ctx.uow.learners.update(me)
     await ctx.uow.outbox.add(outbox.dm(
         ctx.community.id, me.platform_user_id,
         "▶️ Your pause is over: matching is back on for you. `/peer status` to see where you are.",
-        f"pause-end:{me.id}:{int(until.timestamp())}", until))
+        keys.pause_end(me.id, int(until.timestamp())), until))
     return Reply(text=f"Paused until {ts(until)}. You won't be matched until then; "
                       "`/peer resume` to come back early.")
 
 
-async def resume(ctx: Ctx, args: dict[str, Any]) -> Reply:
+async def resume(ctx: Ctx, _args: dict[str, Any]) -> Reply:
     me = ctx.learner
     assert me.id is not None
     if not me.is_paused(ctx.now):
         raise Refusal("You're not paused.")
     me.paused_until = None
     await ctx.uow.learners.update(me)
-    await ctx.uow.outbox.drop_matching(f"pause-end:{me.id}:", "resumed early")
+    await ctx.uow.outbox.drop_matching(keys.pause_end_prefix(me.id), "resumed early")
     return Reply(text="Welcome back: matching is on again for you.")
 
 
@@ -137,7 +137,7 @@ async def forget(ctx: Ctx, args: dict[str, Any]) -> Reply:
                       "Thanks for learning with us.")
 
 
-async def help_(ctx: Ctx, args: dict[str, Any]) -> Reply:
+async def help_(ctx: Ctx, _args: dict[str, Any]) -> Reply:
     lines = ["**PeerMatch** finds you a study buddy, a study group, an accountability partner, "
              "or someone to support you (or to support).", ""]
     lines += catalogue.help_lines(moderator=False)

@@ -1,8 +1,8 @@
 """Telling people about a new match: one DM per member and the match's private space.
 
-Both are outbox rows written in the caller's transaction (DESIGN rule 5). An anonymous
-need-support learner gets no shared space (it would reveal them); the two talk through
-``/peer message``, which the bot relays.
+Both are outbox rows written in the caller's transaction (docs/architecture.md, "The outbox
+and its exactly-once rules"). An anonymous need-support learner gets no shared space (it
+would reveal them); the two talk through ``/peer message``, which the bot relays.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from core import outbox
+from core import keys, outbox
 from core.model import Learner, Match, Profile
 from core.ports import UnitOfWork
 from core.replies import Button, ts
@@ -91,7 +91,7 @@ async def announce_match(uow: UnitOfWork, settings: CommunitySettings, match: Ma
         await uow.outbox.add(outbox.dm(
             match.community_id, learner.platform_user_id,
             match_text(match, learner, learners, profiles),
-            f"match:{match.id}:dm:{learner_id}", now, buttons=buttons,
+            keys.intro_dm(match.id, learner_id), now, buttons=buttons,
             match_id=match.fallback_match_id))
     if not match.is_anonymous:
         topic = next((p.topic for p in profiles.values()), "study")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from core import outbox
+from core import keys, outbox
 from core.replies import Reply
 from core.services.common import active_match, name_for
 from core.services.context import Ctx
@@ -31,5 +31,5 @@ async def message(ctx: Ctx, args: dict[str, Any]) -> Reply:
         await ctx.uow.outbox.add(outbox.dm(
             match.community_id, other.platform_user_id,
             f"💬 **{sender}** (match #{match.id}) says:\n{text}\n\nReply with `/peer message <text>`.",
-            f"relay:{match.id}:{me.id}:{other_id}:{digest}", ctx.now))
+            keys.relay(match.id, me.id, other_id, digest), ctx.now))
     return Reply(text=f"Sent to your match (#{match.id}).")

@@ -1,7 +1,7 @@
 """The durable messages of a session: invites, reminders, the feedback prompt, cancellations.
 
-All are outbox rows written in the booking's transaction (DESIGN rule 5), keyed so that a
-change finds them again:
+All are outbox rows written in the booking's transaction (docs/architecture.md, "The outbox
+and its exactly-once rules"), keyed (core/keys.py) so that a change finds them again:
 
 - ``session:{sid}:seq{n}:invite:{learner}``: the DM with the .ics (METHOD:REQUEST), now;
 - ``session:{sid}:seq{n}:remind:{offset}:{learner}``: ``offset`` minutes before the start;
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from core import ics, outbox
+from core import ics, keys, outbox
 from core.model import Learner, Match, OutboxMessage, Session
 from core.ports import UnitOfWork
 from core.replies import Attachment, Button, ts
@@ -29,11 +29,6 @@ from core.services.common import name_for
 from core.settings import CommunitySettings
 
 FEEDBACK_PROMPT_USEFUL = timedelta(days=7)
-
-
-def session_prefix(session_id: int | None) -> str:
-    """The key prefix of every row of a session (the trailing colon keeps 1 apart from 12)."""
-    return f"session:{session_id}:"
 
 
 def shown_name(match: Match, learner: Learner, viewer_id: int) -> str:
@@ -111,7 +106,7 @@ async def write_session_rows(uow: UnitOfWork, settings: CommunitySettings, match
                 "The invite is attached: open it to add the session to your calendar.\n"
                 f"`/peer reschedule {sid} <when>` to move it, `/peer cancel {sid}` to cancel it.")
         summary, description = _calendar_text(match, session, learners, lid)
-        await uow.outbox.add(_dm(match, learner, text, f"session:{sid}:seq{seq}:invite:{lid}",
+        await uow.outbox.add(_dm(match, learner, text, keys.session_invite(sid, seq, lid),
                                  now, session=session,
                                  attachment_of=(summary, description, now, False),
                                  buttons=(Button("Cancel session", "peer cancel",
@@ -125,7 +120,7 @@ async def write_session_rows(uow: UnitOfWork, settings: CommunitySettings, match
                 match, learner,
                 f"⏰ Reminder: your session with {with_whom} starts {ts(session.start, 'R')} "
                 f"({ts(session.start)}).",
-                f"session:{sid}:seq{seq}:remind:{offset}:{lid}", due,
+                keys.reminder(sid, seq, offset, lid), due,
                 expires_at=session.start - timedelta(minutes=closer),
                 buttons=(Button("Cancel session", "peer cancel", {"session": str(sid)},
                                 style="danger"),)))
@@ -133,14 +128,14 @@ async def write_session_rows(uow: UnitOfWork, settings: CommunitySettings, match
             match, learner,
             f"🙌 How did your session with {with_whom} go ({ts(session.start)})? "
             "A quick rating (1-5) helps everyone find good partners.",
-            f"session:{sid}:seq{seq}:feedback:{lid}", session.end,
+            keys.feedback_prompt(sid, seq, lid), session.end,
             expires_at=session.end + FEEDBACK_PROMPT_USEFUL,
             buttons=feedback_buttons(match, sid, learners, lid)))
 
 
 async def drop_session_rows(uow: UnitOfWork, session: Session, reason: str) -> int:
     """Drop every pending row of the session (invites, reminders, prompt)."""
-    return await uow.outbox.drop_matching(session_prefix(session.id), reason)
+    return await uow.outbox.drop_matching(keys.session_prefix(session.id), reason)
 
 
 async def write_cancel_rows(uow: UnitOfWork, match: Match, session: Session,
@@ -158,6 +153,6 @@ async def write_cancel_rows(uow: UnitOfWork, match: Match, session: Session,
                 f"{others(match, learners, lid)} ({ts(session.start)}). "
                 "Open the attached file to remove it from your calendar.")
         summary, description = _calendar_text(match, session, learners, lid)
-        await uow.outbox.add(_dm(match, learner, text, f"session:{sid}:cancel:{lid}", now,
+        await uow.outbox.add(_dm(match, learner, text, keys.session_cancel(sid, lid), now,
                                  session=session,
                                  attachment_of=(summary, description, now, True)))

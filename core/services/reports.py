@@ -14,21 +14,24 @@ from core.replies import Attachment, Reply
 from core.services.context import Ctx
 
 
-async def export_csv(uow: UnitOfWork, community_id: int, what: str) -> tuple[bytes, int]:
-    """CSV bytes and row count of learners, matches or feedback of one community."""
+async def export_csv(uow: UnitOfWork, community_id: int, what: str,
+                     fmt: str = "csv") -> tuple[bytes, int]:
+    """File bytes (``fmt``: csv or xlsx) and row count of learners, matches or feedback of
+    one community."""
     learners = {lr.id or 0: lr for lr in await uow.learners.list(community_id)}
     if what == "learners":
         profiles = await uow.profiles.for_learners(list(learners))
         latest = {}
         for entry in sorted(await uow.queue.history(community_id), key=lambda e: e.joined_at):
             latest[entry.learner_id] = entry
-        return exports.learners_csv(list(learners.values()), profiles, latest), len(learners)
+        return (exports.learners_csv(list(learners.values()), profiles, latest, fmt),
+                len(learners))
     if what == "matches":
         matches = await uow.matches.list(community_id)
-        return exports.matches_csv(matches, learners), len(matches)
+        return exports.matches_csv(matches, learners, fmt), len(matches)
     items = await uow.feedback.list(community_id)
     by_id = {m.id or 0: m for m in await uow.matches.list(community_id)}
-    return exports.feedback_csv(items, by_id, learners), len(items)
+    return exports.feedback_csv(items, by_id, learners, fmt), len(items)
 
 
 async def export(ctx: Ctx, args: dict[str, Any]) -> Reply:
@@ -79,7 +82,7 @@ async def compute_stats(ctx: Ctx) -> dict[str, Any]:
     }
 
 
-async def stats(ctx: Ctx, args: dict[str, Any]) -> Reply:
+async def stats(ctx: Ctx, _args: dict[str, Any]) -> Reply:
     s = await compute_stats(ctx)
     ratings = ", ".join(f"{c} {v}" for c, v in s["ratings"].items()) or "no feedback yet"
     text = (f"📊 **{s['matched']} of {s['requested']}** learners who asked were matched "

@@ -12,7 +12,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from core.availability import parse_availability
+from core.availability import stored_availability
 from core.matching.engine import plan_round
 from core.matching.types import Candidate, RoundPlan
 from core.model import (
@@ -89,7 +89,7 @@ async def gather(uow: UnitOfWork, community: Community, settings: CommunitySetti
         candidates.append(Candidate(
             learner_id=entry.learner_id, mode=entry.mode, topic=profile.topic,
             topic_key=settings.family(profile.topic), languages=frozenset(profile.languages),
-            timezone=profile.timezone, availability=parse_availability(profile.availability),
+            timezone=profile.timezone, availability=stored_availability(profile.availability),
             cohort=profile.cohort, country=profile.country, setup=profile.setup,
             support_kind=profile.support_kind, capacity=capacity, group_size=profile.group_size,
             waited_days=(now - entry.joined_at).total_seconds() / 86400,

@@ -148,7 +148,7 @@ async def cancel(ctx: Ctx, args: dict[str, Any]) -> Reply:
                  buttons=(Button("Book another", "peer schedule", {"match": str(match.id)}),))
 
 
-async def list_sessions(ctx: Ctx, args: dict[str, Any]) -> Reply:
+async def list_sessions(ctx: Ctx, _args: dict[str, Any]) -> Reply:
     """`/peer sessions`: the caller's upcoming sessions, soonest first."""
     me = ctx.learner.id
     assert me is not None

@@ -102,7 +102,7 @@ async def test_the_stats_chart_is_drawn_off_the_event_loop() -> None:
     bot = Bot(InMemoryStorage())
     drawn_on: list[int] = []
 
-    def render(stats: dict[str, Any]) -> bytes:
+    def render(_stats: dict[str, Any]) -> bytes:
         drawn_on.append(threading.get_ident())
         return b"\x89PNG fake"
 

@@ -83,3 +83,28 @@ async def test_forget_deletes_pending_messages_only_in_its_community(storage: An
         community = await uow.communities.by_external("test", "guild-2")
         pending = [m for m in await uow.outbox.list(community.id) if m.target == "ana"]
     assert pending, "guild-2's messages to ana were deleted by a forget in guild-1"
+
+
+async def test_an_import_brings_a_forgotten_persons_blocks_back(storage: Any) -> None:
+    from core.services.import_file import read_table
+    from core.services.importing import import_table
+    from tests.core.services.test_importing import GOOGLE, csv_bytes, row
+
+    ids = [row(i)[2] for i in (1, 2)]  # their Discord ids
+    discord = Bot(storage, community="g1")
+
+    async def run(user: str, command: str, **args: str) -> Any:
+        from core.services.context import Actor, CommandRequest
+        from tests.helpers import handle_request
+        request = CommandRequest("discord", "g1", Actor(user, user, platform_admin=user == "mod"),
+                                 command, args)
+        return await handle_request(discord.services, request)
+
+    table = read_table(csv_bytes(GOOGLE, [row(1), row(2)]))
+    await import_table(discord.services, "discord", "g1", table)
+    assert "1 matches" in (await run("mod", "peeradmin match-now")).text
+    assert (await run(ids[0], "peer unpair", reason="rude")).ok
+    for who in ids:  # both forget; then one file brings both back
+        assert (await run(who, "peer forget", confirm="yes")).ok
+    await import_table(discord.services, "discord", "g1", table)
+    assert "0 matches" in (await run("mod", "peeradmin match-now")).text

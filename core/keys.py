@@ -1,0 +1,135 @@
+"""Every idempotency key of the outbox, built in one place.
+
+A key names one side effect for good: writing the same message twice (a retried command,
+two bot processes, a re-run planner) hits the unique key and is ignored. Keys are also how
+later changes find pending rows again: a family shares a prefix (``session:{sid}:``,
+``match:{mid}:``, ``pause-end:{learner}:``) that ``drop_matching`` takes. Each prefix ends
+with ``:``, so session 1's prefix never matches session 12's rows.
+
+The strings are the ones stored since the first release: changing a format would make
+existing rows unreachable (a pending reminder could no longer be dropped), so formats only
+ever get added.
+"""
+
+from __future__ import annotations
+
+# ---- a match: its intro DMs and check-ins share ``match:{mid}:`` (dropped when it ends) ---
+
+
+def match_prefix(match_id: int | None) -> str:
+    """Every pending row that only makes sense while the match is on."""
+    return f"match:{match_id}:"
+
+
+def intro_dm(match_id: int | None, learner_id: int) -> str:
+    """The "you've been matched" DM of one member."""
+    return f"{match_prefix(match_id)}dm:{learner_id}"
+
+
+def checkin(match_id: int | None, learner_id: int) -> str:
+    """The first "did you meet?" DM of one member."""
+    return f"{match_prefix(match_id)}checkin:{learner_id}"
+
+
+def checkin_again_prefix(match_id: int | None, learner_id: int) -> str:
+    """The follow-ups of a member's check-in ("not yet" answers)."""
+    return f"{checkin(match_id, learner_id)}:again:"
+
+
+def checkin_again(match_id: int | None, learner_id: int, unix: int) -> str:
+    """A later "did you meet?" after a "not yet" answer, due at ``unix``."""
+    return f"{checkin_again_prefix(match_id, learner_id)}{unix}"
+
+
+def is_checkin_of(key: str, match_id: int | None, learner_id: int) -> bool:
+    """Whether ``key`` is this member's check-in or one of its follow-ups (a plain prefix
+    would also hit learner 12 when asked about learner 1)."""
+    return key == checkin(match_id, learner_id) or key.startswith(
+        checkin_again_prefix(match_id, learner_id))
+
+
+def weekly_checkin(match_id: int | None, week: int, learner_id: int) -> str:
+    """An accountability pair's check-in number ``week``."""
+    return f"{match_prefix(match_id)}weekly:{week}:{learner_id}"
+
+
+# ---- a match's space ------------------------------------------------------------------
+
+
+def space_open(match_id: int | None) -> str:
+    """Creating the match's private space (one per match)."""
+    return f"space-open:{match_id}"
+
+
+def space_close(match_id: int | None) -> str:
+    """Archiving or deleting the match's space."""
+    return f"space-close:{match_id}"
+
+
+def dm_fallback(dm_key: str) -> str:
+    """The mention in the match space that replaces a DM the person could not receive."""
+    return f"dm-fallback:{dm_key}"
+
+
+# ---- leaving and ending ---------------------------------------------------------------
+
+
+def member_left(match_id: int | None, leaver_id: int, other_id: int) -> str:
+    """Telling ``other_id`` that ``leaver_id`` left the match."""
+    return f"left:{match_id}:{leaver_id}:{other_id}"
+
+
+def ended_by_moderator(match_id: int | None, learner_id: int) -> str:
+    """Telling a member that a moderator ended their match."""
+    return f"ended:{match_id}:{learner_id}"
+
+
+def relay(match_id: int | None, from_id: int, to_id: int, digest: str) -> str:
+    """One ``/peer message`` carried to one member (``digest``: of the time and the text)."""
+    return f"relay:{match_id}:{from_id}:{to_id}:{digest}"
+
+
+# ---- the queue and pauses -------------------------------------------------------------
+
+
+def queue_update(entry_id: int | None, week: int) -> str:
+    """The "still waiting, because ..." DM of week ``week`` in the queue."""
+    return f"queue:{entry_id}:update:{week}"
+
+
+def pause_end_prefix(learner_id: int | None) -> str:
+    """Every "your pause is over" row of a learner."""
+    return f"pause-end:{learner_id}:"
+
+
+def pause_end(learner_id: int | None, unix: int) -> str:
+    """The "your pause is over" DM due at ``unix``."""
+    return f"{pause_end_prefix(learner_id)}{unix}"
+
+
+# ---- a session: every row shares ``session:{sid}:`` (dropped when it moves or ends) -------
+
+
+def session_prefix(session_id: int | None) -> str:
+    """The key prefix of every row of a session."""
+    return f"session:{session_id}:"
+
+
+def session_invite(session_id: int | None, sequence: int, learner_id: int) -> str:
+    """The DM with the .ics invite (METHOD:REQUEST) of one version of the session."""
+    return f"{session_prefix(session_id)}seq{sequence}:invite:{learner_id}"
+
+
+def reminder(session_id: int | None, sequence: int, offset_minutes: int, learner_id: int) -> str:
+    """The reminder ``offset_minutes`` before the session starts."""
+    return f"{session_prefix(session_id)}seq{sequence}:remind:{offset_minutes}:{learner_id}"
+
+
+def feedback_prompt(session_id: int | None, sequence: int, learner_id: int) -> str:
+    """The "how did it go?" DM when the session ends."""
+    return f"{session_prefix(session_id)}seq{sequence}:feedback:{learner_id}"
+
+
+def session_cancel(session_id: int | None, learner_id: int) -> str:
+    """The cancellation DM with a METHOD:CANCEL .ics."""
+    return f"{session_prefix(session_id)}cancel:{learner_id}"
