@@ -97,7 +97,8 @@ class WorkerPool:
         wanted = cores() if processes is None or processes < 1 else processes
         self.processes = max(1, min(wanted, MAX_WORKERS))
 
-    def __call__(self, task: Callable[[int], T], costs: Sequence[float], workers: int) -> list[T]:
+    def __call__(self, task: Callable[[int], T], costs: Sequence[float], workers: int,
+                 /) -> list[T]:
         """``[task(i) for i in range(len(costs))]``; the costliest tasks (``costs``:
         estimates) start first."""
         count = len(costs)

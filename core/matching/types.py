@@ -70,7 +70,8 @@ class TaskMap(Protocol):
         """How many tasks it can run at once (1: one after the other)."""
         ...
 
-    def __call__(self, task: Callable[[int], T], costs: Sequence[float], workers: int) -> list[T]:
+    def __call__(self, task: Callable[[int], T], costs: Sequence[float], workers: int,
+                 /) -> list[T]:
         """Every task's result, in task order."""
         ...
 
@@ -80,7 +81,8 @@ class InOrder:
 
     processes = 1
 
-    def __call__(self, task: Callable[[int], T], costs: Sequence[float], workers: int) -> list[T]:  # noqa: ARG002 (the port signature)
+    def __call__(self, task: Callable[[int], T], costs: Sequence[float], _workers: int,
+                 /) -> list[T]:
         """``[task(i) for i in range(len(costs))]``."""
         return [task(i) for i in range(len(costs))]
 
