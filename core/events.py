@@ -11,7 +11,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from core.model import Learner, Match
+from core.model import Learner, Match, Profile
+
+
+@dataclass(frozen=True)
+class MatchMade:
+    """A new match (a round, a manual pair, an instant match on join), already stored."""
+
+    match: Match
+    learners: dict[int, Learner]
+    profiles: dict[int, Profile]
+    at: datetime
 
 
 @dataclass(frozen=True)
@@ -58,5 +68,5 @@ class Resumed:
     at: datetime
 
 
-Event = MatchEnded | MemberLeft | Paused | Resumed
+Event = MatchMade | MatchEnded | MemberLeft | Paused | Resumed
 """Every event the use cases publish."""

@@ -14,11 +14,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from core import keys
-from core.events import Event, MatchEnded, MemberLeft, Paused, Resumed
+from core.events import Event, MatchEnded, MatchMade, MemberLeft, Paused, Resumed
 from core.messages import CloseSpace, DirectMessage
 from core.model import Learner, OutboxMessage, SessionState
 from core.ports import UnitOfWork
 from core.replies import Button
+from core.services.notify import dm_members, open_space, schedule_checkins
 from core.services.reminders import drop_session_rows, write_cancel_rows
 from core.settings import CommunitySettings
 
@@ -98,6 +99,7 @@ async def schedule_pause_end(uow: UnitOfWork, settings: CommunitySettings,
 
 
 EFFECTS: dict[type[Event], tuple[Handler, ...]] = {
+    MatchMade: (dm_members, open_space, schedule_checkins),
     MatchEnded: (cancel_sessions, drop_match_rows, close_space),
     MemberLeft: (tell_others,),
     Paused: (drop_pause_end, schedule_pause_end),
