@@ -111,7 +111,9 @@ class SlackGate:
         except Exception:  # bad JSON, bad form encoding, fields Bolt cannot read
             found = "unparsable"
         if found is not None or bolt_request is None:
-            return self._refuse("malformed", _answer(400, "malformed payload"), detail=found or "unparsable")
+            return self._refuse(
+                "malformed", _answer(400, "malformed payload"), detail=found or "unparsable"
+            )
         return await self._dispatch(bolt_request)
 
     async def _read(self, request: web.Request) -> bytes | None:

@@ -147,8 +147,17 @@ def _payload(driver: Driver, kind: str) -> dict[str, Any]:
     if kind == "block_actions":
         return {**base, "type": kind, "actions": [{"action_id": "pm:status:0", "value": MARK}],
                 "response_url": driver.fake.response_url("b")}
-    return {**base, "type": kind, "view": {"type": "modal", "callback_id": "pmform:join", "blocks": [],
-                                           "state": {"values": {}}, "private_metadata": MARK}}
+    return {
+        **base,
+        "type": kind,
+        "view": {
+            "type": "modal",
+            "callback_id": "pmform:join",
+            "blocks": [],
+            "state": {"values": {}},
+            "private_metadata": MARK,
+        },
+    }
 
 
 def _form(payload: Any) -> str:
