@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import groupby
 
 from core.text import clean_input
@@ -232,8 +233,11 @@ def _days_of_hours(days_text: str, pending: list[int], previous: tuple[int, ...]
     raise AvailabilityError(f"'{chunk}' names no day; write e.g. 'Mon-Fri {chunk}'.")
 
 
+@lru_cache(maxsize=1 << 16)
 def parse_availability(text: str) -> Availability:
-    """Parse availability text; raise AvailabilityError naming the bad part."""
+    """Parse availability text; raise AvailabilityError naming the bad part.
+
+    Cached: a round reads every waiting learner's saved text, and the result is immutable."""
     cleaned = clean_input(text).translate(_DASHES)
     flat = " ".join(cleaned.split())
     if not flat:
@@ -271,11 +275,29 @@ def parse_availability(text: str) -> Availability:
     return Availability(flexible=False, windows=canonical(windows))
 
 
+def _already_canonical(ordered: list[Window]) -> bool:
+    """The usual case, cheap to check: windows within their days, none touching the next
+    (nor Sunday's last Monday's first, across the week's end)."""
+    if not ordered:
+        return True
+    if any(w.end > DAY for w in ordered):
+        return False
+    pairs = zip(ordered, ordered[1:], strict=False)
+    if any(a.day * DAY + a.end >= b.day * DAY + b.start for a, b in pairs):
+        return False
+    first, last = ordered[0], ordered[-1]
+    return len(ordered) == 1 or not (first.day == 0 and first.start == 0
+                                     and last.day == 6 and last.end == DAY)
+
+
 def canonical(windows: list[Window] | tuple[Window, ...]) -> tuple[Window, ...]:
     """The same weekly minutes as windows that do not overlap, sorted: overlapping or
     touching windows merge; a merged stretch stays one window when it crosses no midnight,
     or one midnight within 12 hours (an overnight window), and is cut at midnights otherwise.
     So every window is at most 24 h and equal availabilities have equal windows."""
+    ordered = sorted(windows, key=lambda w: (w.day, w.start))
+    if _already_canonical(ordered):
+        return tuple(ordered)
     spans: list[tuple[int, int]] = []
     for w in windows:
         a, b = w.day * DAY + w.start, w.day * DAY + w.end

@@ -10,7 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from core.messages import Message
 
 
 class Mode(StrEnum):
@@ -295,19 +298,35 @@ class Feedback:
 
 @dataclass
 class OutboxMessage:
-    """A durable side effect: written with the state change, delivered later, once."""
+    """A durable side effect: written with the state change, delivered later, once.
 
-    kind: str  # dm | space | space_message | space_close | reminder ...
+    ``message`` is the typed side effect (core/messages.py); the rest is the row's delivery
+    state. ``kind``, ``target``, ``idempotency_key`` and ``payload`` are the stored form."""
+
+    message: Message
     community_id: int
-    target: str  # platform user id, match id ... depends on kind
-    payload: dict[str, Any]
     due_at: datetime
-    idempotency_key: str
     state: OutboxState = OutboxState.PENDING
     attempts: int = 0
     last_error: str = ""
     sent_at: datetime | None = None
     id: int | None = None
+
+    @property
+    def kind(self) -> str:
+        return self.message.kind
+
+    @property
+    def target(self) -> str:
+        return self.message.target
+
+    @property
+    def idempotency_key(self) -> str:
+        return self.message.key
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        return self.message.to_payload()
 
 
 @dataclass

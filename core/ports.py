@@ -36,6 +36,32 @@ class Clock(Protocol):
     def now(self) -> datetime: ...
 
 
+class IdSource(Protocol):
+    """Where the core gets ids that must be unique everywhere and forever (calendar UIDs).
+
+    bot/ wires random ones (``bot.process.RandomIds``); tests may count.
+    """
+
+    def new_id(self) -> str:
+        """A fresh id: lowercase letters and digits only, never returned before."""
+        ...
+
+
+class CountingIds:
+    """Ids 1, 2, 3, ... (as 32 hex digits): unique within one process, repeatable in tests.
+
+    Not for production: after a restart it starts again at 1, and calendars would take a
+    new session for an old one. ``bot.app`` wires random ids instead.
+    """
+
+    def __init__(self) -> None:
+        self._last = 0
+
+    def new_id(self) -> str:
+        self._last += 1
+        return f"{self._last:032x}"
+
+
 class StorageConflict(Exception):
     """A uniqueness rule of the storage was broken (e.g. a second WAITING queue entry for
     a learner, a community or learner added twice). The unit of work stays usable: the
@@ -57,7 +83,6 @@ class LearnerRepository(Protocol):
     async def update(self, learner: Learner) -> None: ...
     async def delete(self, learner_id: int) -> None: ...
     async def list(self, community_id: int) -> builtins.list[Learner]: ...
-    async def paused_until_before(self, when: datetime) -> builtins.list[Learner]: ...
     async def by_platform_ids(self, community_id: int,
                               user_ids: Sequence[str]) -> dict[str, Learner]:
         """The community's learners with these platform ids, by id (one query, for imports)."""
@@ -108,7 +133,6 @@ class MatchRepository(Protocol):
         ...
     async def for_learner(self, learner_id: int) -> builtins.list[Match]: ...
     async def list(self, community_id: int, state: MatchState | None = None) -> builtins.list[Match]: ...
-    async def by_space(self, space_id: str) -> Match | None: ...
     async def remove_member(self, learner_id: int) -> None:
         """Forget a learner in every match (used by /peer forget)."""
         ...
@@ -138,7 +162,6 @@ class BlockRepository(Protocol):
 
 class RoundRepository(Protocol):
     async def add(self, rnd: Round) -> Round: ...
-    async def update(self, rnd: Round) -> None: ...
     async def latest(self, community_id: int, dry_run: bool | None = None) -> Round | None: ...
     async def list(self, community_id: int) -> builtins.list[Round]: ...
 
@@ -242,8 +265,12 @@ class DeliveryError(Exception):
 class Deliverer(Protocol):
     """A platform's way of carrying out an outbox message (DM, space, ...).
 
-    Returns a dict of facts learned (e.g. ``{"space_id": "123"}``) that the dispatcher stores;
-    raises DeliveryError on failure.
+    ``message.message`` is the typed side effect (core/messages.py): a deliverer ``match``es
+    on its type once. ``community_external_id`` is the guild or workspace id, which the
+    dispatcher looks up beside the message (it is not part of it). Returns a dict of facts
+    learned (e.g. ``{"space_id": "123"}``) that the dispatcher stores; raises DeliveryError
+    on failure.
     """
 
-    async def deliver(self, message: OutboxMessage) -> dict[str, Any]: ...
+    async def deliver(self, message: OutboxMessage,
+                      community_external_id: str = "") -> dict[str, Any]: ...

@@ -14,12 +14,15 @@ Two uses, two strengths:
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 ZWNJ, ZWJ = "\u200c", "\u200d"
 _TAG_FLAG = "\U0001f3f4"  # waving black flag: starts the tag sequences of 🏴󠁧󠁢󠁥󠁮󠁧󠁿 and friends
 _TAGS = range(0xE0020, 0xE0080)
 _KEEP_CONTROLS = {"\n", "\t"}
+_ASCII_BREAKS = str.maketrans(dict.fromkeys("\r\v\f", "\n"))
+_ASCII_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")  # \t \n \v \f \r are spacing
 # Invisible characters that are not in category Cf (format) but still render as nothing.
 _INVISIBLE_EXTRA = {"\u115f", "\u1160", "\u3164", "\uffa0", "\u034f"}
 
@@ -74,6 +77,10 @@ def clean_input(text: str) -> str:
     """Text to parse: NFKC-folded, every invisible character removed, every kind of space
     (no-break, thin, ideographic...) made a plain space and runs of spaces collapsed; line
     breaks (any kind) stay, as one newline, because they can separate items."""
+    if text.isascii():  # the usual case: only ASCII controls can hide in it
+        flat = _ASCII_CONTROLS.sub("", text.replace("\r\n", "\n").translate(_ASCII_BREAKS))
+        ascii_lines = (" ".join(line.split()) for line in flat.split("\n"))
+        return "\n".join(line for line in ascii_lines if line)
     folded = unicodedata.normalize("NFKC", text)
     kept = []
     for ch in folded:

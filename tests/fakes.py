@@ -183,9 +183,6 @@ class _Learners(_Repo):
             raise RuntimeError("FOREIGN KEY constraint failed: tombstones.other_learner_id")
         self._delete(lambda x: x.id == lid)
 
-    async def paused_until_before(self, when: datetime) -> list[md.Learner]:
-        return self._rows(lambda x: x.paused_until is not None and x.paused_until <= when)
-
     async def list(self, community_id: int) -> list[md.Learner]:
         return self._rows(lambda x: x.community_id == community_id)
 
@@ -274,10 +271,6 @@ class _Matches(_Repo):
     async def list(self, community_id: int, state: md.MatchState | None = None) -> list[md.Match]:
         return self._rows(lambda m: m.community_id == community_id
                           and (state is None or m.state == state))
-
-    async def by_space(self, space_id: str) -> md.Match | None:
-        rows = self._rows(lambda m: bool(space_id) and m.space_id == space_id)
-        return rows[0] if rows else None
 
     async def remove_member(self, learner_id: int) -> None:
         for m in self._rows(lambda m: learner_id in m.member_ids()):

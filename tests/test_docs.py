@@ -30,7 +30,7 @@ def test_the_document_names_paths_at_all() -> None:
     # A guard for the test itself: a regex that matched nothing would pass vacuously.
     paths = named_paths(DOC.read_text(encoding="utf-8"))
     assert {"core/services/dispatch.py", "adapters/slack/flow.py", "bot/scheduler.py",
-            "core/outbox.py", "tests/fakes.py"} <= paths
+            "core/messages.py", "tests/fakes.py"} <= paths
     assert named_paths("see `core/nothing_here.py` and `adapters/slack/`") == {
         "core/nothing_here.py", "adapters/slack"}
 

@@ -17,20 +17,21 @@ import discord
 
 from adapters.discord import spaces
 from adapters.discord.render import render_text, send_to
+from core.messages import CloseSpace, DirectMessage, Message, OpenSpace, SpaceMessage
 from core.model import OutboxMessage
-from core.outbox import attachments_from_payload, buttons_from_payload
 from core.ports import DeliveryError
 
 log = logging.getLogger(__name__)
 
 DMS_CLOSED = 50007
-GRANT = {
-    "dm": "nothing on the server: the member has to allow direct messages from server members",
-    "space_open": ("Manage Channels and Manage Roles (to create private match channels in the "
+GRANT: dict[type[Message], str] = {
+    DirectMessage: ("nothing on the server: the member has to allow direct messages from "
+                    "server members"),
+    OpenSpace: ("Manage Channels and Manage Roles (to create private match channels in the "
                    "category), or Create Private Threads and Send Messages in Threads in the "
                    "match threads' parent channel"),
-    "space_message": "View Channel, Send Messages and Send Messages in Threads in the match spaces",
-    "space_close": "Manage Channels and Manage Threads (to archive or delete match spaces)",
+    SpaceMessage: "View Channel, Send Messages and Send Messages in Threads in the match spaces",
+    CloseSpace: "Manage Channels and Manage Threads (to archive or delete match spaces)",
 }
 
 
@@ -47,7 +48,8 @@ def retry_after_of(exc: discord.HTTPException) -> float | None:
     return None
 
 
-def as_delivery_error(kind: str, exc: discord.HTTPException | discord.RateLimited) -> DeliveryError:
+def as_delivery_error(kind: type[Message],
+                      exc: discord.HTTPException | discord.RateLimited) -> DeliveryError:
     """A Discord failure as the dispatcher's error."""
     if isinstance(exc, discord.RateLimited):
         return DeliveryError(f"rate limited by Discord for {exc.retry_after:.0f} s",
@@ -66,47 +68,45 @@ def as_delivery_error(kind: str, exc: discord.HTTPException | discord.RateLimite
 
 
 class DiscordDeliverer:
-    """Delivers ``dm``, ``space_open``, ``space_message`` and ``space_close`` rows."""
+    """Delivers every outbox message type: DMs, opening, posting in and closing spaces."""
 
     def __init__(self, client: discord.Client) -> None:
         self.client = client
-        self._told: set[tuple[int, str]] = set()  # (guild, kind) permission notices sent
+        # (guild, message type) permission notices already sent
+        self._told: set[tuple[int, type[Message]]] = set()
 
-    async def deliver(self, message: OutboxMessage) -> dict[str, Any]:
+    async def deliver(self, message: OutboxMessage,
+                      community_external_id: str = "") -> dict[str, Any]:
         if not self.client.is_ready():
             raise DeliveryError("the Discord connection is not ready yet")
         # The dispatcher names the guild; closing a space needs only the space itself.
-        guild_id = str(message.payload.get("community_external_id", ""))
-        if not guild_id.isdigit() and message.kind != "space_close":
+        guild_id = community_external_id
+        if not guild_id.isdigit() and not isinstance(message.message, CloseSpace):
             raise DeliveryError("this outbox row names no Discord server", permanent=True)
         try:
-            return await self._deliver(message, guild_id)
+            return await self._deliver(message.message, guild_id)
         except (discord.HTTPException, discord.RateLimited) as exc:
-            error = as_delivery_error(message.kind, exc)
+            error = as_delivery_error(type(message.message), exc)
             if error.permanent and not error.dm_closed:
-                await self._tell_moderators(guild_id, message.kind, str(error))
+                await self._tell_moderators(guild_id, type(message.message), str(error))
             raise error from exc
 
-    async def _deliver(self, msg: OutboxMessage, guild_id: str) -> dict[str, Any]:
-        payload = msg.payload
-        if msg.kind == "dm":
-            uid = int(msg.target)
-            user = self.client.get_user(uid) or await self.client.fetch_user(uid)
-            text = render_text(str(payload.get("text", "")), buttons_from_payload(payload.get("buttons")),
-                               attachments_from_payload(payload.get("attachments")))
-            await send_to(user, text, guild_id)
-            return {}
-        if msg.kind == "space_open":
-            return await spaces.open_space(self.client, await self._guild(guild_id), payload)
-        if msg.kind == "space_message":
-            channel = await self._channel(str(payload.get("space_id", "")))
-            text = render_text(str(payload.get("text", "")), buttons_from_payload(payload.get("buttons")))
-            await send_to(channel, text, guild_id)
-            return {}
-        if msg.kind == "space_close":
-            return await spaces.close_space(self.client, payload)
-        raise DeliveryError(f"the Discord adapter does not know outbox kind {msg.kind!r}",
-                            permanent=True)
+    async def _deliver(self, msg: Message, guild_id: str) -> dict[str, Any]:
+        match msg:
+            case DirectMessage():
+                uid = int(msg.user_id)
+                user = self.client.get_user(uid) or await self.client.fetch_user(uid)
+                await send_to(user, render_text(msg.text, msg.buttons, msg.attachments), guild_id)
+                return {}
+            case OpenSpace():
+                return await spaces.open_space(self.client, await self._guild(guild_id), msg)
+            case SpaceMessage():
+                channel = await self._channel(msg.space_id)
+                await send_to(channel, render_text(msg.text, msg.buttons, msg.attachments),
+                              guild_id)
+                return {}
+            case CloseSpace():
+                return await spaces.close_space(self.client, msg)
 
     async def _guild(self, guild_id: str) -> discord.Guild:
         guild = self.client.get_guild(int(guild_id))
@@ -118,7 +118,7 @@ class DiscordDeliverer:
         channel = self.client.get_channel(int(space_id))
         return channel if channel is not None else await self.client.fetch_channel(int(space_id))
 
-    async def _tell_moderators(self, guild_id: str, kind: str, text: str) -> None:
+    async def _tell_moderators(self, guild_id: str, kind: type[Message], text: str) -> None:
         """Post a permission problem once per guild and kind where moderators will see it."""
         guild = self.client.get_guild(int(guild_id)) if guild_id.isdigit() else None
         if guild is None or guild.system_channel is None or (guild.id, kind) in self._told:

@@ -148,14 +148,8 @@ class Rendered:
 def render(reply: Reply, extra: Sequence[discord.ui.Item[discord.ui.View]] = ()) -> Rendered:
     """A core reply as Discord messages."""
     text = to_discord_text(reply.text)
-    return Rendered(
-        split_text(text),
-        reply.ephemeral,
-        reply.buttons,
-        reply.attachments,
-        list(extra),
-        mentioned(reply.text),
-    )
+    return Rendered(split_text(text), reply.ephemeral, reply.buttons, reply.attachments,
+                    list(extra), mentioned(reply.text))
 
 
 def render_text(text: str, buttons: Sequence[Button] = (),

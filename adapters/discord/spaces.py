@@ -15,7 +15,7 @@ from typing import Any
 import discord
 
 from adapters.discord.render import render_text, send_to
-from core.outbox import buttons_from_payload
+from core.messages import CloseSpace, OpenSpace
 from core.ports import DeliveryError
 
 log = logging.getLogger(__name__)
@@ -84,28 +84,28 @@ async def _thread_parent(guild: discord.Guild, parent_id: str) -> discord.TextCh
     return guild.system_channel or (guild.text_channels[0] if guild.text_channels else None)
 
 
-async def _open_thread(guild: discord.Guild, payload: dict[str, Any]) -> discord.Thread:
-    parent = await _thread_parent(guild, str(payload.get("space_parent") or ""))
+async def _open_thread(guild: discord.Guild, space: OpenSpace) -> discord.Thread:
+    parent = await _thread_parent(guild, space.space_parent)
     if parent is None:
         raise DeliveryError("there is no text channel to open a private thread in: set the "
                             "community's space_parent to a channel id", permanent=True)
-    thread = await parent.create_thread(name=payload["name"][:100], invitable=False,
+    thread = await parent.create_thread(name=space.name[:100], invitable=False,
                                         type=discord.ChannelType.private_thread,
-                                        reason=f"PeerMatch: match #{payload['match_id']}")
-    for user_id in payload.get("members", []):
+                                        reason=f"PeerMatch: match #{space.match_id}")
+    for user_id in space.members:
         await thread.add_user(discord.Object(int(user_id)))
     return thread
 
 
-async def _open_channel(guild: discord.Guild, bot_id: int, payload: dict[str, Any]) -> discord.TextChannel:
-    parent = str(payload.get("space_parent") or "")
+async def _open_channel(guild: discord.Guild, bot_id: int,
+                        space: OpenSpace) -> discord.TextChannel:
+    parent = space.space_parent
     category = discord.Object(int(parent)) if parent.isdigit() else None
-    overwrites = overwrites_for(guild, bot_id, list(payload.get("members", [])),
-                                list(payload.get("moderator_roles", [])))
+    overwrites = overwrites_for(guild, bot_id, list(space.members), list(space.moderator_roles))
     # discord.py only reads the category's id: an Object works without the channel cached.
-    return await guild.create_text_channel(payload["name"][:100], category=category,  # type: ignore[arg-type]
+    return await guild.create_text_channel(space.name[:100], category=category,  # type: ignore[arg-type]
                                            overwrites=overwrites,
-                                           reason=f"PeerMatch: match #{payload['match_id']}")
+                                           reason=f"PeerMatch: match #{space.match_id}")
 
 
 async def _bot_posted(space: Space, bot_id: int) -> bool:
@@ -115,26 +115,26 @@ async def _bot_posted(space: Space, bot_id: int) -> bool:
     return False
 
 
-async def open_space(client: discord.Client, guild: discord.Guild, payload: dict[str, Any]) -> dict[str, Any]:
+async def open_space(client: discord.Client, guild: discord.Guild,
+                     wanted: OpenSpace) -> dict[str, Any]:
     """Create (or find) the match's space, post the intro once, return ``{"space_id"}``."""
     assert client.user is not None
     bot_id = client.user.id
-    space = await find_space(guild, payload["name"][:100])
+    space = await find_space(guild, wanted.name[:100])
     fresh = space is None
     if space is None:
-        if payload.get("space_mode") == "thread":
-            space = await _open_thread(guild, payload)
+        if wanted.space_mode == "thread":
+            space = await _open_thread(guild, wanted)
         else:  # auto, channel, and group_dm (which Discord lacks) make a channel
             try:
-                space = await _open_channel(guild, bot_id, payload)
+                space = await _open_channel(guild, bot_id, wanted)
             except discord.HTTPException as exc:
                 if exc.code != MAX_CHANNELS_REACHED:
                     raise
                 log.warning("guild %s is at its channel cap: using a private thread", guild.id)
-                space = await _open_thread(guild, payload)
+                space = await _open_thread(guild, wanted)
     if fresh or not await _bot_posted(space, bot_id):
-        intro = render_text(str(payload.get("intro", "")), buttons_from_payload(payload.get("buttons")))
-        await send_to(space, intro, str(guild.id))
+        await send_to(space, render_text(wanted.intro, wanted.buttons), str(guild.id))
     return {"space_id": str(space.id)}
 
 
@@ -144,22 +144,22 @@ def _is_member_target(target: Target) -> bool:
     return not (isinstance(target, discord.Object) and target.type is discord.Role)
 
 
-async def close_space(client: discord.Client, payload: dict[str, Any]) -> dict[str, Any]:
+async def close_space(client: discord.Client, close: CloseSpace) -> dict[str, Any]:
     """Archive (lock and rename; members keep reading but can't post) or delete a space."""
-    space_id = str(payload.get("space_id") or "")
+    space_id = close.space_id
     if not space_id.isdigit():
         return {}  # the space was never made (e.g. an anonymous match)
     try:
         space = client.get_channel(int(space_id)) or await client.fetch_channel(int(space_id))
-        await _close(client, space, payload)
+        await _close(client, space, close)
     except discord.NotFound:
         pass  # already gone (a moderator deleted it, or an earlier attempt did): nothing to close
     return {}
 
 
-async def _close(client: discord.Client, space: Any, payload: dict[str, Any]) -> None:
-    reason = f"PeerMatch: match #{payload.get('match_id')} ended"
-    if payload.get("action") == "delete":
+async def _close(client: discord.Client, space: Any, close: CloseSpace) -> None:
+    reason = f"PeerMatch: match #{close.match_id} ended"
+    if close.action == "delete":
         await space.delete(reason=reason)
     elif isinstance(space, discord.Thread):
         await space.edit(archived=True, locked=True, reason=reason)

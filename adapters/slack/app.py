@@ -42,7 +42,7 @@ from adapters.slack.payloads import (
 )
 from adapters.slack.settings import SlackSettings
 from core import catalogue
-from core.model import OutboxMessage
+from core.messages import DirectMessage, Message, OpenSpace
 from core.services.context import Services
 
 log = logging.getLogger(__name__)
@@ -166,9 +166,14 @@ def deliverer_for(app: AsyncApp) -> SlackDeliverer:
     a partner leaving) also refreshes the recipients' Home tabs."""
     flow = flow_of(app)
 
-    async def refresh_homes(message: OutboxMessage) -> None:
-        users = ([message.target] if message.kind == "dm"
-                 else [str(u) for u in message.payload.get("members", [])])
+    async def refresh_homes(message: Message) -> None:
+        match message:
+            case DirectMessage():
+                users: tuple[str, ...] = (message.user_id,)
+            case OpenSpace():
+                users = message.members
+            case _:
+                users = ()
         for user in users:
             team = flow.home.viewer_team(user)
             if team:

@@ -27,9 +27,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.blocks import fallback_text, message_blocks
 from adapters.slack.client import delivery_error
-from core import outbox
+from core.messages import CloseSpace, DirectMessage, Message, OpenSpace, SpaceMessage
 from core.model import OutboxMessage
 from core.ports import DeliveryError
+from core.replies import Attachment, Button
 
 log = logging.getLogger(__name__)
 GROUP_DM_MAX = 8  # conversations.open takes 1..8 users
@@ -37,7 +38,7 @@ CHANNEL_NAME_MAX = 80
 CLOSING_TEXT = "This match has ended, so this conversation is closed. Thanks for learning together!"
 _NAME_JUNK = re.compile(r"[^a-z0-9_-]+")
 
-DeliveredHook = Callable[[OutboxMessage], Awaitable[None]]
+DeliveredHook = Callable[[Message], Awaitable[None]]
 
 
 def channel_name(slug: str, suffix: int = 0) -> str:
@@ -58,17 +59,22 @@ class SlackDeliverer:
         self.client = client
         self.on_delivered = on_delivered
 
-    async def deliver(self, message: OutboxMessage) -> dict[str, Any]:
-        handlers = {"dm": self._dm, "space_open": self._space_open,
-                    "space_message": self._space_message, "space_close": self._space_close}
-        handler = handlers.get(message.kind)
-        if handler is None:
-            raise DeliveryError(f"the Slack adapter cannot deliver '{message.kind}' messages",
-                                permanent=True)
-        facts = await handler(message)
+    async def deliver(self, message: OutboxMessage,
+                      community_external_id: str = "",  # noqa: ARG002 (Deliverer port)
+                      ) -> dict[str, Any]:
+        facts: dict[str, Any] = {}
+        match message.message:
+            case DirectMessage() as dm:
+                await self._dm(dm)
+            case OpenSpace() as space:
+                facts = await self._space_open(space)
+            case SpaceMessage() as post:
+                await self._space_message(post)
+            case CloseSpace() as close:
+                await self._space_close(close)
         if self.on_delivered is not None:
             try:
-                await self.on_delivered(message)
+                await self.on_delivered(message.message)
             except Exception:  # a refresh must never undo (and so repeat) a delivery
                 log.exception("after-delivery hook failed for outbox row %s", message.id)
         return facts
@@ -79,40 +85,37 @@ class SlackDeliverer:
         except SlackApiError as exc:
             raise delivery_error(exc, doing) from exc
 
-    async def _post(self, channel: str, payload: dict[str, Any], doing: str) -> str:
-        text = str(payload.get("text", ""))
-        buttons = outbox.buttons_from_payload(payload.get("buttons"))
+    async def _post(self, channel: str, text: str, buttons: tuple[Button, ...],
+                    doing: str) -> str:
         response = await self._call(doing, self.client.chat_postMessage, channel=channel,
                                     text=fallback_text(text), blocks=message_blocks(text, buttons),
                                     unfurl_links=False)
         return str(response.get("channel") or channel)
 
     # ---- kinds ----------------------------------------------------------------------
-    async def _dm(self, message: OutboxMessage) -> dict[str, Any]:
-        dm_channel = await self._post(message.target, message.payload, f"DM to {message.target}")
-        files = outbox.attachments_from_payload(message.payload.get("attachments"))
-        if files:
+    async def _dm(self, dm: DirectMessage) -> None:
+        dm_channel = await self._post(dm.user_id, dm.text, dm.buttons, f"DM to {dm.user_id}")
+        if dm.attachments:
             if not dm_channel.startswith("D"):
                 opened = await self._call("opening the DM", self.client.conversations_open,
-                                          users=message.target)
+                                          users=dm.user_id)
                 dm_channel = opened["channel"]["id"]
-            await self._call("uploading files", self.client.files_upload_v2, channel=dm_channel,
-                             file_uploads=[{"content": f.content, "filename": f.filename,
-                                            "title": f.filename} for f in files])
-        return {}
+            await self._upload(dm_channel, dm.attachments)
 
-    async def _space_open(self, message: OutboxMessage) -> dict[str, Any]:
-        payload = message.payload
-        members = [str(m) for m in payload.get("members", [])]
-        mode = str(payload.get("space_mode") or "auto")
-        if mode == "channel" or len(members) > GROUP_DM_MAX:
-            space_id = await self._private_channel(str(payload.get("name", "")), members)
+    async def _upload(self, channel: str, files: tuple[Attachment, ...]) -> None:
+        await self._call("uploading files", self.client.files_upload_v2, channel=channel,
+                         file_uploads=[{"content": f.content, "filename": f.filename,
+                                        "title": f.filename} for f in files])
+
+    async def _space_open(self, space: OpenSpace) -> dict[str, Any]:
+        members = list(space.members)
+        if space.space_mode == "channel" or len(members) > GROUP_DM_MAX:
+            space_id = await self._private_channel(space.name, members)
         else:  # auto, group_dm, and Discord's thread (Slack has none) all mean a group DM
             opened = await self._call("opening the group DM", self.client.conversations_open,
                                       users=",".join(members))
             space_id = opened["channel"]["id"]
-        await self._post(space_id, {"text": payload.get("intro", ""), "buttons": payload.get("buttons")},
-                         "posting the intro")
+        await self._post(space_id, space.intro, space.buttons, "posting the intro")
         return {"space_id": space_id}
 
     async def _private_channel(self, slug: str, members: list[str]) -> str:
@@ -153,24 +156,25 @@ class SlackDeliverer:
             if not cursor:
                 return ""
 
-    async def _space_message(self, message: OutboxMessage) -> dict[str, Any]:
-        space_id = str(message.payload.get("space_id", ""))
+    async def _space_message(self, post: SpaceMessage) -> None:
+        space_id = post.space_id
         if not space_id:
             raise DeliveryError("the match's space does not exist yet")
-        await self._post(space_id, message.payload, f"posting in {space_id}")
-        return {}
+        await self._post(space_id, post.text, post.buttons, f"posting in {space_id}")
+        if post.attachments:  # e.g. the invite of a DM that fell back to the space
+            await self._upload(space_id, post.attachments)
 
-    async def _space_close(self, message: OutboxMessage) -> dict[str, Any]:
-        space_id = str(message.payload.get("space_id", ""))
+    async def _space_close(self, close: CloseSpace) -> None:
+        space_id = close.space_id
         if not space_id:
-            return {}  # the space was never made: nothing to close
-        text = str(message.payload.get("text") or CLOSING_TEXT)
+            return  # the space was never made: nothing to close
+        text = close.text or CLOSING_TEXT
         try:
             # Said first, so members of an archived channel (read-only) also see why.
-            await self._post(space_id, {"text": text}, f"closing {space_id}")
+            await self._post(space_id, text, (), f"closing {space_id}")
         except DeliveryError as exc:
             if "is_archived" in str(exc):
-                return {}  # closed on an earlier attempt
+                return  # closed on an earlier attempt
             raise
         try:
             await self.client.conversations_archive(channel=space_id)
@@ -179,4 +183,3 @@ class SlackDeliverer:
             if exc.response.get("error") not in ("already_archived", "cant_archive_mpim",
                                                  "method_not_supported_for_channel_type"):
                 raise delivery_error(exc, f"archiving {space_id}") from exc
-        return {}

@@ -96,9 +96,11 @@ class SlackGate:
         try:
             raw = await asyncio.wait_for(self._read(request), self.read_timeout)
         except TimeoutError:
-            return self._refuse("slow", _answer(408, "request timeout"), close=True)
+            return await self._hang_up(request, self._refuse(
+                "slow", _answer(408, "request timeout"), close=True))
         except Exception:  # a broken chunked encoding, a dropped connection
-            return self._refuse("unreadable", _answer(400, "unreadable request"), close=True)
+            return await self._hang_up(request, self._refuse(
+                "unreadable", _answer(400, "unreadable request"), close=True))
         if raw is None:
             return self._refuse("too-large", _answer(413, "request too large"), close=True)
         body = self._verified(raw, request)
@@ -111,10 +113,18 @@ class SlackGate:
         except Exception:  # bad JSON, bad form encoding, fields Bolt cannot read
             found = "unparsable"
         if found is not None or bolt_request is None:
-            return self._refuse(
-                "malformed", _answer(400, "malformed payload"), detail=found or "unparsable"
-            )
+            return self._refuse("malformed", _answer(400, "malformed payload"),
+                                detail=found or "unparsable")
         return await self._dispatch(bolt_request)
+
+    @staticmethod
+    async def _hang_up(request: web.Request, response: web.Response) -> web.Response:
+        """Send the answer and close at once: waiting for the rest of a body that is slow
+        or broken (aiohttp's lingering close) would only hold the connection open."""
+        await response.prepare(request)
+        await response.write_eof()
+        request.protocol.force_close()
+        return response
 
     async def _read(self, request: web.Request) -> bytes | None:
         """The body, or None as soon as it grows past the limit."""

@@ -143,9 +143,8 @@ def _event_callback(body: Mapping[str, Any]) -> str | None:
 def _bolt_context(body: Mapping[str, Any]) -> str | None:
     """Fields Bolt itself reads while building a request's context (request/internals.py)."""
     authorizations = body.get("authorizations")
-    if authorizations is not None and not (
-        isinstance(authorizations, list) and all(isinstance(a, Mapping) for a in authorizations)
-    ):
+    if authorizations is not None and not (isinstance(authorizations, list) and all(
+            isinstance(a, Mapping) for a in authorizations)):
         return "authorizations malformed"
     for name in ("enterprise", "team", "user", "channel", "container", "event"):
         value = body.get(name)

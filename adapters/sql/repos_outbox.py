@@ -10,20 +10,25 @@ from sqlalchemy import Row, delete, select, update
 from adapters.sql.repo_base import SqlRepository
 from adapters.sql.repos_people import upsert_insert
 from adapters.sql.tables import outbox
+from core.messages import from_row
 from core.model import OutboxMessage, OutboxState
 
-_FIELDS = ("kind", "community_id", "target", "payload", "due_at", "idempotency_key", "attempts",
-           "last_error", "sent_at")
+_FIELDS = ("community_id", "due_at", "attempts", "last_error", "sent_at")
 _PENDING = OutboxState.PENDING.value
 
 
 def _message(row: Row[Any]) -> OutboxMessage:
-    return OutboxMessage(**{n: getattr(row, n) for n in _FIELDS}, state=OutboxState(row.state),
+    """A stored row as the typed message it holds (the kind and payload become a class)."""
+    return OutboxMessage(from_row(row.kind, row.target, row.idempotency_key, row.payload),
+                         **{n: getattr(row, n) for n in _FIELDS}, state=OutboxState(row.state),
                          id=row.id)
 
 
 def _values(message: OutboxMessage) -> dict[str, Any]:
-    return {**{n: getattr(message, n) for n in _FIELDS}, "state": str(message.state)}
+    """The columns of a message: its stored kind, target, key and payload, and its state."""
+    return {**{n: getattr(message, n) for n in _FIELDS}, "kind": message.kind,
+            "target": message.target, "idempotency_key": message.idempotency_key,
+            "payload": message.payload, "state": str(message.state)}
 
 
 class SqlOutboxRepository(SqlRepository):

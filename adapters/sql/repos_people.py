@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Sequence
-from datetime import datetime
 from secrets import token_hex
 from typing import Any
 
@@ -142,13 +141,6 @@ class SqlLearnerRepository(SqlRepository):
         """Delete a learner; their profile, queue entries, memberships, blocks and feedback
         go with them (ON DELETE CASCADE)."""
         await self.conn.execute(delete(learners).where(learners.c.id == learner_id))
-
-    async def paused_until_before(self, when: datetime) -> list[Learner]:
-        """Learners whose pause ends at or before ``when``."""
-        rows = await self.conn.execute(select(learners).where(
-            learners.c.paused_until.is_not(None), learners.c.paused_until <= when)
-            .order_by(learners.c.id))
-        return [_learner(r) for r in rows]
 
     async def list(self, community_id: int) -> list[Learner]:
         rows = await self.conn.execute(select(learners).where(

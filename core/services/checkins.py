@@ -26,8 +26,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from core import keys, outbox
+from core import keys
 from core.ics import UID_DOMAIN
+from core.messages import DirectMessage
 from core.model import (
     Community,
     Learner,
@@ -61,8 +62,9 @@ def checkin_buttons(match: Match, *, unpair: bool = True) -> tuple[Button, ...]:
 
 def _dm(match: Match, learner: Learner, text: str, key: str, due: datetime,
         buttons: tuple[Button, ...]) -> OutboxMessage:
-    return outbox.dm(match.community_id, learner.platform_user_id, text, key, due,
-                     buttons=buttons, match_id=match.fallback_match_id)
+    return OutboxMessage(DirectMessage(learner.platform_user_id, text, key, buttons=buttons,
+                                       match_id=match.fallback_match_id),
+                         match.community_id, due)
 
 
 async def write_checkins(uow: UnitOfWork, settings: CommunitySettings, match: Match,
@@ -121,14 +123,14 @@ async def plan_periodic(uow: UnitOfWork, community: Community, now: datetime) ->
             continue
         pos, total = await queue_position(uow, entry)
         why = entry.unmatched_reason or "no matching round has run since you joined."
-        msg = await uow.outbox.add(outbox.dm(
-            community.id, learner.platform_user_id,
+        msg = await uow.outbox.add(OutboxMessage(DirectMessage(
+            learner.platform_user_id,
             f"⏳ Still looking for your **{entry.mode.label}** match: you've waited "
             f"{waited(entry.joined_at, now)} and are {pos} of {total} in line.\n"
             f"Why no match yet: {why}\nYou stay in the queue; `/peer leave` if you'd rather not.",
-            keys.queue_update(entry.id, k), now,
+            keys.queue_update(entry.id, k),
             buttons=(Button("Status", "peer status"),
-                     Button("Leave queue", "peer leave", style="danger"))))
+                     Button("Leave queue", "peer leave", style="danger"))), community.id, now))
         written += msg.id is not None
     return written
 

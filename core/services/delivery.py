@@ -6,7 +6,7 @@ future, so other dispatchers skip them; on PostgreSQL the claim also uses
 result in its own transaction. A crash between claim and record lets the lease expire and
 the row is tried again; deliverers make that safe with the idempotency key.
 
-A message whose payload has an ``expires_at`` (ISO instant) that has passed is no longer
+A message with an ``expires_at`` that has passed is no longer
 useful (a reminder after its session started, after downtime): it is dropped and logged,
 never sent late.
 """
@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from enum import Enum
 from typing import Any
 
-from core import keys, outbox
+from core import keys
+from core.messages import CloseSpace, DirectMessage, Message, OpenSpace, SpaceMessage
 from core.model import OutboxMessage, OutboxState
 from core.ports import Clock, Deliverer, DeliveryError, UnitOfWorkFactory
 from core.replies import mention
@@ -30,6 +32,15 @@ log = logging.getLogger(__name__)
 
 SPACE_WAIT_SECONDS = 5.0
 NO_ADAPTER_WAIT_SECONDS = 60.0
+
+
+class Readiness(Enum):
+    """Whether a message can be handed to a deliverer now (its value says why not)."""
+
+    READY = ""
+    SPACE_PENDING = "space not created yet"  # wait: not a failed attempt
+    MATCH_GONE = "the match no longer exists"  # never deliverable
+    NO_SPACE = "the match has no private space (it could not be created)"  # never either
 
 
 @dataclass
@@ -84,14 +95,13 @@ async def dispatch_due(uow_factory: UnitOfWorkFactory, clock: Clock,
         claimed = await uow.outbox.claim_due(now, cfg.batch_size,
                                              now + timedelta(seconds=cfg.lease_seconds))
         platforms: dict[int, str] = {}
+        # Deliverers learn the guild/workspace here rather than reading the store.
         externals: dict[int, str] = {}
         for msg in claimed:
             if msg.community_id not in platforms:
                 community = await uow.communities.get(msg.community_id)
                 platforms[msg.community_id] = community.platform if community else ""
                 externals[msg.community_id] = community.external_id if community else ""
-            # Deliverers learn the guild/workspace here rather than reading the store.
-            msg.payload["community_external_id"] = externals[msg.community_id]
         await uow.commit()
     result = TickResult()
     for done, msg in enumerate(claimed):
@@ -99,7 +109,7 @@ async def dispatch_due(uow_factory: UnitOfWorkFactory, clock: Clock,
             await _release(uow_factory, claimed[done:], clock.now())
             break
         await _deliver_one(uow_factory, clock, deliverers.get(platforms[msg.community_id]),
-                           msg, cfg, result)
+                           msg, externals[msg.community_id], cfg, result)
     return result
 
 
@@ -109,42 +119,39 @@ async def _release(uow_factory: UnitOfWorkFactory, rows: list[OutboxMessage],
     async with uow_factory() as uow:
         for msg in rows:
             msg.due_at = now
-            msg.payload.pop("community_external_id", None)
             await uow.outbox.update(msg)
         await uow.commit()
     log.info("released %d claimed outbox row(s) unsent: stopping", len(rows))
 
 
-async def _prepare(uow_factory: UnitOfWorkFactory, msg: OutboxMessage) -> str | None:
-    """Fill in what a message needs from the database; return a reason to wait, if any."""
-    if msg.kind not in ("space_message", "space_close"):
-        return None
+async def _prepare(uow_factory: UnitOfWorkFactory, msg: OutboxMessage) -> Readiness:
+    """Fill in the space a space message goes to (it is made after the message is written)."""
+    match msg.message:
+        case SpaceMessage(match_id=match_id) | CloseSpace(match_id=match_id):
+            pass
+        case _:
+            return Readiness.READY
     async with uow_factory() as uow:
-        match = await uow.matches.get(int(msg.payload["match_id"]))
+        match = await uow.matches.get(match_id)
         opening = match is not None and not match.space_id and any(
             m.idempotency_key == keys.space_open(match.id)
             for m in await uow.outbox.pending(msg.community_id))
     if match is None:
-        return "gone"
+        return Readiness.MATCH_GONE
     if not match.space_id:
         # Still being created: wait for it. Never created (it failed for good): give up.
-        return "space not created yet" if opening else "no space"
-    msg.payload["space_id"] = match.space_id
-    return None
+        return Readiness.SPACE_PENDING if opening else Readiness.NO_SPACE
+    msg.message = replace(msg.message, space_id=match.space_id)
+    return Readiness.READY
 
 
 def expired(msg: OutboxMessage, now: datetime) -> bool:
-    """Whether the message's ``expires_at`` has passed (a malformed value never expires)."""
-    raw = msg.payload.get("expires_at")
-    if not raw:
-        return False
-    try:
-        until = datetime.fromisoformat(str(raw))
-    except ValueError:
-        return False
-    if until.tzinfo is None:  # written by hand without a zone: the core's instants are UTC
-        until = until.replace(tzinfo=UTC)
-    return until <= now
+    """Whether the message's ``expires_at`` has passed (only DMs carry one)."""
+    match msg.message:
+        case DirectMessage(expires_at=datetime() as until):
+            return until <= now
+        case _:
+            return False
 
 
 async def _drop_expired(uow_factory: UnitOfWorkFactory, msg: OutboxMessage,
@@ -155,32 +162,31 @@ async def _drop_expired(uow_factory: UnitOfWorkFactory, msg: OutboxMessage,
         await uow.commit()
     result.expired += 1
     log.info("outbox row %s (%s) expired at %s before it could be sent: dropped",
-             msg.id, msg.idempotency_key, msg.payload.get("expires_at"))
+             msg.id, msg.idempotency_key, getattr(msg.message, "expires_at", None))
 
 
 async def _deliver_one(uow_factory: UnitOfWorkFactory, clock: Clock, deliverer: Deliverer | None,
-                       msg: OutboxMessage, cfg: DispatchSettings, result: TickResult) -> None:
+                       msg: OutboxMessage, community_external_id: str, cfg: DispatchSettings,
+                       result: TickResult) -> None:
     if expired(msg, clock.now()):
         await _drop_expired(uow_factory, msg, result)
         return
     facts: dict[str, Any] = {}
     problem: DeliveryError | None = None
-    wait = await _prepare(uow_factory, msg)
+    ready = await _prepare(uow_factory, msg)
     # Waiting for something else (the space, the platform adapter) is not a failed attempt:
     # the row stays pending however long that takes, so nothing is lost.
     pause: float | None = None
-    if wait == "gone":
-        problem = DeliveryError("the match no longer exists", permanent=True)
-    elif wait == "no space":
-        problem = DeliveryError("the match has no private space (it could not be created)",
-                                permanent=True)
-    elif wait:
-        problem, pause = DeliveryError(wait), SPACE_WAIT_SECONDS
+    if ready in (Readiness.MATCH_GONE, Readiness.NO_SPACE):
+        problem = DeliveryError(ready.value, permanent=True)
+    elif ready is Readiness.SPACE_PENDING:
+        problem, pause = DeliveryError(ready.value), SPACE_WAIT_SECONDS
     elif deliverer is None:
-        problem, pause = DeliveryError("no adapter for this platform is running"), NO_ADAPTER_WAIT_SECONDS
+        problem = DeliveryError("no adapter for this platform is running")
+        pause = NO_ADAPTER_WAIT_SECONDS
     else:
         try:
-            facts = await deliverer.deliver(msg)
+            facts = await deliverer.deliver(msg, community_external_id)
         except DeliveryError as exc:
             problem = exc
         except Exception as exc:  # a bug or an unexpected platform answer: retry, keep the row
@@ -199,22 +205,17 @@ async def _deliver_one(uow_factory: UnitOfWorkFactory, clock: Clock, deliverer: 
         if problem is None:
             msg.state, msg.sent_at, msg.last_error = OutboxState.SENT, now, ""
             result.sent += 1
-            if msg.kind == "space_open" and facts.get("space_id"):
-                match = await uow.matches.get(int(msg.payload["match_id"]))
+            if isinstance(msg.message, OpenSpace) and facts.get("space_id"):
+                match = await uow.matches.get(msg.message.match_id)
                 if match is not None:
                     match.space_id = str(facts["space_id"])
                     await uow.matches.update(match)
         elif problem.dm_closed:
             msg.state, msg.last_error = OutboxState.FAILED, "dm_closed"
             result.dm_closed += 1
-            if msg.payload.get("match_id"):
-                # The person keeps DMs closed: tell them in their match space instead.
-                await uow.outbox.add(outbox.space_message(
-                    msg.community_id, int(msg.payload["match_id"]),
-                    f"{mention(msg.target)} I couldn't DM you (your DMs are closed):\n\n"
-                    + str(msg.payload.get("text", "")),
-                    keys.dm_fallback(msg.idempotency_key), now,
-                    outbox.buttons_from_payload(msg.payload.get("buttons"))))
+            fallback = fallback_for(msg.message)
+            if fallback is not None:
+                await uow.outbox.add(OutboxMessage(fallback, msg.community_id, now))
         elif problem.permanent or msg.attempts >= cfg.max_attempts:
             msg.state, msg.last_error = OutboxState.FAILED, str(problem)[:500]
             result.failed += 1
@@ -225,3 +226,17 @@ async def _deliver_one(uow_factory: UnitOfWorkFactory, clock: Clock, deliverer: 
             result.retried += 1
         await uow.outbox.update(msg)
         await uow.commit()
+
+
+def fallback_for(message: Message) -> SpaceMessage | None:
+    """What replaces a DM the person cannot receive (DMs closed): a mention in their match
+    space with the same text, buttons and files. None when there is no space to use (not a
+    DM, or an anonymous match, which has no space)."""
+    match message:
+        case DirectMessage(match_id=int() as match_id):
+            return SpaceMessage(
+                match_id, f"{mention(message.user_id)} I couldn't DM you (your DMs are closed):"
+                f"\n\n{message.text}", keys.dm_fallback(message.key), message.buttons,
+                message.attachments)
+        case _:
+            return None

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from core import keys, outbox
-from core.model import Block, Learner, Match, MatchState, SessionState
+from core import keys
+from core.messages import CloseSpace, DirectMessage
+from core.model import Block, Learner, Match, MatchState, OutboxMessage, SessionState
 from core.ports import UnitOfWork
 from core.replies import Button
 from core.services.common import name_for
@@ -47,10 +48,10 @@ async def close(uow: UnitOfWork, settings: CommunitySettings, match: Match, reas
     await _cancel_sessions(uow, match, by, now)
     await uow.outbox.drop_matching(keys.match_prefix(match.id), "match ended")
     if not match.is_anonymous:  # anonymous matches have no space
-        await uow.outbox.add(outbox.space_close(
-            match.community_id, match.id, match.space_id, settings.space_on_end, now,
+        await uow.outbox.add(OutboxMessage(CloseSpace(
+            match.id, match.space_id, settings.space_on_end,
             f"Match #{match.id} has ended. Thanks for studying together! "
-            "`/peer rejoin` finds you a new match."))
+            "`/peer rejoin` finds you a new match."), match.community_id, now))
 
 
 async def leave_match(uow: UnitOfWork, settings: CommunitySettings, match: Match,
@@ -82,8 +83,9 @@ async def leave_match(uow: UnitOfWork, settings: CommunitySettings, match: Match
         if other is None:
             continue
         buttons = (Button("Find a new match", "peer rejoin", style="primary"),) if ended else ()
-        await uow.outbox.add(outbox.dm(match.community_id, other.platform_user_id,
-                                       text + (" You can rejoin the queue with one click." if ended else ""),
-                                       keys.member_left(match.id, leaver.id, other_id), now,
-                                       buttons=buttons))
+        await uow.outbox.add(OutboxMessage(DirectMessage(
+            other.platform_user_id,
+            text + (" You can rejoin the queue with one click." if ended else ""),
+            keys.member_left(match.id, leaver.id, other_id), buttons=buttons),
+            match.community_id, now))
     return ended

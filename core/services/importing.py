@@ -25,6 +25,7 @@ from core.services.errors import Refusal
 from core.services.import_file import HeaderMapping, Table, map_headers
 from core.services.joining import build_profile, may_join_while_matched
 from core.settings import CommunitySettings
+from core.text import clean_display
 
 BATCH_SIZE = 500
 _MODE_WORDS = {
@@ -141,7 +142,9 @@ def _parse(line: int, cells: list[str], mapping: HeaderMapping, width: int,
         return f"mode {shown} (one of: {', '.join(m.value for m in Mode)})"
     joined = min(_timestamp(values.get("timestamp", ""), now), now)
     args = {k: v for k, v in values.items() if k not in _NOT_PROFILE and v}
-    return _Row(line, user_id, values.get("name", "") or user_id, mode, joined, args)
+    # Names are shown to others: no bidi or zero-width tricks (as ensure_learner does).
+    name = clean_display(values.get("name", "")).strip()
+    return _Row(line, user_id, name or user_id, mode, joined, args)
 
 
 def table_from_dicts(rows: list[dict[str, str]], first_line: int = 2) -> Table:
@@ -238,7 +241,7 @@ async def _write_batch(services: Services, community: Community, settings: Commu
 
 
 def _busy(row: _Row, learner: Learner | None, waiting: set[int], matched: set[int],
-          settings: CommunitySettings) -> tuple[str, str] | None:
+          settings: CommunitySettings, now: datetime) -> tuple[str, str] | None:
     """(action, why) when the row must not be queued: the rules of ``/peer join``."""
     if row.mode not in settings.modes:
         return REJECTED, f"{row.mode.label} isn't offered in this community"
@@ -246,7 +249,7 @@ def _busy(row: _Row, learner: Learner | None, waiting: set[int], matched: set[in
         return None
     if learner.banned:
         return REJECTED, "banned in this community"
-    if (until := learner.pause_end(row.joined)) is not None:
+    if (until := learner.pause_end(now)) is not None:  # now: the answer may be old
         return SKIPPED, f"paused matching until {until:%Y-%m-%d %H:%M} UTC"
     if learner.id in waiting:
         return SKIPPED, f"{ALREADY} (already in the queue)"
@@ -271,7 +274,7 @@ async def _plan_and_write(services: Services, uow: UnitOfWork, community: Commun
     again: list[tuple[Profile, _Row]] = []
     for row in rows:
         learner = existing.get(row.user_id)
-        refused = _busy(row, learner, waiting, matched, settings)
+        refused = _busy(row, learner, waiting, matched, settings, services.clock.now())
         if refused is not None:
             outcomes.append((row.line, *refused))
             continue

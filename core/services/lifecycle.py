@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from core import catalogue, keys, outbox
-from core.model import QueueState
+from core import catalogue, keys
+from core.messages import DirectMessage
+from core.model import OutboxMessage, QueueState
 from core.replies import Button, Reply, ts
 from core.services import ending, tombstones
 from core.services.common import active_match, name_for, queue_position, waited
@@ -95,10 +96,10 @@ async def pause(ctx: Ctx, args: dict[str, Any]) -> Reply:
         await ctx.uow.outbox.drop_matching(keys.pause_end_prefix(me.id), "pause changed")
     me.paused_until = until
     await ctx.uow.learners.update(me)
-    await ctx.uow.outbox.add(outbox.dm(
-        ctx.community.id, me.platform_user_id,
+    await ctx.uow.outbox.add(OutboxMessage(DirectMessage(
+        me.platform_user_id,
         "▶️ Your pause is over: matching is back on for you. `/peer status` to see where you are.",
-        keys.pause_end(me.id, int(until.timestamp())), until))
+        keys.pause_end(me.id, int(until.timestamp()))), ctx.community.id, until))
     return Reply(text=f"Paused until {ts(until)}. You won't be matched until then; "
                       "`/peer resume` to come back early.")
 

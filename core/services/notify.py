@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from core import keys, outbox
-from core.model import Learner, Match, Profile
+from core import keys
+from core.messages import DirectMessage, OpenSpace
+from core.model import Learner, Match, OutboxMessage, Profile
 from core.ports import UnitOfWork
 from core.replies import Button, ts
 from core.services.checkins import write_checkins
@@ -88,16 +89,16 @@ async def announce_match(uow: UnitOfWork, settings: CommunitySettings, match: Ma
     buttons = match_buttons(match)
     for learner_id in match.member_ids():
         learner = learners[learner_id]
-        await uow.outbox.add(outbox.dm(
-            match.community_id, learner.platform_user_id,
-            match_text(match, learner, learners, profiles),
-            keys.intro_dm(match.id, learner_id), now, buttons=buttons,
-            match_id=match.fallback_match_id))
+        await uow.outbox.add(OutboxMessage(DirectMessage(
+            learner.platform_user_id, match_text(match, learner, learners, profiles),
+            keys.intro_dm(match.id, learner_id), buttons=buttons,
+            match_id=match.fallback_match_id), match.community_id, now))
     if not match.is_anonymous:
         topic = next((p.topic for p in profiles.values()), "study")
-        await uow.outbox.add(outbox.space_open(
-            match.community_id, match.id, space_name(match, topic),
-            [learners[i].platform_user_id for i in match.member_ids()],
-            intro_text(match, learners), now, buttons, space_mode=settings.space_mode,
-            space_parent=settings.space_parent, moderator_roles=settings.moderator_roles))
+        await uow.outbox.add(OutboxMessage(OpenSpace(
+            match.id, space_name(match, topic),
+            tuple(learners[i].platform_user_id for i in match.member_ids()),
+            intro_text(match, learners), buttons, space_mode=settings.space_mode,
+            space_parent=settings.space_parent, moderator_roles=settings.moderator_roles),
+            match.community_id, now))
     await write_checkins(uow, settings, match, learners)

@@ -9,7 +9,9 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from core import keys, outbox
+from core import keys
+from core.messages import DirectMessage
+from core.model import OutboxMessage
 from core.replies import Reply
 from core.services.common import active_match, name_for
 from core.services.context import Ctx
@@ -28,8 +30,9 @@ async def message(ctx: Ctx, args: dict[str, Any]) -> Reply:
         if other is None:
             continue
         sender = name_for(match, me, other_id)
-        await ctx.uow.outbox.add(outbox.dm(
-            match.community_id, other.platform_user_id,
-            f"💬 **{sender}** (match #{match.id}) says:\n{text}\n\nReply with `/peer message <text>`.",
-            keys.relay(match.id, me.id, other_id, digest), ctx.now))
+        await ctx.uow.outbox.add(OutboxMessage(DirectMessage(
+            other.platform_user_id,
+            f"💬 **{sender}** (match #{match.id}) says:\n{text}\n\n"
+            "Reply with `/peer message <text>`.",
+            keys.relay(match.id, me.id, other_id, digest)), match.community_id, ctx.now))
     return Reply(text=f"Sent to your match (#{match.id}).")

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from core import ics, keys, outbox
+from core import ics, keys
+from core.messages import DirectMessage
 from core.model import Learner, Match, OutboxMessage, Session
 from core.ports import UnitOfWork
 from core.replies import Attachment, Button, ts
@@ -56,12 +57,10 @@ def _dm(match: Match, learner: Learner, text: str, key: str, due: datetime, *,
         summary, description, stamp, cancel = attachment_of
         files = (ics.attachment(session, summary=summary, description=description, stamp=stamp,
                                 cancel=cancel),)
-    msg = outbox.dm(match.community_id, learner.platform_user_id, text, key, due,
-                    buttons=buttons, attachments=files,
-                    match_id=match.fallback_match_id)
-    if expires_at is not None:
-        msg.payload["expires_at"] = expires_at.isoformat()
-    return msg
+    return OutboxMessage(DirectMessage(learner.platform_user_id, text, key, buttons=buttons,
+                                       attachments=files,
+                                       match_id=match.fallback_match_id,
+                                       expires_at=expires_at), match.community_id, due)
 
 
 def _calendar_text(match: Match, session: Session, learners: dict[int, Learner],

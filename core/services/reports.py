@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter, defaultdict
 from statistics import mean, median
 from typing import Any
 
 from core import exports
-from core.charts import stats_png
 from core.model import Match, QueueState, SessionState
 from core.ports import UnitOfWork
 from core.replies import Attachment, Reply
@@ -91,7 +91,7 @@ async def stats(ctx: Ctx, _args: dict[str, Any]) -> Reply:
             f"Waiting now: {s['waiting']}.\n"
             f"Matches that booked a session: {100 * s['meeting_rate']:.0f} %. Ratings: {ratings}.\n"
             f"Learners with DMs closed (told in their match space instead): {s['dm_closed']}.")
-    png = stats_png(s)
+    png = await asyncio.to_thread(ctx.services.render_chart, s)  # seconds: not on the loop
     data = {k: v for k, v in s.items() if k != "wait_days"}
     return Reply(text=text, attachments=(Attachment("peermatch-stats.png", png, "image/png"),),
                  data=data)

@@ -97,13 +97,16 @@ async def gather(uow: UnitOfWork, community: Community, settings: CommunitySetti
     return candidates, learners, profiles
 
 
-async def _plan(candidates: list[Candidate], settings: CommunitySettings, now: datetime, seed: int,
-                blocked: set[frozenset[int]], past: set[frozenset[int]]) -> RoundPlan:
+async def _plan(services: Services, candidates: list[Candidate], settings: CommunitySettings,
+                now: datetime, seed: int, blocked: set[frozenset[int]],
+                past: set[frozenset[int]]) -> RoundPlan:
     """The engine, off the event loop: a big round takes seconds, and the bot must keep
-    answering (and Discord's heartbeat must keep beating) meanwhile."""
+    answering (and Discord's heartbeat must keep beating) meanwhile. Worker processes, if
+    any, come from ``services.task_map`` (``matching_workers``: 1 none, 0 automatic)."""
     return await asyncio.to_thread(partial(
         plan_round, candidates, settings=settings, now=now, seed=seed, blocked=blocked,
-        past_partners=past, workers=settings.matching_workers or None))
+        past_partners=past, workers=settings.matching_workers or None,
+        map_tasks=services.task_map))
 
 
 def _alias(n: int) -> str:
@@ -119,7 +122,8 @@ async def run_round(services: Services, uow: UnitOfWork, community: Community,
         raise Refusal("A matching round is already running for this community; try again in a minute.")
     seed = new_seed(services, now) if seed is None else seed
     candidates, learners, profiles = await gather(uow, community, settings, now)
-    plan = await _plan(candidates, settings, now, seed, await uow.blocks.pairs(community.id),
+    plan = await _plan(services, candidates, settings, now, seed,
+                       await uow.blocks.pairs(community.id),
                        await _past_partners(uow, community.id))
     rnd = await uow.rounds.add(Round(community.id, seed, now, dry_run=dry_run,
                                      finished_at=services.clock.now(), figures=dict(plan.figures)))
@@ -187,7 +191,7 @@ async def instant_match(services: Services, uow: UnitOfWork, community: Communit
     block = [c for c in candidates
              if c.mode.mode_class == me.mode.mode_class and c.topic_key == me.topic_key]
     seed = new_seed(services, now)
-    plan = await _plan(block, settings, now, seed, await uow.blocks.pairs(community.id),
+    plan = await _plan(services, block, settings, now, seed, await uow.blocks.pairs(community.id),
                        await _past_partners(uow, community.id))
     mine = [mp for mp in plan.matches if any(lid == learner_id for lid, _ in mp.members)]
     if not mine:

@@ -87,7 +87,7 @@ async def schedule(ctx: Ctx, args: dict[str, Any]) -> Reply:
     warning = await _check(ctx, match, learners, profiles, start, end)
     try:
         session = await ctx.uow.sessions.add(Session(match.id, start, end, ctx.learner.id,
-                                                     ics.new_uid(match.id)))
+                                                     ics.new_uid(match.id, ctx.services.ids)))
     except StorageConflict:
         raise Refusal(_RACE) from None
     await write_session_rows(ctx.uow, ctx.settings, match, session, learners, ctx.now,

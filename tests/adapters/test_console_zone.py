@@ -37,7 +37,8 @@ async def test_join_form_offers_the_terminal_zone(memory_storage) -> None:
     # Topic, languages, then Enter on the time zone keeps the offered one; the rest answered.
     answers = ["Python", "English", "", "Mon-Fri 9-5", "", "", "", "", ""]
     out = io.StringIO()
-    console = Console(services, "c1", _Lines(answers), out, zone="America/Lima")  # type: ignore[arg-type]
+    lines = _Lines(answers)
+    console = Console(services, "c1", lines, out, zone="America/Lima")  # type: ignore[arg-type]
     await console.meta_or_command("as ana")
     await console.meta_or_command("/peer join study-buddy")
     text = out.getvalue()

@@ -18,8 +18,8 @@ import pytest
 
 from adapters.sql.migrate import upgrade
 from adapters.sql.uow import SqlStorage
-from core import outbox
-from core.model import Community, OutboxState
+from core.messages import DirectMessage
+from core.model import Community, OutboxMessage, OutboxState
 from tests.adapters.slack.fake_slack import BOT_TOKEN, FakeSlack
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,8 +59,8 @@ async def _seed(url: str, count: int) -> None:
             community = await uow.communities.add(Community("slack", "T1", "T1"))
             now = datetime.now(UTC)
             for i in range(count):
-                await uow.outbox.add(outbox.dm(community.id, "U1", f"message {i}", f"stop:{i}",
-                                               now))
+                await uow.outbox.add(OutboxMessage(
+                    DirectMessage("U1", f"message {i}", f"stop:{i}"), community.id, now))
             await uow.commit()
     finally:
         await storage.dispose()

@@ -11,8 +11,8 @@ from adapters.sql.migrate import upgrade
 from bot.app import build_app
 from bot.config import ConfigError, load_config
 from bot.runner import platform_tasks, run_bot
-from core import outbox
-from core.model import Community, OutboxState
+from core.messages import DirectMessage
+from core.model import Community, OutboxMessage, OutboxState
 
 
 def _config(tmp_path: Path, **env: str):
@@ -71,9 +71,8 @@ async def test_run_delivers_due_messages_on_its_own(
     now = app.services.clock.now()
     async with app.services.uow_factory() as uow:
         community = await uow.communities.add(Community("console", "default", "default"))
-        row = await uow.outbox.add(
-            outbox.dm(community.id, "ana", "Your session starts soon", "t:1", now)
-        )
+        row = await uow.outbox.add(OutboxMessage(DirectMessage("ana", "Your session starts soon", "t:1"),
+                                               community.id, now))
         await uow.commit()
     runner = asyncio.create_task(run_bot(app))
     try:

@@ -176,3 +176,17 @@ def test_any_set_of_windows_round_trips_through_describe(raw: list[tuple[int, in
     a = Availability(False, canonical([Window(d, s * 30, s * 30 + n * 30) for d, s, n in raw]))
     assert parse_availability(describe_windows(a)) == a
     assert canonical(a.windows) == a.windows
+
+
+def _minutes(ws: tuple[Window, ...] | list[Window]) -> set[int]:
+    return {(w.day * 24 * H + m) % (7 * 24 * H) for w in ws for m in range(w.start, w.end)}
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 6), st.integers(0, 47), st.integers(1, 48)),
+                min_size=1, max_size=8))
+def test_canonical_keeps_exactly_the_same_minutes(raw: list[tuple[int, int, int]]) -> None:
+    ws = [Window(d, s * 30, s * 30 + n * 30) for d, s, n in raw]
+    out = canonical(ws)
+    assert _minutes(out) == _minutes(ws)
+    assert sum(w.end - w.start for w in out) == len(_minutes(ws))  # nothing counted twice

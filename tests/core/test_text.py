@@ -83,3 +83,9 @@ async def test_a_name_with_a_right_to_left_override_never_reaches_an_outbox_mess
         community = await uow.communities.by_external("test", bot.community)
         ana = await uow.learners.by_platform_id(community.id, "u1")
         assert (await uow.profiles.get(ana.id)).goal == "pass the exam now"
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0x7F)))
+def test_the_ascii_fast_path_agrees_with_the_general_one(text: str) -> None:
+    # The general path, forced by one invisible non-ASCII character that it removes.
+    assert clean_input(text) == clean_input(text + "\u200b")

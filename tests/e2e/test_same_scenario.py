@@ -22,8 +22,8 @@ from typing import Any
 
 import pytest
 
+from core.messages import attachments_from_payload
 from core.model import OutboxMessage, OutboxState
-from core.outbox import attachments_from_payload
 from core.replies import Reply
 from core.services.context import Actor, CommandRequest
 from core.services.delivery import dispatch_due

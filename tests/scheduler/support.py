@@ -7,8 +7,8 @@ from typing import Any
 
 from icalendar import Calendar
 
+from core.messages import attachments_from_payload
 from core.model import Match, MatchMember, Mode, OutboxMessage, Session
-from core.outbox import attachments_from_payload
 from tests.helpers import Bot
 
 NY = {"timezone": "America/New_York", "availability": "Mon-Fri 13:00-16:00",
@@ -101,7 +101,8 @@ class TimedDeliverer:
         self._keys: set[str] = set()
         self._spaces = 0
 
-    async def deliver(self, message: OutboxMessage) -> dict[str, Any]:
+    async def deliver(self, message: OutboxMessage,
+                      _community_external_id: str = "") -> dict[str, Any]:
         self.attempts.append(message.idempotency_key)
         if message.idempotency_key not in self._keys:
             self._keys.add(message.idempotency_key)

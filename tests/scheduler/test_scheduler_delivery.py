@@ -10,8 +10,8 @@ from datetime import timedelta
 import pytest
 
 from bot.scheduler import tick
-from core import outbox
-from core.model import Community, OutboxState
+from core.messages import DirectMessage
+from core.model import Community, OutboxMessage, OutboxState
 from core.services.context import Services
 from core.settings import CommunitySettings, DispatchSettings
 from tests.fakes import FakeClock
@@ -33,8 +33,8 @@ class DyingPlatform(TimedDeliverer):
         super().__init__(clock)
         self.survive = survive
 
-    async def deliver(self, message):  # type: ignore[no-untyped-def]
-        facts = await super().deliver(message)
+    async def deliver(self, message, community_external_id=""):  # type: ignore[no-untyped-def]
+        facts = await super().deliver(message, community_external_id)
         if len(self.attempts) > self.survive:
             raise Killed
         return facts
@@ -45,7 +45,7 @@ async def _due_dms(storage, clock: FakeClock, count: int) -> list[str]:
         cid = (await uow.communities.add(Community("test", "g"))).id
         keys = [f"test:{i}" for i in range(count)]
         for key in keys:
-            await uow.outbox.add(outbox.dm(cid, "u1", key, key, clock.now()))
+            await uow.outbox.add(OutboxMessage(DirectMessage("u1", key, key), cid, clock.now()))
         await uow.commit()
     return keys
 
@@ -101,9 +101,9 @@ async def test_two_dispatchers_on_postgres_never_deliver_a_row_twice(pg_storage,
     got: dict[str, int] = {"a": 0, "b": 0}
 
     class Slow(TimedDeliverer):
-        async def deliver(self, message):  # type: ignore[no-untyped-def]
+        async def deliver(self, message, community_external_id=""):  # type: ignore[no-untyped-def]
             await asyncio.sleep(0)  # let the other dispatcher run in between
-            return await platform.deliver(message)
+            return await platform.deliver(message, community_external_id)
 
     async def drain(name: str, storage) -> None:
         services = Services(storage.uow_factory, clock)

@@ -15,8 +15,8 @@ from bot.scheduler import (
     run_due_rounds,
     run_scheduled_round,
 )
-from core import outbox
-from core.model import Community
+from core.messages import DirectMessage
+from core.model import Community, OutboxMessage
 from tests.helpers import Bot
 from tests.scheduler.support import TimedDeliverer, community_id, matches, utc
 
@@ -128,7 +128,8 @@ async def test_the_tick_job_delivers_on_its_own_and_a_missed_round_is_caught_up(
     assert (await bot.join("ben")).ok
     cid = await community_id(bot)
     async with memory_storage.uow_factory() as uow:
-        await uow.outbox.add(outbox.dm(cid, "ana", "hello", "hello:1", bot.clock.now()))
+        await uow.outbox.add(OutboxMessage(DirectMessage("ana", "hello", "hello:1"), cid,
+                                           bot.clock.now()))
         await uow.commit()
     # The bot starts at 19:00 on a Monday: the 18:00 round was missed while it was down.
     bot.clock.set(utc(2026, 3, 2, 19))

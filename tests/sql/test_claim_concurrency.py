@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from adapters.sql.uow import ROUND_LOCK_NAMESPACE, SqlStorage, make_engine
+from core.messages import DirectMessage
 from core.model import Community, OutboxMessage
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -19,8 +20,8 @@ async def _seed(storage: SqlStorage, rows: int) -> int:
     async with storage.uow_factory() as uow:
         c = await uow.communities.add(Community("discord", "g"))
         for i in range(rows):
-            await uow.outbox.add(OutboxMessage("dm", c.id, "u", {}, T0 - timedelta(seconds=i),
-                                               f"k{i}"))
+            await uow.outbox.add(OutboxMessage(DirectMessage("u", "", f"k{i}"), c.id,
+                                               T0 - timedelta(seconds=i)))
         await uow.commit()
     return c.id
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from core import outbox
+from core.messages import CloseSpace, DirectMessage, OpenSpace
 from core.model import Community, OutboxMessage, OutboxState
 from core.replies import Button
 from tests.adapters.discord.conftest import Bot
@@ -38,27 +38,19 @@ async def rows(bot: Bot) -> list[OutboxMessage]:
 
 
 async def a_dm(bot: Bot, name: str = "alice") -> None:
-    await put(
-        bot,
-        outbox.dm(
-            await community_id(bot),
-            bot.fake.ids[name],
-            f"Hello {{u:{bot.fake.ids[name]}}}",
-            f"hello:{name}",
-            bot.clock.now(),
-            buttons=(Button("Status", "peer status"),),
-        ),
-    )
+    await put(bot, OutboxMessage(DirectMessage(
+        bot.fake.ids[name], f"Hello {{u:{bot.fake.ids[name]}}}", f"hello:{name}",
+        buttons=(Button("Status", "peer status"),)), await community_id(bot), bot.clock.now()))
 
 
 async def a_space(bot: Bot, **settings: str) -> None:
     f = bot.fake
-    await put(bot, outbox.space_open(await community_id(bot), 7, "peer-7-python",
-                                     [f.ids["alice"], f.ids["bob"]], "👋 Welcome!", bot.clock.now(),
-                                     (Button("Unpair", "peer unpair", {"match": "7"}),),
-                                     space_mode=settings.get("mode", "auto"),
-                                     space_parent=settings.get("parent", f.category["id"]),
-                                     moderator_roles=("Moderators",)))
+    await put(bot, OutboxMessage(OpenSpace(
+        7, "peer-7-python", (f.ids["alice"], f.ids["bob"]), "👋 Welcome!",
+        (Button("Unpair", "peer unpair", {"match": "7"}),),
+        space_mode=settings.get("mode", "auto"),
+        space_parent=settings.get("parent", f.category["id"]),
+        moderator_roles=("Moderators",)), await community_id(bot), bot.clock.now()))
 
 
 async def test_a_short_429_is_retried_honouring_retry_after(bot: Bot) -> None:
@@ -155,7 +147,8 @@ async def test_space_close_deletes_when_configured(bot: Bot) -> None:
     await a_space(bot)
     await bot.deliver()
     channel = next(c for c in f.channels.values() if c.get("name") == "peer-7-python")
-    close = outbox.space_close(await community_id(bot), 7, channel["id"], "delete", bot.clock.now())
+    close = OutboxMessage(CloseSpace(7, channel["id"], "delete"), await community_id(bot),
+                          bot.clock.now())
     assert await bot.deliverer.deliver(close) == {}
     assert channel["id"] not in f.channels
     assert await bot.deliverer.deliver(close) == {}  # already gone: nothing to do
@@ -166,7 +159,6 @@ async def test_archiving_a_thread_locks_it(bot: Bot) -> None:
     await a_space(bot, mode="thread", parent=f.general["id"])
     await bot.deliver()
     thread = next(c for c in f.channels.values() if c["type"] == 12)
-    await bot.deliverer.deliver(
-        outbox.space_close(await community_id(bot), 7, thread["id"], "archive", bot.clock.now())
-    )
+    await bot.deliverer.deliver(OutboxMessage(CloseSpace(7, thread["id"], "archive"),
+                                              await community_id(bot), bot.clock.now()))
     assert thread["thread_metadata"]["archived"] and thread["thread_metadata"]["locked"]

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from adapters.discord.client import UNKNOWN, UNREADABLE
-from core import outbox
+from core.messages import DirectMessage
+from core.model import OutboxMessage
 from tests.adapters.discord import payloads as p
 from tests.adapters.discord.conftest import Bot
 from tests.adapters.discord.interactions import COMPONENT, MODAL_SUBMIT, SLASH
@@ -175,8 +176,8 @@ async def test_replies_ping_no_one_even_when_text_carries_mentions(bot: Bot) -> 
     goal = f"<@{f.ids['bob']}> @everyone <@&{f.mod_role}> @here"
     token = await bot.users.slash("alice", "peer status")
     await bot.users.answer(token)
-    await put(bot, outbox.dm(await community_id(bot), f.ids["alice"], goal, "hostile:1",
-                             bot.clock.now()))
+    await put(bot, OutboxMessage(DirectMessage(f.ids["alice"], goal, "hostile:1"),
+                                 await community_id(bot), bot.clock.now()))
     await bot.deliver()
     sent = [s for s in f.sent if s.content]
     assert len(sent) >= 2
@@ -189,7 +190,8 @@ async def test_intended_members_and_only_they_are_pinged(bot: Bot) -> None:
     f = bot.fake
     alice, bob = f.ids["alice"], f.ids["bob"]
     text = f"Meet {{u:{alice}}} and {{u:{bob}}} (typed by someone: <@{f.ids['carol']}> @everyone)"
-    await put(bot, outbox.dm(await community_id(bot), alice, text, "hostile:2", bot.clock.now()))
+    await put(bot, OutboxMessage(DirectMessage(alice, text, "hostile:2"),
+                                 await community_id(bot), bot.clock.now()))
     await bot.deliver()
     message = next(s for s in f.sent if s.kind == "message" and "Meet" in s.content)
     mentions = message.body["allowed_mentions"]

@@ -9,7 +9,7 @@ import pytest
 
 from adapters.slack.client import make_client
 from adapters.slack.deliver import SlackDeliverer, channel_name
-from core import outbox
+from core.messages import CloseSpace, DirectMessage, OpenSpace
 from core.model import Community, OutboxMessage, OutboxState
 from core.ports import DeliveryError
 from core.replies import Attachment, Button
@@ -25,20 +25,14 @@ def deliverer(fake: FakeSlack) -> SlackDeliverer:
 
 
 def dm(user: str = "U1", text: str = "Hello **there**", **kwargs: Any) -> OutboxMessage:
-    return outbox.dm(1, user, text, f"k:{user}:{text}", FakeClock().now(), **kwargs)
+    return OutboxMessage(DirectMessage(user, text, f"k:{user}:{text}", **kwargs), 1,
+                         FakeClock().now())
 
 
 def space(members: list[str], mode: str = "auto", name: str = "peer-1-python") -> OutboxMessage:
-    return outbox.space_open(
-        1,
-        1,
-        name,
-        members,
-        "Welcome {u:U1}!",
-        FakeClock().now(),
-        (Button("Unpair", "peer unpair", {"match": "1"}, "danger"),),
-        space_mode=mode,
-    )
+    return OutboxMessage(OpenSpace(1, name, tuple(members), "Welcome {u:U1}!",
+                                   (Button("Unpair", "peer unpair", {"match": "1"}, "danger"),),
+                                   space_mode=mode), 1, FakeClock().now())
 
 
 async def test_a_dm_goes_to_the_user_with_buttons_and_files(deliverer: SlackDeliverer,
@@ -107,12 +101,14 @@ async def test_closing_archives_a_channel_and_tells_a_group_dm(deliverer: SlackD
     channel_id = (await deliverer.deliver(space(["U1", "U2"], mode="channel")))["space_id"]
     group_id = (await deliverer.deliver(space(["U1", "U2"])))["space_id"]
     for space_id in (channel_id, group_id):
-        await deliverer.deliver(outbox.space_close(1, 1, space_id, "archive", FakeClock().now()))
+        await deliverer.deliver(OutboxMessage(CloseSpace(1, space_id, "archive"), 1,
+                                              FakeClock().now()))
     assert fake.channels[channel_id]["is_archived"]
     assert not fake.channels[group_id]["is_archived"]
     assert "ended" in fake.messages_in(group_id)[-1]["text"]
     # Closing twice is harmless.
-    await deliverer.deliver(outbox.space_close(1, 1, channel_id, "archive", FakeClock().now()))
+    await deliverer.deliver(OutboxMessage(CloseSpace(1, channel_id, "archive"), 1,
+                                          FakeClock().now()))
 
 
 @pytest.mark.parametrize(("error", "permanent", "says"), [
@@ -140,9 +136,8 @@ async def _slack_community(storage: InMemoryStorage) -> int:
 
 async def _row(storage: InMemoryStorage, community_id: int, clock: FakeClock) -> OutboxMessage:
     async with storage.uow_factory() as uow:
-        row = await uow.outbox.add(
-            outbox.dm(community_id, "U1", "Reminder", "reminder:1", clock.now())
-        )
+        row = await uow.outbox.add(OutboxMessage(DirectMessage("U1", "Reminder", "reminder:1"), community_id,
+                                               clock.now()))
         await uow.commit()
     return row
 

@@ -147,17 +147,9 @@ def _payload(driver: Driver, kind: str) -> dict[str, Any]:
     if kind == "block_actions":
         return {**base, "type": kind, "actions": [{"action_id": "pm:status:0", "value": MARK}],
                 "response_url": driver.fake.response_url("b")}
-    return {
-        **base,
-        "type": kind,
-        "view": {
-            "type": "modal",
-            "callback_id": "pmform:join",
-            "blocks": [],
-            "state": {"values": {}},
-            "private_metadata": MARK,
-        },
-    }
+    return {**base, "type": kind, "view": {"type": "modal", "callback_id": "pmform:join",
+                                           "blocks": [],
+                                           "state": {"values": {}}, "private_metadata": MARK}}
 
 
 def _form(payload: Any) -> str:
@@ -250,4 +242,30 @@ async def test_the_app_itself_refuses_malformed_payloads_outside_the_gate(
     assert sent.status == 400
     assert await nothing_stored(memory_storage)
     assert {c.method for c in fake.calls} <= {"auth.test"} and fake.responses == []
+    assert_quiet_log(caplog)
+
+
+async def test_a_body_that_never_arrives_is_408(app: Any, memory_storage: InMemoryStorage,
+                                               caplog: pytest.LogCaptureFixture) -> None:
+    from aiohttp import web
+
+    from adapters.slack import gate
+
+    runner = web.AppRunner(gate.web_app(app, SECRET, "/slack/events", read_timeout=0.2))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        # Promises 100 bytes, sends 10, then waits: the gate stops waiting first.
+        writer.write(f"POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Type: {FORM}\r\n"
+                     f"Content-Length: 100\r\n\r\n{MARK[:10]}".encode())
+        await writer.drain()
+        status_line = await asyncio.wait_for(reader.readline(), 3.0)
+        writer.close()
+    finally:
+        await runner.cleanup()
+    assert status_line.split()[1] == b"408"
+    assert await nothing_stored(memory_storage)
     assert_quiet_log(caplog)

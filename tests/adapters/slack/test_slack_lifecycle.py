@@ -9,8 +9,8 @@ from datetime import timedelta
 from typing import Any
 
 from adapters.slack.app import deliverer_for
-from core import outbox
-from core.model import MatchState, QueueState
+from core.messages import DirectMessage
+from core.model import MatchState, OutboxMessage, QueueState
 from core.services.delivery import dispatch_due
 from tests.adapters.slack.driver import Driver
 from tests.adapters.slack.fake_slack import FakeSlack
@@ -77,15 +77,9 @@ async def test_full_lifecycle(any_driver: Driver, fake: FakeSlack, memory_storag
 
     # A reminder-like row written by the core later: delivered when due.
     async with memory_storage.uow_factory() as uow:
-        await uow.outbox.add(
-            outbox.dm(
-                match.community_id,
-                "U1",
-                "⏰ Your session starts {t:1772488800:R}",
-                "reminder:test",
-                clock.now() + timedelta(hours=1),
-            )
-        )
+        await uow.outbox.add(OutboxMessage(
+            DirectMessage("U1", "⏰ Your session starts {t:1772488800:R}", "reminder:test"),
+            match.community_id, clock.now() + timedelta(hours=1)))
         await uow.commit()
     clock.advance(hours=2)
     await dispatch_due(memory_storage.uow_factory, clock, {"slack": deliverer})

@@ -208,3 +208,41 @@ async def test_batches_are_written_all_or_none_and_every_row_is_reported(
     assert done == [(3, 8), (6, 8), (8, 8)]
     assert report.imported == 7 and report.accounted == report.total == 8
     assert [line for line, _, _ in report.actions] == list(range(2, 10))
+
+
+async def test_paused_banned_and_matched_learners_are_not_queued_again(
+        sqlite_storage: Any) -> None:
+    """The rules of `/peer join` hold for known learners: paused and matched people are
+    skipped with the reason, banned people rejected; a supporter may take more learners."""
+    from datetime import timedelta
+
+    from core.model import Match, MatchMember, Mode
+
+    table = read_table(csv_bytes(GOOGLE, [row(i) for i in range(4)]))
+    svc = services(sqlite_storage)
+    await import_table(svc, "discord", "g1", table)
+    now = svc.clock.now()
+    people, _ = await learners_and_queue(sqlite_storage)
+    ids = [people[f"1{i:018d}"] for i in range(4)]
+    async with sqlite_storage.uow_factory() as uow:
+        for lr in ids:
+            await uow.queue.delete_for(lr.id)
+        ids[0].paused_until = now + timedelta(days=7)
+        ids[1].banned = True
+        for lr in ids[:2]:
+            await uow.learners.update(lr)
+        await uow.matches.add(Match(lr.community_id, Mode.STUDY_BUDDY,
+                                    [MatchMember(ids[2].id), MatchMember(ids[3].id)], [], now))
+        await uow.commit()
+    report = await import_table(svc, "discord", "g1", table)
+    why = {line: detail for line, _, detail in report.actions}
+    assert why[2].startswith("paused matching until") and why[3] == "banned in this community"
+    assert why[4] == why[5] == "already imported (already matched)"
+    assert report.imported == report.updated == 0 and report.accounted == 4
+
+
+async def test_imported_names_lose_bidi_and_zero_width_tricks(sqlite_storage: Any) -> None:
+    table = read_table(csv_bytes(GOOGLE, [row(1, name="Ana\u202egnp.exe\u200b")]))
+    await import_table(services(sqlite_storage), "discord", "g1", table)
+    people, _ = await learners_and_queue(sqlite_storage)
+    assert people[f"1{1:018d}"].display_name == "Anagnp.exe"

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from core import keys
+from core.messages import DirectMessage
 from core.model import (
     Community,
     Learner,
@@ -164,8 +165,8 @@ async def test_moving_drops_the_pending_rows_and_writes_the_next_sequence(
     # Another session's rows share the "session:1" start: the trailing colon keeps them.
     other = f"session:{w.session.id}2:seq0:remind:60:{w.ana.id}"
     async with sqlite_storage.uow_factory() as uow:
-        await uow.outbox.add(OutboxMessage("dm", w.match.community_id, "U-ana", {"text": "x"},
-                                           START, other))
+        await uow.outbox.add(OutboxMessage(DirectMessage("U-ana", "x", other),
+                                           w.match.community_id, START))
         await uow.commit()
     async with sqlite_storage.uow_factory() as uow:
         dropped = await reminders.drop_session_rows(uow, w.session, "moved")
