@@ -42,6 +42,7 @@ def test_ruff_bans_platform_database_and_scheduler_libraries_in_core() -> None:
     assert "TID251" in lint["select"]
     banned = set(lint["flake8-tidy-imports"]["banned-api"])
     assert banned >= PLATFORM_DATABASE_SCHEDULER
+    assert banned >= {"gc", "multiprocessing", "uuid", "threadpoolctl", "matplotlib.pyplot"}
 
 
 def test_core_imports_no_platform_database_or_scheduler_library() -> None:
