@@ -71,8 +71,8 @@ async def test_run_delivers_due_messages_on_its_own(
     now = app.services.clock.now()
     async with app.services.uow_factory() as uow:
         community = await uow.communities.add(Community("console", "default", "default"))
-        row = await uow.outbox.add(OutboxMessage(DirectMessage("ana", "Your session starts soon", "t:1"),
-                                               community.id, now))
+        soon = DirectMessage("ana", "Your session starts soon", "t:1")
+        row = await uow.outbox.add(OutboxMessage(soon, community.id, now))
         await uow.commit()
     runner = asyncio.create_task(run_bot(app))
     try:

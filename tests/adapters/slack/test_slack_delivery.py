@@ -136,8 +136,8 @@ async def _slack_community(storage: InMemoryStorage) -> int:
 
 async def _row(storage: InMemoryStorage, community_id: int, clock: FakeClock) -> OutboxMessage:
     async with storage.uow_factory() as uow:
-        row = await uow.outbox.add(OutboxMessage(DirectMessage("U1", "Reminder", "reminder:1"), community_id,
-                                               clock.now()))
+        row = await uow.outbox.add(OutboxMessage(DirectMessage("U1", "Reminder", "reminder:1"),
+                                                 community_id, clock.now()))
         await uow.commit()
     return row
 
