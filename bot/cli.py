@@ -10,7 +10,7 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -123,60 +123,92 @@ def _redacted(url: str) -> str:
     return f"{scheme}://{user}:***@{tail}" if ":" in credentials else url
 
 
-def _dispatch(args: argparse.Namespace, config: Config, url: str) -> int:
+def _db(args: argparse.Namespace, _config: Config, url: str) -> int:
+    if args.db_command == "upgrade":
+        upgrade(url, args.revision)
+        print(f"Database migrated to {args.revision}.")
+        return 0
+    if not args.yes and not _confirm_downgrade(url, args.revision):
+        print("Nothing changed.", file=sys.stderr)
+        return 1
+    downgrade(url, args.revision)
+    print(f"Database migrated down to {args.revision}.")
+    return 0
+
+
+def _demo(args: argparse.Namespace, config: Config, _url: str) -> int:
     from bot import commands  # heavy imports only for commands that need them
 
-    if args.command == "db":
-        if args.db_command == "upgrade":
-            upgrade(url, args.revision)
-            print(f"Database migrated to {args.revision}.")
-        else:
-            if not args.yes and not _confirm_downgrade(url, args.revision):
-                print("Nothing changed.", file=sys.stderr)
-                return 1
-            downgrade(url, args.revision)
-            print(f"Database migrated down to {args.revision}.")
-        return 0
-    if args.command == "demo":
-        return asyncio.run(commands.demo(config, args.learners, keep=args.keep))
-    if args.command == "console":
-        return asyncio.run(commands.console(config, url, args.community))
-    if args.command == "run":
-        return asyncio.run(commands.run(config, url))
-    if args.command == "import":
-        if not args.file.exists():
-            print(f"peermatch: no such file: {args.file}", file=sys.stderr)
-            return 1
-        from core.services.import_file import read_table
+    return asyncio.run(commands.demo(config, args.learners, keep=args.keep))
 
-        table = read_table(args.file.read_bytes())
-        print(f"Read {args.file}: {table.encoding}, {table.delimiter_name}-separated, "
-              f"{len(table.records) + len(table.unreadable)} rows.")
-        return asyncio.run(commands.import_file(config, url, args.platform, args.community,
-                                                table, dry_run=args.dry_run))
-    if args.command == "export":
-        data = asyncio.run(commands.export(config, url, args.platform, args.community, args.what,
-                                           args.fmt))
-        if args.out:
-            args.out.write_bytes(data)
-            print(f"Wrote {args.out}")
-        elif args.fmt == "xlsx":
-            sys.stdout.buffer.write(data)
-        else:  # text on a terminal or a pipe: the BOM is for spreadsheets reading a file
-            sys.stdout.write(data.decode("utf-8-sig"))
-        return 0
-    if args.command == "round":
-        reply = asyncio.run(commands.round_(config, url, args.platform, args.community,
-                                            dry_run=args.dry_run, seed=args.seed))
-        if args.json:
-            print(json.dumps(reply.data, indent=2, ensure_ascii=False))
-        else:
-            from adapters.console.render import render_text
 
-            print(render_text(reply.text, config.community.timezone, {}))
-        return 0 if reply.ok else 1
-    raise AssertionError(args.command)  # argparse only allows the commands above
+def _console(args: argparse.Namespace, config: Config, url: str) -> int:
+    from bot import commands
 
+    return asyncio.run(commands.console(config, url, args.community))
+
+
+def _run(_args: argparse.Namespace, config: Config, url: str) -> int:
+    from bot import commands
+
+    return asyncio.run(commands.run(config, url))
+
+
+def _import(args: argparse.Namespace, config: Config, url: str) -> int:
+    if not args.file.exists():
+        print(f"peermatch: no such file: {args.file}", file=sys.stderr)
+        return 1
+    from bot import commands
+    from core.services.import_file import read_table
+
+    table = read_table(args.file.read_bytes())
+    print(f"Read {args.file}: {table.encoding}, {table.delimiter_name}-separated, "
+          f"{len(table.records) + len(table.unreadable)} rows.")
+    return asyncio.run(commands.import_file(config, url, args.platform, args.community,
+                                            table, dry_run=args.dry_run))
+
+
+def _export(args: argparse.Namespace, config: Config, url: str) -> int:
+    from bot import commands
+
+    data = asyncio.run(commands.export(config, url, args.platform, args.community, args.what,
+                                       args.fmt))
+    if args.out:
+        args.out.write_bytes(data)
+        print(f"Wrote {args.out}")
+    elif args.fmt == "xlsx":
+        sys.stdout.buffer.write(data)
+    else:  # text on a terminal or a pipe: the BOM is for spreadsheets reading a file
+        sys.stdout.write(data.decode("utf-8-sig"))
+    return 0
+
+
+def _round(args: argparse.Namespace, config: Config, url: str) -> int:
+    from bot import commands
+
+    reply = asyncio.run(commands.round_(config, url, args.platform, args.community,
+                                        dry_run=args.dry_run, seed=args.seed))
+    if args.json:
+        print(json.dumps(reply.data, indent=2, ensure_ascii=False))
+    else:
+        from adapters.console.render import render_text
+
+        print(render_text(reply.text, config.community.timezone, {}))
+    return 0 if reply.ok else 1
+
+
+# One handler per sub-command; each takes the parsed arguments, the config and the database URL.
+_HANDLERS: dict[str, Callable[[argparse.Namespace, Config, str], int]] = {
+    "db": _db, "demo": _demo, "console": _console, "run": _run, "import": _import,
+    "export": _export, "round": _round,
+}
+
+
+def _dispatch(args: argparse.Namespace, config: Config, url: str) -> int:
+    handler = _HANDLERS.get(args.command)
+    if handler is None:
+        raise AssertionError(args.command)  # argparse only allows the commands above
+    return handler(args, config, url)
 
 if __name__ == "__main__":
     raise SystemExit(main())

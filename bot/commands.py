@@ -145,8 +145,12 @@ async def demo(config: Config, learners: int, *, keep: bool) -> int:
             await uow.commit()
         print(render_text(summary(outcome, dry_run=False).text, "UTC", {}))
         # Deliver the round's DMs and spaces quietly; the console shows new ones as they come.
-        quiet = ConsoleDeliverer(io.StringIO(), lambda: people(app.services, PLATFORM, DEMO_COMMUNITY),
-                                 Path("exports"), app.services.clock)
+        quiet = ConsoleDeliverer(
+            io.StringIO(),
+            lambda: people(app.services, PLATFORM, DEMO_COMMUNITY),
+            Path("exports"),
+            app.services.clock,
+        )
         result = await drain(app.services.uow_factory, app.services.clock, {PLATFORM: quiet})
         print(f"Delivered {result.sent} DMs and private spaces (console).")
         if not sys.stdin.isatty():

@@ -132,7 +132,9 @@ class Config:
     def community_defaults(self) -> CommunitySettings:
         """Community defaults with the configured matching weights; members of the Slack
         moderator usergroups count as moderators (the core checks roles)."""
-        roles = tuple(dict.fromkeys(self.community.moderator_roles + self.slack.moderator_usergroups))
+        roles = tuple(
+            dict.fromkeys(self.community.moderator_roles + self.slack.moderator_usergroups)
+        )
         return replace(self.community, weights=self.matching, moderator_roles=roles)
 
 

@@ -220,6 +220,19 @@ def _split_chunk(chunk: str) -> tuple[str, str, str] | None:
     return None
 
 
+def _days_of_hours(days_text: str, pending: list[int], previous: tuple[int, ...],
+                   chunk: str) -> tuple[int, ...]:
+    """The days a chunk's hours belong to: the days it names (after any days-only chunks just
+    before it), else those pending days, else the days of the chunk before ("Mon 9-12, 14-17")."""
+    if days_text:
+        return tuple(dict.fromkeys([*pending, *_parse_days(days_text, chunk)]))
+    if pending:
+        return tuple(dict.fromkeys(pending))
+    if previous:
+        return previous
+    raise AvailabilityError(f"'{chunk}' names no day; write e.g. 'Mon-Fri {chunk}'.")
+
+
 @lru_cache(maxsize=1 << 16)
 def parse_availability(text: str) -> Availability:
     """Parse availability text; raise AvailabilityError naming the bad part.
@@ -251,14 +264,7 @@ def parse_availability(text: str) -> Availability:
                                         "like 'Mon-Fri 18:00-21:00'.") from None
             continue
         days_text, start_text, end_text = parts
-        if days_text:
-            days = tuple(dict.fromkeys([*pending, *_parse_days(days_text, chunk)]))
-        elif pending:
-            days = tuple(dict.fromkeys(pending))
-        elif previous:
-            days = previous
-        else:
-            raise AvailabilityError(f"'{chunk}' names no day; write e.g. 'Mon-Fri {chunk}'.")
+        days = _days_of_hours(days_text, pending, previous, chunk)
         start, end = _hours(start_text, end_text, days_text, chunk)
         windows.extend(Window(day, start, end) for day in days)
         pending, previous = [], days

@@ -7,7 +7,7 @@ declaring it here and writing one service function (core/services/registry.py ro
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -88,7 +88,8 @@ TIMEZONE = Field("timezone", "Your time zone", Kind.TIMEZONE, max_length=64,
                  placeholder="Europe/London")
 AVAILABILITY = Field("availability", "When are you free each week?", Kind.AVAILABILITY,
                      max_length=300, placeholder="Mon-Fri 18:00-21:00, Sat 10:00-14:00 or Flexible")
-COHORT = Field("cohort", "Cohort", Kind.CHOICE, required=False, choices_from="cohorts", max_length=60)
+COHORT = Field("cohort", "Cohort", Kind.CHOICE, required=False, choices_from="cohorts",
+               max_length=60)
 COUNTRY = Field("country", "Country", Kind.TEXT, required=False, max_length=60)
 SETUP = Field("setup", "Preferred setup", Kind.CHOICE, required=False,
               choices=tuple(s.value for s in Setup))
@@ -161,7 +162,8 @@ COMMANDS: tuple[Command, ...] = (
                    min_value=1))),
     Command("peer", "rejoin", "Join the queue again with your saved profile"),
     Command("peer", "profile", "See your saved profile, or edit it",
-            (Field("action", "view or edit", Kind.CHOICE, required=False, choices=("view", "edit")),)),
+            (Field("action", "view or edit", Kind.CHOICE, required=False,
+                   choices=("view", "edit")),)),
     Command("peer", "pause", "Pause matching for some weeks",
             (Field("weeks", "Weeks", Kind.INT, min_value=1, max_value=12),)),
     Command("peer", "resume", "Resume matching after a pause"),
@@ -195,11 +197,13 @@ COMMANDS: tuple[Command, ...] = (
              Field("confirm", "Pair even if they asked for different things", Kind.BOOL,
                    required=False)), moderator=True),
     Command("peeradmin", "end-match", "End a match", (MATCH_ID, REASON), moderator=True),
-    Command("peeradmin", "remove", "Remove a learner from the queue", (USER, REASON), moderator=True),
+    Command("peeradmin", "remove", "Remove a learner from the queue", (USER, REASON),
+            moderator=True),
     Command("peeradmin", "ban", "Ban a learner from PeerMatch", (USER, REASON), moderator=True),
     Command("peeradmin", "unban", "Lift a ban", (USER,), moderator=True),
     Command("peeradmin", "export", "Download learners, matches or feedback as CSV",
-            (Field("what", "What to export", Kind.CHOICE, choices=("learners", "matches", "feedback")),),
+            (Field("what", "What to export", Kind.CHOICE,
+                   choices=("learners", "matches", "feedback")),),
             moderator=True),
     Command("peeradmin", "stats", "Match rate, waiting time, meetings and ratings, with a chart",
             moderator=True),
@@ -236,6 +240,63 @@ def _short(value: str, limit: int = 40) -> str:
     return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
+def _as_typed(_f: Field, value: str, _settings: CommunitySettings) -> str:
+    return value
+
+
+def _one_choice(f: Field, value: str, settings: CommunitySettings) -> str:
+    allowed = f.options(settings)
+    return _clean_choice(value, allowed) if allowed else value
+
+
+def _several_choices(f: Field, value: str, settings: CommunitySettings) -> tuple[str, ...]:
+    items = [v.strip() for v in value.replace(";", ",").split(",") if v.strip()]
+    allowed = f.options(settings)
+    cleaned = [_clean_choice(v, allowed) if allowed else v for v in items]
+    if not cleaned:
+        raise ValueError("needs at least one value.")
+    return tuple(dict.fromkeys(cleaned))
+
+
+def _whole_number(f: Field, value: str, _settings: CommunitySettings) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise ValueError(f"'{_short(value)}' is not a whole number.") from None
+    if f.min_value is not None and number < f.min_value:
+        raise ValueError(f"must be at least {f.min_value}.")
+    if f.max_value is not None and number > f.max_value:
+        raise ValueError(f"must be at most {f.max_value}.")
+    return number
+
+
+def _yes_or_no(_f: Field, value: str, _settings: CommunitySettings) -> bool:
+    low = value.lower()
+    if low in _TRUE:
+        return True
+    if low in _FALSE:
+        return False
+    raise ValueError(f"'{_short(value)}' is not yes or no.")
+
+
+def _time_zone(_f: Field, value: str, _settings: CommunitySettings) -> str:
+    return check_timezone(value).key
+
+
+def _weekly_windows(f: Field, value: str, _settings: CommunitySettings) -> str:
+    # Stored as understood (invisible characters gone, hours on a 24-hour clock), so
+    # the profile shows what matching uses; raises AvailabilityError naming the bad part.
+    return normalised(value, f.max_length)
+
+
+# How each kind of field turns cleaned text into its value (or refuses it with a ValueError).
+_CLEANERS: dict[Kind, Callable[[Field, str, CommunitySettings], Any]] = {
+    Kind.TEXT: _as_typed, Kind.PARAGRAPH: _as_typed, Kind.USER: _as_typed, Kind.WHEN: _as_typed,
+    Kind.CHOICE: _one_choice, Kind.MULTI: _several_choices, Kind.INT: _whole_number,
+    Kind.BOOL: _yes_or_no, Kind.TIMEZONE: _time_zone, Kind.AVAILABILITY: _weekly_windows,
+}
+
+
 def clean_value(f: Field, raw: str, settings: CommunitySettings) -> Any:
     """Validate and convert one raw value; raise ValueError with a polite message.
     Every value typed by someone may be shown to others (goals, reasons, relayed messages):
@@ -243,42 +304,10 @@ def clean_value(f: Field, raw: str, settings: CommunitySettings) -> Any:
     value = clean_display(raw).strip()
     if len(value) > f.max_length:
         raise ValueError(f"is too long ({len(value)} characters, at most {f.max_length}).")
-    if f.kind in (Kind.TEXT, Kind.PARAGRAPH, Kind.USER, Kind.WHEN):
-        return value
-    if f.kind is Kind.CHOICE:
-        allowed = f.options(settings)
-        return _clean_choice(value, allowed) if allowed else value
-    if f.kind is Kind.MULTI:
-        items = [v.strip() for v in value.replace(";", ",").split(",") if v.strip()]
-        allowed = f.options(settings)
-        cleaned = [_clean_choice(v, allowed) if allowed else v for v in items]
-        if not cleaned:
-            raise ValueError("needs at least one value.")
-        return tuple(dict.fromkeys(cleaned))
-    if f.kind is Kind.INT:
-        try:
-            number = int(value)
-        except ValueError:
-            raise ValueError(f"'{_short(value)}' is not a whole number.") from None
-        if f.min_value is not None and number < f.min_value:
-            raise ValueError(f"must be at least {f.min_value}.")
-        if f.max_value is not None and number > f.max_value:
-            raise ValueError(f"must be at most {f.max_value}.")
-        return number
-    if f.kind is Kind.BOOL:
-        low = value.lower()
-        if low in _TRUE:
-            return True
-        if low in _FALSE:
-            return False
-        raise ValueError(f"'{_short(value)}' is not yes or no.")
-    if f.kind is Kind.TIMEZONE:
-        return check_timezone(value).key
-    if f.kind is Kind.AVAILABILITY:
-        # Stored as understood (invisible characters gone, hours on a 24-hour clock), so
-        # the profile shows what matching uses; raises AvailabilityError naming the bad part.
-        return normalised(value, f.max_length)
-    raise ValueError(f"has an unknown kind {f.kind}.")  # pragma: no cover - catalogue bug
+    cleaner = _CLEANERS.get(f.kind)
+    if cleaner is None:  # pragma: no cover - catalogue bug
+        raise ValueError(f"has an unknown kind {f.kind}.")
+    return cleaner(f, value, settings)
 
 
 def validate(fields: tuple[Field, ...], raw: Mapping[str, str],

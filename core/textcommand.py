@@ -123,8 +123,11 @@ def parse(group: str, text: str, user: Callable[[str], str] | None = None) -> Pa
 
 def missing_required(cmd: Command, args: Mapping[str, str]) -> tuple[Field, ...]:
     """Required options not given (a yes/no option is never required: absent means no)."""
-    return tuple(o for o in cmd.options
-                 if o.required and o.kind is not Kind.BOOL and not str(args.get(o.name, "")).strip())
+    return tuple(
+        o
+        for o in cmd.options
+        if o.required and o.kind is not Kind.BOOL and not str(args.get(o.name, "")).strip()
+    )
 
 
 def usage(cmd: Command, slash: str = "") -> str:

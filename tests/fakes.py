@@ -231,8 +231,14 @@ class _Queue(_Repo):
         return rows[0] if rows else None
 
     async def waiting(self, community_id: int, mode: md.Mode | None = None) -> list[md.QueueEntry]:
-        return self._rows(lambda e: e.community_id == community_id and e.state == md.QueueState.WAITING
-                          and (mode is None or e.mode == mode), key=self._order)
+        return self._rows(
+            lambda e: (
+                e.community_id == community_id
+                and e.state == md.QueueState.WAITING
+                and (mode is None or e.mode == mode)
+            ),
+            key=self._order,
+        )
 
     async def delete_for(self, learner_id: int) -> None:
         self._delete(lambda e: e.learner_id == learner_id)
@@ -255,7 +261,9 @@ class _Matches(_Repo):
     table = "matches"
 
     async def active_for(self, learner_id: int) -> list[md.Match]:
-        return self._rows(lambda m: learner_id in m.member_ids() and m.state == md.MatchState.ACTIVE)
+        return self._rows(
+            lambda m: learner_id in m.member_ids() and m.state == md.MatchState.ACTIVE
+        )
 
     async def for_learner(self, learner_id: int) -> list[md.Match]:
         return self._rows(lambda m: learner_id in m.member_ids())
@@ -389,12 +397,16 @@ class _Outbox(_Repo):
     _order = staticmethod(lambda m: (m.due_at, m.id))
 
     async def add(self, message: md.OutboxMessage) -> md.OutboxMessage:
-        if any(m.idempotency_key == message.idempotency_key for m in self.u.data(self.table).values()):
+        if any(
+            m.idempotency_key == message.idempotency_key for m in self.u.data(self.table).values()
+        ):
             return message  # already written once: ignored, like ON CONFLICT DO NOTHING
         added: md.OutboxMessage = self._insert(message)
         return added
 
-    async def claim_due(self, now: datetime, limit: int, lease_until: datetime) -> list[md.OutboxMessage]:
+    async def claim_due(
+        self, now: datetime, limit: int, lease_until: datetime
+    ) -> list[md.OutboxMessage]:
         due = self._rows(lambda m: m.state == md.OutboxState.PENDING and m.due_at <= now,
                          key=self._order)[:limit]
         for m in due:

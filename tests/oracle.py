@@ -86,7 +86,8 @@ def greedy_pairs(e: Edges) -> list[tuple[int, int, float]]:
 
 
 def reference(plan: RoundPlan, cands: list[Candidate], settings: Any, now: datetime,
-              blocked: set[frozenset[int]], past: set[frozenset[int]], *, exact: bool) -> dict[str, Any]:
+              blocked: set[frozenset[int]], past: set[frozenset[int]], *,
+              exact: bool) -> dict[str, Any]:
     """Exact (unpruned) and greedy totals on the pair and support blocks vs the engine's."""
     pool = build_pool(sorted(cands, key=lambda c: c.learner_id), settings, week_start(now))
     scorer = Scorer(pool, set(blocked), set(past))
@@ -110,7 +111,8 @@ def reference(plan: RoundPlan, cands: list[Candidate], settings: Any, now: datet
             continue
         idx = [index[lid] for lid, _ in mp.members]
         if len(idx) == 3:  # a trio: count only its weakest pair (pairs are what we compare)
-            engine += min(scorer.score(p) or 0.0 for p in ((idx[0], idx[1]), (idx[0], idx[2]), (idx[1], idx[2])))
+            trio_pairs = ((idx[0], idx[1]), (idx[0], idx[2]), (idx[1], idx[2]))
+            engine += min(scorer.score(p) or 0.0 for p in trio_pairs)
         else:
             engine += mp.score
     return {"engine_ps": engine, "exact_ps": round(ex, 1) if exact else None, "greedy_ps": gr,
@@ -176,7 +178,8 @@ def groups_against_cpsat(cands: list[Candidate], settings: Any, now: datetime,
     engine = sum(m.score for m in plan.matches)
     pool = build_pool(sorted(cands, key=lambda c: c.learner_id), settings, week_start(now))
     scorer = Scorer(pool, set(), set())
-    groups = list(feasible(scorer, list(range(len(pool.cands))), settings.group_min, settings.group_max))
+    groups = list(feasible(scorer, list(range(len(pool.cands))), settings.group_min,
+                           settings.group_max))
     model = cp_model.CpModel()
     x = [model.new_bool_var(f"g{k}") for k in range(len(groups))]
     for i in range(len(pool.cands)):
@@ -187,7 +190,8 @@ def groups_against_cpsat(cands: list[Candidate], settings: Any, now: datetime,
     solver.parameters.max_time_in_seconds = 60
     solver.solve(model)
     best = sum(v for k, (_, v) in enumerate(groups) if solver.value(x[k]))
-    return engine, best, _greedy_groups(scorer, len(pool.cands), settings.group_min, settings.group_max)
+    greedy = _greedy_groups(scorer, len(pool.cands), settings.group_min, settings.group_max)
+    return engine, best, greedy
 
 
 def _greedy_groups(scorer: Scorer, n: int, lo: int, hi: int) -> float:

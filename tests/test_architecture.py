@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import ast
 import re
+import shutil
+import subprocess
+import sys
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-FORBIDDEN = {"discord", "slack_bolt", "slack_sdk", "sqlalchemy", "aiosqlite", "asyncpg",
-             "apscheduler", "alembic", "aiohttp"}
+# What core/ must never import; ruff's TID251 (banned-api in pyproject.toml) enforces it.
+PLATFORM_DATABASE_SCHEDULER = {"discord", "slack_bolt", "slack_sdk", "sqlalchemy", "aiosqlite",
+                               "asyncpg", "apscheduler", "alembic", "aiohttp"}
 
 
 def _imports(path: Path) -> set[str]:
@@ -22,10 +27,44 @@ def _imports(path: Path) -> set[str]:
     return names
 
 
+def _ruff_banned_imports(root: Path, *paths: str) -> subprocess.CompletedProcess[str]:
+    """Run only ruff's banned-import rule (TID251) under `root` with that tree's pyproject."""
+    return subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--no-cache", "--select", "TID251",
+         "--output-format", "concise", *paths],
+        cwd=root, capture_output=True, text=True, check=False,
+    )
+
+
+def test_ruff_bans_platform_database_and_scheduler_libraries_in_core() -> None:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    lint = config["tool"]["ruff"]["lint"]
+    assert "TID251" in lint["select"]
+    banned = set(lint["flake8-tidy-imports"]["banned-api"])
+    assert banned >= PLATFORM_DATABASE_SCHEDULER
+    assert banned >= {"gc", "multiprocessing", "uuid", "threadpoolctl", "matplotlib.pyplot"}
+
+
 def test_core_imports_no_platform_database_or_scheduler_library() -> None:
-    offenders = {str(p.relative_to(ROOT)): sorted(_imports(p) & FORBIDDEN)
-                 for p in (ROOT / "core").rglob("*.py") if _imports(p) & FORBIDDEN}
-    assert offenders == {}
+    result = _ruff_banned_imports(ROOT, "core")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_ban_reports_core_and_spares_adapters(tmp_path: Path) -> None:
+    # A throwaway tree with the real configuration proves the rule can fail, and that the
+    # per-file-ignores limit it to core/ (adapters/sql must import sqlalchemy).
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    offending = "import sqlalchemy\nfrom discord import ui\n"
+    for package in ("core", "adapters"):
+        (tmp_path / package).mkdir()
+        (tmp_path / package / "offender.py").write_text(offending, encoding="utf-8")
+    result = _ruff_banned_imports(tmp_path, "core", "adapters")
+    reported = [line for line in result.stdout.splitlines() if "TID251" in line]
+    assert result.returncode == 1
+    assert sorted(line.split(":")[0].replace("\\", "/") for line in reported) == [
+        "core/offender.py", "core/offender.py"]
+    assert any("`sqlalchemy` is banned" in line for line in reported)
+    assert any("`discord` is banned" in line for line in reported)
 
 
 def test_core_never_reads_the_wall_clock() -> None:

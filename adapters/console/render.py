@@ -33,7 +33,9 @@ def render_text(text: str, zone: str, names: dict[str, str], now: datetime | Non
     return substitute(text, time, user).replace("**", "")
 
 
-def render_reply(reply: Reply, zone: str, names: dict[str, str], now: datetime | None = None) -> str:
+def render_reply(
+    reply: Reply, zone: str, names: dict[str, str], now: datetime | None = None
+) -> str:
     lines = [("" if reply.ok else "⚠️  ") + render_text(reply.text, zone, names, now)]
     for b in reply.buttons:
         args = " ".join(f"{k}={v}" for k, v in b.args.items())

@@ -53,16 +53,26 @@ def local_zone() -> str:
 class Console:
     """A REPL bound to one community."""
 
-    def __init__(self, services: Services, community: str, inp: TextIO, out: TextIO,
-                 files_dir: Path = Path("exports"), extra_deliverers: Mapping[str, Deliverer] | None = None,
-                 zone: str | None = None) -> None:
+    def __init__(
+        self,
+        services: Services,
+        community: str,
+        inp: TextIO,
+        out: TextIO,
+        files_dir: Path = Path("exports"),
+        extra_deliverers: Mapping[str, Deliverer] | None = None,
+        zone: str | None = None,
+    ) -> None:
         self.services = services
         self.zone = local_zone() if zone is None else zone
         self.community = community
         self.inp, self.out = inp, out
         self.user = MODERATOR
         self.deliverer = ConsoleDeliverer(out, self._people, files_dir, services.clock)
-        self.deliverers: dict[str, Deliverer] = {PLATFORM: self.deliverer, **(extra_deliverers or {})}
+        self.deliverers: dict[str, Deliverer] = {
+            PLATFORM: self.deliverer,
+            **(extra_deliverers or {}),
+        }
 
     async def _people(self) -> dict[str, tuple[str, str]]:
         return await people(self.services, PLATFORM, self.community)
@@ -134,7 +144,9 @@ class Console:
         return reply
 
     async def _call(self, key: str, args: dict[str, str]) -> Reply:
-        request = CommandRequest(PLATFORM, self.community, await self._actor(), key, args, self.community)
+        request = CommandRequest(
+            PLATFORM, self.community, await self._actor(), key, args, self.community
+        )
         return await handle(self.services, request)
 
     async def _submit(self, form: FormRequest, values: dict[str, str]) -> Reply:
@@ -183,7 +195,9 @@ class Console:
             self._write(f"You are now @{self.user}.")
         elif line == "who":
             pp = await self._people()
-            self._write(", ".join(f"@{n} ({uid})" for uid, (n, _) in sorted(pp.items())) or "(nobody yet)")
+            self._write(
+                ", ".join(f"@{n} ({uid})" for uid, (n, _) in sorted(pp.items())) or "(nobody yet)"
+            )
         elif line == "deliver":
             await self.deliver()
         elif line == "help":

@@ -288,7 +288,9 @@ class PeerMatchDiscord(discord.Client):
                 view=view, ephemeral=True,
                 allowed_mentions=discord.AllowedMentions.none())
             return
-        request = self.request(interaction, guild_id, draft.submit_command, forms.submit_args(draft))
+        request = self.request(
+            interaction, guild_id, draft.submit_command, forms.submit_args(draft)
+        )
 
         async def present(i: discord.Interaction, reply: Reply) -> None:
             await self._present(i, reply, guild_id, draft)
@@ -334,7 +336,9 @@ class PeerMatchShardedDiscord(PeerMatchDiscord, discord.AutoShardedClient):
     unless ``shard_count`` is set."""
 
 
-def create_client(services: Services, settings: DiscordSettings, **options: Any) -> PeerMatchDiscord:
+def create_client(
+    services: Services, settings: DiscordSettings, **options: Any
+) -> PeerMatchDiscord:
     """The client for these settings: one connection if ``shard_count`` is 1 (or 0), else
     sharded (``options`` go to discord.py, e.g. ``guild_ready_timeout``)."""
     if settings.shard_count is not None and settings.shard_count <= 1:

@@ -138,7 +138,9 @@ def modal(draft: Draft, guild_id: str) -> discord.ui.Modal:
     view = discord.ui.Modal(title=_clip(title, 45), timeout=DRAFT_TTL,
                             custom_id=f"{PREFIX}:m:{guild_id}:{page}:{draft.form.name}")
     for f in pages[page]:
-        view.add_item(_input(f, draft.settings, draft.values.get(f.name, ""), draft.errors.get(f.name, "")))
+        view.add_item(
+            _input(f, draft.settings, draft.values.get(f.name, ""), draft.errors.get(f.name, ""))
+        )
     return view
 
 
@@ -175,7 +177,9 @@ def read_submission(components: list[dict[str, Any]]) -> dict[str, str]:
         elif kind == 18 and "component" in c:
             out.update(read_submission([c["component"]]))
         elif "custom_id" in c:
-            out[c["custom_id"]] = ", ".join(c["values"]) if "values" in c else str(c.get("value") or "")
+            out[c["custom_id"]] = (
+                ", ".join(c["values"]) if "values" in c else str(c.get("value") or "")
+            )
     return out
 
 

@@ -106,8 +106,13 @@ def make_view(buttons: Sequence[Button], guild_id: str,
         return None
     view = discord.ui.View(timeout=None)
     for b in list(buttons)[: 25 - len(extra)]:  # 5 rows of 5
-        view.add_item(discord.ui.Button(label=b.label[:80], custom_id=button_id(guild_id, b.action, b.args),
-                                        style=_STYLES.get(b.style, discord.ButtonStyle.secondary)))
+        view.add_item(
+            discord.ui.Button(
+                label=b.label[:80],
+                custom_id=button_id(guild_id, b.action, b.args),
+                style=_STYLES.get(b.style, discord.ButtonStyle.secondary),
+            )
+        )
     for item in extra:
         view.add_item(item)
     view.stop()
@@ -154,7 +159,9 @@ def render_text(text: str, buttons: Sequence[Button] = (),
                     mentions=mentioned(text))
 
 
-async def send_to(channel: discord.abc.Messageable, rendered: Rendered, guild_id: str) -> discord.Message:
+async def send_to(
+    channel: discord.abc.Messageable, rendered: Rendered, guild_id: str
+) -> discord.Message:
     """Post a rendered message in a channel/DM/thread; returns the last message sent."""
     last: discord.Message | None = None
     for i, chunk in enumerate(rendered.chunks):

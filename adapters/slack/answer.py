@@ -80,14 +80,17 @@ class Answerer:
             return False
         if response.status_code != 200:
             # response_urls expire after 30 minutes / 5 uses.
-            log.info("response_url answered %s %s; replying by DM", response.status_code, response.body)
+            log.info(
+                "response_url answered %s %s; replying by DM", response.status_code, response.body
+            )
             return False
         return True
 
     async def dm(self, user_id: str, text: str, blocks: list[dict[str, Any]]) -> None:
         try:
-            await self.client.chat_postMessage(channel=user_id, text=fallback_text(text), blocks=blocks,
-                                               unfurl_links=False)
+            await self.client.chat_postMessage(
+                channel=user_id, text=fallback_text(text), blocks=blocks, unfurl_links=False
+            )
         except SlackApiError as exc:
             log.warning("could not DM %s: %s", user_id, exc.response.get("error"))
 
@@ -101,7 +104,9 @@ class Answerer:
                 await self.client.files_upload_v2(channel=channel, file_uploads=files)
                 return
             except SlackApiError as exc:
-                log.warning("file upload to %s failed: %s", target or "the DM", exc.response.get("error"))
+                log.warning(
+                    "file upload to %s failed: %s", target or "the DM", exc.response.get("error")
+                )
 
     async def _dm_channel(self, user_id: str) -> str:
         opened = await self.client.conversations_open(users=user_id)

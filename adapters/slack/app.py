@@ -92,10 +92,14 @@ def build_app(services: Services, settings: SlackSettings, *,
         async with flow.tracker.track():
             await ack()
             parsed = grammar.parse(str(body.get("text") or ""))
-            origin = Origin(_team(context, body), str(body.get("user_id")), str(body.get("user_name") or ""),
-                            channel_id=str(body.get("channel_id") or ""),
-                            response_url=str(body.get("response_url") or ""),
-                            trigger_id=str(body.get("trigger_id") or ""))
+            origin = Origin(
+                _team(context, body),
+                str(body.get("user_id")),
+                str(body.get("user_name") or ""),
+                channel_id=str(body.get("channel_id") or ""),
+                response_url=str(body.get("response_url") or ""),
+                trigger_id=str(body.get("trigger_id") or ""),
+            )
             note = _unknown_note(parsed.unknown) if parsed.unknown else ""
             await flow.command(origin, parsed.command, parsed.args, note)
 

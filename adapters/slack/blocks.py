@@ -68,7 +68,9 @@ def decode_button(action: Mapping[str, Any]) -> tuple[str, dict[str, str]]:
 def actions_blocks(buttons: Iterable[Button]) -> list[dict[str, Any]]:
     elements = [button_element(b, i) for i, b in enumerate(buttons)]
     # An actions block holds at most 25 elements.
-    return [{"type": "actions", "elements": elements[i:i + 25]} for i in range(0, len(elements), 25)]
+    return [
+        {"type": "actions", "elements": elements[i : i + 25]} for i in range(0, len(elements), 25)
+    ]
 
 
 def text_blocks(text: str) -> list[dict[str, Any]]:
@@ -98,7 +100,9 @@ def _select(f: Field, options: tuple[str, ...], value: str) -> dict[str, Any]:
     element: dict[str, Any] = {"type": "multi_static_select" if multi else "static_select",
                                "action_id": VALUE_ACTION,
                                "options": [_option(o) for o in options]}
-    wanted = [v.strip().casefold() for v in (value.replace(";", ",").split(",") if multi else [value])]
+    wanted = [
+        v.strip().casefold() for v in (value.replace(";", ",").split(",") if multi else [value])
+    ]
     chosen = [_option(o) for o in options if o.casefold() in wanted]
     if chosen:
         element["initial_options" if multi else "initial_option"] = chosen if multi else chosen[0]
@@ -117,7 +121,9 @@ def _number(f: Field, value: str) -> dict[str, Any]:
     except ValueError:
         return element
     # Slack rejects an initial value outside the bounds: leave it out instead.
-    if (f.min_value is None or number >= f.min_value) and (f.max_value is None or number <= f.max_value):
+    if (f.min_value is None or number >= f.min_value) and (
+        f.max_value is None or number <= f.max_value
+    ):
         element["initial_value"] = str(number)
     return element
 
@@ -145,7 +151,9 @@ def element_for(f: Field, value: str, settings: CommunitySettings) -> dict[str, 
                    "multiline": f.kind is Kind.PARAGRAPH}
         if value:
             element["initial_value"] = value[:limit]
-    placeholder = f.placeholder or (", ".join(options[:5]) if options and "options" not in element else "")
+    placeholder = f.placeholder or (
+        ", ".join(options[:5]) if options and "options" not in element else ""
+    )
     if placeholder:
         element["placeholder"] = _text(placeholder, 150)
     return element
@@ -182,7 +190,9 @@ def unpack_meta(raw: str | None) -> dict[str, Any]:
 def modal(callback_id: str, title: str, fields: Iterable[Field], values: Mapping[str, str],
           settings: CommunitySettings, meta: Mapping[str, Any], intro: str = "") -> dict[str, Any]:
     """A modal asking for ``fields`` (pre-filled from ``values``)."""
-    if len(title) > 24 and ": " in title:  # "Join: Accountability partner" → the part that says most
+    if (
+        len(title) > 24 and ": " in title
+    ):  # "Join: Accountability partner" → the part that says most
         title = title.split(": ", 1)[1]
     blocks = text_blocks(intro)[:3] if intro else []
     blocks += [input_block(f, str(values.get(f.name, "")), settings) for f in fields]

@@ -82,11 +82,16 @@ def delivery_error(exc: SlackApiError, doing: str) -> DeliveryError:
     status = getattr(response, "status_code", 200)
     if status == 429 or error == "ratelimited":
         wait = retry_after_seconds(getattr(response, "headers", None))
-        return DeliveryError(f"{doing}: rate limited by Slack", retry_after=wait if wait is not None else 30.0)
+        return DeliveryError(
+            f"{doing}: rate limited by Slack", retry_after=wait if wait is not None else 30.0
+        )
     if error == "missing_scope":
         needed = response.get("needed") or "?"
-        return DeliveryError(f"{doing}: the Slack app lacks the '{needed}' scope; add it in the app "
-                             "settings (see adapters/slack/manifest.yml) and reinstall", permanent=True)
+        return DeliveryError(
+            f"{doing}: the Slack app lacks the '{needed}' scope; add it in the app "
+            "settings (see adapters/slack/manifest.yml) and reinstall",
+            permanent=True,
+        )
     if error in PERMANENT:
         return DeliveryError(f"{doing}: {error}", permanent=True)
     return DeliveryError(f"{doing}: {error}")

@@ -113,12 +113,16 @@ class Flow:
         services = services or self.services
         settings = await community_settings(services, PLATFORM, origin.team_id)
         actor = await self.actors.actor(origin.user_id, origin.user_name, settings.moderator_roles)
-        return await handle(services, CommandRequest(PLATFORM, origin.team_id, actor, command, args))
+        return await handle(
+            services, CommandRequest(PLATFORM, origin.team_id, actor, command, args)
+        )
 
     async def read_for_home(self, origin: Origin, command: str, args: dict[str, str]) -> Reply:
         return await self.run(origin, command, args, self.home_services)
 
-    async def command(self, origin: Origin, command: str, args: dict[str, str], note: str = "") -> None:
+    async def command(
+        self, origin: Origin, command: str, args: dict[str, str], note: str = ""
+    ) -> None:
         """A slash command or a button: run it, ask for what is missing, answer."""
         try:
             reply = await self.run(origin, command, args)
@@ -146,7 +150,12 @@ class Flow:
             await self.answer.post(origin, Reply(text=reply.text, buttons=(retry,)), note)
 
     def _meta(self, origin: Origin, command: str, context: Mapping[str, str]) -> dict[str, Any]:
-        return {"c": command, "x": dict(context), "ru": origin.response_url, "ch": origin.channel_id}
+        return {
+            "c": command,
+            "x": dict(context),
+            "ru": origin.response_url,
+            "ch": origin.channel_id,
+        }
 
     async def form_view(self, origin: Origin, form: FormRequest, intro: str) -> dict[str, Any]:
         spec = catalogue.FORMS[form.form]
@@ -154,7 +163,9 @@ class Flow:
         return blocks.modal(blocks.FORM_CALLBACK + spec.name, spec.title, spec.fields, form.values,
                             settings, self._meta(origin, form.submit_command, form.context), intro)
 
-    async def command_view(self, origin: Origin, cmd: Command, args: Mapping[str, str]) -> dict[str, Any]:
+    async def command_view(
+        self, origin: Origin, cmd: Command, args: Mapping[str, str]
+    ) -> dict[str, Any]:
         fields = tuple(o for o in cmd.options if o.name not in args)
         settings = await community_settings(self.services, PLATFORM, origin.team_id)
         title = ("Admin: " if cmd.moderator else "") + cmd.name.replace("-", " ").capitalize()
@@ -168,12 +179,19 @@ class Flow:
             await self.answer.post(origin, Reply(text=f"`{grammar.usage(cmd)}`: {cmd.description}",
                                                  buttons=(retry,)))
 
-    async def submit(self, origin: Origin, view: Mapping[str, Any]) -> tuple[dict[str, Any], Reply | None, Origin]:
+    async def submit(
+        self, origin: Origin, view: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], Reply | None, Origin]:
         """A modal submission: (what to ack with, the reply to show after, where to)."""
         meta = blocks.unpack_meta(view.get("private_metadata"))
-        origin = Origin(origin.team_id, origin.user_id, origin.user_name,
-                        channel_id=str(meta.get("ch") or ""), response_url=str(meta.get("ru") or ""),
-                        trigger_id=origin.trigger_id)
+        origin = Origin(
+            origin.team_id,
+            origin.user_id,
+            origin.user_name,
+            channel_id=str(meta.get("ch") or ""),
+            response_url=str(meta.get("ru") or ""),
+            trigger_id=origin.trigger_id,
+        )
         command = str(meta.get("c") or "")
         args = {**{str(k): str(v) for k, v in dict(meta.get("x") or {}).items()},
                 **blocks.read_values(view)}
@@ -181,7 +199,11 @@ class Flow:
             reply = await self.run(origin, command, args)
         except Exception:
             log.exception("Slack submission of %s failed", command)
-            return {"response_action": "update", "view": blocks.notice_modal(TITLE, SORRY)}, None, origin
+            return (
+                {"response_action": "update", "view": blocks.notice_modal(TITLE, SORRY)},
+                None,
+                origin,
+            )
         if reply.form is not None:
             new_view = await self.form_view(origin, reply.form, reply.text)
             return {"response_action": "update", "view": new_view}, None, origin
@@ -189,7 +211,11 @@ class Flow:
         if inline:
             return {"response_action": "errors", "errors": inline}, None, origin
         if not reply.ok:
-            return {"response_action": "update", "view": blocks.notice_modal(TITLE, reply.text)}, None, origin
+            return (
+                {"response_action": "update", "view": blocks.notice_modal(TITLE, reply.text)},
+                None,
+                origin,
+            )
         return {}, reply, origin
 
     async def after_submit(self, origin: Origin, reply: Reply) -> None:

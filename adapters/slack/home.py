@@ -82,6 +82,10 @@ class HomeTab:
             return  # refused (e.g. reading too often): keep the tab as it is
         sessions = await self._run(quiet, "peer sessions", {})
         try:
-            await self._client.views_publish(user_id=origin.user_id, view=home_view(status, sessions))
+            await self._client.views_publish(
+                user_id=origin.user_id, view=home_view(status, sessions)
+            )
         except SlackApiError as exc:
-            log.warning("views.publish for %s failed: %s", origin.user_id, exc.response.get("error"))
+            log.warning(
+                "views.publish for %s failed: %s", origin.user_id, exc.response.get("error")
+            )

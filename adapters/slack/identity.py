@@ -56,7 +56,9 @@ class ActorResolver:
         roles, so a usergroup added with ``/peer admin config`` counts without a restart."""
         person = await self._person(user_id, fallback_name)
         # Slack usergroup ids start with S; anything else there is not a usergroup.
-        groups = dict.fromkeys([*self._usergroups, *(r for r in community_roles if r.startswith("S"))])
+        groups = dict.fromkeys(
+            [*self._usergroups, *(r for r in community_roles if r.startswith("S"))]
+        )
         roles = tuple([g for g in groups if user_id in await self._members(g)])
         return Actor(user_id=user_id, display_name=person.name, platform_admin=person.admin,
                      roles=roles, timezone=person.timezone)
@@ -74,9 +76,15 @@ class ActorResolver:
             return _Person(fallback_name or user_id, False, "")
         profile = user.get("profile") or {}
         person = _Person(
-            name=profile.get("display_name") or profile.get("real_name") or user.get("real_name")
-            or user.get("name") or fallback_name or user_id,
-            admin=bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner")),
+            name=profile.get("display_name")
+            or profile.get("real_name")
+            or user.get("real_name")
+            or user.get("name")
+            or fallback_name
+            or user_id,
+            admin=bool(
+                user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner")
+            ),
             timezone=str(user.get("tz") or ""),
         )
         self._people[user_id] = (time.monotonic(), person)

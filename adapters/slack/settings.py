@@ -40,9 +40,13 @@ class SlackSettings:
         if self.mode not in MODES:
             raise ValueError(f"slack.mode must be one of {', '.join(MODES)}, not '{self.mode}'.")
         if self.mode == "socket" and not self.app_token:
-            raise ValueError("slack.app_token (SLACK_APP_TOKEN, xapp-...) is required in socket mode.")
+            raise ValueError(
+                "slack.app_token (SLACK_APP_TOKEN, xapp-...) is required in socket mode."
+            )
         if self.mode == "http" and not self.signing_secret:
-            raise ValueError("slack.signing_secret (SLACK_SIGNING_SECRET) is required in http mode.")
+            raise ValueError(
+                "slack.signing_secret (SLACK_SIGNING_SECRET) is required in http mode."
+            )
         if not self.path.startswith("/"):
             raise ValueError(f"slack.path must start with '/', not '{self.path}'.")
         if not self.api_base_url.endswith("/"):

@@ -94,7 +94,9 @@ class SqlMatchRepository(SqlRepository):
 
     async def remove_member(self, learner_id: int) -> None:
         """Forget a learner in every match (used by /peer forget)."""
-        await self.conn.execute(delete(match_members).where(match_members.c.learner_id == learner_id))
+        await self.conn.execute(
+            delete(match_members).where(match_members.c.learner_id == learner_id)
+        )
 
 
 _ROUND_FIELDS = ("community_id", "seed", "started_at", "dry_run", "finished_at", "figures")
@@ -203,14 +205,24 @@ class SqlFeedbackRepository(SqlRepository):
 
     async def find(self, match_id: int, session_id: int | None, from_learner: int,
                    to_learner: int) -> Feedback | None:
-        row = (await self.conn.execute(select(feedback_t).where(
-            feedback_t.c.match_id == match_id, feedback_t.c.session_id == (session_id or 0),
-            feedback_t.c.from_learner == from_learner, feedback_t.c.to_learner == to_learner))).first()
+        row = (
+            await self.conn.execute(
+                select(feedback_t).where(
+                    feedback_t.c.match_id == match_id,
+                    feedback_t.c.session_id == (session_id or 0),
+                    feedback_t.c.from_learner == from_learner,
+                    feedback_t.c.to_learner == to_learner,
+                )
+            )
+        ).first()
         return _feedback(row) if row else None
 
     async def about(self, learner_id: int) -> list[Feedback]:
-        rows = await self.conn.execute(select(feedback_t).where(feedback_t.c.to_learner == learner_id)
-                                       .order_by(feedback_t.c.id))
+        rows = await self.conn.execute(
+            select(feedback_t)
+            .where(feedback_t.c.to_learner == learner_id)
+            .order_by(feedback_t.c.id)
+        )
         return [_feedback(r) for r in rows]
 
     async def list(self, community_id: int) -> list[Feedback]:

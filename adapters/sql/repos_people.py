@@ -80,7 +80,9 @@ def _community(row: Row[Any]) -> Community:
 
 class SqlCommunityRepository(SqlRepository):
     async def get(self, community_id: int) -> Community | None:
-        row = (await self.conn.execute(select(communities).where(communities.c.id == community_id))).first()
+        row = (
+            await self.conn.execute(select(communities).where(communities.c.id == community_id))
+        ).first()
         return _community(row) if row else None
 
     async def by_external(self, platform: str, external_id: str) -> Community | None:
@@ -117,8 +119,13 @@ class SqlLearnerRepository(SqlRepository):
         return _learner(row) if row else None
 
     async def by_platform_id(self, community_id: int, user_id: str) -> Learner | None:
-        row = (await self.conn.execute(select(learners).where(
-            learners.c.community_id == community_id, learners.c.platform_user_id == user_id))).first()
+        row = (
+            await self.conn.execute(
+                select(learners).where(
+                    learners.c.community_id == community_id, learners.c.platform_user_id == user_id
+                )
+            )
+        ).first()
         return _learner(row) if row else None
 
     async def add(self, learner: Learner) -> Learner:
@@ -181,7 +188,9 @@ def _profile_values(profile: Profile) -> dict[str, Any]:
 
 class SqlProfileRepository(SqlRepository):
     async def get(self, learner_id: int) -> Profile | None:
-        row = (await self.conn.execute(select(profiles).where(profiles.c.learner_id == learner_id))).first()
+        row = (
+            await self.conn.execute(select(profiles).where(profiles.c.learner_id == learner_id))
+        ).first()
         return _profile(row) if row else None
 
     async def save(self, profile: Profile) -> None:
@@ -254,7 +263,9 @@ class SqlQueueRepository(SqlRepository):
         return [_entry(r) for r in await self.conn.execute(stmt.order_by(*self._order))]
 
     async def delete_for(self, learner_id: int) -> None:
-        await self.conn.execute(delete(queue_entries).where(queue_entries.c.learner_id == learner_id))
+        await self.conn.execute(
+            delete(queue_entries).where(queue_entries.c.learner_id == learner_id)
+        )
 
     async def history(self, community_id: int) -> list[QueueEntry]:
         rows = await self.conn.execute(select(queue_entries).where(
@@ -356,8 +367,11 @@ def _tombstone(row: Row[Any]) -> Tombstone:
 
 class SqlAuditRepository(SqlRepository):
     async def add(self, entry: AuditEntry) -> None:
-        result = await self.conn.execute(insert(audit).values(
-            _fields(entry, "community_id", "actor", "action", "detail", "at")).returning(audit.c.id))
+        result = await self.conn.execute(
+            insert(audit)
+            .values(_fields(entry, "community_id", "actor", "action", "detail", "at"))
+            .returning(audit.c.id)
+        )
         entry.id = int(result.scalar_one())
 
     async def list(self, community_id: int) -> list[AuditEntry]:

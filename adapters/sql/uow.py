@@ -63,7 +63,11 @@ def make_engine(url: str, *, schema: str | None = None,
     parsed = make_url(url)
     args = dict(connect_args or {})
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:" and not parsed.database.startswith("file:"):
+        if (
+            parsed.database
+            and parsed.database != ":memory:"
+            and not parsed.database.startswith("file:")
+        ):
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(parsed, connect_args=args)
         _sqlite_events(engine, foreign_keys)
@@ -170,7 +174,9 @@ class SqlUnitOfWork:
         conn = self.connection
         if conn.dialect.name != "postgresql":
             return True
-        got = await conn.scalar(select(func.pg_try_advisory_xact_lock(self._lock_key, community_id)))
+        got = await conn.scalar(
+            select(func.pg_try_advisory_xact_lock(self._lock_key, community_id))
+        )
         return bool(got)
 
 

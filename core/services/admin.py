@@ -33,7 +33,9 @@ from core.services.errors import Refusal
 
 async def audit(ctx: Ctx, action: str, detail: str) -> None:
     assert ctx.community.id is not None
-    await ctx.uow.audit.add(AuditEntry(ctx.community.id, ctx.actor.user_id, action, detail, ctx.now))
+    await ctx.uow.audit.add(
+        AuditEntry(ctx.community.id, ctx.actor.user_id, action, detail, ctx.now)
+    )
 
 
 async def queue(ctx: Ctx, args: dict[str, Any]) -> Reply:
@@ -55,8 +57,10 @@ async def queue(ctx: Ctx, args: dict[str, Any]) -> Reply:
         p = profiles[e.learner_id]
         name = learner.display_name if learner else "?"
         why = f": {e.unmatched_reason}" if e.unmatched_reason else ""
-        lines.append(f"{i}. {name} ({learner.platform_user_id if learner else ''}): {e.mode.value}, "
-                     f"{p.topic}, {', '.join(p.languages)}, waiting {waited(e.joined_at, ctx.now)}{why}")
+        lines.append(
+            f"{i}. {name} ({learner.platform_user_id if learner else ''}): {e.mode.value}, "
+            f"{p.topic}, {', '.join(p.languages)}, waiting {waited(e.joined_at, ctx.now)}{why}"
+        )
     if len(entries) > 50:
         lines.append(f"... and {len(entries) - 50} more (use `/peeradmin export learners`).")
     return Reply(text="\n".join(lines))
@@ -81,7 +85,9 @@ async def pair(ctx: Ctx, args: dict[str, Any]) -> Reply:
         active = await ctx.uow.matches.active_for(person.id)
         prof = profiles.get(person.id)
         if active and not (prof and prof.mode is Mode.OFFER_SUPPORT):
-            raise Refusal(f"{person.display_name} is already in match #{active[0].id}; end it first.")
+            raise Refusal(
+                f"{person.display_name} is already in match #{active[0].id}; end it first."
+            )
     warnings = await _pair_warnings(ctx, (a, b), profiles)
     if warnings and not args.get("confirm"):
         # Nothing is written: the moderator reads what is odd and confirms with one click.
@@ -98,12 +104,23 @@ async def pair(ctx: Ctx, args: dict[str, Any]) -> Reply:
         hours = overlap_hours(members, week_start(ctx.now))
         reasons.append(f"{hours:.0f} h a week in common")
         times = suggest_times(members, ctx.settings, ctx.now)
-    match = await ctx.uow.matches.add(Match(
-        ctx.community.id, kind, [MatchMember(a.id or 0, roles[0]), MatchMember(b.id or 0, roles[1])],
-        reasons, ctx.now, times))
+    match = await ctx.uow.matches.add(
+        Match(
+            ctx.community.id,
+            kind,
+            [MatchMember(a.id or 0, roles[0]), MatchMember(b.id or 0, roles[1])],
+            reasons,
+            ctx.now,
+            times,
+        )
+    )
     for person in (a, b):
         entry = await ctx.uow.queue.open_for(person.id or 0)
-        if entry is not None and profiles.get(person.id or 0, None) and entry.mode is not Mode.OFFER_SUPPORT:
+        if (
+            entry is not None
+            and profiles.get(person.id or 0, None)
+            and entry.mode is not Mode.OFFER_SUPPORT
+        ):
             entry.state = QueueState.MATCHED
             await ctx.uow.queue.update(entry)
     await effects.publish(ctx.uow, ctx.settings, MatchMade(
@@ -140,7 +157,9 @@ def _kind_and_roles(pa: Profile | None, pb: Profile | None) -> tuple[Mode, tuple
     """What a hand-made pair is: support when one of them offers support, else their mode."""
     ma, mb = (pa.mode if pa else None), (pb.mode if pb else None)
     if Mode.OFFER_SUPPORT in (ma, mb):
-        roles = ("supporter", "supported") if ma is Mode.OFFER_SUPPORT else ("supported", "supporter")
+        roles = (
+            ("supporter", "supported") if ma is Mode.OFFER_SUPPORT else ("supported", "supporter")
+        )
         return Mode.NEED_SUPPORT, roles
     mode = ma or mb or Mode.STUDY_BUDDY
     return (Mode.STUDY_BUDDY if mode is Mode.NEED_SUPPORT else mode), ("peer", "peer")

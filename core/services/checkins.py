@@ -74,10 +74,17 @@ async def write_checkins(uow: UnitOfWork, settings: CommunitySettings, match: Ma
     due = match.created_at + timedelta(days=max(0, settings.checkin_after_days))
     for lid in match.member_ids():
         if lid in learners:
-            await uow.outbox.add(_dm(
-                match, learners[lid],
-                f"👋 Checking in on match #{match.id}: did you meet {others(match, learners, lid)} yet?",
-                keys.checkin(match.id, lid), due, checkin_buttons(match)))
+            await uow.outbox.add(
+                _dm(
+                    match,
+                    learners[lid],
+                    f"👋 Checking in on match #{match.id}: "
+                    f"did you meet {others(match, learners, lid)} yet?",
+                    keys.checkin(match.id, lid),
+                    due,
+                    checkin_buttons(match),
+                )
+            )
     if match.kind is Mode.ACCOUNTABILITY:
         await _weekly(uow, match, learners, 1, match.created_at + WEEK)
 

@@ -16,8 +16,21 @@ from core.services.feedback import rating_of
 from core.services.rounds import instant_match
 from core.timezones import timezone_note
 
-_PROFILE_FIELDS = ("topic", "languages", "timezone", "availability", "cohort", "country",
-                   "setup", "goal", "contact", "group_size", "support_kind", "capacity", "anonymous")
+_PROFILE_FIELDS = (
+    "topic",
+    "languages",
+    "timezone",
+    "availability",
+    "cohort",
+    "country",
+    "setup",
+    "goal",
+    "contact",
+    "group_size",
+    "support_kind",
+    "capacity",
+    "anonymous",
+)
 
 
 def profile_values(profile: Profile | None, ctx: Ctx) -> dict[str, str]:
@@ -83,14 +96,19 @@ async def _refuse_if_busy(ctx: Ctx, mode: Mode) -> None:
     entry = await ctx.uow.queue.open_for(ctx.learner.id)
     if entry is not None:
         pos, total = await queue_position(ctx.uow, entry)
-        raise Refusal(f"You're already in the queue for **{entry.mode.label}** "
-                      f"(waiting {waited(entry.joined_at, ctx.now)}, {pos} of {total}). "
-                      "`/peer status` shows why you're still waiting; `/peer leave` leaves the queue.",
-                      code="already_queued")
+        raise Refusal(
+            f"You're already in the queue for **{entry.mode.label}** "
+            f"(waiting {waited(entry.joined_at, ctx.now)}, {pos} of {total}). "
+            "`/peer status` shows why you're still waiting; `/peer leave` leaves the queue.",
+            code="already_queued",
+        )
     active = await ctx.uow.matches.active_for(ctx.learner.id)
     if active and not may_join_while_matched(mode):
-        raise Refusal(f"You're already matched (match #{active[0].id}). Use `/peer status` to see it, "
-                      "or `/peer unpair <reason>` if you'd like a new partner.", code="already_matched")
+        raise Refusal(
+            f"You're already matched (match #{active[0].id}). Use `/peer status` to see it, "
+            "or `/peer unpair <reason>` if you'd like a new partner.",
+            code="already_matched",
+        )
 
 
 def understood(profile: Profile) -> str:
@@ -124,13 +142,20 @@ async def enqueue(ctx: Ctx, profile: Profile) -> Reply:
                               f"(match #{match.id}). Check your DMs for the details.\n{reading}",
                          buttons=(Button("Status", "peer status"),))
     pos, total = await queue_position(ctx.uow, entry)
-    anon = "\nYou'll stay anonymous: your supporter sees only an alias." if profile.anonymous else ""
+    anon = (
+        "\nYou'll stay anonymous: your supporter sees only an alias." if profile.anonymous else ""
+    )
     return Reply(
-        text=(f"You're in the queue for **{profile.mode.label}** on **{profile.topic}** "
-              f"({pos} of {total} waiting). I'll DM you when you're matched.{anon}\n"
-              f"{reading}\n"
-              "`/peer status` any time; `/peer leave` to leave."),
-        buttons=(Button("Status", "peer status"), Button("Leave queue", "peer leave", style="danger")),
+        text=(
+            f"You're in the queue for **{profile.mode.label}** on **{profile.topic}** "
+            f"({pos} of {total} waiting). I'll DM you when you're matched.{anon}\n"
+            f"{reading}\n"
+            "`/peer status` any time; `/peer leave` to leave."
+        ),
+        buttons=(
+            Button("Status", "peer status"),
+            Button("Leave queue", "peer leave", style="danger"),
+        ),
     )
 
 
@@ -164,8 +189,14 @@ def describe_profile(p: Profile) -> str:
     lines = [f"**Mode:** {p.mode.label}", f"**Topic:** {p.topic}",
              f"**Languages:** {', '.join(p.languages)}", f"**Time zone:** {p.timezone}",
              f"**Availability:** {p.availability}"]
-    optional = {"Cohort": p.cohort, "Country": p.country, "Setup": p.setup.value if p.setup is not Setup.ANY else "",
-                "Support": p.support_kind, "Goal": p.goal, "Contact": p.contact}
+    optional = {
+        "Cohort": p.cohort,
+        "Country": p.country,
+        "Setup": p.setup.value if p.setup is not Setup.ANY else "",
+        "Support": p.support_kind,
+        "Goal": p.goal,
+        "Contact": p.contact,
+    }
     lines += [f"**{k}:** {v}" for k, v in optional.items() if v]
     if p.mode is Mode.OFFER_SUPPORT:
         lines.append(f"**Capacity:** {p.capacity}")

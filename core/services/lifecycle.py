@@ -49,7 +49,11 @@ async def status(ctx: Ctx, _args: dict[str, Any]) -> Reply:
                      "the next matching round hasn't run since you joined."))
     if not lines:
         saved = await ctx.uow.profiles.get(me.id)
-        hint = "`/peer rejoin` to join again with your saved profile." if saved else "`/peer join` to start."
+        hint = (
+            "`/peer rejoin` to join again with your saved profile."
+            if saved
+            else "`/peer join` to start."
+        )
         return Reply(text=f"You're not in the queue and have no active match. {hint}",
                      buttons=(Button("Rejoin", "peer rejoin", style="primary"),) if saved else ())
     if entry:
@@ -140,7 +144,9 @@ async def help_(ctx: Ctx, _args: dict[str, Any]) -> Reply:
              "or someone to support you (or to support).", ""]
     lines += catalogue.help_lines(moderator=False)
     if ctx.is_moderator:
-        lines += ["", "**Moderators:**"] + catalogue.help_lines(moderator=True)[len(catalogue.help_lines(False)):]
+        lines += ["", "**Moderators:**"] + catalogue.help_lines(moderator=True)[
+            len(catalogue.help_lines(False)) :
+        ]
     lines += ["", "Availability looks like `Mon-Fri 18:00-21:00, Sat 10:00-14:00` or `Flexible`, "
               "in your own time zone."]
     return Reply(text="\n".join(lines), buttons=(Button("Join", "peer join", style="primary"),))

@@ -22,7 +22,9 @@ async def community_settings(services: Services, platform: str,
     return effective_settings(services, community)
 
 
-async def people(services: Services, platform: str, community_external_id: str) -> dict[str, tuple[str, str]]:
+async def people(
+    services: Services, platform: str, community_external_id: str
+) -> dict[str, tuple[str, str]]:
     """platform user id -> (display name, IANA zone or 'UTC') for one community."""
     out: dict[str, tuple[str, str]] = {}
     async with services.uow_factory() as uow:

@@ -1,4 +1,5 @@
-"""Configuration: defaults run, file and environment override, bad values named, secrets kept out."""
+"""Configuration: defaults run, file and environment override, bad values named, secrets
+kept out."""
 
 from __future__ import annotations
 

@@ -22,10 +22,18 @@ def _config(tmp_path: Path, **env: str):
 def test_an_enabled_platform_without_its_token_stops_start_up(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'pm.db'}"
     upgrade(url)
-    for env, key in (({"PEERMATCH_BOT_PLATFORMS": "discord"}, "DISCORD_TOKEN"),
-                     ({"PEERMATCH_BOT_PLATFORMS": "slack", "SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_APP_TOKEN"),
-                     ({"PEERMATCH_BOT_PLATFORMS": "slack", "PEERMATCH_SLACK_MODE": "http",
-                       "SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET")):
+    for env, key in (
+        ({"PEERMATCH_BOT_PLATFORMS": "discord"}, "DISCORD_TOKEN"),
+        ({"PEERMATCH_BOT_PLATFORMS": "slack", "SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_APP_TOKEN"),
+        (
+            {
+                "PEERMATCH_BOT_PLATFORMS": "slack",
+                "PEERMATCH_SLACK_MODE": "http",
+                "SLACK_BOT_TOKEN": "xoxb-1",
+            },
+            "SLACK_SIGNING_SECRET",
+        ),
+    ):
         app = build_app(_config(tmp_path, **env), database_url=url)
         with pytest.raises(ConfigError, match=key):
             platform_tasks(app, {})
@@ -34,8 +42,16 @@ def test_an_enabled_platform_without_its_token_stops_start_up(tmp_path: Path) ->
 async def test_slack_http_mode_is_built_with_its_deliverer(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'pm.db'}"
     upgrade(url)
-    app = build_app(_config(tmp_path, PEERMATCH_BOT_PLATFORMS="slack", PEERMATCH_SLACK_MODE="http",
-                            SLACK_BOT_TOKEN="xoxb-1", SLACK_SIGNING_SECRET="s3cret"), database_url=url)
+    app = build_app(
+        _config(
+            tmp_path,
+            PEERMATCH_BOT_PLATFORMS="slack",
+            PEERMATCH_SLACK_MODE="http",
+            SLACK_BOT_TOKEN="xoxb-1",
+            SLACK_SIGNING_SECRET="s3cret",
+        ),
+        database_url=url,
+    )
     deliverers: dict = {}
     tasks = platform_tasks(app, deliverers)
     assert set(deliverers) == {"slack"} and len(tasks) == 1
@@ -44,15 +60,19 @@ async def test_slack_http_mode_is_built_with_its_deliverer(tmp_path: Path) -> No
     await app.close()
 
 
-async def test_run_delivers_due_messages_on_its_own(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+async def test_run_delivers_due_messages_on_its_own(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'pm.db'}"
     upgrade(url)
-    app = build_app(_config(tmp_path, PEERMATCH_BOT_DISPATCH_INTERVAL_SECONDS="0.2"), database_url=url)
+    app = build_app(
+        _config(tmp_path, PEERMATCH_BOT_DISPATCH_INTERVAL_SECONDS="0.2"), database_url=url
+    )
     now = app.services.clock.now()
     async with app.services.uow_factory() as uow:
         community = await uow.communities.add(Community("console", "default", "default"))
-        row = await uow.outbox.add(OutboxMessage(DirectMessage("ana", "Your session starts soon", "t:1"),
-                                               community.id, now))
+        soon = DirectMessage("ana", "Your session starts soon", "t:1")
+        row = await uow.outbox.add(OutboxMessage(soon, community.id, now))
         await uow.commit()
     runner = asyncio.create_task(run_bot(app))
     try:

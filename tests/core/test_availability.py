@@ -75,9 +75,17 @@ def test_unknown_time_zone_is_refused_with_a_hint() -> None:
     assert check_timezone("America/Lima").key == "America/Lima"
 
 
-@given(st.sampled_from(["Mon", "Tue", "Sat", "Sun"]), st.integers(0, 23), st.integers(1, 12),
-       st.sampled_from(["UTC", "Europe/London", "America/New_York", "Asia/Kolkata", "Australia/Sydney"]))
-def test_weekly_hours_survive_conversion_to_utc(day: str, start: int, length: int, zone: str) -> None:
+@given(
+    st.sampled_from(["Mon", "Tue", "Sat", "Sun"]),
+    st.integers(0, 23),
+    st.integers(1, 12),
+    st.sampled_from(
+        ["UTC", "Europe/London", "America/New_York", "Asia/Kolkata", "Australia/Sydney"]
+    ),
+)
+def test_weekly_hours_survive_conversion_to_utc(
+    day: str, start: int, length: int, zone: str
+) -> None:
     end = (start + length) % 24
     a = parse_availability(f"{day} {start:02d}:00-{end:02d}:00")
     # Away from DST changes every window keeps its length in UTC.

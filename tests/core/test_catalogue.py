@@ -36,24 +36,44 @@ def test_every_mode_has_a_join_form_with_the_common_fields() -> None:
 
 def test_validate_reports_every_bad_field_at_once() -> None:
     form = catalogue.join_form(Mode.STUDY_BUDDY)
-    values, errors = catalogue.validate(form.fields, {"topic": "Nope", "timezone": "Mars/X",
-                                                      "availability": "whenever"}, CommunitySettings())
+    values, errors = catalogue.validate(
+        form.fields,
+        {"topic": "Nope", "timezone": "Mars/X", "availability": "whenever"},
+        CommunitySettings(),
+    )
     assert set(errors) == {"topic", "languages", "timezone", "availability"}
     assert values == {}
 
 
-@pytest.mark.parametrize(("group", "text", "key", "args"), [
-    ("peer", "", "peer help", {}),
-    ("peer", "join study-group", "peer join", {"mode": "study-group"}),
-    ("peer", "unpair we never managed to meet", "peer unpair", {"reason": "we never managed to meet"}),
-    ("peer", "unpair reason:busy match=3", "peer unpair", {"reason": "busy", "match": "3"}),
-    ("peer", "schedule 2026-03-05 18:00", "peer schedule", {"when": "2026-03-05 18:00"}),
-    ("peer", "reschedule 4 2", "peer reschedule", {"session": "4", "when": "2"}),
-    ("peeradmin", "ban U123 spamming everyone", "peeradmin ban", {"user": "U123", "reason": "spamming everyone"}),
-    ("peeradmin", "config group_max 4", "peeradmin config", {"key": "group_max", "value": "4"}),
-    ("peer", 'join mode=study-buddy availability:"Mon 18:00-20:00"', "peer join",
-     {"mode": "study-buddy", "availability": "Mon 18:00-20:00"}),
-])
+@pytest.mark.parametrize(
+    ("group", "text", "key", "args"),
+    [
+        ("peer", "", "peer help", {}),
+        ("peer", "join study-group", "peer join", {"mode": "study-group"}),
+        (
+            "peer",
+            "unpair we never managed to meet",
+            "peer unpair",
+            {"reason": "we never managed to meet"},
+        ),
+        ("peer", "unpair reason:busy match=3", "peer unpair", {"reason": "busy", "match": "3"}),
+        ("peer", "schedule 2026-03-05 18:00", "peer schedule", {"when": "2026-03-05 18:00"}),
+        ("peer", "reschedule 4 2", "peer reschedule", {"session": "4", "when": "2"}),
+        (
+            "peeradmin",
+            "ban U123 spamming everyone",
+            "peeradmin ban",
+            {"user": "U123", "reason": "spamming everyone"},
+        ),
+        ("peeradmin", "config group_max 4", "peeradmin config", {"key": "group_max", "value": "4"}),
+        (
+            "peer",
+            'join mode=study-buddy availability:"Mon 18:00-20:00"',
+            "peer join",
+            {"mode": "study-buddy", "availability": "Mon 18:00-20:00"},
+        ),
+    ],
+)
 def test_text_grammar(group: str, text: str, key: str, args: dict[str, str]) -> None:
     parsed = parse(group, text)
     assert (parsed.key, parsed.args) == (key, args)

@@ -96,7 +96,8 @@ async def test_the_console_delivers_every_type(tmp_path: Path) -> None:
     assert facts[2] == {"space_id": "console:peer-7-python"}
     assert [f for i, f in enumerate(facts) if i != 2] == [{}] * 5
     text = out.getvalue()
-    assert "📨 DM to @ana:" in text and "🏠 Private space #peer-7-python opened for @ana, @ben" in text
+    assert "📨 DM to @ana:" in text
+    assert "🏠 Private space #peer-7-python opened for @ana, @ben" in text
     assert "💬 In C1:" in text and "🗄️  Space C1 archived." in text
     assert "[Unpair] → /peer unpair match=7" in text
     # The DM's invite and the fallback's invite are both written out.

@@ -22,10 +22,29 @@ GOOD = [
      "America/New_York", "Mon-Fri 13:00-16:00", "07700900002"],
 ]
 BAD = [
-    ["2026-03-01 12:00:00", "U03", "Cy", "Find a Study Buddy", "Python", "English",
-     "Mars/Olympus", "Mon 18:00-20:00", ""],
+    [
+        "2026-03-01 12:00:00",
+        "U03",
+        "Cy",
+        "Find a Study Buddy",
+        "Python",
+        "English",
+        "Mars/Olympus",
+        "Mon 18:00-20:00",
+        "",
+    ],
     ["2026-03-01 12:00:00", "U04", "Di", "Dancing", "Python", "English", "UTC", "Mon 18-20", ""],
-    ["2026-03-01 12:00:00", "U05", "Ed", "study-buddy", "Python", "English", "UTC", "Mon 18-20 and more", ""],
+    [
+        "2026-03-01 12:00:00",
+        "U05",
+        "Ed",
+        "study-buddy",
+        "Python",
+        "English",
+        "UTC",
+        "Mon 18-20 and more",
+        "",
+    ],
 ]
 
 

@@ -72,10 +72,15 @@ async def test_a_process_killed_mid_batch_delivers_each_message_once(storage, cl
     assert (await tick(services, {"test": platform})).sent == 0
 
 
-async def test_claimed_then_abandoned_rows_are_delivered_once_after_the_lease(storage, clock) -> None:
+async def test_claimed_then_abandoned_rows_are_delivered_once_after_the_lease(
+    storage, clock
+) -> None:
     keys = await _due_dms(storage, clock, 5)
     async with storage.uow_factory() as uow:  # a dispatcher claims, then its process dies
-        assert len(await uow.outbox.claim_due(clock.now(), 50, clock.now() + timedelta(seconds=LEASE))) == 5
+        assert (
+            len(await uow.outbox.claim_due(clock.now(), 50, clock.now() + timedelta(seconds=LEASE)))
+            == 5
+        )
         await uow.commit()
     services = Services(storage.uow_factory, clock)
     platform = TimedDeliverer(clock)
@@ -146,4 +151,7 @@ async def test_a_reminder_found_after_its_session_started_is_dropped(storage) ->
     assert not [k for k in platform.delivered_keys() if ":remind:" in k]
     bot.clock.set(utc(2026, 3, 5, 19, 30))  # the feedback prompt is still useful
     await tick(bot.services, {"test": platform})
-    assert f"session:{session.id}:seq0:feedback:{await learner_id(bot, 'ben')}" in platform.delivered_keys()
+    assert (
+        f"session:{session.id}:seq0:feedback:{await learner_id(bot, 'ben')}"
+        in platform.delivered_keys()
+    )

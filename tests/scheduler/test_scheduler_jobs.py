@@ -94,7 +94,11 @@ async def test_jobs_are_built_from_the_database_and_refreshed(memory_storage) ->
         assert {"tick", "plan", f"round:{cid}", f"round:{lima.id}"} <= set(jobs)
         assert f"round:{broken.id}" not in jobs and f"round:{manual.id}" not in jobs
         lima_next = jobs[f"round:{lima.id}"]
-        assert lima_next is not None and (lima_next.weekday(), lima_next.hour, lima_next.minute) == (4, 19, 30)
+        assert lima_next is not None and (
+            lima_next.weekday(),
+            lima_next.hour,
+            lima_next.minute,
+        ) == (4, 19, 30)
         assert lima_next.utcoffset() == timedelta(hours=-5)
         # A moderator changes Lima's schedule; the community g3 is gone.
         async with memory_storage.uow_factory() as uow:
@@ -116,7 +120,9 @@ def _only(bot: Bot, ids: set[int]):
     return communities
 
 
-async def test_the_tick_job_delivers_on_its_own_and_a_missed_round_is_caught_up(memory_storage) -> None:
+async def test_the_tick_job_delivers_on_its_own_and_a_missed_round_is_caught_up(
+    memory_storage,
+) -> None:
     bot = Bot(memory_storage)
     assert (await bot.join("ana")).ok
     assert (await bot.join("ben")).ok

@@ -94,7 +94,9 @@ async def test_two_weeks_of_a_match(storage) -> None:
     await walk.until(utc(2026, 3, 13, 9))
 
     sent = walk.platform
-    assert sent.at(f"match:{mid}:checkin:{ben}:again:{unix(utc(2026, 3, 8, 20))}") == utc(2026, 3, 8, 20)
+    assert sent.at(f"match:{mid}:checkin:{ben}:again:{unix(utc(2026, 3, 8, 20))}") == utc(
+        2026, 3, 8, 20
+    )
     for lid, zone, hour in ((ana, LONDON, 17), (ben, NEW_YORK, 13)):
         day_before = f"session:{first.id}:seq0:remind:1440:{lid}"
         hour_before = f"session:{first.id}:seq0:remind:60:{lid}"

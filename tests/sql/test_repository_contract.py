@@ -97,7 +97,9 @@ async def test_profiles_save_is_an_upsert(storage: Any) -> None:
                 anonymous=True, contact="+573001234567", updated_at=T0)
     async with storage.uow_factory() as uow:
         await uow.profiles.save(p)
-        await uow.profiles.save(Profile(b, Mode.STUDY_BUDDY, "Python", ("English",), "UTC", "Flexible"))
+        await uow.profiles.save(
+            Profile(b, Mode.STUDY_BUDDY, "Python", ("English",), "UTC", "Flexible")
+        )
         p.topic, p.capacity = "Linear Algebra", 2
         await uow.profiles.save(p)
         await uow.commit()
@@ -147,16 +149,27 @@ async def test_matches_members_and_queries(storage: Any) -> None:
         rnd = await uow.rounds.add(Round(cid, 2**40 + 7, T0))
         m1 = await uow.matches.add(pair(cid, b, a, suggested_times=times, round_id=rnd.id,
                                         score=12.5))
-        m2 = await uow.matches.add(Match(cid, Mode.NEED_SUPPORT,
-                                         [MatchMember(c, "supporter"), MatchMember(a, "supported", "Owl")],
-                                         ["needs Exam prep"], T0, space_id="C123"))
+        m2 = await uow.matches.add(
+            Match(
+                cid,
+                Mode.NEED_SUPPORT,
+                [MatchMember(c, "supporter"), MatchMember(a, "supported", "Owl")],
+                ["needs Exam prep"],
+                T0,
+                space_id="C123",
+            )
+        )
         await uow.commit()
     async with storage.uow_factory() as uow:
         got = await uow.matches.get(m1.id)
         assert got == m1 and got.member_ids() == [b, a]  # order kept
         assert got.suggested_times[0][0].tzinfo is not None
         assert [m.id for m in await uow.matches.active_for(a)] == [m1.id, m2.id]
-        got.state, got.ended_reason, got.ended_at = MatchState.ENDED, "moved", T0 + timedelta(days=2)
+        got.state, got.ended_reason, got.ended_at = (
+            MatchState.ENDED,
+            "moved",
+            T0 + timedelta(days=2),
+        )
         got.members.append(MatchMember(c))
         await uow.matches.update(got)
         await uow.commit()
@@ -202,8 +215,12 @@ async def test_sessions(storage: Any) -> None:
     cid, (a, b, c) = await seed(storage)
     async with storage.uow_factory() as uow:
         m = await uow.matches.add(pair(cid, a, b))
-        s1 = await uow.sessions.add(Session(m.id, T0 + timedelta(days=2), T0 + timedelta(days=2, hours=1), a, "u1@pm"))
-        s2 = await uow.sessions.add(Session(m.id, T0 + timedelta(days=1), T0 + timedelta(days=1, hours=1), b, "u2@pm"))
+        s1 = await uow.sessions.add(
+            Session(m.id, T0 + timedelta(days=2), T0 + timedelta(days=2, hours=1), a, "u1@pm")
+        )
+        s2 = await uow.sessions.add(
+            Session(m.id, T0 + timedelta(days=1), T0 + timedelta(days=1, hours=1), b, "u2@pm")
+        )
         with pytest.raises(StorageConflict):
             await uow.sessions.add(Session(m.id, T0, T0, a, "u1@pm"))
         s2.state, s2.sequence = SessionState.CANCELLED, 1
@@ -374,7 +391,9 @@ async def test_returned_objects_are_copies(storage: Any) -> None:
 async def test_forget_a_learner(storage: Any) -> None:
     cid, (a, b, c) = await seed(storage)
     async with storage.uow_factory() as uow:
-        await uow.profiles.save(Profile(a, Mode.STUDY_BUDDY, "Python", ("English",), "UTC", "Flexible"))
+        await uow.profiles.save(
+            Profile(a, Mode.STUDY_BUDDY, "Python", ("English",), "UTC", "Flexible")
+        )
         await uow.queue.add(QueueEntry(a, cid, Mode.STUDY_BUDDY, T0))
         m = await uow.matches.add(pair(cid, a, b))
         await uow.blocks.add(Block(cid, a, c, "unpaired", T0))

@@ -70,7 +70,10 @@ async def running(fake: FakeDiscord, storage: InMemoryStorage, clock: FakeClock,
 
 def community_settings(fake: FakeDiscord, **overrides: object) -> CommunitySettings:
     """Moderators are the 'Moderators' role (by name); spaces go under the category."""
-    values: dict[str, object] = {"moderator_roles": ("Moderators",), "space_parent": fake.category["id"]}
+    values: dict[str, object] = {
+        "moderator_roles": ("Moderators",),
+        "space_parent": fake.category["id"],
+    }
     values.update(overrides)
     return CommunitySettings(**values)  # type: ignore[arg-type]
 
@@ -84,6 +87,10 @@ def discord_settings(fake: FakeDiscord, **overrides: object) -> DiscordSettings:
 
 
 @pytest.fixture
-async def bot(fake: FakeDiscord, memory_storage: InMemoryStorage, clock: FakeClock) -> AsyncIterator[Bot]:
-    async with running(fake, memory_storage, clock, community_settings(fake), discord_settings(fake)) as b:
+async def bot(
+    fake: FakeDiscord, memory_storage: InMemoryStorage, clock: FakeClock
+) -> AsyncIterator[Bot]:
+    async with running(
+        fake, memory_storage, clock, community_settings(fake), discord_settings(fake)
+    ) as b:
         yield b

@@ -94,7 +94,9 @@ class FakeDiscord:
                       p.role(self.mod_role, "Moderators", LEARNER_PERMS, 2)]
         self.channels: dict[str, dict[str, Any]] = {}
         self.general = self._add_channel(p.channel(p.snowflake(), "general", self.guild_id))
-        self.category = self._add_channel(p.channel(p.snowflake(), "Matches", self.guild_id, kind=4))
+        self.category = self._add_channel(
+            p.channel(p.snowflake(), "Matches", self.guild_id, kind=4)
+        )
         self.thread_members: dict[str, set[str]] = {}
         self.calls: list[Call] = []
         self.sent: list[Sent] = []
@@ -194,9 +196,14 @@ class FakeDiscord:
                 await ws.send_json({"op": 11, "d": None, "s": None, "t": None})
             elif data["op"] == 2:
                 self.identified.append(data["d"])
-                ready = {"v": 10, "user": self.bot, "guilds": [{"id": self.guild_id, "unavailable": True}],
-                         "session_id": "session-1", "resume_gateway_url": self.gateway_url,
-                         "application": {"id": self.app_id, "flags": 0}}
+                ready = {
+                    "v": 10,
+                    "user": self.bot,
+                    "guilds": [{"id": self.guild_id, "unavailable": True}],
+                    "session_id": "session-1",
+                    "resume_gateway_url": self.gateway_url,
+                    "application": {"id": self.app_id, "flags": 0},
+                }
                 if data["d"].get("shard"):
                     ready["shard"] = data["d"]["shard"]
                 await ws.send_json({"op": 0, "t": "READY", "s": next(self._seq), "d": ready})
@@ -233,7 +240,11 @@ class FakeDiscord:
 
     def _fault(self, call: Call) -> tuple[int, Any, dict[str, str]] | None:
         for fault in self.faults:
-            if fault.times > 0 and fault.method == call.method and re.fullmatch(fault.pattern, call.path):
+            if (
+                fault.times > 0
+                and fault.method == call.method
+                and re.fullmatch(fault.pattern, call.path)
+            ):
                 fault.times -= 1
                 return fault.status, fault.body, fault.headers
         return None
@@ -249,12 +260,28 @@ class FakeDiscord:
         return 404, {"code": 0, "message": f"404: Not Found ({call.method} {call.path})"}, {}
 
     # ---- what the bot showed -------------------------------------------------------------------
-    def record(self, kind: str, channel_id: str, body: dict[str, Any], files: list[tuple[str, bytes]],
-               token: str = "", type_: int = 0, as_message: bool = True) -> Sent:
+    def record(
+        self,
+        kind: str,
+        channel_id: str,
+        body: dict[str, Any],
+        files: list[tuple[str, bytes]],
+        token: str = "",
+        type_: int = 0,
+        as_message: bool = True,
+    ) -> Sent:
         message = None
         if as_message:
-            attachments = [{"id": p.snowflake(), "filename": name, "size": len(data),
-                            "url": f"{self.api_url}/files/{name}", "proxy_url": ""} for name, data in files]
+            attachments = [
+                {
+                    "id": p.snowflake(),
+                    "filename": name,
+                    "size": len(data),
+                    "url": f"{self.api_url}/files/{name}",
+                    "proxy_url": "",
+                }
+                for name, data in files
+            ]
             message = p.message(p.snowflake(), channel_id, self.bot, body, attachments)
         sent = Sent(kind, channel_id, body, files, message, token, type_)
         self.sent.append(sent)

@@ -42,10 +42,15 @@ def callback(f: FakeDiscord, call: Call, interaction_id: str, token: str) -> Ans
     channel = f.tokens.get(token, "")
     as_message = kind in (4, 5)
     sent = f.record("callback", channel, data, call.files, token, kind, as_message)
-    body: dict[str, Any] = {"interaction": {"id": interaction_id, "type": 2,
-                                            "response_message_loading": kind == 5,
-                                            "response_message_ephemeral": bool(int(data.get("flags") or 0) & 64)},
-                            "resource": {"type": kind}}
+    body: dict[str, Any] = {
+        "interaction": {
+            "id": interaction_id,
+            "type": 2,
+            "response_message_loading": kind == 5,
+            "response_message_ephemeral": bool(int(data.get("flags") or 0) & 64),
+        },
+        "resource": {"type": kind},
+    }
     if sent.message is not None:
         body["interaction"]["response_message_id"] = sent.message["id"]
         body["resource"]["message"] = sent.message
@@ -78,7 +83,9 @@ def create_dm(f: FakeDiscord, call: Call) -> Answer:
 
 
 def get_user(f: FakeDiscord, _call: Call, uid: str) -> Answer:
-    return (200, f.users[uid]) if uid in f.users else (404, {"code": 10013, "message": "Unknown User"})
+    return (
+        (200, f.users[uid]) if uid in f.users else (404, {"code": 10013, "message": "Unknown User"})
+    )
 
 
 def post_message(f: FakeDiscord, call: Call, channel_id: str) -> Answer:
@@ -132,7 +139,9 @@ def guild_channels(f: FakeDiscord, call: Call, guild_id: str) -> Answer:
                          overwrites=call.json.get("permission_overwrites"))
         f.channels[data["id"]] = data
         return 201, data
-    return 200, [c for c in f.channels.values() if c.get("guild_id") == guild_id and c["type"] in (0, 4)]
+    return 200, [
+        c for c in f.channels.values() if c.get("guild_id") == guild_id and c["type"] in (0, 4)
+    ]
 
 
 def active_threads(f: FakeDiscord, _call: Call, _guild_id: str) -> Answer:

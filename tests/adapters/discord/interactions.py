@@ -18,16 +18,32 @@ class Users:
     def __init__(self, fake: FakeDiscord) -> None:
         self.fake = fake
 
-    async def _send(self, name: str, kind: int, data: dict[str, Any], *, permissions: int = LEARNER_PERMS,
-                    message: dict[str, Any] | None = None, dm: bool = False) -> str:
+    async def _send(
+        self,
+        name: str,
+        kind: int,
+        data: dict[str, Any],
+        *,
+        permissions: int = LEARNER_PERMS,
+        message: dict[str, Any] | None = None,
+        dm: bool = False,
+    ) -> str:
         f = self.fake
         uid = f.ids[name]
         iid = p.snowflake()
         token = f"tok{iid}"
         payload: dict[str, Any] = {
-            "id": iid, "application_id": f.app_id, "type": kind, "data": data, "token": token,
-            "version": 1, "locale": "en-US", "entitlements": [], "attachment_size_limit": 10 << 20,
-            "app_permissions": str((1 << 41) - 1), "authorizing_integration_owners": {"0": f.guild_id},
+            "id": iid,
+            "application_id": f.app_id,
+            "type": kind,
+            "data": data,
+            "token": token,
+            "version": 1,
+            "locale": "en-US",
+            "entitlements": [],
+            "attachment_size_limit": 10 << 20,
+            "app_permissions": str((1 << 41) - 1),
+            "authorizing_integration_owners": {"0": f.guild_id},
         }
         if dm:
             channel = f.channels[f.dm_channel_of(uid) or ""]
@@ -68,12 +84,23 @@ class Users:
             options.append(option)
         return options, resolved
 
-    async def slash(self, name: str, key: str, *, permissions: int = LEARNER_PERMS, **values: Any) -> str:
-        """``/peer join mode:study-buddy`` as ``slash("alice", "peer join", mode="study-buddy")``."""
+    async def slash(
+        self, name: str, key: str, *, permissions: int = LEARNER_PERMS, **values: Any
+    ) -> str:
+        """``/peer join mode:study-buddy`` typed by alice.
+
+        Written ``slash("alice", "peer join", mode="study-buddy")``.
+        """
         top, sub = self._command(key)
         options, resolved = self._options(sub, values)
-        data = {"id": top["id"], "name": top["name"], "type": 1, "guild_id": self.fake.guild_id,
-                "options": [{"name": sub["name"], "type": 1, "options": options}], "resolved": resolved}
+        data = {
+            "id": top["id"],
+            "name": top["name"],
+            "type": 1,
+            "guild_id": self.fake.guild_id,
+            "options": [{"name": sub["name"], "type": 1, "options": options}],
+            "resolved": resolved,
+        }
         return await self._send(name, SLASH, data, permissions=permissions)
 
     async def autocomplete(self, name: str, key: str, focused: str, **values: Any) -> str:

@@ -26,9 +26,9 @@ def role(rid: str, name: str, permissions: int = 0, position: int = 1) -> dict[s
 
 
 def member(u: dict[str, Any], roles: list[str], permissions: int | None = None) -> dict[str, Any]:
-    data: dict[str, Any] = {"user": u, "roles": roles, "joined_at": NOW, "nick": None, "deaf": False,
-                            "mute": False, "flags": 0, "pending": False, "premium_since": None,
-                            "avatar": None}
+    data: dict[str, Any] = {"user": u, "roles": roles, "joined_at": NOW, "nick": None,
+                            "deaf": False, "mute": False, "flags": 0, "pending": False,
+                            "premium_since": None, "avatar": None}
     if permissions is not None:
         data["permissions"] = str(permissions)
     return data
@@ -55,8 +55,9 @@ def dm_channel(cid: str, recipient: dict[str, Any]) -> dict[str, Any]:
 
 def message(mid: str, channel_id: str, author: dict[str, Any], body: dict[str, Any],
             attachments: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"id": mid, "channel_id": channel_id, "author": author, "content": body.get("content") or "",
-            "timestamp": NOW, "edited_timestamp": None, "tts": False, "mention_everyone": False,
+    return {"id": mid, "channel_id": channel_id, "author": author,
+            "content": body.get("content") or "", "timestamp": NOW, "edited_timestamp": None,
+            "tts": False, "mention_everyone": False,
             "mentions": [], "mention_roles": [], "attachments": attachments, "embeds": [],
             "pinned": False, "type": 0, "flags": int(body.get("flags") or 0),
             "components": body.get("components") or []}
@@ -79,7 +80,8 @@ def guild(gid: str, name: str, owner_id: str, roles: list[dict[str, Any]],
             "system_channel_flags": 0, "rules_channel_id": None, "vanity_url_code": None,
             "description": None, "banner": None, "premium_tier": 0,
             "premium_subscription_count": 0, "preferred_locale": "en-US",
-            "public_updates_channel_id": None, "nsfw_level": 0, "premium_progress_bar_enabled": False,
+            "public_updates_channel_id": None, "nsfw_level": 0,
+            "premium_progress_bar_enabled": False,
             "large": False, "unavailable": False, "member_count": len(members), "members": members,
             "channels": channels, "threads": [], "voice_states": [], "presences": [],
             "stage_instances": [], "guild_scheduled_events": [], "soundboard_sounds": [],

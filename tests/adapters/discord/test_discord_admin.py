@@ -29,13 +29,17 @@ async def test_a_learner_is_refused_on_peeradmin_even_if_the_server_allows_it(bo
 
 async def test_administrators_and_the_owner_are_moderators(bot: Bot) -> None:
     users = bot.users
-    admin = await users.answer(await users.slash("dave", "peeradmin queue", permissions=LEARNER_PERMS | ADMIN))
+    admin = await users.answer(
+        await users.slash("dave", "peeradmin queue", permissions=LEARNER_PERMS | ADMIN)
+    )
     assert "Nobody is waiting" in admin.content
     owner = await users.answer(await users.slash("owner", "peeradmin queue"))
     assert "Nobody is waiting" in owner.content
 
 
-async def test_export_arrives_as_a_csv_file_after_a_deferral(bot: Bot, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_export_arrives_as_a_csv_file_after_a_deferral(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # A core that takes its time: the interaction is deferred, the reply follows up.
     gate = asyncio.Event()
 
@@ -67,7 +71,9 @@ async def test_pair_by_hand_takes_users_as_options(bot: Bot) -> None:
 
     await join(bot, "alice")
     await join(bot, "bob")
-    reply = await bot.users.answer(await bot.users.slash("mod", "peeradmin pair", user_a="alice", user_b="bob"))
+    reply = await bot.users.answer(
+        await bot.users.slash("mod", "peeradmin pair", user_a="alice", user_b="bob")
+    )
     assert reply.ephemeral and "match" in reply.content.lower()
 
 
@@ -86,8 +92,12 @@ async def test_a_public_reply_after_a_deferral_is_posted_for_everyone(
     await bot.fake.wait_for(lambda: bot.fake.replies(token))
     gate.set()
     public = await bot.users.answer(token)
-    assert public.kind == "followup" and not public.ephemeral and public.content == "📊 For everyone"
-    assert any(c.method == "DELETE" and c.path.endswith("/messages/@original") for c in bot.fake.calls)
+    assert (
+        public.kind == "followup" and not public.ephemeral and public.content == "📊 For everyone"
+    )
+    assert any(
+        c.method == "DELETE" and c.path.endswith("/messages/@original") for c in bot.fake.calls
+    )
 
 
 async def test_a_failure_is_answered_politely(bot: Bot, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -18,7 +18,9 @@ async def community_id(bot: Bot) -> int:
     async with bot.storage.uow_factory() as uow:
         community = await uow.communities.by_external("discord", bot.fake.guild_id)
         if community is None:
-            community = await uow.communities.add(Community("discord", bot.fake.guild_id, "Study Hall"))
+            community = await uow.communities.add(
+                Community("discord", bot.fake.guild_id, "Study Hall")
+            )
             await uow.commit()
     assert community.id is not None
     return community.id
@@ -57,7 +59,9 @@ async def test_a_short_429_is_retried_honouring_retry_after(bot: Bot) -> None:
     await a_dm(bot)
     result = await bot.deliver()
     assert result.sent == 1
-    posts = [c.status for c in bot.fake.calls if c.method == "POST" and c.path.endswith("/messages")]
+    posts = [
+        c.status for c in bot.fake.calls if c.method == "POST" and c.path.endswith("/messages")
+    ]
     assert posts == [429, 200]
     [dm] = bot.fake.dms_to("alice")
     assert dm.content == f"Hello <@{bot.fake.ids['alice']}>" and "Status" in dm.buttons()
@@ -71,7 +75,9 @@ async def test_a_long_429_reschedules_the_row_after_retry_after(bot: Bot) -> Non
     result = await bot.deliver()
     assert result.retried == 1
     [row] = await rows(bot)
-    assert row.state is OutboxState.PENDING and row.due_at == bot.clock.now() + timedelta(seconds=120)
+    assert row.state is OutboxState.PENDING and row.due_at == bot.clock.now() + timedelta(
+        seconds=120
+    )
 
 
 async def test_a_429_from_a_proxy_uses_its_retry_after_header(bot: Bot) -> None:
@@ -96,7 +102,12 @@ async def test_the_guild_channel_cap_falls_back_to_a_private_thread(bot: Bot) ->
 
 async def test_a_missing_permission_fails_for_good_and_tells_the_moderators(bot: Bot) -> None:
     f = bot.fake
-    f.fail("POST", rf"/guilds/{f.guild_id}/channels", 403, {"code": 50013, "message": "Missing Permissions"})
+    f.fail(
+        "POST",
+        rf"/guilds/{f.guild_id}/channels",
+        403,
+        {"code": 50013, "message": "Missing Permissions"},
+    )
     await a_space(bot)
     assert (await bot.deliver()).failed == 1
     [row] = await rows(bot)
@@ -115,7 +126,9 @@ async def test_opening_a_space_twice_reuses_it(bot: Bot) -> None:
         await uow.outbox.update(row)
         await uow.commit()
     await bot.deliver()
-    creates = [c for c in f.calls if c.method == "POST" and c.path == f"/guilds/{f.guild_id}/channels"]
+    creates = [
+        c for c in f.calls if c.method == "POST" and c.path == f"/guilds/{f.guild_id}/channels"
+    ]
     assert len(creates) == 1
     channel = next(c for c in f.channels.values() if c.get("name") == "peer-7-python")
     assert len(f.in_channel(channel["id"])) == 1  # the intro was not posted twice

@@ -56,7 +56,11 @@ async def test_join_match_space_dms_fallback_and_unpair(bot: Bot) -> None:
 
     # The private channel: under the category, hidden from @everyone, open to the pair,
     # the bot (which can manage it) and the moderator role.
-    created = next(c for c in fake.calls if c.method == "POST" and c.path.endswith(f"/guilds/{fake.guild_id}/channels"))
+    created = next(
+        c
+        for c in fake.calls
+        if c.method == "POST" and c.path.endswith(f"/guilds/{fake.guild_id}/channels")
+    )
     channel = next(c for c in fake.channels.values() if c.get("name", "").startswith("peer-1-"))
     assert str(created.json["parent_id"]) == fake.category["id"]
     everyone = overwrite(channel, fake.guild_id)
@@ -87,7 +91,9 @@ async def test_join_match_space_dms_fallback_and_unpair(bot: Bot) -> None:
 
     # Bob unpairs from the channel: the button asks for the reason first.
     modal = await users.answer(await users.click("bob", intro, "Unpair"))
-    assert modal.type == 9 and [c["component"]["custom_id"] for c in modal.body["components"]] == ["reason"]
+    assert modal.type == 9 and [c["component"]["custom_id"] for c in modal.body["components"]] == [
+        "reason"
+    ]
     ended = await users.answer(await users.submit("bob", modal, {"reason": "different schedules"}))
     assert "Your match has ended (match #1)" in ended.content and ended.ephemeral
 
@@ -113,8 +119,9 @@ async def test_a_button_in_a_dm_works_without_a_guild(bot: Bot) -> None:
     assert reply.ephemeral and reply.content
 
 
-async def test_buttons_still_work_after_a_restart(fake: FakeDiscord, memory_storage: InMemoryStorage,
-                                                  clock: FakeClock) -> None:
+async def test_buttons_still_work_after_a_restart(
+    fake: FakeDiscord, memory_storage: InMemoryStorage, clock: FakeClock
+) -> None:
     """Buttons are routed by their custom id, not by views kept in a process's memory."""
     settings = (community_settings(fake), discord_settings(fake))
     async with running(fake, memory_storage, clock, *settings) as before:
@@ -125,14 +132,22 @@ async def test_buttons_still_work_after_a_restart(fake: FakeDiscord, memory_stor
         assert modal.type == 9 and modal.body["components"][0]["component"]["custom_id"] == "mode"
 
 
-async def test_the_same_flow_on_sqlite(fake: FakeDiscord, sqlite_storage: Any, clock: FakeClock) -> None:
+async def test_the_same_flow_on_sqlite(
+    fake: FakeDiscord, sqlite_storage: Any, clock: FakeClock
+) -> None:
     """The adapter only talks to the core: the SQL storage behaves the same under it."""
-    async with running(fake, sqlite_storage, clock, community_settings(fake), discord_settings(fake)) as bot:
+    async with running(
+        fake, sqlite_storage, clock, community_settings(fake), discord_settings(fake)
+    ) as bot:
         await join(bot, "alice")
         await join(bot, "bob")
         await bot.users.answer(await bot.users.slash("mod", "peeradmin match-now"))
         assert (await bot.deliver()).sent == 3
         assert fake.dms_to("alice") and fake.dms_to("bob")
         async with sqlite_storage.uow_factory() as uow:
-            [match] = await uow.matches.list((await uow.communities.by_external("discord", fake.guild_id)).id)
-        assert match.space_id == next(c["id"] for c in fake.channels.values() if c.get("name", "").startswith("peer-1-"))
+            [match] = await uow.matches.list(
+                (await uow.communities.by_external("discord", fake.guild_id)).id
+            )
+        assert match.space_id == next(
+            c["id"] for c in fake.channels.values() if c.get("name", "").startswith("peer-1-")
+        )

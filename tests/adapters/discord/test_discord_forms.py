@@ -14,7 +14,9 @@ def label_of(modal_body: dict[str, object], custom_id: str) -> dict[str, object]
 async def test_a_bad_availability_is_rejected_then_fixed_with_the_answers_kept(bot: Bot) -> None:
     users = bot.users
     modal = await users.answer(await users.slash("alice", "peer join", mode="study-buddy"))
-    step = await users.answer(await users.submit("alice", modal, {**PAGE_1, "availability": "Mon 25:00-26:00"}))
+    step = await users.answer(
+        await users.submit("alice", modal, {**PAGE_1, "availability": "Mon 25:00-26:00"})
+    )
     page_2 = await users.answer(await users.click("alice", step, "Next"))
     rejected = await users.answer(await users.submit("alice", page_2, {"goal": "Pass the exam"}))
 
@@ -31,7 +33,9 @@ async def test_a_bad_availability_is_rejected_then_fixed_with_the_answers_kept(b
     topic = label_of(fix.body, "topic")["component"]
     assert [o["value"] for o in topic["options"] if o.get("default")] == ["Python"]  # type: ignore[index]
 
-    done = await users.answer(await users.submit("alice", fix, {"availability": "Mon-Fri 18:00-21:00"}))
+    done = await users.answer(
+        await users.submit("alice", fix, {"availability": "Mon-Fri 18:00-21:00"})
+    )
     assert "in the queue for **Study buddy** on **Python**" in done.content
     async with bot.storage.uow_factory() as uow:
         community = await uow.communities.by_external("discord", bot.fake.guild_id)

@@ -78,9 +78,18 @@ def test_long_choice_lists_become_text_inputs_and_multi_selects_allow_several() 
     many = CommunitySettings(topics=tuple(f"Topic {i}" for i in range(30)))
     assert forms.select_options(catalogue.TOPIC, many) is None
     assert forms.select_options(catalogue.TOPIC, CommunitySettings()) == CommunitySettings().topics
-    assert forms.select_options(catalogue.COHORT, CommunitySettings()) is None  # no cohorts: free text
-    draft = forms.FormBook().start("1", "2", catalogue.FORMS["join-study-buddy"], {"languages": "English, French"},
-                                   "peer join", {}, CommunitySettings())
+    assert (
+        forms.select_options(catalogue.COHORT, CommunitySettings()) is None
+    )  # no cohorts: free text
+    draft = forms.FormBook().start(
+        "1",
+        "2",
+        catalogue.FORMS["join-study-buddy"],
+        {"languages": "English, French"},
+        "peer join",
+        {},
+        CommunitySettings(),
+    )
     languages = forms.modal(draft, "1").to_dict()["components"][1]["component"]
     assert languages["type"] == 3 and languages["max_values"] == len(CommunitySettings().languages)
     assert [o["value"] for o in languages["options"] if o["default"]] == ["English", "French"]
@@ -89,16 +98,25 @@ def test_long_choice_lists_become_text_inputs_and_multi_selects_allow_several() 
 def test_submissions_are_read_from_labels_and_rows() -> None:
     components = [
         {"type": 18, "component": {"type": 4, "custom_id": "goal", "value": "Pass"}},
-        {"type": 18, "component": {"type": 3, "custom_id": "languages", "values": ["English", "French"]}},
+        {
+            "type": 18,
+            "component": {"type": 3, "custom_id": "languages", "values": ["English", "French"]},
+        },
         {"type": 1, "components": [{"type": 4, "custom_id": "country", "value": ""}]},
     ]
-    assert forms.read_submission(components) == {"goal": "Pass", "languages": "English, French", "country": ""}
+    assert forms.read_submission(components) == {
+        "goal": "Pass",
+        "languages": "English, French",
+        "country": "",
+    }
 
 
 def test_unfinished_forms_are_forgotten_after_a_while() -> None:
     now = [0.0]
     book = forms.FormBook(clock=lambda: now[0])
-    book.start("1", "2", catalogue.FORMS["feedback-peer"], {}, "peer feedback", {}, CommunitySettings())
+    book.start(
+        "1", "2", catalogue.FORMS["feedback-peer"], {}, "peer feedback", {}, CommunitySettings()
+    )
     assert book.get("1", "2", "feedback-peer") is not None
     now[0] += forms.DRAFT_TTL + 1
     assert book.get("1", "2", "feedback-peer") is None
@@ -111,6 +129,8 @@ def test_a_button_missing_required_options_asks_for_them() -> None:
     assert form is not None and [f.name for f in form.fields] == ["reason"]
     assert forms.command_form(unpair, {"match": "3", "reason": "busy"}) is None
     forget = catalogue.command("peer forget")
-    assert forget is not None and forms.command_form(forget, {}) is None  # a yes/no is never required text
+    assert (
+        forget is not None and forms.command_form(forget, {}) is None
+    )  # a yes/no is never required text
     assert all(f.kind is not Kind.BOOL for f in form.fields)
     assert replace(form, title="x").name == "cmd:peer.unpair"

@@ -28,7 +28,9 @@ async def test_the_synced_commands_are_the_catalogue(bot: Bot) -> None:
     assert [c["name"] for c in synced] == ["peer", "peeradmin"]
     for group in synced:
         assert group["contexts"] == [0]  # servers only: a command needs a community
-        assert len(group["options"]) == sum(1 for c in catalogue.COMMANDS if c.group == group["name"])
+        assert len(group["options"]) == sum(
+            1 for c in catalogue.COMMANDS if c.group == group["name"]
+        )
     peeradmin = next(c for c in synced if c["name"] == "peeradmin")
     assert int(peeradmin["default_member_permissions"]) == 1 << 5  # Manage Server
     assert next(c for c in synced if c["name"] == "peer")["default_member_permissions"] is None
@@ -79,9 +81,14 @@ async def test_topics_and_time_zones_are_autocompleted(
     async with running(fake, memory_storage, clock, community, discord_settings(fake)) as bot:
         options = synced_options(fake.commands[fake.guild_id], probe)
         assert options["topic"]["autocomplete"] and options["timezone"]["autocomplete"]
-        topics = await bot.users.answer(await bot.users.autocomplete("alice", "peer probe", "topic", topic="calc"))
+        topics = await bot.users.answer(
+            await bot.users.autocomplete("alice", "peer probe", "topic", topic="calc")
+        )
         assert topics.type == 8
         assert [c["value"] for c in topics.body["choices"]] == ["Calculus I", "Calculus II"]
-        zones = await bot.users.answer(await bot.users.autocomplete("alice", "peer probe", "timezone",
-                                                                    topic="Biology", timezone="lond"))
+        zones = await bot.users.answer(
+            await bot.users.autocomplete(
+                "alice", "peer probe", "timezone", topic="Biology", timezone="lond"
+            )
+        )
         assert [c["value"] for c in zones.body["choices"]] == ["Europe/London"]

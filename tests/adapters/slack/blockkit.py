@@ -14,6 +14,33 @@ def _text_len(obj: Any) -> int:
     return len(obj.get("text", "")) if isinstance(obj, dict) else 0
 
 
+_OPTION_ELEMENTS = ("static_select", "multi_static_select", "checkboxes", "radio_buttons")
+
+
+def _button(el: dict[str, Any], where: str, out: list[str]) -> None:
+    if not 0 < _text_len(el.get("text")) <= 75:
+        out.append(f"{where}: button text must be 1..75 characters")
+    if len(el.get("value", "")) > 2000:
+        out.append(f"{where}: button value longer than 2000")
+    if el.get("style") not in (None, "primary", "danger"):
+        out.append(f"{where}: bad button style {el.get('style')!r}")
+
+
+def _options(el: dict[str, Any], where: str, out: list[str]) -> None:
+    options = el.get("options", [])
+    if not 0 < len(options) <= 100:
+        out.append(f"{where}: 1..100 options needed")
+    for o in options:
+        if not 0 < _text_len(o.get("text")) <= 75 or len(o.get("value", "")) > 150:
+            out.append(f"{where}: option text ≤75 / value ≤150")
+    initial = el.get("initial_option")
+    if initial is not None and initial not in options:
+        out.append(f"{where}: initial_option is not one of the options")
+    for o in el.get("initial_options", []):
+        if o not in options:
+            out.append(f"{where}: initial_options not among the options")
+
+
 def _element(el: dict[str, Any], where: str, out: list[str]) -> None:
     kind = el.get("type")
     if not el.get("action_id") and kind not in ("image",):
@@ -21,30 +48,33 @@ def _element(el: dict[str, Any], where: str, out: list[str]) -> None:
     if len(el.get("action_id", "")) > 255:
         out.append(f"{where}: action_id longer than 255")
     if kind == "button":
-        if not 0 < _text_len(el.get("text")) <= 75:
-            out.append(f"{where}: button text must be 1..75 characters")
-        if len(el.get("value", "")) > 2000:
-            out.append(f"{where}: button value longer than 2000")
-        if el.get("style") not in (None, "primary", "danger"):
-            out.append(f"{where}: bad button style {el.get('style')!r}")
-    if kind in ("static_select", "multi_static_select", "checkboxes", "radio_buttons"):
-        options = el.get("options", [])
-        if not 0 < len(options) <= 100:
-            out.append(f"{where}: 1..100 options needed")
-        for o in options:
-            if not 0 < _text_len(o.get("text")) <= 75 or len(o.get("value", "")) > 150:
-                out.append(f"{where}: option text ≤75 / value ≤150")
-        initial = el.get("initial_option")
-        if initial is not None and initial not in options:
-            out.append(f"{where}: initial_option is not one of the options")
-        for o in el.get("initial_options", []):
-            if o not in options:
-                out.append(f"{where}: initial_options not among the options")
+        _button(el, where, out)
+    if kind in _OPTION_ELEMENTS:
+        _options(el, where, out)
     if "placeholder" in el and _text_len(el["placeholder"]) > 150:
         out.append(f"{where}: placeholder longer than 150")
     if kind == "plain_text_input" and "initial_value" in el and "max_length" in el \
             and len(el["initial_value"]) > el["max_length"]:
         out.append(f"{where}: initial_value longer than max_length")
+
+
+def _actions(block: dict[str, Any], where: str, out: list[str]) -> None:
+    elements = block.get("elements", [])
+    if not 0 < len(elements) <= 25:
+        out.append(f"{where}: actions need 1..25 elements")
+    action_ids = [e.get("action_id") for e in elements]
+    if len(action_ids) != len(set(action_ids)):
+        out.append(f"{where}: duplicate action_id")
+    for j, el in enumerate(elements):
+        _element(el, f"{where}.elements[{j}]", out)
+
+
+def _input(block: dict[str, Any], where: str, surface: str, out: list[str]) -> None:
+    if surface == "message":
+        out.append(f"{where}: input blocks only in modals")
+    if not 0 < _text_len(block.get("label")) <= 2000:
+        out.append(f"{where}: input label must be 1..2000 characters")
+    _element(block.get("element", {}), f"{where}.element", out)
 
 
 def block_problems(blocks: list[dict[str, Any]], surface: str) -> list[str]:
@@ -64,20 +94,9 @@ def block_problems(blocks: list[dict[str, Any]], surface: str) -> list[str]:
         if kind == "header" and not 0 < _text_len(block.get("text")) <= 150:
             out.append(f"{where}: header text must be 1..150 characters")
         if kind == "actions":
-            elements = block.get("elements", [])
-            if not 0 < len(elements) <= 25:
-                out.append(f"{where}: actions need 1..25 elements")
-            action_ids = [e.get("action_id") for e in elements]
-            if len(action_ids) != len(set(action_ids)):
-                out.append(f"{where}: duplicate action_id")
-            for j, el in enumerate(elements):
-                _element(el, f"{where}.elements[{j}]", out)
+            _actions(block, where, out)
         if kind == "input":
-            if surface == "message":
-                out.append(f"{where}: input blocks only in modals")
-            if not 0 < _text_len(block.get("label")) <= 2000:
-                out.append(f"{where}: input label must be 1..2000 characters")
-            _element(block.get("element", {}), f"{where}.element", out)
+            _input(block, where, surface, out)
     return out
 
 

@@ -71,7 +71,9 @@ async def http_driver(app: Any, fake: FakeSlack) -> AsyncIterator[Driver]:
 
 
 @pytest.fixture(params=["in-process", "http"])
-async def any_driver(request: pytest.FixtureRequest, app: Any, fake: FakeSlack) -> AsyncIterator[Driver]:
+async def any_driver(
+    request: pytest.FixtureRequest, app: Any, fake: FakeSlack
+) -> AsyncIterator[Driver]:
     """The same scenario dispatched in-process and over real HTTP."""
     if request.param == "in-process":
         yield Driver(app, fake)

@@ -37,8 +37,11 @@ class Sent:
 def signed_headers(body: str, content_type: str, *, secret: str = SECRET,
                    timestamp: int | None = None) -> dict[str, str]:
     ts = str(int(time.time()) if timestamp is None else timestamp)
-    return {"content-type": content_type, "x-slack-request-timestamp": ts,
-            "x-slack-signature": SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)}
+    return {
+        "content-type": content_type,
+        "x-slack-request-timestamp": ts,
+        "x-slack-signature": SignatureVerifier(secret).generate_signature(timestamp=ts, body=body),
+    }
 
 
 def _state(view: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
@@ -80,8 +83,14 @@ class Driver:
         self.http_url = http_url
         self._n = itertools.count(1)
 
-    async def send(self, body: str, content_type: str = FORM, *, headers: dict[str, str] | None = None,
-                   settle: bool = True) -> Sent:
+    async def send(
+        self,
+        body: str,
+        content_type: str = FORM,
+        *,
+        headers: dict[str, str] | None = None,
+        settle: bool = True,
+    ) -> Sent:
         headers = headers or signed_headers(body, content_type)
         if self.http_url:
             async with aiohttp.ClientSession() as session, \
@@ -135,11 +144,23 @@ class Driver:
         n = next(self._n)
         key = f"action-{n}"
         payload: dict[str, Any] = {
-            "type": "block_actions", "team": {"id": self.fake.team_id, "domain": "test"},
-            "user": self._user(user), "api_app_id": "A1", "token": "legacy",
+            "type": "block_actions",
+            "team": {"id": self.fake.team_id, "domain": "test"},
+            "user": self._user(user),
+            "api_app_id": "A1",
+            "token": "legacy",
             "trigger_id": f"trigger-{n}",
-            "actions": [{"type": "button", "action_id": el["action_id"], "block_id": block.get("block_id", "b"),
-                         "text": el["text"], "value": el.get("value", ""), "action_ts": "1700000000.1"}]}
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": el["action_id"],
+                    "block_id": block.get("block_id", "b"),
+                    "text": el["text"],
+                    "value": el.get("value", ""),
+                    "action_ts": "1700000000.1",
+                }
+            ],
+        }
         if surface.get("type") == "home":
             payload |= {"container": {"type": "view", "view_id": "VHOME"}, "view": surface}
         else:
@@ -153,8 +174,12 @@ class Driver:
     async def submit(self, user: str, view: dict[str, Any], values: dict[str, Any]) -> Sent:
         """Submit a modal that was opened with ``views.open``."""
         n = next(self._n)
-        submitted = {**view, "state": {"values": _state(view, values)}, "team_id": self.fake.team_id,
-                     "app_installed_team_id": self.fake.team_id}
+        submitted = {
+            **view,
+            "state": {"values": _state(view, values)},
+            "team_id": self.fake.team_id,
+            "app_installed_team_id": self.fake.team_id,
+        }
         payload = {"type": "view_submission", "team": {"id": self.fake.team_id, "domain": "test"},
                    "user": self._user(user), "api_app_id": "A1", "token": "legacy",
                    "trigger_id": f"trigger-{n}", "view": submitted, "response_urls": []}

@@ -107,15 +107,24 @@ class FakeSlack(Workspace):
             if result:
                 return result
             if loop.time() > deadline:
-                raise AssertionError(f"timed out waiting; calls so far: {[c.method for c in self.calls]}")
+                raise AssertionError(
+                    f"timed out waiting; calls so far: {[c.method for c in self.calls]}"
+                )
             await asyncio.sleep(0.01)
 
     async def push(self, kind: str, payload: dict[str, Any]) -> str:
         """Send a Socket Mode envelope to the connected app; returns its envelope id."""
         envelope_id = f"env-{next(self._ids)}"
-        await self._sockets[-1].send_json({"envelope_id": envelope_id, "type": kind, "payload": payload,
-                                           "accepts_response_payload": kind != "events_api",
-                                           "retry_attempt": 0, "retry_reason": ""})
+        await self._sockets[-1].send_json(
+            {
+                "envelope_id": envelope_id,
+                "type": kind,
+                "payload": payload,
+                "accepts_response_payload": kind != "events_api",
+                "retry_attempt": 0,
+                "retry_reason": "",
+            }
+        )
         return envelope_id
 
     # ---- HTTP plumbing ---------------------------------------------------------------

@@ -64,7 +64,11 @@ class Workspace:
 
     def m_usergroups_users_list(self, p: dict[str, Any]) -> dict[str, Any]:
         group = str(p.get("usergroup"))
-        return {"users": self.usergroups[group]} if group in self.usergroups else self._error("no_such_subteam")
+        return (
+            {"users": self.usergroups[group]}
+            if group in self.usergroups
+            else self._error("no_such_subteam")
+        )
 
     def _new_channel(self, prefix: str, **attrs: Any) -> dict[str, Any]:
         channel = {"id": f"{prefix}{next(self._ids):04d}", "is_archived": False, "is_im": False,
@@ -100,7 +104,11 @@ class Workspace:
         if any(c["name"] == name for c in self.channels.values()):
             return self._error("name_taken")
         private = str(p.get("is_private", "")).lower() in ("true", "1")
-        return {"channel": self._new_channel("C", name=name, is_private=private, members=[self.bot_user])}
+        return {
+            "channel": self._new_channel(
+                "C", name=name, is_private=private, members=[self.bot_user]
+            )
+        }
 
     def m_conversations_invite(self, p: dict[str, Any]) -> dict[str, Any]:
         channel = self.channels.get(str(p.get("channel")))

@@ -37,7 +37,9 @@ async def test_a_learner_is_refused_admin_commands(driver: Driver, fake: FakeSla
     assert "for moderators" in texts(fake, key)[0]
 
 
-async def test_admins_and_usergroup_members_may_use_admin_commands(driver: Driver, fake: FakeSlack) -> None:
+async def test_admins_and_usergroup_members_may_use_admin_commands(
+    driver: Driver, fake: FakeSlack
+) -> None:
     _, by_admin = await driver.slash("UADMIN", "admin queue")
     _, by_group = await driver.slash("UMOD", "admin queue")
     assert texts(fake, by_admin) == ["Nobody is waiting."]
@@ -59,7 +61,9 @@ async def test_bad_availability_is_answered_inline(driver: Driver, fake: FakeSla
         assert await uow.queue.waiting(1) == []
 
 
-async def test_missing_options_open_a_modal_from_the_catalogue(driver: Driver, fake: FakeSlack) -> None:
+async def test_missing_options_open_a_modal_from_the_catalogue(
+    driver: Driver, fake: FakeSlack
+) -> None:
     await driver.slash("U1", "join")  # no mode: the core asks for it, Slack shows a select
     view = fake.opened_views[-1]["view"]
     assert view["callback_id"] == "pmcmd:peer.join"
@@ -79,7 +83,9 @@ async def test_positional_text_and_keywords(driver: Driver, fake: FakeSlack) -> 
     assert "not a whole number" in texts(fake, key)[0]
 
 
-async def test_refusal_after_a_submission_is_shown_in_the_modal(driver: Driver, fake: FakeSlack) -> None:
+async def test_refusal_after_a_submission_is_shown_in_the_modal(
+    driver: Driver, fake: FakeSlack
+) -> None:
     await join(driver, fake, "U1")
     await driver.slash("U1", "join")
     view = fake.opened_views[-1]["view"]
@@ -119,14 +125,18 @@ async def test_app_home_is_published_and_kept_current(driver: Driver, fake: Fake
     assert fake.problems == []
 
 
-async def test_people_who_never_opened_home_are_not_published(driver: Driver, fake: FakeSlack) -> None:
+async def test_people_who_never_opened_home_are_not_published(
+    driver: Driver, fake: FakeSlack
+) -> None:
     await driver.slash("U2", "status")
     assert "U2" not in fake.homes
 
 
 async def test_an_expired_trigger_offers_a_button_instead(driver: Driver, fake: FakeSlack) -> None:
     body, key = driver.slash_body("U1", "join study-buddy")
-    fake.expired_triggers.add(next(p for p in body.split("&") if p.startswith("trigger_id=")).split("=")[1])
+    fake.expired_triggers.add(
+        next(p for p in body.split("&") if p.startswith("trigger_id=")).split("=")[1]
+    )
     await driver.send(body)
     answer = next(r for r in fake.responses if r["key"] == key)
     buttons = [e for b in answer["blocks"] if b["type"] == "actions" for e in b["elements"]]
@@ -136,7 +146,9 @@ async def test_an_expired_trigger_offers_a_button_instead(driver: Driver, fake: 
     assert fake.opened_views[-1]["view"]["callback_id"] == "pmform:join-study-buddy"
 
 
-async def test_a_button_of_a_removed_command_still_gets_an_answer(driver: Driver, fake: FakeSlack) -> None:
+async def test_a_button_of_a_removed_command_still_gets_an_answer(
+    driver: Driver, fake: FakeSlack
+) -> None:
     old = {"blocks": [{"type": "actions", "elements": [{
         "type": "button", "text": {"type": "plain_text", "text": "Dance"},
         "action_id": "pm:peer.dance:0", "value": json.dumps({"c": "peer dance", "a": {}})}]}]}
@@ -144,7 +156,9 @@ async def test_a_button_of_a_removed_command_still_gets_an_answer(driver: Driver
     assert "don't know the command" in texts(fake, key)[0]
 
 
-async def test_a_usergroup_made_moderator_in_chat_counts_at_once(driver: Driver, fake: FakeSlack) -> None:
+async def test_a_usergroup_made_moderator_in_chat_counts_at_once(
+    driver: Driver, fake: FakeSlack
+) -> None:
     fake.usergroups["S0OTHER"] = ["U3"]
     _, before = await driver.slash("U3", "admin queue")
     assert "for moderators" in texts(fake, before)[0]
@@ -153,8 +167,9 @@ async def test_a_usergroup_made_moderator_in_chat_counts_at_once(driver: Driver,
     assert texts(fake, after) == ["Nobody is waiting."]
 
 
-async def test_home_refreshes_do_not_eat_the_command_budget(fake: FakeSlack, memory_storage: InMemoryStorage,
-                                                            clock: FakeClock) -> None:
+async def test_home_refreshes_do_not_eat_the_command_budget(
+    fake: FakeSlack, memory_storage: InMemoryStorage, clock: FakeClock
+) -> None:
     services = Services(memory_storage.uow_factory, clock, CommunitySettings(commands_per_minute=3))
     driver = Driver(build_app(services, make_settings(fake)), fake)
     await driver.home_opened("U1")

@@ -43,7 +43,9 @@ async def test_a_dm_goes_to_the_user_with_buttons_and_files(deliverer: SlackDeli
     posted = fake.messages[-1]
     assert posted["channel"].startswith("D") and posted["text"] == "Hello *there*"
     assert posted["blocks"][-1]["elements"][0]["action_id"] == "pm:peer.status:0"
-    assert fake.files[0]["channel"] == posted["channel"] and fake.files[0]["content"] == b"a,b\n1,2\n"
+    assert (
+        fake.files[0]["channel"] == posted["channel"] and fake.files[0]["content"] == b"a,b\n1,2\n"
+    )
 
 
 async def test_a_group_dm_is_the_default_space(deliverer: SlackDeliverer, fake: FakeSlack) -> None:
@@ -57,16 +59,22 @@ async def test_a_group_dm_is_the_default_space(deliverer: SlackDeliverer, fake: 
 
 async def test_channel_mode_creates_a_private_channel_and_invites(deliverer: SlackDeliverer,
                                                                  fake: FakeSlack) -> None:
-    facts = await deliverer.deliver(space(["U1", "U2"], mode="channel", name="peer-1-Data Science!"))
+    facts = await deliverer.deliver(
+        space(["U1", "U2"], mode="channel", name="peer-1-Data Science!")
+    )
     channel = fake.channels[facts["space_id"]]
     assert channel["name"] == "peer-1-data-science" and channel["is_private"]
     assert {"U1", "U2"} <= set(channel["members"])
     # name_taken by our own channel (a retry): reused, not duplicated.
-    again = await deliverer.deliver(space(["U1", "U2"], mode="channel", name="peer-1-Data Science!"))
+    again = await deliverer.deliver(
+        space(["U1", "U2"], mode="channel", name="peer-1-Data Science!")
+    )
     assert again["space_id"] == channel["id"]
 
 
-async def test_a_name_taken_by_someone_else_gets_a_suffix(deliverer: SlackDeliverer, fake: FakeSlack) -> None:
+async def test_a_name_taken_by_someone_else_gets_a_suffix(
+    deliverer: SlackDeliverer, fake: FakeSlack
+) -> None:
     fake._new_channel("C", name="peer-1-python", members=["U3"])  # not the bot's
     facts = await deliverer.deliver(space(["U1", "U2"], mode="channel"))
     assert fake.channels[facts["space_id"]]["name"] == "peer-1-python-1"
@@ -128,8 +136,8 @@ async def _slack_community(storage: InMemoryStorage) -> int:
 
 async def _row(storage: InMemoryStorage, community_id: int, clock: FakeClock) -> OutboxMessage:
     async with storage.uow_factory() as uow:
-        row = await uow.outbox.add(OutboxMessage(DirectMessage("U1", "Reminder", "reminder:1"), community_id,
-                                               clock.now()))
+        row = await uow.outbox.add(OutboxMessage(DirectMessage("U1", "Reminder", "reminder:1"),
+                                                 community_id, clock.now()))
         await uow.commit()
     return row
 
@@ -146,9 +154,9 @@ async def test_a_short_rate_limit_is_waited_out_in_place(deliverer: SlackDeliver
     assert [m["text"] for m in fake.messages] == ["Reminder"]
 
 
-async def test_a_long_rate_limit_reschedules_at_retry_after(deliverer: SlackDeliverer, fake: FakeSlack,
-                                                            memory_storage: InMemoryStorage,
-                                                            clock: FakeClock) -> None:
+async def test_a_long_rate_limit_reschedules_at_retry_after(
+    deliverer: SlackDeliverer, fake: FakeSlack, memory_storage: InMemoryStorage, clock: FakeClock
+) -> None:
     community_id = await _slack_community(memory_storage)
     row = await _row(memory_storage, community_id, clock)
     fake.fail("chat.postMessage", status=429, retry_after=120)

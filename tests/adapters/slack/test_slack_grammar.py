@@ -27,13 +27,15 @@ def test_every_catalogue_command_is_reachable(cmd: catalogue.Command) -> None:
     ('unpair reason:"too busy" match:3', "peer unpair", {"reason": "too busy", "match": "3"}),
     ("pause 2", "peer pause", {"weeks": "2"}),
     ("schedule 2026-03-05 18:00", "peer schedule", {"when": "2026-03-05 18:00"}),
-    ("reschedule 4 2026-03-05 18:00", "peer reschedule", {"session": "4", "when": "2026-03-05 18:00"}),
+    ("reschedule 4 2026-03-05 18:00", "peer reschedule",
+     {"session": "4", "when": "2026-03-05 18:00"}),
     ("admin end-match 3 they asked", "peeradmin end-match", {"match": "3", "reason": "they asked"}),
     ("admin match_now dry_run:yes", "peeradmin match-now", {"dry_run": "yes"}),
     ("admin pair <@U1|ada> <@U2>", "peeradmin pair", {"user_a": "U1", "user_b": "U2"}),
     ("admin ban user:<@U9|x> spamming   the  channel", "peeradmin ban",
      {"user": "U9", "reason": "spamming   the  channel"}),
-    ("admin config topics Python, Go", "peeradmin config", {"key": "topics", "value": "Python, Go"}),
+    ("admin config topics Python, Go", "peeradmin config",
+     {"key": "topics", "value": "Python, Go"}),
     ("forget confirm:yes", "peer forget", {"confirm": "yes"}),
 ])
 def test_parse(text: str, command: str, args: dict[str, str]) -> None:
@@ -56,7 +58,8 @@ def test_extra_words_are_not_silently_dropped() -> None:
 
 
 def test_words_that_look_like_keywords_stay_text() -> None:
-    assert grammar.parse("unpair see: the notes at 10:00").args == {"reason": "see: the notes at 10:00"}
+    parsed = grammar.parse("unpair see: the notes at 10:00")
+    assert parsed.args == {"reason": "see: the notes at 10:00"}
 
 
 def test_missing_required_and_usage() -> None:

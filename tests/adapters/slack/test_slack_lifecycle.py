@@ -67,7 +67,9 @@ async def test_full_lifecycle(any_driver: Driver, fake: FakeSlack, memory_storag
     assert set(group["members"]) == {"U1", "U2", "UBOT"}
     intro = fake.messages_in(group["id"])[0]
     assert "<@U1>" in intro["text"] and "<!date^" in intro["text"]
-    labels = [e["text"]["text"] for b in intro["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    labels = [
+        e["text"]["text"] for b in intro["blocks"] if b["type"] == "actions" for e in b["elements"]
+    ]
     assert {"Schedule", "Unpair"} <= set(labels)
     async with memory_storage.uow_factory() as uow:
         match = (await uow.matches.list(1))[0]
@@ -100,7 +102,9 @@ async def test_full_lifecycle(any_driver: Driver, fake: FakeSlack, memory_storag
     before = len(fake.messages)
     await dispatch_due(memory_storage.uow_factory, clock, {"slack": deliverer})
     told = [m for m in fake.messages[before:] if "has left match" in m["text"]]
-    assert [m["channel"] for m in told] == [fake.m_conversations_open({"users": "U2"})["channel"]["id"]]
+    assert [m["channel"] for m in told] == [
+        fake.m_conversations_open({"users": "U2"})["channel"]["id"]
+    ]
     closing = [m for m in fake.messages[before:] if m["channel"] == group["id"]]
     assert closing and "ended" in closing[-1]["text"]
     assert fake.problems == []

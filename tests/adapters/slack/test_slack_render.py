@@ -24,7 +24,9 @@ def test_times_render_in_each_readers_zone_with_a_utc_fallback() -> None:
     assert render.mrkdwn("at {t:1772474400:F}") == \
         "at <!date^1772474400^{date_long_pretty} {time}|Mon 02 Mar 2026 18:00 UTC>"
     assert render.mrkdwn("{t:1772474400:R}").startswith("<!date^1772474400^{ago}|")
-    assert render.mrkdwn("{t:1772474400}").startswith("<!date^1772474400^{date_long_pretty} {time}|")
+    assert render.mrkdwn("{t:1772474400}").startswith(
+        "<!date^1772474400^{date_long_pretty} {time}|"
+    )
 
 
 def test_user_text_cannot_inject_markup() -> None:
@@ -37,21 +39,31 @@ def test_long_text_is_split_into_sections() -> None:
     parts = render.chunks(long)
     assert len(parts) > 1 and all(len(p) <= render.SECTION_LIMIT for p in parts)
     assert "\n".join(parts) == long
-    assert block_problems(blocks.message_blocks(long, (Button("Go", "peer status"),)), "message") == []
+    assert (
+        block_problems(blocks.message_blocks(long, (Button("Go", "peer status"),)), "message") == []
+    )
 
 
 @pytest.mark.parametrize("name", sorted(catalogue.FORMS))
 def test_every_form_is_a_valid_modal_with_every_field(name: str) -> None:
     form = catalogue.FORMS[name]
-    view = blocks.modal(blocks.FORM_CALLBACK + name, form.title, form.fields,
-                        {"timezone": "Europe/London", "languages": "English, Spanish", "topic": "python"},
-                        CommunitySettings(), {"c": "peer join", "x": {"mode": "study-buddy"}})
+    view = blocks.modal(
+        blocks.FORM_CALLBACK + name,
+        form.title,
+        form.fields,
+        {"timezone": "Europe/London", "languages": "English, Spanish", "topic": "python"},
+        CommunitySettings(),
+        {"c": "peer join", "x": {"mode": "study-buddy"}},
+    )
     assert view_problems(view) == []
     assert [b["block_id"] for b in view["blocks"]] == [f.name for f in form.fields]
     by_id = {b["block_id"]: b for b in view["blocks"]}
     if "topic" in by_id:  # choices from the settings, pre-selected case-insensitively
         assert by_id["topic"]["element"]["initial_option"]["value"] == "Python"
-        assert [o["value"] for o in by_id["languages"]["element"]["initial_options"]] == ["English", "Spanish"]
+        assert [o["value"] for o in by_id["languages"]["element"]["initial_options"]] == [
+            "English",
+            "Spanish",
+        ]
         assert by_id["timezone"]["element"]["initial_value"] == "Europe/London"
         assert by_id["cohort"]["optional"] is True
 
@@ -91,4 +103,7 @@ def test_buttons_are_stable_and_decodable() -> None:
 def test_private_metadata_stays_under_the_limit() -> None:
     meta = {"c": "peer join", "x": {"mode": "study-buddy"}, "ru": "https://hooks/" + "x" * 3000}
     packed = blocks.pack_meta(meta)
-    assert len(packed) <= 3000 and json.loads(packed) == {"c": "peer join", "x": {"mode": "study-buddy"}}
+    assert len(packed) <= 3000 and json.loads(packed) == {
+        "c": "peer join",
+        "x": {"mode": "study-buddy"},
+    }

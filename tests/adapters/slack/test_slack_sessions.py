@@ -34,7 +34,9 @@ async def test_book_meet_and_rate(driver: Driver, fake: FakeSlack, memory_storag
     assert [b["block_id"] for b in modal["blocks"] if b["type"] == "input"] == ["when"]
     answer = await driver.submit("U2", modal, {"when": "1"})
     assert answer.status == 200 and answer.body == ""
-    assert any("Session booked" in r["text"] or "booked" in r["text"].lower() for r in fake.responses)
+    assert any(
+        "Session booked" in r["text"] or "booked" in r["text"].lower() for r in fake.responses
+    )
     async with memory_storage.uow_factory() as uow:
         sessions = await uow.sessions.for_match(1)
     assert len(sessions) == 1
@@ -59,7 +61,9 @@ async def test_book_meet_and_rate(driver: Driver, fake: FakeSlack, memory_storag
     await driver.click("U1", prompt, "Give feedback")
     form = fake.opened_views[-1]["view"]
     assert form["callback_id"] == "pmform:feedback-peer"
-    bad = await driver.submit("U1", form, {"preparedness": "9", "engagement": "4", "responsiveness": "5"})
+    bad = await driver.submit(
+        "U1", form, {"preparedness": "9", "engagement": "4", "responsiveness": "5"}
+    )
     assert bad.json()["response_action"] == "errors" and "preparedness" in bad.json()["errors"]
     good = await driver.submit("U1", form, {"preparedness": "5", "engagement": "4",
                                             "responsiveness": "5", "comment": "great"})

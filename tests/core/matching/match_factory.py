@@ -41,4 +41,14 @@ def partner_of(plan: RoundPlan, lid: int) -> set[int]:
     return set()
 
 
-__all__ = ["DST_WEEK", "SUMMER", "WINTER", "Mode", "Setup", "cand", "groups_of", "partner_of", "run"]
+__all__ = [
+    "DST_WEEK",
+    "SUMMER",
+    "WINTER",
+    "Mode",
+    "Setup",
+    "cand",
+    "groups_of",
+    "partner_of",
+    "run",
+]

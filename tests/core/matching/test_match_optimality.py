@@ -45,7 +45,9 @@ def exact_pairs(cands: list[Candidate]) -> float:
     for block in make_blocks(pool):
         e = oracle.all_edges(pool, block.members, pair_adjustments(pool, [], 0.0))
         g = nx.Graph()
-        g.add_weighted_edges_from(zip(e.a.tolist(), e.b.tolist(), e.w.astype(float).tolist(), strict=True))
+        g.add_weighted_edges_from(
+            zip(e.a.tolist(), e.b.tolist(), e.w.astype(float).tolist(), strict=True)
+        )
         total += sum(scorer.score(p) or 0.0 for p in nx.max_weight_matching(g))
     return total
 
@@ -85,7 +87,9 @@ def test_study_groups_reach_98_percent_of_cp_sat() -> None:
     pytest.importorskip("ortools")
     engine = best = 0.0
     for seed, n in [(1, 16), (2, 18), (3, 20), (4, 16), (5, 24)]:
-        got, opt, greedy = oracle.groups_against_cpsat(queue(n, seed, Mode.STUDY_GROUP), SETTINGS, WINTER, seed)
+        got, opt, greedy = oracle.groups_against_cpsat(
+            queue(n, seed, Mode.STUDY_GROUP), SETTINGS, WINTER, seed
+        )
         assert got <= opt + 0.01 and greedy <= opt + 0.01  # plan scores are rounded
         engine, best = engine + got, best + opt
     assert engine >= 0.98 * best
@@ -93,10 +97,28 @@ def test_study_groups_reach_98_percent_of_cp_sat() -> None:
 
 def test_sparse_support_assignment_matches_the_dense_one(monkeypatch: pytest.MonkeyPatch) -> None:
     rng = random.Random(3)
-    cands = [cand(i, mode=Mode.NEED_SUPPORT, tz=rng.choice(ZONES), support_kind=rng.choice(["A", "B"]),
-                  avail=", ".join(rng.sample(WINDOWS, 3)), waited_days=rng.uniform(0, 30)) for i in range(1, 121)]
-    cands += [cand(i, mode=Mode.OFFER_SUPPORT, tz=rng.choice(ZONES), support_kind=rng.choice(["A", "B"]),
-                   capacity=rng.randint(1, 3), avail=", ".join(rng.sample(WINDOWS, 4))) for i in range(200, 250)]
+    cands = [
+        cand(
+            i,
+            mode=Mode.NEED_SUPPORT,
+            tz=rng.choice(ZONES),
+            support_kind=rng.choice(["A", "B"]),
+            avail=", ".join(rng.sample(WINDOWS, 3)),
+            waited_days=rng.uniform(0, 30),
+        )
+        for i in range(1, 121)
+    ]
+    cands += [
+        cand(
+            i,
+            mode=Mode.OFFER_SUPPORT,
+            tz=rng.choice(ZONES),
+            support_kind=rng.choice(["A", "B"]),
+            capacity=rng.randint(1, 3),
+            avail=", ".join(rng.sample(WINDOWS, 4)),
+        )
+        for i in range(200, 250)
+    ]
     dense = plan_round(cands, settings=SETTINGS, now=WINTER, seed=1)
     monkeypatch.setattr(support, "DENSE_CELLS", 0)
     sparse = plan_round(cands, settings=SETTINGS, now=WINTER, seed=1)

@@ -19,25 +19,44 @@ from tests import oracle
 AVAIL = ["Mon-Fri 18:00-21:00", "Sat-Sun 10:00-14:00", "Flexible", "Tue/Thu 19:00-22:00",
          "Mon 07:00-09:00, Wed 12:00-13:30", "daily 20:00-23:00", "Fri 22:00-02:00"]
 ZONES = ["Europe/London", "Africa/Lagos", "America/Lima", "Asia/Kolkata"]
-LANGS = [("English",), ("Spanish",), ("English", "Spanish"), ("Portuguese",), ("Portuguese", "English")]
+LANGS = [
+    ("English",),
+    ("Spanish",),
+    ("English", "Spanish"),
+    ("Portuguese",),
+    ("Portuguese", "English"),
+]
 
 
 @st.composite
-def queues(draw: st.DrawFn) -> tuple[list[Candidate], set[frozenset[int]], set[frozenset[int]], int]:
+def queues(
+    draw: st.DrawFn,
+) -> tuple[list[Candidate], set[frozenset[int]], set[frozenset[int]], int]:
     n = draw(st.integers(2, 28))
     out = []
     for lid in range(1, n + 1):
         mode = draw(st.sampled_from(list(Mode)))
         topic = draw(st.sampled_from(["Python", "Statistics"]))
-        out.append(Candidate(
-            learner_id=lid * 7, mode=mode, topic=topic, topic_key=topic.casefold(),
-            languages=frozenset(draw(st.sampled_from(LANGS))), timezone=draw(st.sampled_from(ZONES)),
-            availability=parse_availability(draw(st.sampled_from(AVAIL))),
-            cohort=draw(st.sampled_from(["", "A", "B"])), country=draw(st.sampled_from(["", "UK", "Peru"])),
-            setup=draw(st.sampled_from(list(Setup))), support_kind=draw(st.sampled_from(["", "Exam prep"])),
-            capacity=draw(st.integers(0, 3)), group_size=draw(st.integers(0, 5)),
-            waited_days=draw(st.floats(0, 60)), rating=draw(st.none() | st.floats(1, 5)),
-            display_name=f"L{lid}"))
+        out.append(
+            Candidate(
+                learner_id=lid * 7,
+                mode=mode,
+                topic=topic,
+                topic_key=topic.casefold(),
+                languages=frozenset(draw(st.sampled_from(LANGS))),
+                timezone=draw(st.sampled_from(ZONES)),
+                availability=parse_availability(draw(st.sampled_from(AVAIL))),
+                cohort=draw(st.sampled_from(["", "A", "B"])),
+                country=draw(st.sampled_from(["", "UK", "Peru"])),
+                setup=draw(st.sampled_from(list(Setup))),
+                support_kind=draw(st.sampled_from(["", "Exam prep"])),
+                capacity=draw(st.integers(0, 3)),
+                group_size=draw(st.integers(0, 5)),
+                waited_days=draw(st.floats(0, 60)),
+                rating=draw(st.none() | st.floats(1, 5)),
+                display_name=f"L{lid}",
+            )
+        )
     ids = [c.learner_id for c in out]
     pairs = st.tuples(st.sampled_from(ids), st.sampled_from(ids)).filter(lambda p: p[0] != p[1])
     blocked = {frozenset(p) for p in draw(st.lists(pairs, max_size=6))}
@@ -47,11 +66,16 @@ def queues(draw: st.DrawFn) -> tuple[list[Candidate], set[frozenset[int]], set[f
 
 def _plan(cands: list[Candidate], blocked: set[frozenset[int]], past: set[frozenset[int]],
           seed: int, settings_: CommunitySettings):
-    return plan_round(cands, settings=settings_, now=WINTER, seed=seed, blocked=blocked, past_partners=past)
+    return plan_round(
+        cands, settings=settings_, now=WINTER, seed=seed, blocked=blocked, past_partners=past
+    )
 
 
-SETTINGS = [CommunitySettings(), CommunitySettings(min_overlap_hours=3, group_min=3, group_max=4),
-            CommunitySettings(min_overlap_hours=0.5, group_min=2, group_max=3, max_supporter_capacity=2)]
+SETTINGS = [
+    CommunitySettings(),
+    CommunitySettings(min_overlap_hours=3, group_min=3, group_max=4),
+    CommunitySettings(min_overlap_hours=0.5, group_min=2, group_max=3, max_supporter_capacity=2),
+]
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -86,7 +110,10 @@ def test_blocked_and_unpaired_are_never_rematched(q) -> None:
     cands, _, past, seed = q
     everyone = [replace(c, mode=Mode.STUDY_BUDDY, topic="Python", topic_key="python",
                         languages=frozenset({"English"}), setup=Setup.ANY) for c in cands]
-    blocked = {frozenset((a.learner_id, b.learner_id)) for a, b in zip(everyone, everyone[1:], strict=False)}
+    blocked = {
+        frozenset((a.learner_id, b.learner_id))
+        for a, b in zip(everyone, everyone[1:], strict=False)
+    }
     plan = _plan(everyone, blocked, past, seed, SETTINGS[0])
     for g in groups_of(plan):
         assert not any(frozenset((a, b)) in blocked for a in g for b in g if a != b)

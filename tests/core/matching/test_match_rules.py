@@ -49,7 +49,9 @@ def test_supporter_capacity_is_never_exceeded() -> None:
     needs = [cand(i, mode=Mode.NEED_SUPPORT, support_kind="Exam prep") for i in range(2, 7)]
     plan = run([sup, *needs])
     assert len(plan.matches) == 2
-    assert all(m.members[0] == (1, "supporter") and m.members[1][1] == "supported" for m in plan.matches)
+    assert all(
+        m.members[0] == (1, "supporter") and m.members[1][1] == "supported" for m in plan.matches
+    )
     waiting = [plan.unmatched[i] for i in range(2, 7) if i in plan.unmatched]
     assert len(waiting) == 3 and all("full this round" in w for w in waiting)
     assert all("Exam prep offered and needed" in " ".join(m.reasons) for m in plan.matches)
@@ -77,7 +79,9 @@ def test_blocked_pair_is_never_matched_even_as_the_only_option() -> None:
 
 
 def test_past_partners_are_avoided_when_others_fit() -> None:
-    plan = run([cand(i) for i in (1, 2, 3, 4)], past_partners={frozenset((1, 2)), frozenset((3, 4))})
+    plan = run(
+        [cand(i) for i in (1, 2, 3, 4)], past_partners={frozenset((1, 2)), frozenset((3, 4))}
+    )
     assert partner_of(plan, 1) in ({3}, {4}) and partner_of(plan, 2) in ({3}, {4})
 
 

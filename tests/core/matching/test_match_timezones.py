@@ -34,7 +34,9 @@ def exact_hours(people: list[tuple[str, str]], now: datetime) -> float:
     ([LONDON, LAGOS], SUMMER, 15), ([LONDON, LIMA], SUMMER, 10), ([LAGOS, LIMA], SUMMER, 15),
     ([LONDON, LAGOS, LIMA], SUMMER, 10),
 ])
-def test_evening_overlap_winter_and_summer(people: list[tuple[str, str]], now: datetime, hours: float) -> None:
+def test_evening_overlap_winter_and_summer(
+    people: list[tuple[str, str]], now: datetime, hours: float
+) -> None:
     assert slot_hours(people, now) == hours
     assert exact_hours(people, now) == hours
 
@@ -98,4 +100,7 @@ def test_any_window_is_never_overestimated(a: Availability, b: Availability, za:
     # Slots count only when fully free, so the hard minimum is never met on paper only.
     start = week_start(datetime(2026, 1, 1, tzinfo=UTC) + timedelta(hours=hours))
     masks = slot_masks([(a, za), (b, zb)], start)
-    assert float(np.minimum(masks[0], masks[1]).sum()) / 2 <= overlap_hours([(a, za), (b, zb)], start) + 1e-9
+    assert (
+        float(np.minimum(masks[0], masks[1]).sum()) / 2
+        <= overlap_hours([(a, za), (b, zb)], start) + 1e-9
+    )

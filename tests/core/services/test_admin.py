@@ -19,8 +19,11 @@ ADMIN_COMMANDS = [c for c in catalogue.COMMANDS if c.moderator]
 async def test_every_moderator_command_is_refused_to_a_learner(memory_storage, cmd) -> None:
     bot = Bot(memory_storage)
     await bot.join("ana")
-    args = {o.name: "1" if o.kind is catalogue.Kind.INT else "learners" if o.name == "what" else "ana"
-            for o in cmd.options if o.required}
+    args = {
+        o.name: "1" if o.kind is catalogue.Kind.INT else "learners" if o.name == "what" else "ana"
+        for o in cmd.options
+        if o.required
+    }
     reply = await bot.run("eve", cmd.key, **args)
     assert not reply.ok and "for moderators" in reply.text
     async with memory_storage.uow_factory() as uow:
@@ -37,9 +40,13 @@ async def test_configured_moderator_users_and_roles_are_moderators(storage) -> N
     from core.services.context import Actor, CommandRequest
     from tests.helpers import handle_request
 
-    with_role = CommandRequest("test", "guild-1", Actor("rio", "Rio", roles=("role-mods",)), "peeradmin queue")
+    with_role = CommandRequest(
+        "test", "guild-1", Actor("rio", "Rio", roles=("role-mods",)), "peeradmin queue"
+    )
     assert (await handle_request(bot.services, with_role)).ok
-    without = CommandRequest("test", "guild-1", Actor("sol", "Sol", roles=("role-x",)), "peeradmin queue")
+    without = CommandRequest(
+        "test", "guild-1", Actor("sol", "Sol", roles=("role-x",)), "peeradmin queue"
+    )
     assert not (await handle_request(bot.services, without)).ok
 
 

@@ -159,4 +159,6 @@ async def test_feedback_about_an_ended_match_is_still_welcome(storage) -> None:
                          responsiveness="5")
     assert late.ok, late.text
     [session] = await sessions(bot, mid)
-    assert session.start == utc(2026, 3, 3, 18) and session.end - session.start == timedelta(hours=1)
+    assert session.start == utc(2026, 3, 3, 18) and session.end - session.start == timedelta(
+        hours=1
+    )

@@ -49,7 +49,9 @@ async def test_booking_a_suggested_time_invites_everyone_and_queues_reminders(st
             assert rows[key].due_at == due
             assert f"{{t:{unix(start)}:R}}" in rows[key].payload["text"]
     await bot.deliver()
-    [ben_invite] = [m for m in bot.deliverer.sent if m.target == "ben" and "seq0:invite" in m.idempotency_key]
+    [ben_invite] = [
+        m for m in bot.deliverer.sent if m.target == "ben" and "seq0:invite" in m.idempotency_key
+    ]
     assert "{u:ana}" in ben_invite.payload["text"] and ben_invite.payload["attachments"]
 
 

@@ -27,8 +27,12 @@ async def _setup(storage) -> tuple[int, int, int, int]:
     async with storage.uow_factory() as uow:
         cid = (await uow.communities.add(Community("test", "g"))).id
         a, b, c = [(await uow.learners.add(Learner(cid, u, u))).id for u in "abc"]
-        m1 = await uow.matches.add(Match(cid, Mode.STUDY_BUDDY, [MatchMember(a), MatchMember(b)], [], T))
-        m2 = await uow.matches.add(Match(cid, Mode.STUDY_BUDDY, [MatchMember(a), MatchMember(c)], [], T))
+        m1 = await uow.matches.add(
+            Match(cid, Mode.STUDY_BUDDY, [MatchMember(a), MatchMember(b)], [], T)
+        )
+        m2 = await uow.matches.add(
+            Match(cid, Mode.STUDY_BUDDY, [MatchMember(a), MatchMember(c)], [], T)
+        )
         await uow.commit()
     return m1.id, m2.id, a, b
 
