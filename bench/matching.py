@@ -24,12 +24,13 @@ from time import perf_counter
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bot.process import WorkerPool  # noqa: E402
 from core.availability import Availability, Window  # noqa: E402
-from core.matching import oracle  # noqa: E402
 from core.matching.engine import plan_round  # noqa: E402
 from core.matching.types import Candidate  # noqa: E402
 from core.model import Mode, Setup  # noqa: E402
 from core.settings import CommunitySettings  # noqa: E402
+from tests import oracle  # noqa: E402
 
 NOW = datetime(2026, 3, 26, 17, 0, tzinfo=UTC)  # the week around Europe's DST change
 
@@ -133,7 +134,8 @@ def run_one(n: int, seed: int, exact_limit: int, queue: mp.Queue) -> None:  # ty
     cands, blocked, past = synthetic_queue(n, seed)
     settings = CommunitySettings()
     t = perf_counter()
-    plan = plan_round(cands, settings=settings, now=NOW, seed=seed, blocked=blocked, past_partners=past)
+    plan = plan_round(cands, settings=settings, now=NOW, seed=seed, blocked=blocked,
+                      past_partners=past, map_tasks=WorkerPool())  # as the bot: a worker per core
     wall = perf_counter() - t
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # MiB on Linux
     worker = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest worker

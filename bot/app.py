@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from adapters.sql.migrate import check_up_to_date
 from adapters.sql.uow import SqlStorage
 from bot.config import Config
+from bot.process import RandomIds, WorkerPool
 from core.services.context import Services
 
 
@@ -35,8 +36,11 @@ def build_app(config: Config, *, database_url: str | None = None, check_schema: 
     if check_schema:
         check_up_to_date(url)
     storage = SqlStorage(url)
+    # matching_workers: 1 = the round in the bot's own process; 0 = a worker per core.
+    workers = config.community_defaults.matching_workers
     services = Services(uow_factory=storage.uow_factory, clock=SystemClock(),
-                        defaults=config.community_defaults)
+                        defaults=config.community_defaults, ids=RandomIds(),
+                        task_map=WorkerPool(None if workers == 0 else workers))
     return App(config, storage, services)
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
 import json
 import sys
 from collections.abc import Sequence
@@ -51,13 +50,22 @@ def build_parser() -> argparse.ArgumentParser:
     dbsub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     up = dbsub.add_parser("upgrade", help="migrate the database to the newest schema")
     up.add_argument("revision", nargs="?", default="head")
-    down = dbsub.add_parser("downgrade", help="migrate the database down (default: to empty)")
-    down.add_argument("revision", nargs="?", default="base")
-    imp = sub.add_parser("import", help="queue learners from a CSV file (e.g. a Google Forms export)")
+    down = dbsub.add_parser("downgrade", help="migrate the database down to REVISION "
+                            "(e.g. 0002, or base: drops every table and its data)")
+    down.add_argument("revision", help="the revision to go down to (required: no default)")
+    down.add_argument("--yes", action="store_true",
+                      help="do not ask for confirmation (for scripts)")
+    imp = sub.add_parser("import", help="queue learners from a CSV file (e.g. a Google Forms "
+                         "export; encoding and delimiter are detected)")
     imp.add_argument("file", type=Path)
+    imp.add_argument("--dry-run", action="store_true",
+                     help="print how each header is read and what each row would do; store nothing")
     community_args(imp)
-    exp = sub.add_parser("export", help="write learners, matches or feedback as CSV")
+    exp = sub.add_parser("export", help="write learners, matches or feedback as CSV or XLSX")
     exp.add_argument("what", choices=("learners", "matches", "feedback"))
+    exp.add_argument("--format", choices=("csv", "xlsx"), default="csv", dest="fmt",
+                     help="csv (UTF-8 with BOM, formulas neutralised) or xlsx (ids and "
+                          "phones kept as text); default csv")
     exp.add_argument("--out", type=Path, help="file to write (default: standard output)")
     community_args(exp)
     rnd = sub.add_parser("round", help="run (or preview) a matching round and print it")
@@ -92,6 +100,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def _confirm_downgrade(url: str, revision: str) -> bool:
+    """Ask on the terminal before data is dropped; without a terminal, refuse (--yes)."""
+    what = "DROPS EVERY TABLE and all their data" if revision == "base" else (
+        f"undoes every migration after {revision}; the data those migrations hold is lost")
+    print(f"peermatch db downgrade {revision} on {_redacted(url)} {what}.", file=sys.stderr)
+    if not sys.stdin.isatty():
+        print("peermatch: refusing without a terminal to confirm; pass --yes in scripts.",
+              file=sys.stderr)
+        return False
+    answer = input("Type the revision again to confirm: ").strip()
+    return answer == revision
+
+
+def _redacted(url: str) -> str:
+    """A database URL without its password, for messages."""
+    head, sep, tail = url.partition("@")
+    if not sep or "://" not in head:
+        return url
+    scheme, _, credentials = head.partition("://")
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{tail}" if ":" in credentials else url
+
+
 def _dispatch(args: argparse.Namespace, config: Config, url: str) -> int:
     from bot import commands  # heavy imports only for commands that need them
 
@@ -100,6 +131,9 @@ def _dispatch(args: argparse.Namespace, config: Config, url: str) -> int:
             upgrade(url, args.revision)
             print(f"Database migrated to {args.revision}.")
         else:
+            if not args.yes and not _confirm_downgrade(url, args.revision):
+                print("Nothing changed.", file=sys.stderr)
+                return 1
             downgrade(url, args.revision)
             print(f"Database migrated down to {args.revision}.")
         return 0
@@ -113,16 +147,23 @@ def _dispatch(args: argparse.Namespace, config: Config, url: str) -> int:
         if not args.file.exists():
             print(f"peermatch: no such file: {args.file}", file=sys.stderr)
             return 1
-        with args.file.open(newline="", encoding="utf-8-sig") as fh:
-            rows = list(csv.DictReader(fh))
-        return asyncio.run(commands.import_file(config, url, args.platform, args.community, rows))
+        from core.services.import_file import read_table
+
+        table = read_table(args.file.read_bytes())
+        print(f"Read {args.file}: {table.encoding}, {table.delimiter_name}-separated, "
+              f"{len(table.records) + len(table.unreadable)} rows.")
+        return asyncio.run(commands.import_file(config, url, args.platform, args.community,
+                                                table, dry_run=args.dry_run))
     if args.command == "export":
-        data = asyncio.run(commands.export(config, url, args.platform, args.community, args.what))
+        data = asyncio.run(commands.export(config, url, args.platform, args.community, args.what,
+                                           args.fmt))
         if args.out:
             args.out.write_bytes(data)
             print(f"Wrote {args.out}")
-        else:
-            sys.stdout.write(data.decode("utf-8"))
+        elif args.fmt == "xlsx":
+            sys.stdout.buffer.write(data)
+        else:  # text on a terminal or a pipe: the BOM is for spreadsheets reading a file
+            sys.stdout.write(data.decode("utf-8-sig"))
         return 0
     if args.command == "round":
         reply = asyncio.run(commands.round_(config, url, args.platform, args.community,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import sys
@@ -17,7 +18,9 @@ from bot.sample import sample_rows
 from core.model import Community
 from core.replies import Reply
 from core.services.delivery import drain
-from core.services.importing import import_rows
+from core.services.dispatch import effective_settings
+from core.services.import_file import Table
+from core.services.importing import ImportReport, import_rows, import_table
 from core.services.lookup import people
 from core.services.reports import export_csv
 from core.services.rounds import run_round, summary
@@ -42,7 +45,7 @@ async def round_(config: Config, url: str, platform: str, external_id: str, *,
     app = build_app(config, database_url=url)
     try:
         community = await _community(app, platform, external_id)
-        settings = app.services.defaults.with_overrides(community.settings)
+        settings = effective_settings(app.services, community)
         async with app.services.uow_factory() as uow:
             outcome = await run_round(app.services, uow, community, settings,
                                       dry_run=dry_run, seed=seed)
@@ -52,13 +55,15 @@ async def round_(config: Config, url: str, platform: str, external_id: str, *,
         await app.close()
 
 
-async def export(config: Config, url: str, platform: str, external_id: str, what: str) -> bytes:
+async def export(config: Config, url: str, platform: str, external_id: str, what: str,
+                 fmt: str = "csv") -> bytes:
+    """The export file of one community (CSV with a BOM, or XLSX)."""
     app = build_app(config, database_url=url)
     try:
         community = await _community(app, platform, external_id)
         assert community.id is not None
         async with app.services.uow_factory() as uow:
-            content, _ = await export_csv(uow, community.id, what)
+            content, _ = await export_csv(uow, community.id, what, fmt)
         return content
     finally:
         await app.close()
@@ -75,28 +80,55 @@ def progress_bar(done: int, total: int) -> None:
 
 
 async def import_file(config: Config, url: str, platform: str, external_id: str,
-                      rows: list[dict[str, str]]) -> int:
-    """Import rows, print a report; exit code 1 if any row was rejected."""
+                      table: Table, *, dry_run: bool = False) -> int:
+    """Import (or preview) a table and print the report; exit code 1 if any row was
+    rejected or the file could not be read."""
     app = build_app(config, database_url=url)
     try:
-        report = await import_rows(app.services, platform, external_id, rows,
-                                   progress=progress_bar)
+        report = await import_table(app.services, platform, external_id, table,
+                                    dry_run=dry_run, progress=progress_bar)
     finally:
         await app.close()
-    print(f"Imported {report.imported} learners; {len(report.skipped)} already imported; "
-          f"{len(report.rejected)} rejected.")
-    for line, why in report.skipped:
-        print(f"  line {line}: skipped: {why}")
-    for line, why in report.rejected:
-        print(f"  line {line}: rejected: {why}")
-    return 1 if report.rejected else 0
+    print_report(report)
+    return 1 if report.rejected or report.problem else 0
+
+
+_WOULD = {"imported": "would import", "updated": "would update", "skipped": "would skip",
+          "rejected": "would reject"}
+
+
+def print_report(report: ImportReport) -> None:
+    """The mapping (all of it in a dry run, else what was ignored), then the rows."""
+    mapping = report.mapping
+    if mapping is not None:
+        shown = mapping.describe() if report.dry_run or report.problem else [
+            line for line, c in zip(mapping.describe(), mapping.columns, strict=True)
+            if not c.field]
+        if shown:
+            print("Columns:" if report.dry_run or report.problem else "Columns ignored:")
+            for text in shown:
+                print(f"  {text}")
+        for warning in mapping.warnings:
+            print(f"Warning: {warning}")
+    if report.problem:
+        print(f"Nothing imported: {report.problem} ({report.total} rows not imported.)")
+        return
+    print(report.summary())
+    for row_no, action, detail in report.actions:
+        if report.dry_run or action in ("skipped", "rejected"):
+            verb = _WOULD.get(action, action) if report.dry_run else action
+            print(f"  line {row_no}: {verb}: {detail}")
+
+
+def _remove_demo_db() -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{DEMO_DB}{suffix}").unlink(missing_ok=True)
 
 
 async def demo(config: Config, learners: int, *, keep: bool) -> int:
     """Fresh demo database, sample community, one round printed, then the console."""
     if not keep:
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{DEMO_DB}{suffix}").unlink(missing_ok=True)
+        await asyncio.to_thread(_remove_demo_db)  # file system calls stay off the event loop
     url = f"sqlite+aiosqlite:///{DEMO_DB}"
     upgrade(url)
     app = build_app(config, database_url=url)
@@ -106,7 +138,7 @@ async def demo(config: Config, learners: int, *, keep: bool) -> int:
         print(f"Loaded a sample community of {report.imported} learners "
               f"({len(report.rejected)} rows rejected) into {DEMO_DB}.")
         community = await _community(app, PLATFORM, DEMO_COMMUNITY)
-        settings = app.services.defaults.with_overrides(community.settings)
+        settings = effective_settings(app.services, community)
         async with app.services.uow_factory() as uow:
             outcome = await run_round(app.services, uow, community, settings, dry_run=False,
                                       seed=DEMO_SEED)

@@ -2,23 +2,30 @@
 
 Secrets (tokens, signing secret) come only from the environment or ``.env``; a secret found
 in config.toml is an error. Any invalid value stops start-up with one line naming the key
-(``ConfigError``; the CLI exits with code 2).
+(``ConfigError``; the CLI exits with code 2). Every key is declared once, with its bounds and
+help, by ``setting(...)`` (core/settings_schema.py) and parsed by that declaration, the same
+one ``/peeradmin config`` uses.
 """
 
 from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field, fields, is_dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from dotenv import load_dotenv
 
-from core.availability import TimeZoneError, check_timezone
-from core.cron import check_schedule
-from core.model import Mode
-from core.settings import CommunitySettings, DispatchSettings, MatchingWeights
+from core.settings import (
+    COMMUNITY,
+    DISPATCH,
+    MATCHING,
+    CommunitySettings,
+    DispatchSettings,
+    MatchingWeights,
+)
+from core.settings_schema import Schema, SettingError, detail, setting, show
 
 SECRET_NAMES = ("DISCORD_TOKEN", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET")
 PLATFORMS = ("console", "discord", "slack")
@@ -32,35 +39,82 @@ class ConfigError(Exception):
         self.key = key
 
 
+def _database_url(url: str) -> str:
+    if not url.startswith(_DATABASES):
+        raise detail(f"must start with {' or '.join(_DATABASES)}, not {show(url)}")
+    return url
+
+
+def _http_url(url: str) -> str:
+    if url and not url.startswith(("http://", "https://")):
+        raise detail(f"must be an http:// or https:// URL, not {show(url)}")
+    return url
+
+
+def _ws_url(url: str) -> str:
+    if url and not url.startswith(("ws://", "wss://")):
+        raise detail(f"must be empty or a ws:// or wss:// URL, not {show(url)}")
+    return url
+
+
+def _url_path(path: str) -> str:
+    if not path.startswith("/"):
+        raise detail(f"must start with /, not {show(path)}")
+    return path
+
+
+_DATABASES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
+
+
 @dataclass(frozen=True)
 class DatabaseConfig:
-    url: str = "sqlite+aiosqlite:///var/peermatch.db"
+    url: str = setting("sqlite+aiosqlite:///var/peermatch.db",
+                       "SQLite file (embedded default; one bot process) or PostgreSQL (several "
+                       "processes), e.g. postgresql+asyncpg://peermatch@127.0.0.1:5432/peermatch",
+                       check=_database_url, accepts="a sqlite+aiosqlite:// or "
+                       "postgresql+asyncpg:// URL")
 
 
 @dataclass(frozen=True)
 class DiscordConfig:
-    api_base_url: str = "https://discord.com/api/v10"
-    gateway_url: str = ""
-    shard_count: int = 0  # 0 = one shard (or auto-sharding with auto_shard)
-    auto_shard: bool = False
-    guild_ids: tuple[str, ...] = ()
-    sync_commands: bool = True
+    api_base_url: str = setting("https://discord.com/api/v10", "REST base URL: change only "
+                                "for a REST proxy (large bots) or tests", check=_http_url,
+                                accepts="an http(s) URL")
+    gateway_url: str = setting("", 'gateway URL; "" = ask Discord', check=_ws_url,
+                               accepts="empty or a ws(s) URL")
+    shard_count: int = setting(0, "0 = one shard; set a number for a fixed count", lo=0,
+                               hi=10000)
+    auto_shard: bool = setting(False, "true = let Discord pick the shard count (big bots)")
+    guild_ids: tuple[str, ...] = setting((), "sync commands to these guilds at once (global "
+                                         "sync takes up to an hour)")
+    sync_commands: bool = setting(True, "register the app commands with Discord at start")
 
 
 @dataclass(frozen=True)
 class SlackConfig:
-    mode: str = "socket"  # socket | http
-    port: int = 3000
-    path: str = "/slack/events"
-    api_base_url: str = "https://slack.com/api/"
-    moderator_usergroups: tuple[str, ...] = ()
+    mode: str = setting("socket", '"socket" (needs SLACK_APP_TOKEN) or "http" (needs '
+                        "SLACK_SIGNING_SECRET)", choices=("socket", "http"))
+    port: int = setting(3000, "HTTP mode: where Slack's requests arrive", lo=1, hi=65535)
+    path: str = setting("/slack/events", "HTTP mode: the request path", check=_url_path,
+                        accepts="a path starting with /")
+    api_base_url: str = setting("https://slack.com/api/", 'GovSlack: "https://slack-gov.com/'
+                                'api/"', check=_http_url, accepts="an http(s) URL")
+    moderator_usergroups: tuple[str, ...] = setting((), "usergroup ids (S...) whose members "
+                                                    "are moderators")
 
 
 @dataclass(frozen=True)
 class BotConfig:
-    platforms: tuple[str, ...] = ("console",)
-    log_level: str = "INFO"
-    dispatch_interval_seconds: float = 5.0
+    platforms: tuple[str, ...] = setting(("console",), "where the bot listens",
+                                         choices=PLATFORMS, min_items=1)
+    log_level: str = setting("INFO", "how much the bot logs",
+                             choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
+    dispatch_interval_seconds: float = setting(5.0, "how often the outbox (DMs, private "
+                                               "spaces, reminders) is checked for due messages",
+                                               lo=0.1, hi=3600.0)
+    shutdown_timeout_seconds: float = setting(10.0, "on SIGTERM/SIGINT: how long running "
+                                              "deliveries may finish before the bot exits",
+                                              lo=0.0, hi=600.0)
 
 
 @dataclass(frozen=True)
@@ -82,94 +136,43 @@ class Config:
         return replace(self.community, weights=self.matching, moderator_roles=roles)
 
 
-def _coerce(key: str, value: Any, default: Any) -> Any:
-    """Convert a TOML or environment value to the type of the default, or raise."""
-    if isinstance(default, bool):
-        if isinstance(value, str):
-            if value.lower() in ("1", "true", "yes", "on"):
-                return True
-            if value.lower() in ("0", "false", "no", "off"):
-                return False
-        if isinstance(value, bool):
-            return value
-        raise ConfigError(key, f"must be true or false, not {value!r}")
-    if isinstance(default, int):
-        try:
-            if isinstance(value, float) and not value.is_integer():
-                raise ValueError
-            return int(value)
-        except (TypeError, ValueError):
-            raise ConfigError(key, f"must be a whole number, not {value!r}") from None
-    if isinstance(default, float):
-        try:
-            return float(value)
-        except (TypeError, ValueError):
-            raise ConfigError(key, f"must be a number, not {value!r}") from None
-    if isinstance(default, tuple):
-        items = [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else value
-        if not isinstance(items, list | tuple):
-            raise ConfigError(key, f"must be a list, not {value!r}")
-        sample = default[0] if default else ""
-        return tuple(_coerce(key, v, sample) if not isinstance(sample, Mode) else _mode(key, v)
-                     for v in items)
-    if isinstance(default, dict):
-        if not isinstance(value, dict):
-            raise ConfigError(key, "must be a table")
-        return {str(k): str(v) for k, v in value.items()}
-    if not isinstance(value, str | int | float):
-        raise ConfigError(key, f"must be text, not {value!r}")
-    return str(value)
+SCHEMAS: dict[str, Schema] = {
+    "bot": Schema(BotConfig, "bot"), "database": Schema(DatabaseConfig, "database"),
+    "discord": Schema(DiscordConfig, "discord"), "slack": Schema(SlackConfig, "slack"),
+    "community": COMMUNITY, "matching": MATCHING, "dispatch": DISPATCH,
+}
 
 
-def _mode(key: str, value: Any) -> Mode:
-    try:
-        return Mode(str(value))
-    except ValueError:
-        raise ConfigError(key, f"{value!r} is not a mode ({', '.join(m.value for m in Mode)})") from None
+def env_name(section: str, key: str) -> str:
+    """The environment variable that overrides ``[section] key``."""
+    return f"PEERMATCH_{section.upper()}_{key.upper()}"
 
 
-def _section(name: str, cls_default: Any, table: dict[str, Any], env: dict[str, str]) -> Any:
-    known = {f.name: f for f in fields(cls_default)}
+def _section(name: str, table: dict[str, Any], env: dict[str, str]) -> Any:
+    """One section from its TOML table and the environment (which wins), each value parsed
+    by its Spec; the error names the key where the value came from."""
+    schema = SCHEMAS[name]
     for key in table:
-        if key not in known or is_dataclass(getattr(cls_default, key)):
+        if key not in schema:
             raise ConfigError(f"{name}.{key}", "is not a known setting")
     values = {}
-    for fname in known:
-        default = getattr(cls_default, fname)
-        if is_dataclass(default):
+    for spec in schema:
+        source, raw = ((env_name(name, spec.name), env[env_name(name, spec.name)])
+                       if env_name(name, spec.name) in env
+                       else (f"{name}.{spec.name}", table[spec.name]) if spec.name in table
+                       else (None, None))
+        if source is None:
             continue
-        env_name = f"PEERMATCH_{name.upper()}_{fname.upper()}"
-        if env_name in env:
-            values[fname] = _coerce(env_name, env[env_name], default)
-        elif fname in table:
-            values[fname] = _coerce(f"{name}.{fname}", table[fname], default)
-    return replace(cls_default, **values)
+        try:
+            values[spec.name] = spec.parse(raw)
+        except SettingError as exc:
+            raise ConfigError(source, exc.message) from None
+    return schema.cls(**values)
 
 
 def _validate(cfg: Config) -> None:
-    c = cfg.community
-    if not 2 <= c.group_min <= c.group_default <= c.group_max:
-        raise ConfigError("community.group_min", "need 2 ≤ group_min ≤ group_default ≤ group_max")
-    if c.min_overlap_hours < 0 or c.session_minutes < 15:
-        raise ConfigError("community.session_minutes", "must be at least 15 (and min_overlap_hours ≥ 0)")
-    if problem := check_schedule(c.schedule):
-        raise ConfigError("community.schedule", problem)
-    try:
-        check_timezone(c.timezone)
-    except TimeZoneError as exc:
-        raise ConfigError("community.timezone", str(exc)) from None
-    if c.space_mode not in ("auto", "channel", "thread", "group_dm"):
-        raise ConfigError("community.space_mode", "must be auto, channel, thread or group_dm")
-    if c.space_on_end not in ("archive", "delete"):
-        raise ConfigError("community.space_on_end", "must be archive or delete")
-    for p in cfg.bot.platforms:
-        if p not in PLATFORMS:
-            raise ConfigError("bot.platforms", f"{p!r} is not one of {', '.join(PLATFORMS)}")
-    if cfg.slack.mode not in ("socket", "http"):
-        raise ConfigError("slack.mode", "must be socket or http")
-    url = cfg.database.url
-    if not url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
-        raise ConfigError("database.url", "must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+    if problem := cfg.community.problem():
+        raise ConfigError("community.group_min", problem)
 
 
 def load_config(path: str | Path | None = None, env: dict[str, str] | None = None,
@@ -190,21 +193,18 @@ def load_config(path: str | Path | None = None, env: dict[str, str] | None = Non
     for key in data:
         if key.upper() in SECRET_NAMES or "token" in key.lower():
             raise ConfigError(key, "secrets belong in the environment or .env, not config.toml")
-    sections = {"bot": BotConfig(), "database": DatabaseConfig(), "discord": DiscordConfig(),
-                "slack": SlackConfig(), "community": CommunitySettings(),
-                "matching": MatchingWeights(), "dispatch": DispatchSettings()}
-    unknown = set(data) - set(sections)
+    unknown = set(data) - set(SCHEMAS)
     if unknown:
         raise ConfigError(sorted(unknown)[0], "is not a known section")
     built = {}
-    for name, default in sections.items():
+    for name in SCHEMAS:
         table = data.get(name, {})
         if not isinstance(table, dict):
             raise ConfigError(name, "must be a table")
         for key in table:
             if key.upper() in SECRET_NAMES or "token" in key.lower() or "secret" in key.lower():
                 raise ConfigError(f"{name}.{key}", "secrets belong in the environment or .env")
-        built[name] = _section(name, default, table, environ)
+        built[name] = _section(name, table, environ)
     cfg = Config(**built, secrets={k: environ[k] for k in SECRET_NAMES if environ.get(k)})
     _validate(cfg)
     return cfg

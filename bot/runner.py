@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import sys
 from collections.abc import Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.app import App
 from bot.config import Config, ConfigError
 from core.ports import Deliverer
 
+if TYPE_CHECKING:  # the adapters are imported only when their platform is enabled
+    from adapters.discord.settings import DiscordSettings
+    from adapters.slack.settings import SlackSettings
+
 log = logging.getLogger(__name__)
 CONSOLE_COMMUNITY = "default"
 
 
-def discord_settings(cfg: Config) -> Any:
+def discord_settings(cfg: Config) -> DiscordSettings:
     """The Discord adapter's settings from config + environment (ConfigError if unusable)."""
     from adapters.discord.settings import DiscordSettings
 
@@ -30,7 +35,7 @@ def discord_settings(cfg: Config) -> Any:
                            guild_ids=cfg.discord.guild_ids, sync_commands=cfg.discord.sync_commands)
 
 
-def slack_settings(cfg: Config) -> Any:
+def slack_settings(cfg: Config) -> SlackSettings:
     """The Slack adapter's settings from config + environment (ConfigError if unusable)."""
     from adapters.slack.settings import SlackSettings
 
@@ -71,26 +76,53 @@ def platform_tasks(app: App, deliverers: dict[str, Deliverer]) -> list[Coroutine
     return tasks
 
 
+def _on_stop_signals(stop: asyncio.Event) -> list[signal.Signals]:
+    """SIGTERM (systemctl/docker stop) and SIGINT (Ctrl-C) ask for a graceful stop."""
+    loop = asyncio.get_running_loop()
+    installed: list[signal.Signals] = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):  # not the main thread, or no signals
+            continue
+        installed.append(sig)
+    return installed
+
+
 async def run_bot(app: App) -> None:
-    """Serve until a platform stops (the console's `quit`) or the process is interrupted."""
+    """Serve until a platform stops (the console's `quit`), SIGTERM/SIGINT arrive, or the
+    task is cancelled. A signal stops gracefully: platforms stop taking interactions first,
+    running deliveries get ``bot.shutdown_timeout_seconds`` to finish, then the caller
+    closes the database; the process exits 0."""
     from bot.scheduler import PeerScheduler
 
     deliverers: dict[str, Deliverer] = {}
-    tasks = platform_tasks(app, deliverers)
+    tasks = [asyncio.ensure_future(t) for t in platform_tasks(app, deliverers)]
     scheduler = PeerScheduler(app.services, deliverers, dispatch=app.config.dispatch,
                               tick_seconds=app.config.bot.dispatch_interval_seconds)
+    stop = asyncio.Event()
+    signals = _on_stop_signals(stop)
     await scheduler.start()
     log.info("PeerMatch running on %s; jobs: %s", ", ".join(app.config.bot.platforms),
              ", ".join(scheduler.jobs()))
+    stopper = asyncio.ensure_future(stop.wait())
+    bound = app.config.bot.shutdown_timeout_seconds
     try:
-        if tasks:
-            done, pending = await asyncio.wait([asyncio.ensure_future(t) for t in tasks],
-                                               return_when=asyncio.FIRST_COMPLETED)
-            for task in pending:
-                task.cancel()
-            for task in done:
-                task.result()  # a platform that crashed stops the bot loudly
-        else:
-            await asyncio.Event().wait()  # headless: the scheduler does the work
+        done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
+        if stopper in done:
+            log.info("stop requested: no new interactions; finishing running work (%.0f s)",
+                     bound)
+        for task in done - {stopper}:
+            task.result()  # a platform that crashed stops the bot loudly
     finally:
-        scheduler.shutdown()
+        stopper.cancel()
+        for task in tasks:  # stop taking interactions before the outbox winds down
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=bound)
+        finished = await scheduler.stop(bound)
+        loop = asyncio.get_running_loop()
+        for sig in signals:
+            loop.remove_signal_handler(sig)
+        log.info("PeerMatch stopped%s", "" if finished else
+                 " (work still running at the bound was cancelled; it resumes on restart)")

@@ -22,15 +22,17 @@ the bot was down.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import re
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 
-from core.cron import NO_SCHEDULE
+from core.cron import NO_SCHEDULE, WEEKDAYS, CronError, CronSpec, parse_cron
 from core.model import Community
 from core.ports import Deliverer
 from core.services.checkins import plan_periodic
@@ -44,45 +46,55 @@ from core.settings import DispatchSettings
 log = logging.getLogger(__name__)
 
 CommunityLister = Callable[[], Awaitable[list[Community]]]
-_DOW_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_DOW_PART = re.compile(r"^(\*|\d+)(?:-(\d+))?(?:/(\d+))?$")
-
-
-def _dow(field: str) -> str:
-    """A crontab day-of-week field in names. Standard cron counts 0 (and 7) as Sunday;
-    APScheduler 3.x counts 0 as Monday, so numbers are spelt out to mean what they say."""
-    if field == "*" or not any(c.isdigit() for c in field):
-        return field
-    days: list[str] = []
-    for part in field.split(","):
-        m = _DOW_PART.match(part)
-        if m is None:
-            return field  # names mixed with numbers and such: let APScheduler judge it
-        first, last, step = m.group(1), m.group(2), int(m.group(3) or 1)
-        lo, hi = (0, 6) if first == "*" else (int(first), int(last or first))
-        if not 0 <= lo <= hi <= 7:
-            raise ValueError(f"day of week '{part}' is out of range (0-7)")
-        days += [_DOW_NAMES[d] for d in range(lo, hi + 1, step)]
-    return ",".join(dict.fromkeys(days))
-
-
-
-
 def has_schedule(expr: str) -> bool:
     """False for a community that runs rounds by hand only (schedule "off")."""
     return expr.strip().lower() not in NO_SCHEDULE
 
 
+class _WallClockCron(CronTrigger):  # type: ignore[misc]
+    """APScheduler's CronTrigger held to core/cron.py's DST rule: a wall time that happens
+    twice fires once (APScheduler alone fires both), and an instant fires once (alone it
+    can return a gap time and the same instant after the gap)."""
+
+    def get_next_fire_time(self, previous_fire_time: datetime | None,
+                           now: datetime) -> datetime | None:
+        # APScheduler 3 is untyped: its answer is an aware datetime or None.
+        nxt: datetime | None = super().get_next_fire_time(previous_fire_time, now)
+        while nxt is not None and (_second_occurrence(nxt) or (
+                previous_fire_time is not None
+                and nxt.astimezone(UTC) <= previous_fire_time.astimezone(UTC))):
+            nxt = super().get_next_fire_time(nxt, nxt)
+        return nxt
+
+
+def _second_occurrence(when: datetime) -> bool:
+    return when.fold == 1 and when.replace(fold=0).utcoffset() != when.utcoffset()
+
+
+def cron_trigger(spec: CronSpec, timezone: str) -> CronTrigger:
+    """The APScheduler trigger of a parsed cron line (core/cron.py is the only parser): each
+    field is spelt out as its values, weekdays by name because APScheduler 3 counts 0 as
+    Monday where cron counts 0 as Sunday. Fire times are wall-clock times in the zone, the
+    same as ``core.cron.next_fire`` gives, DST included (tests/bot/test_cron_trigger.py)."""
+    def numbers(values: frozenset[int]) -> str:
+        return ",".join(str(v) for v in sorted(values))
+
+    return _WallClockCron(minute=numbers(spec.minutes), hour=numbers(spec.hours),
+                       day=numbers(spec.days), month=numbers(spec.months),
+                       day_of_week=",".join(WEEKDAYS[d] for d in sorted(spec.weekdays)),
+                       timezone=timezone or "UTC")
+
+
 def crontab_trigger(expr: str, timezone: str) -> CronTrigger:
-    """A trigger for a standard 5-field crontab in an IANA zone (DST handled by
-    APScheduler: a fire time is a wall-clock time in that zone)."""
-    fields = expr.split()
-    if len(fields) == 5:
-        fields[4] = _dow(fields[4])
-    return CronTrigger.from_crontab(" ".join(fields), timezone=timezone or "UTC")
+    """The trigger of a schedule line (CronError, a ValueError, if it does not parse or is
+    'off': callers check ``has_schedule`` first)."""
+    spec = parse_cron(expr)
+    if spec is None:
+        raise CronError("rounds are by hand only (off): there is nothing to schedule")
+    return cron_trigger(spec, timezone)
 
 
-def fire_times(trigger: CronTrigger, since: datetime, until: datetime) -> list[datetime]:
+def fire_times(trigger: BaseTrigger, since: datetime, until: datetime) -> list[datetime]:
     """The trigger's fire times in (since, until], oldest first."""
     out: list[datetime] = []
     nxt = trigger.get_next_fire_time(None, since + timedelta(microseconds=1))
@@ -153,8 +165,7 @@ async def plan_all(services: Services, communities: list[Community] | None = Non
     written = 0
     for community in communities if communities is not None else await list_communities(services):
         async with services.uow_factory() as uow:
-            settings = effective_settings(services, community)
-            written += await plan_periodic(uow, community, settings, services.clock.now())
+            written += await plan_periodic(uow, community, services.clock.now())
             await uow.commit()
     return written
 
@@ -182,6 +193,8 @@ class PeerScheduler:
             "misfire_grace_time": int(self.grace.total_seconds())})
         self._triggers: dict[int, CronTrigger] = {}
         self._specs: dict[int, tuple[str, str]] = {}
+        self._inflight: set[asyncio.Task[Any]] = set()  # jobs running now (for stop())
+        self._stopping = False  # set by stop(): the outbox starts no new row
 
     async def start(self) -> None:
         """Build every job, start the scheduler, and run a round missed during downtime."""
@@ -233,19 +246,49 @@ class PeerScheduler:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
 
+    async def stop(self, grace_seconds: float) -> bool:
+        """Start no new job, give the running ones ``grace_seconds`` to finish, then cancel
+        what is left (a cancelled delivery keeps its row pending: it is sent after restart).
+        Returns True when everything finished in time."""
+        self._stopping = True
+        if self.scheduler.running:
+            self.scheduler.pause()
+        running = {t for t in self._inflight if not t.done()}
+        finished = True
+        if running:
+            log.info("waiting up to %.0f s for %d running job(s)", grace_seconds, len(running))
+            _, late = await asyncio.wait(running, timeout=grace_seconds)
+            for task in late:
+                task.cancel()
+            if late:
+                await asyncio.wait(late, timeout=1.0)
+                finished = False
+        self.shutdown()
+        return finished
+
+    def _track(self) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._inflight.add(task)
+            task.add_done_callback(self._inflight.discard)
+
     async def _tick(self) -> None:
+        self._track()
         try:
-            await drain(self.services.uow_factory, self.services.clock, self.deliverers, self.dispatch)
+            await drain(self.services.uow_factory, self.services.clock, self.deliverers,
+                        self.dispatch, stopping=lambda: self._stopping)
         except Exception:  # a database hiccup must not kill the job; next tick retries
             log.exception("outbox tick failed")
 
     async def _plan(self) -> None:
+        self._track()
         try:
             await plan_all(self.services, await self.refresh())
         except Exception:
             log.exception("check-in planning failed")
 
     async def _round(self, community_id: int) -> None:
+        self._track()
         now = self.services.clock.now()
         trigger = self._triggers.get(community_id)
         fires = fire_times(trigger, now - self.grace, now) if trigger else []

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from core.availability import AvailabilityError, TimeZoneError, check_timezone, parse_availability
+from core.availability import AvailabilityError, TimeZoneError, check_timezone, normalised
 from core.model import Mode, Setup
 from core.settings import CommunitySettings
+from core.text import clean_display
 
 
 class Kind(StrEnum):
@@ -190,7 +191,9 @@ COMMANDS: tuple[Command, ...] = (
             (Field("dry_run", "Preview only", Kind.BOOL, required=False),), moderator=True),
     Command("peeradmin", "pair", "Pair two learners by hand",
             (Field("user_a", "First learner", Kind.USER, max_length=64),
-             Field("user_b", "Second learner", Kind.USER, max_length=64)), moderator=True),
+             Field("user_b", "Second learner", Kind.USER, max_length=64),
+             Field("confirm", "Pair even if they asked for different things", Kind.BOOL,
+                   required=False)), moderator=True),
     Command("peeradmin", "end-match", "End a match", (MATCH_ID, REASON), moderator=True),
     Command("peeradmin", "remove", "Remove a learner from the queue", (USER, REASON), moderator=True),
     Command("peeradmin", "ban", "Ban a learner from PeerMatch", (USER, REASON), moderator=True),
@@ -221,7 +224,7 @@ _TRUE = {"yes", "y", "true", "1", "on"}
 _FALSE = {"no", "n", "false", "0", "off", ""}
 
 
-def _clean_choice(value: str, allowed: tuple[str, ...], f: Field) -> str:
+def _clean_choice(value: str, allowed: tuple[str, ...]) -> str:
     for option in allowed:
         if option.casefold() == value.casefold():
             return option
@@ -234,19 +237,21 @@ def _short(value: str, limit: int = 40) -> str:
 
 
 def clean_value(f: Field, raw: str, settings: CommunitySettings) -> Any:
-    """Validate and convert one raw value; raise ValueError with a polite message."""
-    value = raw.strip()
+    """Validate and convert one raw value; raise ValueError with a polite message.
+    Every value typed by someone may be shown to others (goals, reasons, relayed messages):
+    bidi overrides and zero-width characters go here, once, before anything else."""
+    value = clean_display(raw).strip()
     if len(value) > f.max_length:
         raise ValueError(f"is too long ({len(value)} characters, at most {f.max_length}).")
     if f.kind in (Kind.TEXT, Kind.PARAGRAPH, Kind.USER, Kind.WHEN):
         return value
     if f.kind is Kind.CHOICE:
         allowed = f.options(settings)
-        return _clean_choice(value, allowed, f) if allowed else value
+        return _clean_choice(value, allowed) if allowed else value
     if f.kind is Kind.MULTI:
         items = [v.strip() for v in value.replace(";", ",").split(",") if v.strip()]
         allowed = f.options(settings)
-        cleaned = [_clean_choice(v, allowed, f) if allowed else v for v in items]
+        cleaned = [_clean_choice(v, allowed) if allowed else v for v in items]
         if not cleaned:
             raise ValueError("needs at least one value.")
         return tuple(dict.fromkeys(cleaned))
@@ -270,8 +275,9 @@ def clean_value(f: Field, raw: str, settings: CommunitySettings) -> Any:
     if f.kind is Kind.TIMEZONE:
         return check_timezone(value).key
     if f.kind is Kind.AVAILABILITY:
-        parse_availability(value)  # raises AvailabilityError naming the bad token
-        return " ".join(value.split())
+        # Stored as understood (invisible characters gone, hours on a 24-hour clock), so
+        # the profile shows what matching uses; raises AvailabilityError naming the bad part.
+        return normalised(value, f.max_length)
     raise ValueError(f"has an unknown kind {f.kind}.")  # pragma: no cover - catalogue bug
 
 

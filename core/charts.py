@@ -1,4 +1,10 @@
-"""The one chart renderer: stats in, PNG bytes out (matplotlib, Agg backend, no screen)."""
+"""The one chart renderer: stats in, PNG bytes out (matplotlib, no screen).
+
+A ``Figure`` object of its own, never pyplot: pyplot keeps process-wide state (the
+backend, the current figure) that concurrent renders would share. ``savefig`` on a bare
+``Figure`` draws with the Agg canvas without touching the process's backend. The figure is
+plain garbage when done; nothing to close. Callers run it off the event loop.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +15,10 @@ from typing import Any
 def stats_png(stats: dict[str, Any]) -> bytes:
     """A 2x2 dashboard: rates, waiting time, queue by mode, ratings."""
     # Imported here: matplotlib costs about a second to import and only stats need it.
-    import matplotlib
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")  # no display on servers; must precede pyplot
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(2, 2, figsize=(9, 6), dpi=100)
+    fig = Figure(figsize=(9, 6), dpi=100)
+    axes = fig.subplots(2, 2, squeeze=False)
     ax = axes[0][0]
     rates = {"matched": stats["match_rate"], "met": stats["meeting_rate"]}
     ax.bar(list(rates), [100 * v for v in rates.values()], color=["#4C72B0", "#55A868"])
@@ -38,5 +42,4 @@ def stats_png(stats: dict[str, Any]) -> bytes:
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
-    plt.close(fig)
     return buf.getvalue()

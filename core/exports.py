@@ -1,7 +1,16 @@
-"""CSV exports with pandas. Ids and phone-like fields stay strings (no 4.47e+11, no lost 0s).
+"""Exports for spreadsheets: CSV (UTF-8 with a BOM) or XLSX.
 
-An anonymous learner appears under their alias in match and feedback rows, so no export
-links them to their supporter.
+- Excel reads a CSV without a BOM as the local code page and garbles Arabic or Chinese
+  names: CSV starts with a UTF-8 BOM.
+- A cell starting with ``= + - @``, a tab or a carriage return is a formula to Excel,
+  LibreOffice and Google Sheets (``=HYPERLINK("http://evil.example","click")`` in a goal):
+  in CSV such a cell gets a leading ``'`` (the OWASP advice), so it shows as text.
+- In XLSX every cell is written as a string with the Text format: 18-digit Discord ids and
+  phone numbers stay exactly as typed (no 4.47e+17, no lost leading 0), and a cell starting
+  with ``=`` is text, never a formula.
+- Match and feedback exports carry display names beside the ids. An anonymous learner
+  appears under their alias, in names and ids alike, so no export links them to their
+  supporter.
 """
 
 from __future__ import annotations
@@ -11,21 +20,65 @@ from typing import Any
 
 from core.model import Feedback, Learner, Match, Profile, QueueEntry
 
+FORMATS = ("csv", "xlsx")
+MIME = {"csv": "text/csv",
+        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: str) -> str:
+    """A cell a spreadsheet would run as a formula, made text with a leading ``'``."""
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
 
 def _csv(rows: list[dict[str, Any]], columns: list[str]) -> bytes:
     import pandas as pd  # imported on use: it is slow to import and only exports need it
 
-    frame = pd.DataFrame(rows, columns=columns, dtype="string")
+    safe = [{c: neutralise(str(r.get(c, ""))) for c in columns} for r in rows]
+    frame = pd.DataFrame(safe, columns=columns, dtype="string")
     buf = io.StringIO()
     frame.to_csv(buf, index=False)
-    return buf.getvalue().encode("utf-8")
+    return buf.getvalue().encode("utf-8-sig")  # the BOM Excel needs to read UTF-8
 
 
-def learners_csv(learners: list[Learner], profiles: dict[int, Profile],
-                 entries: dict[int, QueueEntry]) -> bytes:
-    cols = ["user_id", "display_name", "mode", "topic", "languages", "timezone", "availability",
-            "cohort", "country", "setup", "support_kind", "capacity", "anonymous", "goal",
-            "contact", "queue_state", "joined_at", "banned"]
+def _xlsx(rows: list[dict[str, Any]], columns: list[str], title: str) -> bytes:
+    # Imported on use, like pandas. openpyxl ships no type hints (no stubs installed here).
+    from openpyxl import Workbook  # type: ignore[import-untyped]
+    from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped]
+
+    book = Workbook(write_only=True)  # rows are streamed out, not kept as cell objects
+    sheet = book.create_sheet(title[:31])
+
+    def text(value: str) -> WriteOnlyCell:
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.data_type = "s"  # a string, even "=..." (openpyxl would make it a formula)
+        cell.number_format = "@"
+        return cell
+
+    sheet.append([text(c) for c in columns])
+    for r in rows:
+        sheet.append([text(str(r.get(c, ""))) for c in columns])
+    buf = io.BytesIO()
+    book.save(buf)
+    return buf.getvalue()
+
+
+def render(rows: list[dict[str, Any]], columns: list[str], fmt: str, title: str) -> bytes:
+    """The rows as a file in ``fmt`` ("csv" or "xlsx")."""
+    if fmt == "xlsx":
+        return _xlsx(rows, columns, title)
+    if fmt != "csv":
+        raise ValueError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
+    return _csv(rows, columns)
+
+
+LEARNER_COLUMNS = ["user_id", "display_name", "mode", "topic", "languages", "timezone",
+                   "availability", "cohort", "country", "setup", "support_kind", "capacity",
+                   "anonymous", "goal", "contact", "queue_state", "joined_at", "banned"]
+
+
+def learner_rows(learners: list[Learner], profiles: dict[int, Profile],
+                 entries: dict[int, QueueEntry]) -> list[dict[str, str]]:
     rows = []
     for learner in learners:
         p = profiles.get(learner.id or 0)
@@ -39,43 +92,66 @@ def learners_csv(learners: list[Learner], profiles: dict[int, Profile],
             "support_kind": p.support_kind if p else "", "capacity": str(p.capacity) if p else "",
             "anonymous": str(p.anonymous).lower() if p else "", "goal": p.goal if p else "",
             "contact": p.contact if p else "", "queue_state": e.state.value if e else "",
-            "joined_at": e.joined_at.isoformat() if e else "", "banned": str(learner.banned).lower(),
+            "joined_at": e.joined_at.isoformat() if e else "",
+            "banned": str(learner.banned).lower(),
         })
-    return _csv(rows, cols)
+    return rows
 
 
-def _member(match: Match, learner_id: int, learners: dict[int, Learner]) -> str:
-    for m in match.members:
-        if m.learner_id == learner_id and m.alias:
-            return m.alias
+def learners_csv(learners: list[Learner], profiles: dict[int, Profile],
+                 entries: dict[int, QueueEntry], fmt: str = "csv") -> bytes:
+    """Learners with their profile and latest queue entry."""
+    return render(learner_rows(learners, profiles, entries), LEARNER_COLUMNS, fmt, "learners")
+
+
+def _member(match: Match | None, learner_id: int, learners: dict[int, Learner],
+            *, name: bool) -> str:
+    """How a member appears in an export: the alias when anonymous, else the platform id
+    (``name=False``) or the display name (``name=True``)."""
+    if match is not None:
+        for m in match.members:
+            if m.learner_id == learner_id and m.alias:
+                return m.alias
     learner = learners.get(learner_id)
-    return learner.platform_user_id if learner else str(learner_id)
+    if learner is None:
+        return str(learner_id)
+    return learner.display_name if name else learner.platform_user_id
 
 
-def matches_csv(matches: list[Match], learners: dict[int, Learner]) -> bytes:
-    cols = ["match_id", "kind", "created_at", "state", "members", "roles", "reasons", "score",
-            "suggested_times", "space_id", "ended_reason", "ended_at"]
+MATCH_COLUMNS = ["match_id", "kind", "created_at", "state", "members", "member_names", "roles",
+                 "reasons", "score", "suggested_times", "space_id", "ended_reason", "ended_at"]
+
+
+def matches_csv(matches: list[Match], learners: dict[int, Learner], fmt: str = "csv") -> bytes:
+    """Matches with their members' ids and display names (``; `` between names)."""
     rows = [{
         "match_id": str(m.id), "kind": m.kind.value, "created_at": m.created_at.isoformat(),
-        "state": m.state.value, "members": " ".join(_member(m, i, learners) for i in m.member_ids()),
+        "state": m.state.value,
+        "members": " ".join(_member(m, i, learners, name=False) for i in m.member_ids()),
+        "member_names": "; ".join(_member(m, i, learners, name=True) for i in m.member_ids()),
         "roles": " ".join(mm.role for mm in m.members), "reasons": "; ".join(m.reasons),
-        "score": f"{m.score:.3f}", "suggested_times": " ".join(a.isoformat() for a, _ in m.suggested_times),
+        "score": f"{m.score:.3f}",
+        "suggested_times": " ".join(a.isoformat() for a, _ in m.suggested_times),
         "space_id": m.space_id, "ended_reason": m.ended_reason,
         "ended_at": m.ended_at.isoformat() if m.ended_at else "",
     } for m in matches]
-    return _csv(rows, cols)
+    return render(rows, MATCH_COLUMNS, fmt, "matches")
 
 
-def feedback_csv(items: list[Feedback], matches: dict[int, Match], learners: dict[int, Learner]) -> bytes:
+def feedback_csv(items: list[Feedback], matches: dict[int, Match], learners: dict[int, Learner],
+                 fmt: str = "csv") -> bytes:
+    """Feedback, one row per rating, with the criteria as columns."""
     criteria = sorted({c for f in items for c in f.scores})
-    cols = ["match_id", "session_id", "from", "to", *criteria, "comment", "created_at"]
+    cols = ["match_id", "session_id", "from", "from_name", "to", "to_name", *criteria,
+            "comment", "created_at"]
     rows = []
     for f in items:
         m = matches.get(f.match_id)
-        def who(i: int, m: Match | None = m) -> str:
-            return _member(m, i, learners) if m else str(i)
         rows.append({"match_id": str(f.match_id), "session_id": str(f.session_id or ""),
-                     "from": who(f.from_learner), "to": who(f.to_learner),
+                     "from": _member(m, f.from_learner, learners, name=False),
+                     "from_name": _member(m, f.from_learner, learners, name=True),
+                     "to": _member(m, f.to_learner, learners, name=False),
+                     "to_name": _member(m, f.to_learner, learners, name=True),
                      **{c: str(f.scores.get(c, "")) for c in criteria},
                      "comment": f.comment, "created_at": f.created_at.isoformat()})
-    return _csv(rows, cols)
+    return render(rows, cols, fmt, "feedback")

@@ -19,12 +19,12 @@ name, or alias when anonymous, in the title) with the same UID.
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 
 from icalendar import Calendar, Event, vCalAddress, vText
 
 from core.model import Session
+from core.ports import IdSource
 from core.replies import Attachment
 
 PRODID = "-//PeerMatch//Study sessions//EN"
@@ -33,9 +33,10 @@ ORGANIZER = "mailto:noreply@peermatch.invalid"
 MIME = "text/calendar"
 
 
-def new_uid(match_id: int) -> str:
-    """A UID for a new session: globally unique and never reused (RFC 5545 3.8.4.7)."""
-    return f"session-{match_id}-{uuid.uuid4().hex}@{UID_DOMAIN}"
+def new_uid(match_id: int, ids: IdSource) -> str:
+    """A UID for a new session: globally unique and never reused (RFC 5545 3.8.4.7), as
+    long as ``ids`` is (the bot's are random)."""
+    return f"session-{match_id}-{ids.new_id()}@{UID_DOMAIN}"
 
 
 def _utc(instant: datetime) -> datetime:

@@ -136,7 +136,7 @@ class OpenSpace:
                 "moderator_roles": list(self.moderator_roles)}
 
     @classmethod
-    def from_payload(cls, target: str, key: str, p: dict[str, Any]) -> OpenSpace:
+    def from_payload(cls, target: str, _key: str, p: dict[str, Any]) -> OpenSpace:
         return cls(int(p.get("match_id", target)), str(p.get("name", "")),
                    tuple(str(m) for m in p.get("members", [])), str(p.get("intro", "")),
                    buttons_from_payload(p.get("buttons")), str(p.get("space_mode") or ""),
@@ -198,7 +198,7 @@ class CloseSpace:
                 "text": self.text}
 
     @classmethod
-    def from_payload(cls, target: str, key: str, p: dict[str, Any]) -> CloseSpace:
+    def from_payload(cls, target: str, _key: str, p: dict[str, Any]) -> CloseSpace:
         return cls(int(p.get("match_id", target)), str(p.get("space_id") or ""),
                    str(p.get("action") or "archive"), str(p.get("text") or ""))
 

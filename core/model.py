@@ -29,6 +29,23 @@ class Mode(StrEnum):
     def label(self) -> str:
         return MODE_LABELS[self]
 
+    @property
+    def mode_class(self) -> str:
+        """Which learners can be matched together: the same class (and topic) only.
+        Both support modes are one class, since supporters are matched to those in need."""
+        return MODE_CLASS[self]
+
+    @property
+    def is_support(self) -> bool:
+        return self in SUPPORT_MODES
+
+
+SUPPORT_MODES: frozenset[Mode] = frozenset({Mode.OFFER_SUPPORT, Mode.NEED_SUPPORT})
+
+MODE_CLASS: dict[Mode, str] = {
+    Mode.STUDY_BUDDY: "pair", Mode.ACCOUNTABILITY: "accountability",
+    Mode.STUDY_GROUP: "group", Mode.OFFER_SUPPORT: "support", Mode.NEED_SUPPORT: "support",
+}
 
 MODE_LABELS: dict[Mode, str] = {
     Mode.STUDY_BUDDY: "Study buddy",
@@ -99,6 +116,16 @@ class Learner:
     created_at: datetime | None = None
     id: int | None = None
 
+    def pause_end(self, now: datetime) -> datetime | None:
+        """When a pause that is still running ends; None when not paused (or run out)."""
+        if self.paused_until is not None and self.paused_until > now:
+            return self.paused_until
+        return None
+
+    def is_paused(self, now: datetime) -> bool:
+        """Paused matching, and the pause has not run out yet."""
+        return self.pause_end(now) is not None
+
 
 @dataclass
 class Profile:
@@ -120,6 +147,10 @@ class Profile:
     anonymous: bool = False  # need-support: stay anonymous to the supporter
     contact: str = ""  # optional contact (phone, email): kept as a string, always
     updated_at: datetime | None = None
+
+    @property
+    def mode_class(self) -> str:
+        return self.mode.mode_class
 
 
 @dataclass
@@ -163,6 +194,39 @@ class Match:
     def member_ids(self) -> list[int]:
         return [m.learner_id for m in self.members]
 
+    @property
+    def is_active(self) -> bool:
+        return self.state is MatchState.ACTIVE
+
+    @property
+    def is_anonymous(self) -> bool:
+        """Someone in it asked to stay anonymous: no shared space, names shown as aliases,
+        members talk through the bot (``/peer message``)."""
+        return any(m.alias for m in self.members)
+
+    @property
+    def is_support(self) -> bool:
+        return self.kind.is_support
+
+    @property
+    def active_members(self) -> list[MatchMember]:
+        """Who is still in the match: nobody while it is ended (leavers are removed from
+        ``members`` when they leave, so an active match's members are all still in it)."""
+        return list(self.members) if self.is_active else []
+
+    def alias_of(self, learner_id: int) -> str:
+        """The alias of a member who asked to stay anonymous, or '' if they did not."""
+        for m in self.members:
+            if m.learner_id == learner_id:
+                return m.alias
+        return ""
+
+    @property
+    def fallback_match_id(self) -> int | None:
+        """Where a member's DM may fall back when their DMs are closed: the match space,
+        which anonymous matches do not have."""
+        return None if self.is_anonymous else self.id
+
 
 @dataclass
 class Block:
@@ -173,6 +237,22 @@ class Block:
     learner_b: int
     reason: str
     created_at: datetime
+
+
+@dataclass
+class Tombstone:
+    """A block that outlives ``/peer forget``: one side is known only by a keyed hash of
+    their platform id and community (``subject``), so nothing readable about them is kept,
+    yet the block comes back if they return. The other side is a learner still here
+    (``other_learner_id``) or, when both have gone, another hash (``other_subject``)."""
+
+    community_id: int
+    subject: str
+    reason: str
+    created_at: datetime
+    other_learner_id: int | None = None
+    other_subject: str = ""
+    id: int | None = None
 
 
 @dataclass

@@ -8,9 +8,62 @@ console in the reader's zone. Mentions are ``{u:<platform user id>}``.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+# The one tokenizer of placeholders; every renderer substitutes through ``substitute``.
+# Styles are Discord's letters (t T d D f F R), which Slack and the console map to theirs.
+_PLACEHOLDER = re.compile(r"\{t:(-?\d+)(?::([tTdDfFR]))?\}|\{u:([^{}\s]+)\}")
+
+
+@dataclass(frozen=True)
+class TimeRef:
+    """``{t:<unix>[:<style>]}``: an instant, shown in each reader's local time."""
+
+    unix: int
+    style: str = "F"
+
+
+@dataclass(frozen=True)
+class UserRef:
+    """``{u:<platform user id>}``: a mention."""
+
+    user_id: str
+
+
+Token = str | TimeRef | UserRef
+
+
+def _token(m: re.Match[str]) -> TimeRef | UserRef:
+    if m.group(3) is not None:
+        return UserRef(m.group(3))
+    return TimeRef(int(m.group(1)), m.group(2) or "F")
+
+
+def tokens(text: str) -> list[Token]:
+    """Text split into plain pieces and placeholders, in order (empty pieces left out)."""
+    out: list[Token] = []
+    last = 0
+    for m in _PLACEHOLDER.finditer(text):
+        if m.start() > last:
+            out.append(text[last:m.start()])
+        out.append(_token(m))
+        last = m.end()
+    if last < len(text):
+        out.append(text[last:])
+    return out
+
+
+def substitute(text: str, time: Callable[[TimeRef], str], user: Callable[[UserRef], str]) -> str:
+    """Text with every placeholder replaced by what the renderer makes of it."""
+    def one(m: re.Match[str]) -> str:
+        token = _token(m)
+        return time(token) if isinstance(token, TimeRef) else user(token)
+
+    return _PLACEHOLDER.sub(one, text)
 
 
 def ts(instant: datetime, style: str = "F") -> str:
@@ -19,6 +72,7 @@ def ts(instant: datetime, style: str = "F") -> str:
 
 
 def mention(user_id: str) -> str:
+    """A mention placeholder for a platform user id."""
     return f"{{u:{user_id}}}"
 
 

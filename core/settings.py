@@ -6,87 +6,155 @@ its own part (``Community.settings``) through ``/peeradmin config``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from core.availability import TimeZoneError, check_timezone
+from core.cron import check_schedule
 from core.model import Mode
+from core.settings_schema import Kind, Schema, SettingError, detail, setting
+
+
+def _timezone(value: str) -> str:
+    try:
+        return check_timezone(value).key
+    except TimeZoneError as exc:
+        raise detail(str(exc)) from None
+
+
+def _schedule(value: str) -> str:
+    if problem := check_schedule(value):
+        raise detail(problem)
+    return value
+
+
+_W = -1000.0, 1000.0  # a weight may be a penalty; beyond a thousand it drowns every other term
 
 
 @dataclass(frozen=True)
 class MatchingWeights:
-    """Soft-score weights. A match's score = base + sum(weight * term); documented in
-    config.example.toml."""
+    """Soft-score weights. A match's score = base + sum(weight * term)."""
 
-    base: float = 10.0  # every match carries it: more people matched beats more overlap
-    overlap_per_hour: float = 1.0  # per weekly hour in common (capped below)
-    overlap_cap_hours: float = 10.0
-    same_cohort: float = 3.0
-    same_country: float = 2.0
-    near_offset_per_hour: float = 0.5  # bonus 0.5 * (3 - |offset difference| hours), if > 0
-    same_setup: float = 1.5
-    rating: float = 1.0  # per star above 3 of the partner's average rating
-    past_partner: float = -20.0  # matched together before (not unpaired)
-    wait_per_week: float = 2.0  # ageing: long waiters are matched first
-    wait_cap_weeks: float = 8.0
-    support_kind: float = 3.0  # supporter offers what the learner needs
-    group_size_fit: float = 1.0  # study groups: per member whose preferred size the group has
+    base: float = setting(10.0, "every match carries it: matching more people beats more "
+                          "overlap", lo=0.0, hi=_W[1])
+    overlap_per_hour: float = setting(1.0, "per weekly hour in common ...", lo=_W[0], hi=_W[1])
+    overlap_cap_hours: float = setting(10.0, "... counted up to this many hours", lo=0.0,
+                                       hi=168.0)
+    same_cohort: float = setting(3.0, "both in the same cohort", lo=_W[0], hi=_W[1])
+    same_country: float = setting(2.0, "both in the same country", lo=_W[0], hi=_W[1])
+    near_offset_per_hour: float = setting(
+        0.5, "bonus this x (3 - |UTC offset difference in hours|), when positive",
+        lo=_W[0], hi=_W[1])
+    same_setup: float = setting(1.5, "same study setup (text, voice, video, in person)",
+                                lo=_W[0], hi=_W[1])
+    rating: float = setting(1.0, "per star above 3 of the partner's average rating (below 3: "
+                            "a penalty)", lo=_W[0], hi=_W[1])
+    past_partner: float = setting(-20.0, "matched together before (unpaired-from pairs are "
+                                  "never matched)", lo=_W[0], hi=_W[1])
+    wait_per_week: float = setting(2.0, "ageing: the longer someone waits, the sooner they "
+                                   "are matched ...", lo=_W[0], hi=_W[1])
+    wait_cap_weeks: float = setting(8.0, "... up to this many weeks", lo=0.0, hi=520.0)
+    support_kind: float = setting(3.0, "the supporter offers the kind of support the learner "
+                                  "needs", lo=_W[0], hi=_W[1])
+    group_size_fit: float = setting(1.0, "per study-group member whose preferred group size "
+                                    "the group has", lo=_W[0], hi=_W[1])
 
 
 @dataclass(frozen=True)
 class CommunitySettings:
     """Rules of one community. Defaults run without any config file."""
 
-    topics: tuple[str, ...] = (
+    topics: tuple[str, ...] = setting((
         "Python", "JavaScript", "Data Science", "Machine Learning", "Web Development",
         "Calculus", "Linear Algebra", "Statistics", "Spanish", "English",
-    )
-    topic_families: dict[str, str] = field(default_factory=dict)  # topic -> family
-    cohorts: tuple[str, ...] = ()
-    languages: tuple[str, ...] = (
+    ), "topics learners choose from", min_items=1)
+    topic_families: dict[str, str] = setting(
+        {}, 'topics matched together (topic = family), e.g. { "Calculus I" = "calculus", '
+        '"Calculus II" = "calculus" }', chat=False)
+    cohorts: tuple[str, ...] = setting((), "cohorts learners choose from; empty = free text")
+    languages: tuple[str, ...] = setting((
         "English", "Spanish", "Portuguese", "French", "German", "Arabic", "Hindi", "Swahili",
-    )
-    support_kinds: tuple[str, ...] = (
+    ), "languages learners choose from", min_items=1)
+    support_kinds: tuple[str, ...] = setting((
         "Concepts", "Assignments", "Exam prep", "Motivation", "Career", "Code review",
-    )
-    modes: tuple[Mode, ...] = tuple(Mode)
-    group_min: int = 3
-    group_max: int = 5
-    group_default: int = 4
-    min_overlap_hours: float = 1.0  # hard: at least this much weekly overlap
-    session_minutes: int = 60
-    suggested_times: int = 3
-    instant_match: bool = False
-    schedule: str = "0 18 * * mon,thu"  # cron, in the community's time zone
-    timezone: str = "UTC"
-    moderator_roles: tuple[str, ...] = ()  # Discord role ids/names, Slack usergroup ids
-    moderator_users: tuple[str, ...] = ()  # platform user ids
-    space_mode: str = "auto"  # auto (discord: channel, slack: group_dm) | channel | thread | group_dm
-    space_parent: str = ""  # Discord category id (channel) or channel id (thread)
-    space_on_end: str = "archive"  # archive | delete
-    monthly_sessions_per_learner: int = 12
-    monthly_sessions_per_community: int = 0  # 0 = unlimited
-    max_supporter_capacity: int = 5
-    checkin_after_days: int = 3
-    reminder_offsets_minutes: tuple[int, ...] = (24 * 60, 60)
-    allow_outside_availability: bool = False
-    commands_per_minute: int = 20
+    ), "kinds of support asked for and offered", min_items=1)
+    modes: tuple[Mode, ...] = setting(tuple(Mode), "modes learners may join in",
+                                      choices=tuple(m.value for m in Mode), min_items=1)
+    group_min: int = setting(3, "study groups: smallest size", lo=2, hi=25)
+    group_max: int = setting(5, "study groups: largest size", lo=2, hi=25)
+    group_default: int = setting(4, "study groups: preferred size", lo=2, hi=25)
+    min_overlap_hours: float = setting(1.0, "hard rule: at least this many hours a week in "
+                                       "common", lo=0.0, hi=24.0)
+    session_minutes: int = setting(60, "length of suggested meeting slots and of booked "
+                                   "sessions", lo=15, hi=720)
+    suggested_times: int = setting(3, "how many meeting times to suggest per match", lo=1,
+                                   hi=10)
+    instant_match: bool = setting(False, "also match on join when a good partner already "
+                                  "waits")
+    schedule: str = setting("0 18 * * mon,thu", "cron of automatic rounds, in `timezone`; "
+                            "off = by hand only", check=_schedule,
+                            accepts="a 5-field cron line (minute hour day month weekday) or off",
+                            # a stored schedule that no longer parses stops automatic rounds
+                            # rather than running them at times nobody chose
+                            fallback="off")
+    timezone: str = setting("UTC", "the community's zone (for the schedule)", check=_timezone,
+                            accepts="an IANA time zone, e.g. Europe/London")
+    moderator_roles: tuple[str, ...] = setting(
+        (), "Discord role ids or names, Slack usergroup ids, whose members are moderators")
+    moderator_users: tuple[str, ...] = setting((), "platform user ids of moderators")
+    space_mode: str = setting("auto", "where a match meets: auto (Discord channel, Slack "
+                              "group DM), channel, thread or group_dm",
+                              choices=("auto", "channel", "thread", "group_dm"))
+    space_parent: str = setting("", "Discord: category id (channels) or channel id (threads)")
+    space_on_end: str = setting("archive", "what happens to a match's space when it ends",
+                                choices=("archive", "delete"))
+    monthly_sessions_per_learner: int = setting(12, "sessions a learner may book a month; "
+                                                "0 = unlimited", lo=0, hi=1000)
+    monthly_sessions_per_community: int = setting(0, "sessions the community may book a "
+                                                  "month; 0 = unlimited", lo=0, hi=1_000_000)
+    max_supporter_capacity: int = setting(5, "most learners one supporter may take", lo=1,
+                                          hi=50)
+    checkin_after_days: int = setting(3, '"did you meet?" this many days after a match',
+                                      lo=1, hi=60)
+    reminder_offsets_minutes: tuple[int, ...] = setting(
+        (24 * 60, 60), "session reminders, minutes before (24 h and 1 h)", item=Kind.INT,
+        lo=1, hi=20160)
+    allow_outside_availability: bool = setting(False, "yes: booking outside availability "
+                                               "only warns")
+    commands_per_minute: int = setting(20, "per-user rate limit; 0 = unlimited", lo=0, hi=1000)
     # Processes one round may use: 1 = in the bot's process; 0 = one per core for queues of
     # 5,000+ learners (forked workers; measured 19 s -> 12 s at 100,000 on 2 cores).
-    matching_workers: int = 1
+    matching_workers: int = setting(1, "processes one round may use: 1 = the bot's own; 0 = "
+                                    "one per core (forked, for 5,000+ learners)", lo=0, hi=64,
+                                    chat=False)
     weights: MatchingWeights = field(default_factory=MatchingWeights)
 
-    def with_overrides(self, overrides: dict[str, Any]) -> CommunitySettings:
-        """These settings with a community's stored overrides applied (unknown keys ignored)."""
-        known = {f.name for f in fields(self)}
+    def with_overrides(self, overrides: Mapping[str, Any], *,
+                       skip_invalid: bool = False) -> CommunitySettings:
+        """These settings with a community's stored overrides applied, each parsed by its
+        Spec (SettingError, or with ``skip_invalid`` the Spec's fallback or the default: a
+        value stored before a bound existed must not lock a community out). Unknown keys
+        are ignored."""
         clean: dict[str, Any] = {}
-        for key, value in overrides.items():
-            if key not in known or key == "weights":
+        for key, raw in overrides.items():
+            if key not in COMMUNITY:
                 continue
-            current = getattr(self, key)
-            if isinstance(current, tuple) and isinstance(value, list):
-                value = tuple(Mode(v) for v in value) if key == "modes" else tuple(value)
-            clean[key] = value
+            try:
+                clean[key] = COMMUNITY.parse(key, raw)
+            except SettingError:
+                if not skip_invalid:
+                    raise
+                if (fallback := COMMUNITY.spec(key).fallback) is not None:
+                    clean[key] = fallback
         return replace(self, **clean)
+
+    def problem(self) -> str | None:
+        """What is wrong across settings (each alone may be fine), or None."""
+        if not self.group_min <= self.group_default <= self.group_max:
+            return ("group sizes need group_min ≤ group_default ≤ group_max, not "
+                    f"{self.group_min} ≤ {self.group_default} ≤ {self.group_max}")
+        return None
 
     def family(self, topic: str) -> str:
         """The matching key of a topic: its family if configured, else the topic itself."""
@@ -95,8 +163,24 @@ class CommunitySettings:
 
 @dataclass(frozen=True)
 class DispatchSettings:
-    max_attempts: int = 8
-    base_backoff_seconds: float = 5.0
-    max_backoff_seconds: float = 3600.0
-    batch_size: int = 50
-    lease_seconds: float = 120.0
+    """How the outbox is delivered."""
+
+    max_attempts: int = setting(8, "a delivery is retried this many times (then kept as "
+                                "failed)", lo=1, hi=100)
+    base_backoff_seconds: float = setting(5.0, "exponential backoff: 5 s, 10 s, 20 s ... "
+                                          "(Retry-After wins)", lo=0.1, hi=3600.0)
+    max_backoff_seconds: float = setting(3600.0, "the longest wait between two attempts",
+                                         lo=1.0, hi=86400.0)
+    batch_size: int = setting(50, "messages claimed per dispatcher batch", lo=1, hi=1000)
+    lease_seconds: float = setting(120.0, "a claimed message is not taken by another process "
+                                   "for this long", lo=5.0, hi=3600.0)
+
+
+COMMUNITY = Schema(CommunitySettings, "community")
+MATCHING = Schema(MatchingWeights, "matching")
+DISPATCH = Schema(DispatchSettings, "dispatch")
+
+
+def parse(name: str, raw: object) -> Any:
+    """One community setting's value from raw text/TOML/JSON (SettingError if refused)."""
+    return COMMUNITY.parse(name, raw)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import secrets
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
@@ -24,7 +25,7 @@ from core.ports import StorageConflict
 
 _MISSING = object()
 TABLES = ("communities", "learners", "profiles", "queue", "matches", "blocks", "rounds",
-          "sessions", "feedback", "outbox", "audit")
+          "sessions", "feedback", "outbox", "audit", "tombstones")
 
 
 def _as_utc(value: datetime) -> datetime:
@@ -71,6 +72,7 @@ class InMemoryStorage:
         # Like database sequences, ids are never reused, even after a rollback.
         self._ids = {t: itertools.count(1) for t in TABLES}
         self.locks: dict[int, InMemoryUnitOfWork] = {}
+        self.tombstone_key = secrets.token_bytes(32)  # a database makes its own, once
 
     def next_id(self, table: str) -> int:
         return next(self._ids[table])
@@ -134,6 +136,17 @@ class _Repo:
         return len(keys)
 
 
+def _add_all(repo: _Repo, items: Sequence[Any]) -> list[Any]:
+    """Add several rows, all or none, as the SQL ``add_many`` does in one statement: a
+    uniqueness conflict with stored rows or among the new ones adds nothing."""
+    same = type(repo).same
+    for i, obj in enumerate(items):
+        repo._check(obj)
+        if same is not None and any(same(other, obj) for other in items[:i]):
+            raise StorageConflict(repo.conflict)
+    return [repo._insert(obj) for obj in items]
+
+
 class _Communities(_Repo):
     table = "communities"
     same = staticmethod(lambda a, b: (a.platform, a.external_id) == (b.platform, b.external_id))
@@ -165,13 +178,22 @@ class _Learners(_Repo):
         await u.matches.remove_member(lid)
         await u.blocks.delete_for(lid)
         await u.feedback.delete_for(lid)
+        if any(t.other_learner_id == lid for t in u.data("tombstones").values()):
+            # tombstones.other_learner_id has no ON DELETE in SQL: the delete fails there.
+            raise RuntimeError("FOREIGN KEY constraint failed: tombstones.other_learner_id")
         self._delete(lambda x: x.id == lid)
-
-    async def paused_until_before(self, when: datetime) -> list[md.Learner]:
-        return self._rows(lambda x: x.paused_until is not None and x.paused_until <= when)
 
     async def list(self, community_id: int) -> list[md.Learner]:
         return self._rows(lambda x: x.community_id == community_id)
+
+    async def by_platform_ids(self, community_id: int,
+                              user_ids: Sequence[str]) -> dict[str, md.Learner]:
+        wanted = set(user_ids)
+        return {x.platform_user_id: x for x in self._rows(
+            lambda x: x.community_id == community_id and x.platform_user_id in wanted)}
+
+    async def add_many(self, items: Sequence[md.Learner]) -> list[md.Learner]:
+        return _add_all(self, items)
 
 
 class _Profiles(_Repo):
@@ -191,6 +213,10 @@ class _Profiles(_Repo):
         wanted = set(learner_ids)
         return {p.learner_id: p for p in self._rows(lambda p: p.learner_id in wanted,
                                                     key=lambda p: p.learner_id)}
+
+    async def save_many(self, items: Sequence[md.Profile]) -> None:
+        for profile in items:
+            await self.save(profile)
 
 
 class _Queue(_Repo):
@@ -214,6 +240,16 @@ class _Queue(_Repo):
     async def history(self, community_id: int) -> list[md.QueueEntry]:
         return self._rows(lambda e: e.community_id == community_id, key=self._order)
 
+    async def open_for_many(self, learner_ids: Sequence[int]) -> dict[int, md.QueueEntry]:
+        wanted = set(learner_ids)
+        return {e.learner_id: e for e in self._rows(
+            lambda e: e.learner_id in wanted and e.state == md.QueueState.WAITING)}
+
+    async def add_many(self, entries: Sequence[md.QueueEntry]) -> list[md.QueueEntry]:
+        if any(e.state != md.QueueState.WAITING for e in entries):
+            raise ValueError("add_many stores new WAITING entries only")
+        return _add_all(self, entries)
+
 
 class _Matches(_Repo):
     table = "matches"
@@ -227,10 +263,6 @@ class _Matches(_Repo):
     async def list(self, community_id: int, state: md.MatchState | None = None) -> list[md.Match]:
         return self._rows(lambda m: m.community_id == community_id
                           and (state is None or m.state == state))
-
-    async def by_space(self, space_id: str) -> md.Match | None:
-        rows = self._rows(lambda m: bool(space_id) and m.space_id == space_id)
-        return rows[0] if rows else None
 
     async def remove_member(self, learner_id: int) -> None:
         for m in self._rows(lambda m: learner_id in m.member_ids()):
@@ -252,8 +284,38 @@ class _Blocks(_Repo):
         return {frozenset((b.learner_a, b.learner_b))
                 for b in self.u.data(self.table).values() if b.community_id == community_id}
 
+    async def of(self, learner_id: int) -> list[md.Block]:
+        return [copy.deepcopy(b) for b in self.u.data(self.table).values()
+                if learner_id in (b.learner_a, b.learner_b)]
+
     async def delete_for(self, learner_id: int) -> None:
         self._delete(lambda b: learner_id in (b.learner_a, b.learner_b))
+
+    async def tombstone_key(self) -> bytes:
+        return self.u.storage.tombstone_key
+
+    async def bury(self, tombstone: md.Tombstone) -> None:
+        tombstone.id = self.u.storage.next_id("tombstones")
+        self.u.put("tombstones", tombstone.id, tombstone)
+
+    async def tombstones(self, community_id: int, subjects: Sequence[str]) -> list[md.Tombstone]:
+        wanted = set(subjects)
+        return self._stones(lambda t: t.community_id == community_id
+                            and bool(wanted & {t.subject, t.other_subject}))
+
+    async def tombstones_naming(self, learner_id: int) -> list[md.Tombstone]:
+        return self._stones(lambda t: t.other_learner_id == learner_id)
+
+    async def update_tombstone(self, tombstone: md.Tombstone) -> None:
+        if tombstone.id in self.u.data("tombstones"):
+            self.u.put("tombstones", tombstone.id, tombstone)
+
+    async def delete_tombstone(self, tombstone_id: int) -> None:
+        self.u.delete("tombstones", tombstone_id)
+
+    def _stones(self, where: Callable[[md.Tombstone], bool]) -> list[md.Tombstone]:
+        found = [copy.deepcopy(t) for t in self.u.data("tombstones").values() if where(t)]
+        return sorted(found, key=lambda t: t.id or 0)
 
 
 class _Rounds(_Repo):
@@ -355,8 +417,8 @@ class _Outbox(_Repo):
             self.u.put(self.table, m.id, m)
         return len(hits)
 
-    async def delete_for_target(self, target: str) -> None:
-        self._delete(lambda m: m.target == target)
+    async def delete_for_target(self, community_id: int, target: str) -> None:
+        self._delete(lambda m: m.community_id == community_id and m.target == target)
 
 
 class _Audit(_Repo):

@@ -25,7 +25,7 @@ class ConsoleDeliverer:
         self.clock = clock  # relative times ("in 2 hours") follow the bot's clock
 
     async def deliver(self, message: OutboxMessage,
-                      community_external_id: str = "") -> dict[str, Any]:
+                      _community_external_id: str = "", /) -> dict[str, Any]:
         people = await self.people()
         names = {uid: name for uid, (name, _) in people.items()}
         now = self.clock.now()

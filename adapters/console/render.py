@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from core.replies import Reply
-
-_TIME = re.compile(r"\{t:(\d+):?([A-Za-z]?)\}")
-_USER = re.compile(r"\{u:([^}]+)\}")
+from core.replies import Reply, TimeRef, UserRef, substitute
 
 
 def _relative(when: datetime, now: datetime) -> str:
@@ -25,15 +21,16 @@ def render_text(text: str, zone: str, names: dict[str, str], now: datetime | Non
     tz = ZoneInfo(zone or "UTC")
     ref = now or datetime.now(UTC)
 
-    def time_sub(m: re.Match[str]) -> str:
-        when = datetime.fromtimestamp(int(m.group(1)), tz)
-        if m.group(2) == "R":
+    def time(t: TimeRef) -> str:
+        when = datetime.fromtimestamp(t.unix, tz)
+        if t.style == "R":
             return _relative(when, ref)
         return when.strftime("%a %d %b %Y %H:%M ") + (zone or "UTC")
 
-    out = _TIME.sub(time_sub, text)
-    out = _USER.sub(lambda m: "@" + names.get(m.group(1), m.group(1)), out)
-    return out.replace("**", "")
+    def user(u: UserRef) -> str:
+        return "@" + names.get(u.user_id, u.user_id)
+
+    return substitute(text, time, user).replace("**", "")
 
 
 def render_reply(reply: Reply, zone: str, names: dict[str, str], now: datetime | None = None) -> str:

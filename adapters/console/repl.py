@@ -8,6 +8,7 @@ delivered, so DMs and match spaces print right away.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,6 +24,7 @@ from core.services.delivery import drain
 from core.services.dispatch import handle
 from core.services.lookup import people
 from core.textcommand import GrammarError, parse
+from core.timezones import TimeZoneError, resolve_timezone
 
 PLATFORM = "console"
 MODERATOR = "moderator"
@@ -30,12 +32,32 @@ META_HELP = ("Console: `as <name>` act as someone (created on first command; `as
              "is the owner), `who` lists learners, `deliver` sends what is due, `quit` leaves.")
 
 
+def local_zone() -> str:
+    """The terminal's IANA zone (``TZ``, else where /etc/localtime points), or '' if unknown:
+    the console's stand-in for the zone Slack tells us, used to pre-fill the join form."""
+    name = os.environ.get("TZ", "").lstrip(":")
+    if not name:
+        try:
+            target = os.readlink("/etc/localtime")
+        except OSError:
+            return ""
+        name = target.split("zoneinfo/", 1)[1] if "zoneinfo/" in target else ""
+    if name in ("Etc/UTC", "Etc/UCT", "UCT", "Zulu"):
+        return "UTC"
+    try:
+        return resolve_timezone(name) if name else ""
+    except TimeZoneError:  # e.g. a POSIX rule like TZ=CET-1CEST: not a name to offer
+        return ""
+
+
 class Console:
     """A REPL bound to one community."""
 
     def __init__(self, services: Services, community: str, inp: TextIO, out: TextIO,
-                 files_dir: Path = Path("exports"), extra_deliverers: Mapping[str, Deliverer] | None = None) -> None:
+                 files_dir: Path = Path("exports"), extra_deliverers: Mapping[str, Deliverer] | None = None,
+                 zone: str | None = None) -> None:
         self.services = services
+        self.zone = local_zone() if zone is None else zone
         self.community = community
         self.inp, self.out = inp, out
         self.user = MODERATOR
@@ -50,7 +72,8 @@ class Console:
         # the name they were introduced with.
         known = (await self._people()).get(self.user)
         name = known[0] if known else self.user
-        return Actor(user_id=self.user, display_name=name, platform_admin=self.user == MODERATOR)
+        return Actor(user_id=self.user, display_name=name, platform_admin=self.user == MODERATOR,
+                     timezone=self.zone)
 
     async def _readline(self, prompt: str) -> str | None:
         self.out.write(prompt)
@@ -88,7 +111,8 @@ class Console:
             self._write(f"⚠️  {exc}")
             return None
         reply = await self._call(parsed.key, parsed.args)
-        form, values = reply.form, {}
+        form = reply.form
+        values: dict[str, str] = {}
         if form is not None and reply.text:
             await self.show(Reply(text=reply.text))
         while form is not None:

@@ -8,6 +8,7 @@ they keep working after a restart. Every rule is the core's: this module only bu
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Any
@@ -17,7 +18,7 @@ import yarl
 from discord import app_commands
 from discord.gateway import DiscordWebSocket
 
-from adapters.discord import forms
+from adapters.discord import forms, shape
 from adapters.discord.commands import build_groups
 from adapters.discord.deliver import DiscordDeliverer
 from adapters.discord.render import make_view, parse_button_id
@@ -36,6 +37,8 @@ log = logging.getLogger(__name__)
 PLATFORM = "discord"
 SETTINGS_TTL = 30.0  # seconds community settings are cached for autocomplete and forms
 EXPIRED = "This form has expired (or I restarted). Please run the command again."
+UNKNOWN = "I don't know this button or form any more. Please run the command again."
+UNREADABLE = "Sorry, I couldn't read that request. Please run the command again."
 _DISCORD_GATEWAY = DiscordWebSocket.DEFAULT_GATEWAY
 
 
@@ -70,16 +73,19 @@ class PeerMatchDiscord(discord.Client):
         point_at(settings)
         intents = discord.Intents.none()
         intents.guilds = True  # roles and channels; no privileged intent is needed
-        # Mentions ping people only: text from learners can never ping @everyone or a role.
-        mentions = discord.AllowedMentions(everyone=False, roles=False, users=True)
+        # Nothing pings by default: a reply allows exactly the members it mentions on
+        # purpose (render.Rendered.allowed_mentions), so text from learners pings no one.
+        mentions = discord.AllowedMentions.none()
         # Longer rate-limit waits than 30 s raise RateLimited instead of blocking: the
         # outbox dispatcher then retries the row after Discord's retry_after.
         super().__init__(intents=intents, max_ratelimit_timeout=30.0, allowed_mentions=mentions,
                          **options)
         self.services = services
         self.settings = settings
-        self.tree = app_commands.CommandTree(self)
+        self.tree = GuardedTree(self)
         self.tree.error(self._on_tree_error)
+        self._refusals: set[asyncio.Task[None]] = set()
+        self._guard_interactions()
         self.forms = forms.FormBook()
         self._settings_cache: dict[str, tuple[float, CommunitySettings]] = {}
         if settings.gateway_url:
@@ -94,6 +100,47 @@ class PeerMatchDiscord(discord.Client):
             return shards, url, limits
 
         self.http.get_bot_gateway = get_bot_gateway  # type: ignore[method-assign]
+
+    # ---- the gateway's door ------------------------------------------------------------
+    def _guard_interactions(self) -> None:
+        """Check every INTERACTION_CREATE before discord.py reads it: a malformed one is
+        answered politely (when it carries an id and token) and goes no further."""
+        parsers = self._connection.parsers
+        original = parsers["INTERACTION_CREATE"]
+
+        def guarded(payload: Any) -> None:
+            found = shape.problem(payload)
+            if found is None:
+                try:
+                    original(payload)
+                    return
+                except Exception as exc:  # discord.py could not read it after all
+                    found = f"unreadable ({type(exc).__name__})"
+            log.warning("ignored a malformed interaction: %s", found)
+            self._refuse(payload)
+
+        parsers["INTERACTION_CREATE"] = guarded
+
+    def _refuse(self, payload: Any) -> None:
+        ids = shape.answerable(payload)
+        kind = payload.get("type") if ids is not None else None
+        if ids is None or kind not in shape.KNOWN_TYPES:
+            return  # nothing to answer to, or no answer we know the type of
+        body: dict[str, Any] = ({"type": 8, "data": {"choices": []}} if kind == 4 else
+                                {"type": 4, "data": {"content": UNREADABLE, "flags": 64,
+                                                     "allowed_mentions": {"parse": []}}})
+        route = discord.http.Route("POST", "/interactions/{interaction_id}/{interaction_token}"
+                                   "/callback", interaction_id=ids[0], interaction_token=ids[1])
+
+        async def send() -> None:
+            try:
+                await self.http.request(route, json=body)
+            except (discord.HTTPException, OSError) as exc:
+                log.warning("could not answer a malformed interaction (%s)", type(exc).__name__)
+
+        task = asyncio.get_running_loop().create_task(send())
+        self._refusals.add(task)
+        task.add_done_callback(self._refusals.discard)
 
     # ---- start-up ---------------------------------------------------------------------
     async def setup_hook(self) -> None:
@@ -183,9 +230,13 @@ class PeerMatchDiscord(discord.Client):
                     await self._on_button(interaction, custom_id)
                 elif custom_id.startswith("pmf:"):
                     await self._on_form_button(interaction, custom_id)
-            elif (interaction.type is discord.InteractionType.modal_submit
-                  and custom_id.startswith("pmf:")):
-                await self._on_form_submit(interaction, custom_id, data.get("components", []))
+                else:
+                    await apologise(interaction, UNKNOWN)
+            elif interaction.type is discord.InteractionType.modal_submit:
+                if custom_id.startswith("pmf:"):
+                    await self._on_form_submit(interaction, custom_id, data.get("components", []))
+                else:
+                    await apologise(interaction, UNKNOWN)
         except Exception:
             log.exception("interaction %s failed", custom_id)
             await apologise(interaction)
@@ -231,9 +282,11 @@ class PeerMatchDiscord(discord.Client):
         if draft.todo:
             more = len(draft.todo)
             view = make_view((), guild_id, [forms.open_button(guild_id, draft.form.name, "Next")])
+            assert view is not None  # it holds the Next button
             await interaction.response.send_message(
                 f"Saved. Press **Next** to continue ({more} more page{'s' if more > 1 else ''}).",
-                view=view, ephemeral=True)  # type: ignore[arg-type]
+                view=view, ephemeral=True,
+                allowed_mentions=discord.AllowedMentions.none())
             return
         request = self.request(interaction, guild_id, draft.submit_command, forms.submit_args(draft))
 
@@ -244,8 +297,36 @@ class PeerMatchDiscord(discord.Client):
 
     async def _on_tree_error(self, interaction: discord.Interaction,
                              error: app_commands.AppCommandError) -> None:
-        log.error("slash command failed: %s", error, exc_info=error)
-        await apologise(interaction)
+        if isinstance(error, app_commands.CommandInvokeError):  # our code failed: keep the trace
+            log.error("slash command failed: %s", error, exc_info=error)
+            await apologise(interaction)
+            return
+        # The request itself was wrong (an unknown command, an option discord.py could not
+        # convert, a failed check): one line, and a polite answer.
+        log.warning("slash command refused: %s", type(error).__name__)
+        await apologise(interaction, UNREADABLE)
+
+
+class GuardedTree(app_commands.CommandTree):
+    """The command tree, with a last guard: discord.py runs a command in a task that only
+    catches ``AppCommandError``; anything else (options it could not read) would end as a
+    "Task exception was never retrieved" traceback and an unanswered interaction."""
+
+    async def _call(self, interaction: discord.Interaction) -> None:
+        try:
+            await super()._call(interaction)
+        except app_commands.AppCommandError:
+            raise
+        except Exception as exc:
+            log.warning("could not run an app command interaction (%s)", type(exc).__name__)
+            if interaction.type is discord.InteractionType.autocomplete:
+                if not interaction.response.is_done():
+                    try:
+                        await interaction.response.autocomplete([])
+                    except discord.HTTPException:
+                        log.warning("could not answer an autocomplete")
+            else:
+                await apologise(interaction, UNREADABLE)
 
 
 class PeerMatchShardedDiscord(PeerMatchDiscord, discord.AutoShardedClient):

@@ -76,7 +76,7 @@ class DiscordDeliverer:
         self._told: set[tuple[int, type[Message]]] = set()
 
     async def deliver(self, message: OutboxMessage,
-                      community_external_id: str = "") -> dict[str, Any]:
+                      community_external_id: str = "", /) -> dict[str, Any]:
         if not self.client.is_ready():
             raise DeliveryError("the Discord connection is not ready yet")
         # The dispatcher names the guild; closing a space needs only the space itself.

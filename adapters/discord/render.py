@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +17,7 @@ from urllib.parse import parse_qsl, urlencode
 
 import discord
 
-from core.replies import Attachment, Button, Reply, split_lines
+from core.replies import Attachment, Button, Reply, UserRef, split_lines, substitute, tokens
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +26,6 @@ MAX_CHUNKS = 5  # a reply longer than this many messages is shortened, not spamm
 CUSTOM_ID_LIMIT = 100
 BUTTON_PREFIX = "pm"
 
-_TIME = re.compile(r"\{t:(\d+)(?::([tTdDfFR]))?\}")
-_USER = re.compile(r"\{u:([^{}]+)\}")
 _STYLES = {"primary": discord.ButtonStyle.primary, "secondary": discord.ButtonStyle.secondary,
            "danger": discord.ButtonStyle.danger, "success": discord.ButtonStyle.success}
 # Args too long for a custom id (rare: core buttons carry ids) are kept here instead; such
@@ -38,8 +35,22 @@ _LONG_ARGS: dict[str, dict[str, str]] = {}
 
 def to_discord_text(text: str) -> str:
     """Placeholders to Discord markup: ``{t:unix:F}`` -> ``<t:unix:F>``, ``{u:id}`` -> ``<@id>``."""
-    text = _TIME.sub(lambda m: f"<t:{m.group(1)}:{m.group(2) or 'F'}>", text)
-    return _USER.sub(lambda m: f"<@{m.group(1)}>" if m.group(1).isdigit() else m.group(1), text)
+    return substitute(text, lambda t: f"<t:{t.unix}:{t.style}>",
+                      # Discord mentions are snowflakes; another id (console, tests) stays text
+                      lambda u: f"<@{u.user_id}>" if u.user_id.isdigit() else u.user_id)
+
+
+def mentioned(text: str) -> tuple[str, ...]:
+    """The member ids the core mentions on purpose (its ``{u:id}`` placeholders); a
+    ``<@id>`` typed by a learner is not among them, so it does not ping."""
+    ids = (t.user_id for t in tokens(text) if isinstance(t, UserRef))
+    return tuple(dict.fromkeys(i for i in ids if i.isdigit()))
+
+
+def allowed_mentions(user_ids: Sequence[str]) -> discord.AllowedMentions:
+    """Ping exactly these members: never @everyone/@here, a role or a replied-to author."""
+    return discord.AllowedMentions(everyone=False, roles=False, replied_user=False,
+                                   users=[discord.Object(int(u)) for u in user_ids])
 
 
 def split_text(text: str, limit: int = MESSAGE_LIMIT, max_chunks: int = MAX_CHUNKS) -> list[str]:
@@ -116,6 +127,10 @@ class Rendered:
     buttons: tuple[Button, ...] = ()
     attachments: tuple[Attachment, ...] = ()
     extra: list[discord.ui.Item[discord.ui.View]] = field(default_factory=list)
+    mentions: tuple[str, ...] = ()  # member ids this message is meant to ping
+
+    def allowed_mentions(self) -> discord.AllowedMentions:
+        return allowed_mentions(self.mentions)
 
     def view(self, guild_id: str) -> discord.ui.View | None:
         return make_view(self.buttons, guild_id, self.extra)
@@ -128,13 +143,15 @@ class Rendered:
 def render(reply: Reply, extra: Sequence[discord.ui.Item[discord.ui.View]] = ()) -> Rendered:
     """A core reply as Discord messages."""
     text = to_discord_text(reply.text)
-    return Rendered(split_text(text), reply.ephemeral, reply.buttons, reply.attachments, list(extra))
+    return Rendered(split_text(text), reply.ephemeral, reply.buttons, reply.attachments,
+                    list(extra), mentioned(reply.text))
 
 
 def render_text(text: str, buttons: Sequence[Button] = (),
                 attachments: Sequence[Attachment] = ()) -> Rendered:
     """Outbox text (DMs, space messages) as Discord messages."""
-    return Rendered(split_text(to_discord_text(text)), False, tuple(buttons), tuple(attachments))
+    return Rendered(split_text(to_discord_text(text)), False, tuple(buttons), tuple(attachments),
+                    mentions=mentioned(text))
 
 
 async def send_to(channel: discord.abc.Messageable, rendered: Rendered, guild_id: str) -> discord.Message:
@@ -143,6 +160,7 @@ async def send_to(channel: discord.abc.Messageable, rendered: Rendered, guild_id
     for i, chunk in enumerate(rendered.chunks):
         final = i == len(rendered.chunks) - 1
         kwargs: dict[str, Any] = {}
+        mentions = rendered.allowed_mentions()
         if final:
             view = rendered.view(guild_id)
             if view is not None:
@@ -150,6 +168,7 @@ async def send_to(channel: discord.abc.Messageable, rendered: Rendered, guild_id
             if rendered.attachments:
                 kwargs["files"] = rendered.files()
         # Discord refuses an empty message; a file or buttons alone are fine.
-        last = await channel.send(content=chunk or (None if kwargs else "\u200b"), **kwargs)
+        last = await channel.send(content=chunk or (None if kwargs else "\u200b"),
+                                  allowed_mentions=mentions, **kwargs)
     assert last is not None
     return last

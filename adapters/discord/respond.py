@@ -24,6 +24,8 @@ ACK_BUDGET = 2.0  # seconds the core may take before we defer (Discord allows 3)
 SORRY = ("Sorry, something went wrong on my side and I couldn't finish that. "
          "Please try again in a moment.")
 
+_NO_PINGS = discord.AllowedMentions.none()
+
 # Shows a reply once the core has answered (the client's: it may open a form).
 Present = Callable[[discord.Interaction, Reply], Awaitable[None]]
 
@@ -32,7 +34,8 @@ async def _send(interaction: discord.Interaction, rendered: Rendered, guild_id: 
                 first: bool) -> None:
     """Send every chunk; the view and files go with the last one."""
     for i, chunk in enumerate(rendered.chunks):
-        kwargs: dict[str, Any] = {"ephemeral": rendered.ephemeral}
+        kwargs: dict[str, Any] = {"ephemeral": rendered.ephemeral,
+                                  "allowed_mentions": rendered.allowed_mentions()}
         if i == len(rendered.chunks) - 1:
             view = rendered.view(guild_id)
             if view is not None:
@@ -40,7 +43,7 @@ async def _send(interaction: discord.Interaction, rendered: Rendered, guild_id: 
             if rendered.attachments:
                 kwargs["files"] = rendered.files()
         # Discord refuses an empty message; a file or buttons alone are fine.
-        content = chunk or (None if len(kwargs) > 1 else "\u200b")
+        content = chunk or (None if len(kwargs) > 2 else "\u200b")
         if first and i == 0:
             await interaction.response.send_message(content=content, **kwargs)
         else:
@@ -89,8 +92,9 @@ async def apologise(interaction: discord.Interaction, text: str = SORRY) -> None
     """A polite ephemeral message, whatever state the interaction is in."""
     try:
         if interaction.response.is_done():
-            await interaction.followup.send(text, ephemeral=True)
+            await interaction.followup.send(text, ephemeral=True, allowed_mentions=_NO_PINGS)
         else:
-            await interaction.response.send_message(text, ephemeral=True)
+            await interaction.response.send_message(text, ephemeral=True,
+                                                    allowed_mentions=_NO_PINGS)
     except discord.HTTPException:
         log.warning("could not even apologise on an interaction", exc_info=True)

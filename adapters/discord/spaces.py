@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 MAX_CHANNELS_REACHED = 30013  # Discord: the guild has 500 channels
 ARCHIVED_PREFIX = "archived-"
 Space = discord.TextChannel | discord.Thread
+# Who a permission overwrite applies to (what discord.py's ``overwrites`` mappings key on).
+Target = discord.Role | discord.Member | discord.Object
 
 
 def _roles(guild: discord.Guild, wanted: list[str]) -> list[discord.Role]:
@@ -37,13 +39,13 @@ def _roles(guild: discord.Guild, wanted: list[str]) -> list[discord.Role]:
 
 
 def overwrites_for(guild: discord.Guild, bot_id: int, members: list[str],
-                   moderator_roles: list[str]) -> dict[Any, discord.PermissionOverwrite]:
+                   moderator_roles: list[str]) -> dict[Target, discord.PermissionOverwrite]:
     """@everyone denied; each member view+send; the bot view+send+manage; moderators view."""
     everyone = guild.default_role
     if everyone is None:  # roles not cached: refusing beats opening a public channel
         raise DeliveryError("the server's roles are not known yet")
     talk = {"view_channel": True, "send_messages": True, "read_message_history": True}
-    ow: dict[Any, discord.PermissionOverwrite] = {
+    ow: dict[Target, discord.PermissionOverwrite] = {
         everyone: discord.PermissionOverwrite(view_channel=False),
         discord.Object(bot_id): discord.PermissionOverwrite(manage_channels=True, **talk),
     }
@@ -69,7 +71,7 @@ async def _thread_parent(guild: discord.Guild, parent_id: str) -> discord.TextCh
     """Where a private thread goes: the configured channel (or the first text channel of a
     configured category), else the system channel, else the first text channel."""
     if parent_id.isdigit():
-        parent: Any = guild.get_channel(int(parent_id))
+        parent: discord.abc.GuildChannel | discord.Thread | None = guild.get_channel(int(parent_id))
         if parent is None:
             try:
                 parent = await guild.fetch_channel(int(parent_id))
@@ -100,6 +102,7 @@ async def _open_channel(guild: discord.Guild, bot_id: int,
     parent = space.space_parent
     category = discord.Object(int(parent)) if parent.isdigit() else None
     overwrites = overwrites_for(guild, bot_id, list(space.members), list(space.moderator_roles))
+    # discord.py only reads the category's id: an Object works without the channel cached.
     return await guild.create_text_channel(space.name[:100], category=category,  # type: ignore[arg-type]
                                            overwrites=overwrites,
                                            reason=f"PeerMatch: match #{space.match_id}")
@@ -135,7 +138,7 @@ async def open_space(client: discord.Client, guild: discord.Guild,
     return {"space_id": str(space.id)}
 
 
-def _is_member_target(target: Any) -> bool:
+def _is_member_target(target: Target) -> bool:
     if isinstance(target, discord.Role):
         return False
     return not (isinstance(target, discord.Object) and target.type is discord.Role)

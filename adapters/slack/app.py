@@ -14,24 +14,38 @@ which the core computes in milliseconds.
 
 from __future__ import annotations
 
+import logging
 import re
 import weakref
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack import blocks, grammar
+from adapters.slack import blocks, grammar, shape
 from adapters.slack.answer import Origin
 from adapters.slack.client import make_client
 from adapters.slack.deliver import SlackDeliverer
 from adapters.slack.flow import Flow
+from adapters.slack.gate import bolt_logger
+from adapters.slack.payloads import (
+    BlockAction,
+    EventBody,
+    HomeOpenedEvent,
+    InteractionBody,
+    SlackUser,
+    SlashBody,
+)
 from adapters.slack.settings import SlackSettings
 from core import catalogue
 from core.messages import DirectMessage, Message, OpenSpace
 from core.services.context import Services
 
+log = logging.getLogger(__name__)
 _FLOWS: weakref.WeakKeyDictionary[AsyncApp, Flow] = weakref.WeakKeyDictionary()
 
 
@@ -40,12 +54,13 @@ def flow_of(app: AsyncApp) -> Flow:
     return _FLOWS[app]
 
 
-async def drain(app: AsyncApp, timeout: float = 10.0) -> None:
-    """Wait until interactions already acknowledged have finished their work."""
-    await flow_of(app).tracker.drain(timeout)
+async def drain(app: AsyncApp) -> None:
+    """Wait until interactions already acknowledged have finished their work (callers bound
+    the wait with ``asyncio.timeout``)."""
+    await flow_of(app).tracker.drain()
 
 
-def _team(context: AsyncBoltContext, body: dict[str, Any]) -> str:
+def _team(context: AsyncBoltContext, body: Mapping[str, object]) -> str:
     team = body.get("team")
     return str(context.team_id or (team.get("id") if isinstance(team, dict) else "")
                or body.get("team_id") or context.enterprise_id or "")
@@ -66,11 +81,14 @@ def build_app(services: Services, settings: SlackSettings, *,
         # Socket Mode frames come over an authenticated websocket: nothing to sign.
         request_verification_enabled=settings.mode == "http",
         name="peermatch",
+        # Bolt copies this logger's filter onto its own: no bodies, tokens or tracebacks.
+        logger=bolt_logger(),
     )
     flow = Flow(services, client, settings.moderator_usergroups)
     _FLOWS[app] = flow
 
-    async def on_slash(ack: Any, body: dict[str, Any], context: AsyncBoltContext) -> None:
+    # Bolt passes listener arguments by name; the annotations type the payload dicts it gives.
+    async def on_slash(ack: AsyncAck, body: SlashBody, context: AsyncBoltContext) -> None:
         async with flow.tracker.track():
             await ack()
             parsed = grammar.parse(str(body.get("text") or ""))
@@ -81,12 +99,12 @@ def build_app(services: Services, settings: SlackSettings, *,
             note = _unknown_note(parsed.unknown) if parsed.unknown else ""
             await flow.command(origin, parsed.command, parsed.args, note)
 
-    async def on_button(ack: Any, body: dict[str, Any], action: dict[str, Any],
+    async def on_button(ack: AsyncAck, body: InteractionBody, action: BlockAction,
                         context: AsyncBoltContext) -> None:
         async with flow.tracker.track():
             await ack()
             command, args = blocks.decode_button(action)
-            user = body.get("user") or {}
+            user: SlackUser = body.get("user") or {}
             origin = Origin(_team(context, body), str(user.get("id")),
                             str(user.get("username") or user.get("name") or ""),
                             channel_id=str((body.get("channel") or {}).get("id") or ""),
@@ -94,10 +112,10 @@ def build_app(services: Services, settings: SlackSettings, *,
                             trigger_id=str(body.get("trigger_id") or ""))
             await flow.command(origin, command, args)
 
-    async def on_submit(ack: Any, body: dict[str, Any], view: dict[str, Any],
+    async def on_submit(ack: AsyncAck, body: InteractionBody, view: dict[str, Any],
                         context: AsyncBoltContext) -> None:
         async with flow.tracker.track():
-            user = body.get("user") or {}
+            user: SlackUser = body.get("user") or {}
             origin = Origin(_team(context, body), str(user.get("id")),
                             str(user.get("username") or user.get("name") or ""),
                             trigger_id=str(body.get("trigger_id") or ""))
@@ -106,12 +124,25 @@ def build_app(services: Services, settings: SlackSettings, *,
             if reply is not None:
                 await flow.after_submit(origin, reply)
 
-    async def on_home(event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext) -> None:
+    async def on_home(event: HomeOpenedEvent, body: EventBody,
+                      context: AsyncBoltContext) -> None:
         if event.get("tab", "home") != "home":
             return  # the Messages tab fires the same event
         async with flow.tracker.track():
             await flow.home.opened(Origin(_team(context, body), str(event.get("user"))))
 
+    async def well_formed(body: dict[str, Any], next_: Callable[[], Awaitable[None]]
+                          ) -> BoltResponse | None:
+        # HTTP requests were checked by the gate already; this holds for Socket Mode and
+        # in-process dispatch too: a payload our listeners cannot read goes no further.
+        found = shape.problem(body)
+        if found is not None:
+            log.warning("Slack payload refused: %s", found)
+            return BoltResponse(status=400, body={"error": "malformed payload"})
+        await next_()
+        return None
+
+    app.middleware(well_formed)
     app.command(grammar.SLASH)(on_slash)
     for cmd in catalogue.COMMANDS:
         pattern = re.compile(rf"^{re.escape(blocks.ACTION_PREFIX + blocks.dotted(cmd.key))}:\d+$")

@@ -55,9 +55,10 @@ class BoundedRateLimitRetryHandler(AsyncRateLimitErrorRetryHandler):
         super().__init__(max_retry_count=max_retry_count)
         self.max_wait_seconds = max_wait_seconds
 
-    async def _can_retry_async(self, *, state: RetryState, request: HttpRequest,
+    # slack_sdk calls this override with these keyword arguments; only `response` matters here.
+    async def _can_retry_async(self, *, state: RetryState, request: HttpRequest,  # noqa: ARG002
                                response: HttpResponse | None = None,
-                               error: Exception | None = None) -> bool:
+                               error: Exception | None = None) -> bool:  # noqa: ARG002
         if response is None or response.status_code != 429:
             return False
         wait = retry_after_seconds(response.headers)

@@ -60,7 +60,7 @@ class SlackDeliverer:
         self.on_delivered = on_delivered
 
     async def deliver(self, message: OutboxMessage,
-                      community_external_id: str = "") -> dict[str, Any]:
+                      _community_external_id: str = "", /) -> dict[str, Any]:
         facts: dict[str, Any] = {}
         match message.message:
             case DirectMessage() as dm:

@@ -61,8 +61,9 @@ class Tracker:
             if self._busy == 0:
                 self._idle.set()
 
-    async def drain(self, timeout: float = 10.0) -> None:
-        await asyncio.wait_for(self._idle.wait(), timeout)
+    async def drain(self) -> None:
+        """Return once no tracked interaction is running; the caller bounds the wait."""
+        await self._idle.wait()
 
 
 class HomeReadLimiter(RateLimiter):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from core.replies import split_lines
+from core.replies import split_lines, substitute
 
 SECTION_LIMIT = 3000  # Slack's limit on a section block's text
 
@@ -29,8 +29,6 @@ _DATE_TOKENS = {
     "T": "{time_secs}",
     "R": "{ago}",
 }
-_TIME = re.compile(r"\{t:(-?\d+)(?::([A-Za-z]))?\}")
-_USER = re.compile(r"\{u:([^{}\s]+)\}")
 _CODE = re.compile(r"(`[^`\n]*`)")
 _BOLD = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*")
 _ITALIC = re.compile(r"(?<![*\w])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![*\w])")
@@ -64,16 +62,15 @@ def mrkdwn(text: str) -> str:
     text = "".join(p if p.startswith("`") else _emphasis(p) for p in _CODE.split(text))
     lines = [("• " + line[2:]) if line.startswith("- ") else line for line in text.split("\n")]
     text = "\n".join(lines)
-    text = _TIME.sub(lambda m: date_token(int(m.group(1)), m.group(2) or "F"), text)
-    return _USER.sub(lambda m: f"<@{m.group(1)}>", text)
+    return substitute(text, lambda t: date_token(t.unix, t.style),
+                      lambda u: f"<@{u.user_id}>")
 
 
 def plain(text: str, limit: int = 150) -> str:
     """Core text as short plain text (modal titles, option labels, notifications)."""
     text = _ADMIN.sub("/peer admin", text).replace("**", "")
-    text = _TIME.sub(lambda m: f"{datetime.fromtimestamp(int(m.group(1)), tz=UTC):%a %d %b %H:%M} UTC",
-                     text)
-    text = _USER.sub(lambda m: f"@{m.group(1)}", text)
+    text = substitute(text, lambda t: f"{datetime.fromtimestamp(t.unix, tz=UTC):%a %d %b %H:%M} "
+                      "UTC", lambda u: f"@{u.user_id}")
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

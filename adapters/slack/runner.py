@@ -13,13 +13,16 @@ from dataclasses import dataclass
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
-from slack_bolt.app.async_server import AsyncSlackAppServer
 
+from adapters.slack import gate
 from adapters.slack.app import drain
 from adapters.slack.settings import SlackSettings
 
 log = logging.getLogger(__name__)
 SHUTDOWN_GRACE_SECONDS = 10.0
+# After a refused oversized request aiohttp reads and discards what the client still sends
+# (so the client sees the 413, not a reset); bounded so a slow sender cannot hold on.
+LINGER_SECONDS = 2.0
 
 
 @dataclass
@@ -34,15 +37,15 @@ class HttpServer:
 
 
 def web_app(app: AsyncApp, settings: SlackSettings) -> web.Application:
-    """The aiohttp application serving Slack's requests on ``settings.path``; requests
-    are verified with the signing secret by the app itself (request verification)."""
-    return AsyncSlackAppServer(port=settings.port, path=settings.path, app=app).web_app
+    """The aiohttp application serving Slack's requests on ``settings.path``: every
+    request passes the gate (size, signature, shape) before the app sees it."""
+    return gate.web_app(app, settings.signing_secret, settings.path)
 
 
 async def start_http(app: AsyncApp, settings: SlackSettings, *, host: str | None = None,
                      port: int | None = None) -> HttpServer:
     """Start serving HTTP mode; returns at once with the server running."""
-    runner = web.AppRunner(web_app(app, settings), access_log=None)
+    runner = web.AppRunner(web_app(app, settings), access_log=None, lingering_time=LINGER_SECONDS)
     await runner.setup()
     site = web.TCPSite(runner, host or settings.host, settings.port if port is None else port)
     await site.start()
@@ -54,7 +57,9 @@ async def start_http(app: AsyncApp, settings: SlackSettings, *, host: str | None
 async def start_socket(app: AsyncApp, settings: SlackSettings) -> AsyncSocketModeHandler:
     """Connect to Slack over Socket Mode (``apps.connections.open`` through the app's client,
     so ``api_base_url`` applies); returns once connected."""
+    gate.quiet_libraries()
     handler = AsyncSocketModeHandler(app, settings.app_token, web_client=app.client)
+    # slack_bolt leaves connect_async/close_async unannotated: the one untyped edge here.
     await handler.connect_async()  # type: ignore[no-untyped-call]
     log.info("Slack Socket Mode connected")
     return handler
@@ -80,6 +85,7 @@ async def run_slack(app: AsyncApp, settings: SlackSettings) -> None:
 
 async def _finish(app: AsyncApp) -> None:
     try:
-        await drain(app, SHUTDOWN_GRACE_SECONDS)
+        async with asyncio.timeout(SHUTDOWN_GRACE_SECONDS):
+            await drain(app)
     except TimeoutError:
         log.warning("Slack: stopped with interactions still running")

@@ -34,7 +34,7 @@ def _match_values(match: Match) -> dict[str, Any]:
     return values
 
 
-def _member_of(learner_ids: Sequence[int]) -> Any:
+def _member_of(learner_ids: Sequence[int]) -> Select[tuple[int]]:
     """Ids of the matches any of these learners belongs to (a sub-select)."""
     return select(match_members.c.match_id).where(match_members.c.learner_id.in_(list(learner_ids)))
 
@@ -92,12 +92,6 @@ class SqlMatchRepository(SqlRepository):
             stmt = stmt.where(matches.c.state == str(state))
         return await self._load(stmt)
 
-    async def by_space(self, space_id: str) -> Match | None:
-        if not space_id:  # "" means "no space yet": never a key
-            return None
-        found = await self._load(select(matches).where(matches.c.space_id == space_id))
-        return found[0] if found else None
-
     async def remove_member(self, learner_id: int) -> None:
         """Forget a learner in every match (used by /peer forget)."""
         await self.conn.execute(delete(match_members).where(match_members.c.learner_id == learner_id))
@@ -115,10 +109,6 @@ class SqlRoundRepository(SqlRepository):
         rnd.id = await self._insert(rounds, {n: getattr(rnd, n) for n in _ROUND_FIELDS},
                                     "round not stored")
         return rnd
-
-    async def update(self, rnd: Round) -> None:
-        await self.conn.execute(update(rounds).where(rounds.c.id == rnd.id).values(
-            {n: getattr(rnd, n) for n in _ROUND_FIELDS}))
 
     async def latest(self, community_id: int, dry_run: bool | None = None) -> Round | None:
         stmt = select(rounds).where(rounds.c.community_id == community_id)

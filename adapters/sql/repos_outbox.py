@@ -88,5 +88,6 @@ class SqlOutboxRepository(SqlRepository):
             .values(state=OutboxState.DROPPED.value, last_error=reason))
         return int(result.rowcount)
 
-    async def delete_for_target(self, target: str) -> None:
-        await self.conn.execute(delete(outbox).where(outbox.c.target == target))
+    async def delete_for_target(self, community_id: int, target: str) -> None:
+        await self.conn.execute(delete(outbox).where(outbox.c.community_id == community_id,
+                                                     outbox.c.target == target))

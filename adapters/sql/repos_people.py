@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
-from datetime import datetime
+from secrets import token_hex
 from typing import Any
 
-from sqlalchemy import Row, delete, insert, or_, select, update
+from sqlalchemy import Row, Table, delete, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 
 from adapters.sql.repo_base import SqlRepository
-from adapters.sql.tables import audit, blocks, communities, learners, profiles, queue_entries
+from adapters.sql.tables import (
+    audit,
+    blocks,
+    communities,
+    learners,
+    profiles,
+    queue_entries,
+    secrets,
+    tombstones,
+)
 from core.model import (
     AuditEntry,
     Block,
@@ -21,7 +32,9 @@ from core.model import (
     QueueEntry,
     QueueState,
     Setup,
+    Tombstone,
 )
+from core.ports import StorageConflict
 
 
 def upsert_insert(dialect_name: str) -> Any:
@@ -35,6 +48,29 @@ def upsert_insert(dialect_name: str) -> Any:
 
 def _fields(obj: Any, *names: str) -> dict[str, Any]:
     return {n: getattr(obj, n) for n in names}
+
+
+# Ids per IN (...) list: well under SQLite's and asyncpg's bound-parameter limits.
+_IN_CHUNK = 500
+
+
+def _chunks(items: Sequence[Any]) -> list[list[Any]]:
+    return [list(items[i:i + _IN_CHUNK]) for i in range(0, len(items), _IN_CHUNK)]
+
+
+async def _insert_many(repo: SqlRepository, table: Table, rows: list[dict[str, Any]],
+                       what: str) -> None:
+    """Insert rows in one executemany without RETURNING (a RETURNING that must keep the
+    rows' order makes SQLAlchemy send one INSERT per row on SQLite); callers read the new
+    ids back by their natural key. All or none: a duplicate raises ``StorageConflict`` and
+    the SAVEPOINT undoes the rows already inserted."""
+    if not rows:
+        return
+    try:
+        async with repo.conn.begin_nested():
+            await repo.conn.execute(table.insert(), rows)
+    except IntegrityError as exc:
+        raise StorageConflict(f"{what}: {exc.orig}") from exc
 
 
 def _community(row: Row[Any]) -> Community:
@@ -99,17 +135,30 @@ class SqlLearnerRepository(SqlRepository):
         go with them (ON DELETE CASCADE)."""
         await self.conn.execute(delete(learners).where(learners.c.id == learner_id))
 
-    async def paused_until_before(self, when: datetime) -> list[Learner]:
-        """Learners whose pause ends at or before ``when``."""
-        rows = await self.conn.execute(select(learners).where(
-            learners.c.paused_until.is_not(None), learners.c.paused_until <= when)
-            .order_by(learners.c.id))
-        return [_learner(r) for r in rows]
-
     async def list(self, community_id: int) -> list[Learner]:
         rows = await self.conn.execute(select(learners).where(
             learners.c.community_id == community_id).order_by(learners.c.id))
         return [_learner(r) for r in rows]
+
+    async def by_platform_ids(self, community_id: int,
+                              user_ids: Sequence[str]) -> dict[str, Learner]:
+        found: dict[str, Learner] = {}
+        for chunk in _chunks(list(dict.fromkeys(user_ids))):
+            rows = await self.conn.execute(select(learners).where(
+                learners.c.community_id == community_id,
+                learners.c.platform_user_id.in_(chunk)))
+            found.update((r.platform_user_id, _learner(r)) for r in rows)
+        return found
+
+    async def add_many(self, items: Sequence[Learner]) -> builtins.list[Learner]:
+        await _insert_many(self, learners, [_fields(lr, *_LEARNER_FIELDS) for lr in items],
+                           "learner already exists")
+        for community_id in {lr.community_id for lr in items}:
+            mine = [lr for lr in items if lr.community_id == community_id]
+            stored = await self.by_platform_ids(community_id, [lr.platform_user_id for lr in mine])
+            for learner in mine:
+                learner.id = stored[learner.platform_user_id].id
+        return list(items)
 
 
 _PROFILE_FIELDS = ("mode", "topic", "languages", "timezone", "availability", "cohort", "country",
@@ -123,6 +172,13 @@ def _profile(row: Row[Any]) -> Profile:
     return Profile(learner_id=row.learner_id, **values)
 
 
+def _profile_values(profile: Profile) -> dict[str, Any]:
+    values = _fields(profile, "learner_id", *_PROFILE_FIELDS)
+    values.update(mode=str(profile.mode), setup=str(profile.setup),
+                  languages=list(profile.languages))
+    return values
+
+
 class SqlProfileRepository(SqlRepository):
     async def get(self, learner_id: int) -> Profile | None:
         row = (await self.conn.execute(select(profiles).where(profiles.c.learner_id == learner_id))).first()
@@ -130,13 +186,19 @@ class SqlProfileRepository(SqlRepository):
 
     async def save(self, profile: Profile) -> None:
         """Insert or replace the learner's profile."""
-        values = _fields(profile, "learner_id", *_PROFILE_FIELDS)
-        values.update(mode=str(profile.mode), setup=str(profile.setup),
-                      languages=list(profile.languages))
-        stmt = upsert_insert(self.conn.dialect.name)(profiles).values(**values)
+        stmt = upsert_insert(self.conn.dialect.name)(profiles).values(**_profile_values(profile))
         await self.conn.execute(stmt.on_conflict_do_update(
             index_elements=[profiles.c.learner_id],
             set_={n: stmt.excluded[n] for n in _PROFILE_FIELDS}))
+
+    async def save_many(self, items: Sequence[Profile]) -> None:
+        if not items:
+            return
+        stmt = upsert_insert(self.conn.dialect.name)(profiles)
+        await self.conn.execute(stmt.on_conflict_do_update(
+            index_elements=[profiles.c.learner_id],
+            set_={n: stmt.excluded[n] for n in _PROFILE_FIELDS}),
+            [_profile_values(p) for p in items])
 
     async def delete(self, learner_id: int) -> None:
         await self.conn.execute(delete(profiles).where(profiles.c.learner_id == learner_id))
@@ -199,6 +261,26 @@ class SqlQueueRepository(SqlRepository):
             queue_entries.c.community_id == community_id).order_by(*self._order))
         return [_entry(r) for r in rows]
 
+    async def open_for_many(self, learner_ids: Sequence[int]) -> dict[int, QueueEntry]:
+        found: dict[int, QueueEntry] = {}
+        for chunk in _chunks(list(dict.fromkeys(learner_ids))):
+            rows = await self.conn.execute(select(queue_entries).where(
+                queue_entries.c.learner_id.in_(chunk),
+                queue_entries.c.state == QueueState.WAITING.value))
+            found.update((r.learner_id, _entry(r)) for r in rows)
+        return found
+
+    async def add_many(self, entries: Sequence[QueueEntry]) -> list[QueueEntry]:
+        if any(e.state is not QueueState.WAITING for e in entries):
+            raise ValueError("add_many stores new WAITING entries only")
+        await _insert_many(self, queue_entries, [_entry_values(e) for e in entries],
+                           _ONE_WAITING)
+        # One WAITING entry per learner (a unique index): that is the new entry's key.
+        stored = await self.open_for_many([e.learner_id for e in entries])
+        for entry in entries:
+            entry.id = stored[entry.learner_id].id
+        return list(entries)
+
 
 class SqlBlockRepository(SqlRepository):
     async def add(self, block: Block) -> None:
@@ -214,9 +296,62 @@ class SqlBlockRepository(SqlRepository):
             blocks.c.community_id == community_id))
         return {frozenset((r.learner_a, r.learner_b)) for r in rows}
 
+    async def of(self, learner_id: int) -> list[Block]:
+        rows = await self.conn.execute(select(blocks).where(
+            or_(blocks.c.learner_a == learner_id, blocks.c.learner_b == learner_id)))
+        return [Block(r.community_id, r.learner_a, r.learner_b, r.reason, r.created_at)
+                for r in rows]
+
     async def delete_for(self, learner_id: int) -> None:
         await self.conn.execute(delete(blocks).where(
             or_(blocks.c.learner_a == learner_id, blocks.c.learner_b == learner_id)))
+
+    async def tombstone_key(self) -> bytes:
+        """Made on first use (random, 32 bytes) and kept; concurrent first uses agree,
+        since only one insert wins and both read the stored row."""
+        name = "tombstone-key"
+        found = (await self.conn.execute(
+            select(secrets.c.value).where(secrets.c.name == name))).scalar_one_or_none()
+        if found is None:
+            stmt = upsert_insert(self.conn.dialect.name)(secrets).values(
+                name=name, value=token_hex(32))
+            await self.conn.execute(stmt.on_conflict_do_nothing())
+            found = (await self.conn.execute(
+                select(secrets.c.value).where(secrets.c.name == name))).scalar_one()
+        return bytes.fromhex(found)
+
+    async def bury(self, tombstone: Tombstone) -> None:
+        result = await self.conn.execute(insert(tombstones).values(_fields(
+            tombstone, "community_id", "subject", "other_learner_id", "other_subject", "reason",
+            "created_at")).returning(tombstones.c.id))
+        tombstone.id = int(result.scalar_one())
+
+    async def tombstones(self, community_id: int, subjects: Sequence[str]) -> list[Tombstone]:
+        found: dict[int, Tombstone] = {}
+        for chunk in _chunks(list(subjects)):
+            rows = await self.conn.execute(select(tombstones).where(
+                tombstones.c.community_id == community_id,
+                or_(tombstones.c.subject.in_(chunk), tombstones.c.other_subject.in_(chunk))))
+            found.update((r.id, _tombstone(r)) for r in rows)
+        return [found[i] for i in sorted(found)]
+
+    async def tombstones_naming(self, learner_id: int) -> list[Tombstone]:
+        rows = await self.conn.execute(select(tombstones).where(
+            tombstones.c.other_learner_id == learner_id).order_by(tombstones.c.id))
+        return [_tombstone(r) for r in rows]
+
+    async def update_tombstone(self, tombstone: Tombstone) -> None:
+        await self.conn.execute(update(tombstones).where(tombstones.c.id == tombstone.id).values(
+            _fields(tombstone, "subject", "other_learner_id", "other_subject")))
+
+    async def delete_tombstone(self, tombstone_id: int) -> None:
+        await self.conn.execute(delete(tombstones).where(tombstones.c.id == tombstone_id))
+
+
+def _tombstone(row: Row[Any]) -> Tombstone:
+    return Tombstone(community_id=row.community_id, subject=row.subject, reason=row.reason,
+                     created_at=row.created_at, other_learner_id=row.other_learner_id,
+                     other_subject=row.other_subject, id=row.id)
 
 
 class SqlAuditRepository(SqlRepository):

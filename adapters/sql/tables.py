@@ -62,7 +62,9 @@ class UtcDateTime(TypeDecorator[datetime]):
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+    # SQLAlchemy's TypeDecorator signature; reading back is the same on every dialect.
+    def process_result_value(self, value: datetime | None,
+                             dialect: Dialect) -> datetime | None:  # noqa: ARG002
         if value is None:
             return None
         if value.tzinfo is None:
@@ -192,6 +194,29 @@ blocks = Table(
     PrimaryKeyConstraint("community_id", "learner_a", "learner_b"),
     # A pair is stored once, smaller id first, so the key is unique whichever way round.
     CheckConstraint("learner_a < learner_b", name="ordered"),
+)
+
+# Blocks that outlive /peer forget (core/services/tombstones.py): a forgotten side is a keyed
+# hash only. ``other_learner_id`` has no ON DELETE: forgetting that learner rewrites the row
+# first, so a deletion that skipped it fails loudly instead of losing the block.
+tombstones = Table(
+    "tombstones", metadata,
+    _id(),
+    _fk("community_id", "communities.id", cascade=True, index=False),
+    Column("subject", String(64), nullable=False),
+    _fk("other_learner_id", "learners.id", nullable=True),
+    Column("other_subject", String(64), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_tombstones_community_subject", "community_id", "subject"),
+    Index("ix_tombstones_community_other_subject", "community_id", "other_subject"),
+)
+
+# Secrets this installation made for itself (the tombstone key), one row per name.
+secrets = Table(
+    "secrets", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
 )
 
 sessions = Table(

@@ -16,8 +16,9 @@ from types import TracebackType
 from typing import Any, Self
 
 from sqlalchemy import event, func, select
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from adapters.sql.repos_matches import (
     SqlFeedbackRepository,
@@ -75,8 +76,10 @@ def make_engine(url: str, *, schema: str | None = None,
 
 
 def _sqlite_events(engine: AsyncEngine, foreign_keys: bool) -> None:
+    # The DB-API connection (aiosqlite's adapter around sqlite3) has no useful static type:
+    # SQLAlchemy's DBAPIConnection protocol lacks `isolation_level`.
     @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+    def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
         # Take BEGIN away from the sqlite3 module (it skips it for SELECT and SAVEPOINT);
         # SQLAlchemy emits it below, so transactions and savepoints really work.
         dbapi_connection.isolation_level = None
@@ -95,7 +98,7 @@ def _sqlite_events(engine: AsyncEngine, foreign_keys: bool) -> None:
             cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(conn: Any) -> None:
+    def _on_begin(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 

@@ -42,7 +42,7 @@ def auction_matching(n: int, a: I64, b: I64, w: F64, *, eps: float = EPS,
     paired = (owned >= 0) & (owned[np.maximum(owned, 0)] == np.arange(n))
     weight = _edge_lookup(a, b, w, ~paired)  # only the few nodes not in a 2-cycle matter
     mate = _round(n, owned, weight)
-    _repair(n, mate, a, b, w, weight)
+    _repair(mate, a, b, w, weight)
     if not quick:
         _polish(mate, ~paired, a, b, w)
     return sorted((i, int(j)) for i, j in enumerate(mate.tolist()) if j > i)
@@ -169,7 +169,7 @@ def _best_on_chain(chain: list[int], cycle: bool, weight: dict[tuple[int, int], 
     return max(options, key=lambda o: o[0])[1]
 
 
-def _repair(n: int, mate: I64, a: I64, b: I64, w: F64, weight: dict[tuple[int, int], float]) -> None:
+def _repair(mate: I64, a: I64, b: I64, w: F64, weight: dict[tuple[int, int], float]) -> None:
     """Pair up free neighbours, then augment along free-matched-matched-free paths."""
     free = mate < 0
     both = np.flatnonzero(free[a] & free[b])

@@ -20,12 +20,7 @@ import numpy.typing as npt
 from core.matching.features import F32, I64, Pool
 from core.matching.ranking import BIG, Encoder, kth_best, score_chunks, width_for
 from core.matching.score import pair_scores
-from core.model import Mode
 
-MODE_CLASS = {
-    Mode.STUDY_BUDDY: "pair", Mode.ACCOUNTABILITY: "accountability",
-    Mode.STUDY_GROUP: "group", Mode.OFFER_SUPPORT: "support", Mode.NEED_SUPPORT: "support",
-}
 SAMPLE = 256  # learners sampled to estimate each learner's price
 EXTRA = 4  # candidates kept beyond k: some fail the exact hard minimum
 
@@ -54,7 +49,7 @@ def make_blocks(pool: Pool) -> list[Block]:
     """Exact partition of the pool by mode class, topic key and compatibility component."""
     keyed: dict[tuple[str, str], list[int]] = defaultdict(list)
     for i, c in enumerate(pool.cands):
-        keyed[(MODE_CLASS[c.mode], c.topic_key)].append(i)
+        keyed[(c.mode.mode_class, c.topic_key)].append(i)
     out: list[Block] = []
     for (mc, topic), idx in sorted(keyed.items()):
         members = np.array(idx, dtype=np.int64)

@@ -15,13 +15,13 @@ ranking.py, candidates.py, pairgraph.py) and is solved globally:
 
 Every match gets its reasons and suggested times; every learner left over gets a reason.
 The (mode class, topic) keys are independent: from ``PARALLEL_FROM`` learners they are
-solved in forked worker processes (parallel.py); the plan is the same either way.
+handed to the injected ``TaskMap`` (the bot's runs them in worker processes,
+bot/process.py); the plan is the same either way.
 The score is documented in ``core.matching.score``. The seed only breaks ties.
 """
 
 from __future__ import annotations
 
-import gc
 import zlib
 from collections import defaultdict
 from datetime import datetime
@@ -43,11 +43,10 @@ from core.matching.explain import reasons
 from core.matching.features import Pool, build_pool
 from core.matching.pairgraph import pair_candidates
 from core.matching.pairs import attach_trios, max_weight_pairs, neighbours
-from core.matching.parallel import cores, run_all
 from core.matching.score import Scorer
 from core.matching.support import assign
 from core.matching.times import best_slots
-from core.matching.types import Candidate, MatchPlan, RoundPlan
+from core.matching.types import IN_ORDER, Candidate, MatchPlan, RoundPlan, TaskMap
 from core.matching.waiting import explain_waiting
 from core.model import Mode
 from core.settings import CommunitySettings
@@ -56,7 +55,7 @@ K_PAIRS = 12  # candidates kept per learner for pair matching
 K_GROUPS = 10  # ... for study groups
 ALL_EDGES = 80  # study-group blocks up to this size keep every compatible pair
 
-PARALLEL_FROM = 5_000  # learners: below, forking workers is not worth it
+PARALLEL_FROM = 5_000  # learners: below, worker processes are not worth it
 
 Made = tuple[Mode, list[tuple[int, str]], float, bool]  # kind, (index, role), score, trio
 Solved = tuple[list[MatchPlan], dict[int, str], dict[str, float]]  # plans, waiting, seconds
@@ -65,31 +64,15 @@ Solved = tuple[list[MatchPlan], dict[int, str], dict[str, float]]  # plans, wait
 def plan_round(candidates: list[Candidate], *, settings: CommunitySettings, now: datetime,
                seed: int, blocked: set[frozenset[int]] | frozenset[frozenset[int]] = frozenset(),
                past_partners: set[frozenset[int]] | frozenset[frozenset[int]] = frozenset(),
-               workers: int | None = None) -> RoundPlan:
+               workers: int | None = None, map_tasks: TaskMap = IN_ORDER) -> RoundPlan:
     """Plan the matches of one community's queue (all modes). Pure and deterministic:
     the same candidates, settings, ``now`` and ``seed`` give the same plan.
 
     ``blocked`` pairs are never matched; ``past_partners`` cost ``weights.past_partner``.
-    ``workers``: processes for the independent (mode, topic) keys (``parallel.py``); by
-    default one per core from ``PARALLEL_FROM`` learners, else 1. The plan is the same.
+    The independent (mode, topic) keys are solved through ``map_tasks`` with ``workers``
+    processes (at most ``map_tasks.processes``); by default all of them from
+    ``PARALLEL_FROM`` learners, else 1. The plan is the same.
     """
-    # The round allocates millions of small objects while the queue's own objects are
-    # alive: the cyclic garbage collector would rescan them all again and again (measured:
-    # seconds at 100,000 learners). The round makes next to no cycles: pause it, and let
-    # it collect the little there is afterwards.
-    paused = gc.isenabled()
-    gc.disable()
-    try:
-        return _plan_round(candidates, settings, now, seed, blocked, past_partners, workers)
-    finally:
-        if paused:
-            gc.enable()
-
-
-def _plan_round(candidates: list[Candidate], settings: CommunitySettings, now: datetime,
-                seed: int, blocked: set[frozenset[int]] | frozenset[frozenset[int]],
-                past_partners: set[frozenset[int]] | frozenset[frozenset[int]],
-                workers: int | None) -> RoundPlan:
     t0 = perf_counter()
     cands = _unique(candidates)
     start = week_start(now)
@@ -110,9 +93,10 @@ def _plan_round(candidates: list[Candidate], settings: CommunitySettings, now: d
         return _solve_key(pool, scorer, adjust, tasks[i], seed, now)
 
     if workers is None:
-        workers = cores() if len(cands) >= PARALLEL_FROM else 1
+        workers = map_tasks.processes if len(cands) >= PARALLEL_FROM else 1
+    workers = max(1, min(workers, map_tasks.processes, len(tasks)))
     costs = [sum(len(b.members) ** 1.5 for _, b in t) for t in tasks]
-    solved = run_all(solve, costs, workers)
+    solved = map_tasks(solve, costs, workers)
     t_solve = perf_counter()
     plans = [p for part in solved for p in part[0]]
     plans.sort(key=lambda p: (p.kind.value, [x for x, _ in p.members]))
@@ -125,7 +109,7 @@ def _plan_round(candidates: list[Candidate], settings: CommunitySettings, now: d
     return RoundPlan(plans, unmatched, _figures(
         cands, plans, unmatched, len(blocks),
         {"prepare": t_prep - t0, **{k: v for k, v in sorted(spent.items())},
-         "merge": t_end - t_solve, "wall": t_end - t0}, min(workers, len(tasks))))
+         "merge": t_end - t_solve, "wall": t_end - t0}, workers))
 
 
 def _solve_key(pool: Pool, scorer: Scorer, adjust: Adjust, blocks: list[tuple[int, Block]],

@@ -32,13 +32,6 @@ I64 = npt.NDArray[np.int64]
 _SETUP_BITS = {Setup.TEXT: 1, Setup.VOICE: 2, Setup.VIDEO: 4, Setup.IN_PERSON: 8, Setup.ANY: 15}
 
 
-def node_bonus(c: Candidate, w: MatchingWeights) -> float:
-    """What a learner adds to any match they are in: ageing plus their rating."""
-    weeks = min(max(c.waited_days, 0.0) / 7, w.wait_cap_weeks)
-    rating = (c.rating - 3.0) * w.rating if c.rating is not None else 0.0
-    return w.wait_per_week * weeks + rating
-
-
 def near_offset_bonus(delta_hours: float, w: MatchingWeights) -> float:
     return max(0.0, w.near_offset_per_hour * (3.0 - abs(delta_hours)))
 

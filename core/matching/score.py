@@ -122,12 +122,6 @@ class Scorer:
             s += self.w.support_kind
         return s
 
-    def is_past(self, i: int, j: int) -> bool:
-        return j in self.past.get(i, ())
-
-    def past_term(self, i: int, j: int) -> float:
-        return self.w.past_partner if j in self.past.get(i, ()) else 0.0
-
     def common_bits(self, members: Sequence[int]) -> int:
         bits = -1
         for m in members:

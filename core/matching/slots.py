@@ -106,16 +106,3 @@ def slot_masks(items: list[tuple[Availability, str]], start: datetime) -> U8:
             flat[np.repeat(first, length) + steps] = 1
     return out
 
-
-def to_bits(row: U8) -> int:
-    """A slot row as a Python int (bit s = slot s): fast AND/popcount in small loops."""
-    packed = np.packbits(row.astype(np.uint8), bitorder="little")
-    return int.from_bytes(packed.tobytes(), "little")
-
-
-def bits_hours(bits: int) -> float:
-    return bits.bit_count() * SLOT_MINUTES / 60
-
-
-def slot_time(start: datetime, slot: int) -> datetime:
-    return start + timedelta(minutes=SLOT_MINUTES * slot)

@@ -6,12 +6,15 @@ core/services/rounds.py turns the queue into ``Candidate``s, calls
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from core.availability import Availability
 from core.model import Mode, Setup
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -53,3 +56,33 @@ class RoundPlan:
     matches: list[MatchPlan]
     unmatched: dict[int, str]  # learner_id -> why no match yet, in words
     figures: dict[str, Any] = field(default_factory=dict)  # counts, timings, total score
+
+
+class TaskMap(Protocol):
+    """Runs a round's independent tasks: ``[task(i) for i in range(len(costs))]``, results
+    in task order, using up to ``workers`` processes (``costs``: estimates, to start the
+    biggest first). ``processes`` is the most it can use. The engine never starts a process
+    or touches the garbage collector itself: ``bot.process.WorkerPool`` does, in the bot.
+    """
+
+    @property
+    def processes(self) -> int:
+        """How many tasks it can run at once (1: one after the other)."""
+        ...
+
+    def __call__(self, task: Callable[[int], T], costs: Sequence[float], workers: int) -> list[T]:
+        """Every task's result, in task order."""
+        ...
+
+
+class InOrder:
+    """The default ``TaskMap``: every task in the calling thread, one after the other."""
+
+    processes = 1
+
+    def __call__(self, task: Callable[[int], T], costs: Sequence[float], workers: int) -> list[T]:  # noqa: ARG002 (the port signature)
+        """``[task(i) for i in range(len(costs))]``."""
+        return [task(i) for i in range(len(costs))]
+
+
+IN_ORDER = InOrder()

@@ -10,7 +10,7 @@ from collections import Counter
 from typing import Any
 
 from core import keys
-from core.availability import overlap_hours, parse_availability, week_start
+from core.availability import overlap_hours, stored_availability, week_start
 from core.events import MatchMade
 from core.matching.times import suggest_times
 from core.messages import DirectMessage
@@ -19,13 +19,12 @@ from core.model import (
     Learner,
     Match,
     MatchMember,
-    MatchState,
     Mode,
     OutboxMessage,
     Profile,
     QueueState,
 )
-from core.replies import Reply
+from core.replies import Button, Reply, ts
 from core.services import effects, ending
 from core.services.common import find_learner, waited
 from core.services.context import Ctx
@@ -79,14 +78,23 @@ async def pair(ctx: Ctx, args: dict[str, Any]) -> Reply:
     profiles = await ctx.uow.profiles.for_learners([a.id or 0, b.id or 0])
     for person in (a, b):
         assert person.id is not None
-        active = [m for m in await ctx.uow.matches.active_for(person.id) if m.state is MatchState.ACTIVE]
+        active = await ctx.uow.matches.active_for(person.id)
         prof = profiles.get(person.id)
         if active and not (prof and prof.mode is Mode.OFFER_SUPPORT):
             raise Refusal(f"{person.display_name} is already in match #{active[0].id}; end it first.")
+    warnings = await _pair_warnings(ctx, (a, b), profiles)
+    if warnings and not args.get("confirm"):
+        # Nothing is written: the moderator reads what is odd and confirms with one click.
+        lines = [f"Before I pair {a.display_name} and {b.display_name}, please check:"]
+        lines += [f"• {w}" for w in warnings]
+        lines.append("Pair them anyway? Run the command again with `confirm:yes`.")
+        again = {"user_a": a.platform_user_id, "user_b": b.platform_user_id, "confirm": "yes"}
+        return Reply(text="\n".join(lines), ok=False,
+                     buttons=(Button("Pair anyway", "peeradmin pair", again, style="danger"),))
     kind, roles = _kind_and_roles(profiles.get(a.id or 0), profiles.get(b.id or 0))
     reasons, times = ["paired by a moderator"], []
     if len(profiles) == 2:
-        members = [(parse_availability(p.availability), p.timezone) for p in profiles.values()]
+        members = [(stored_availability(p.availability), p.timezone) for p in profiles.values()]
         hours = overlap_hours(members, week_start(ctx.now))
         reasons.append(f"{hours:.0f} h a week in common")
         times = suggest_times(members, ctx.settings, ctx.now)
@@ -105,6 +113,29 @@ async def pair(ctx: Ctx, args: dict[str, Any]) -> Reply:
                       "Both will get a DM and a private space.")
 
 
+async def _pair_warnings(ctx: Ctx, people: tuple[Learner, Learner],
+                         profiles: dict[int, Profile]) -> list[str]:
+    """What a moderator should know before pairing by hand (a block is refused, not warned)."""
+    warnings: list[str] = []
+    for person in people:
+        assert person.id is not None
+        if (until := person.pause_end(ctx.now)) is not None:
+            warnings.append(f"{person.display_name} paused matching until {ts(until)}.")
+        if await ctx.uow.queue.open_for(person.id) is None:
+            warnings.append(f"{person.display_name} is not waiting in the queue.")
+        if person.id not in profiles:
+            warnings.append(f"{person.display_name} has no profile (never joined).")
+    pa, pb = (profiles.get(p.id or 0) for p in people)
+    if pa is not None and pb is not None:
+        a, b = people
+        if pa.mode_class != pb.mode_class:
+            warnings.append(f"They asked for different things: {a.display_name} "
+                            f"{pa.mode.label.lower()}, {b.display_name} {pb.mode.label.lower()}.")
+        if ctx.settings.family(pa.topic) != ctx.settings.family(pb.topic):
+            warnings.append(f"Different topics: {pa.topic} and {pb.topic}.")
+    return warnings
+
+
 def _kind_and_roles(pa: Profile | None, pb: Profile | None) -> tuple[Mode, tuple[str, str]]:
     """What a hand-made pair is: support when one of them offers support, else their mode."""
     ma, mb = (pa.mode if pa else None), (pb.mode if pb else None)
@@ -119,7 +150,7 @@ async def end_match(ctx: Ctx, args: dict[str, Any]) -> Reply:
     match = await ctx.uow.matches.get(int(args["match"]))
     if match is None or match.community_id != ctx.community.id:
         raise Refusal(f"There is no match #{args['match']} in this community.")
-    if match.state is not MatchState.ACTIVE:
+    if not match.is_active:
         raise Refusal(f"Match #{match.id} has already ended ({match.ended_reason}).")
     reason = str(args["reason"])
     await ending.close(ctx.uow, ctx.settings, match, f"ended by a moderator: {reason}", ctx.now)
@@ -163,9 +194,8 @@ async def ban(ctx: Ctx, args: dict[str, Any]) -> Reply:
         entry.state = QueueState.REMOVED
         await ctx.uow.queue.update(entry)
     for match in await ctx.uow.matches.active_for(learner.id or 0):
-        if match.state is MatchState.ACTIVE:
-            await ending.leave_match(ctx.uow, ctx.settings, match, learner, "banned", ctx.now,
-                                     tell=f"Match #{match.id} has ended.")
+        await ending.leave_match(ctx.uow, ctx.settings, match, learner, "banned", ctx.now,
+                                 tell=f"Match #{match.id} has ended.")
     await audit(ctx, "ban", f"{learner.platform_user_id}: {reason}")
     return Reply(text=f"Banned {learner.display_name}. Their queue entry and matches have ended.")
 

@@ -62,9 +62,8 @@ def checkin_buttons(match: Match, *, unpair: bool = True) -> tuple[Button, ...]:
 
 def _dm(match: Match, learner: Learner, text: str, key: str, due: datetime,
         buttons: tuple[Button, ...]) -> OutboxMessage:
-    anonymous = any(m.alias for m in match.members)
     return OutboxMessage(DirectMessage(learner.platform_user_id, text, key, buttons=buttons,
-                                       match_id=None if anonymous else match.id),
+                                       match_id=match.fallback_match_id),
                          match.community_id, due)
 
 
@@ -98,8 +97,7 @@ async def _weekly(uow: UnitOfWork, match: Match, learners: dict[int, Learner], k
     return written
 
 
-async def plan_periodic(uow: UnitOfWork, community: Community, settings: CommunitySettings,
-                        now: datetime) -> int:
+async def plan_periodic(uow: UnitOfWork, community: Community, now: datetime) -> int:
     """Write this week's accountability check-ins and waiting updates that are not written
     yet; returns how many rows were new."""
     assert community.id is not None
@@ -114,7 +112,7 @@ async def plan_periodic(uow: UnitOfWork, community: Community, settings: Communi
         k = int((now - entry.joined_at) / WEEK)
         learner = await uow.learners.get(entry.learner_id)
         if k < 1 or learner is None or learner.banned or (
-                learner.paused_until is not None and learner.paused_until > now):
+                learner.is_paused(now)):
             continue
         pos, total = await queue_position(uow, entry)
         why = entry.unmatched_reason or "no matching round has run since you joined."

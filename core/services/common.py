@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from core.model import Learner, Match, MatchState, QueueEntry
+from core.model import Learner, Match, QueueEntry
 from core.ports import UnitOfWork
 from core.replies import mention
 from core.services.context import Ctx
@@ -25,18 +25,10 @@ def waited(since: datetime, now: datetime) -> str:
     return "a moment"
 
 
-def alias_for(match: Match, learner_id: int) -> str:
-    """The alias of a member who asked to stay anonymous, or '' if they did not."""
-    for m in match.members:
-        if m.learner_id == learner_id:
-            return m.alias
-    return ""
-
-
 def name_for(match: Match, learner: Learner, viewer_id: int) -> str:
     """How ``learner`` is shown to ``viewer_id`` in this match: their alias when they are
     anonymous (to everyone but themselves), else a mention."""
-    alias = alias_for(match, learner.id or 0)
+    alias = match.alias_of(learner.id or 0)
     if alias and viewer_id != learner.id:
         return alias
     return mention(learner.platform_user_id)
@@ -63,7 +55,7 @@ async def active_match(ctx: Ctx, match_number: int | None, *, ended_ok: bool = F
     """
     assert ctx.learner.id is not None
     mine = await ctx.uow.matches.for_learner(ctx.learner.id)
-    active = [m for m in mine if m.state is MatchState.ACTIVE]
+    active = [m for m in mine if m.is_active]
     pool = mine if ended_ok else active
     if match_number is not None:
         for m in pool:

@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from core.charts import stats_png
+from core.matching.types import IN_ORDER, TaskMap
 from core.model import Community, Learner
-from core.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from core.ports import Clock, CountingIds, IdSource, UnitOfWork, UnitOfWorkFactory
 from core.replies import Reply
 from core.services.ratelimit import RateLimiter
 from core.settings import CommunitySettings
@@ -55,6 +57,13 @@ class Services:
     defaults: CommunitySettings = field(default_factory=CommunitySettings)
     seed_source: Callable[[], int] | None = None  # None: derive the seed from the clock
     rate_limiter: RateLimiter = field(default_factory=RateLimiter)
+    # Calendar UIDs; counting ids suit tests only (they repeat after a restart): the bot
+    # wires random ones.
+    ids: IdSource = field(default_factory=CountingIds)
+    # A round's independent tasks; the bot's runs them in worker processes (bot/process.py).
+    task_map: TaskMap = IN_ORDER
+    # Stats in, PNG out; run in a thread (about a second) so the event loop is never blocked.
+    render_chart: Callable[[dict[str, Any]], bytes] = stats_png
 
 
 @dataclass

@@ -14,7 +14,7 @@ never sent late.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import Enum
@@ -53,14 +53,17 @@ class TickResult:
 
 
 async def drain(uow_factory: UnitOfWorkFactory, clock: Clock, deliverers: Mapping[str, Deliverer],
-                settings: DispatchSettings | None = None, max_batches: int = 100) -> TickResult:
+                settings: DispatchSettings | None = None, max_batches: int = 100, *,
+                stopping: Callable[[], bool] = lambda: False) -> TickResult:
     """Deliver everything due now: batch after batch while full batches come back (a
     backlog) or a batch sent something (a delivery may queue a follow-up that is due at
     once, e.g. the space mention for closed DMs). Bounded, so it always returns."""
     batch = (settings or DispatchSettings()).batch_size
     total = TickResult()
     for _ in range(max_batches):
-        r = await dispatch_due(uow_factory, clock, deliverers, settings)
+        if stopping():
+            break
+        r = await dispatch_due(uow_factory, clock, deliverers, settings, stopping=stopping)
         for name in ("sent", "retried", "failed", "dm_closed", "expired"):
             setattr(total, name, getattr(total, name) + getattr(r, name))
         processed = r.sent + r.retried + r.failed + r.dm_closed + r.expired
@@ -79,8 +82,13 @@ def backoff(attempts: int, settings: DispatchSettings, retry_after: float | None
 
 async def dispatch_due(uow_factory: UnitOfWorkFactory, clock: Clock,
                        deliverers: Mapping[str, Deliverer],
-                       settings: DispatchSettings | None = None) -> TickResult:
-    """Deliver what is due now. Returns counts; never raises for a delivery failure."""
+                       settings: DispatchSettings | None = None, *,
+                       stopping: Callable[[], bool] = lambda: False) -> TickResult:
+    """Deliver what is due now. Returns counts; never raises for a delivery failure.
+
+    ``stopping``: asked before each row; once it says yes (the process is shutting down),
+    the rows not started yet are released at once, so a restart need not wait out a lease.
+    """
     cfg = settings or DispatchSettings()
     now = clock.now()
     async with uow_factory() as uow:
@@ -96,10 +104,24 @@ async def dispatch_due(uow_factory: UnitOfWorkFactory, clock: Clock,
                 externals[msg.community_id] = community.external_id if community else ""
         await uow.commit()
     result = TickResult()
-    for msg in claimed:
+    for done, msg in enumerate(claimed):
+        if stopping():
+            await _release(uow_factory, claimed[done:], clock.now())
+            break
         await _deliver_one(uow_factory, clock, deliverers.get(platforms[msg.community_id]),
                            msg, externals[msg.community_id], cfg, result)
     return result
+
+
+async def _release(uow_factory: UnitOfWorkFactory, rows: list[OutboxMessage],
+                   now: datetime) -> None:
+    """Give claimed rows back, due now: nothing was attempted, so nothing is counted."""
+    async with uow_factory() as uow:
+        for msg in rows:
+            msg.due_at = now
+            await uow.outbox.update(msg)
+        await uow.commit()
+    log.info("released %d claimed outbox row(s) unsent: stopping", len(rows))
 
 
 async def _prepare(uow_factory: UnitOfWorkFactory, msg: OutboxMessage) -> Readiness:

@@ -15,10 +15,12 @@ from typing import Any
 from core import catalogue
 from core.model import Community, Learner
 from core.replies import Reply, error, ts
+from core.services import tombstones
 from core.services.context import CommandRequest, Ctx, Services
 from core.services.errors import Refusal
 from core.services.registry import HANDLERS
 from core.settings import CommunitySettings
+from core.text import clean_display
 
 log = logging.getLogger(__name__)
 _ALLOWED_WHEN_BANNED = {"peer help", "peer status", "peer forget"}
@@ -26,7 +28,7 @@ _ALLOWED_WHEN_BANNED = {"peer help", "peer status", "peer forget"}
 
 def effective_settings(services: Services, community: Community) -> CommunitySettings:
     """The defaults with this community's stored overrides applied."""
-    return services.defaults.with_overrides(community.settings)
+    return services.defaults.with_overrides(community.settings, skip_invalid=True)
 
 
 def is_moderator(learner: Learner, request: CommandRequest, settings: CommunitySettings) -> bool:
@@ -40,7 +42,7 @@ def is_moderator(learner: Learner, request: CommandRequest, settings: CommunityS
     )
 
 
-async def ensure_community(services: Services, uow: Any, platform: str, external_id: str,
+async def ensure_community(uow: Any, platform: str, external_id: str,
                            name: str = "") -> Community:
     """The stored community, created on first contact."""
     community: Community | None = await uow.communities.by_external(platform, external_id)
@@ -51,12 +53,16 @@ async def ensure_community(services: Services, uow: Any, platform: str, external
 
 async def ensure_learner(uow: Any, community: Community, user_id: str, display_name: str,
                          services: Services) -> Learner:
-    """The stored learner, created on first contact; the display name kept current."""
+    """The stored learner, created on first contact; the display name kept current.
+    Names are shown to others, so they are stored without bidi or zero-width tricks."""
     assert community.id is not None
+    display_name = clean_display(display_name).strip()
     learner: Learner | None = await uow.learners.by_platform_id(community.id, user_id)
     if learner is None:
         learner = await uow.learners.add(Learner(community.id, user_id, display_name or user_id,
                                                  created_at=services.clock.now()))
+        # Someone who forgot their data and came back: their blocks hold again.
+        await tombstones.restore(uow, learner, services.clock.now())
     elif display_name and learner.display_name != display_name:
         learner.display_name = display_name
         await uow.learners.update(learner)
@@ -71,7 +77,7 @@ async def handle(services: Services, request: CommandRequest) -> Reply:
     handler = HANDLERS[cmd.key]
     now = services.clock.now()
     async with services.uow_factory() as uow:
-        community = await ensure_community(services, uow, request.platform,
+        community = await ensure_community(uow, request.platform,
                                            request.community_external_id, request.community_name)
         settings = effective_settings(services, community)
         retry_at = services.rate_limiter.check((community.external_id, request.actor.user_id),
@@ -82,7 +88,8 @@ async def handle(services: Services, request: CommandRequest) -> Reply:
                                        request.actor.display_name, services)
         moderator = is_moderator(learner, request, settings)
         if cmd.moderator and not moderator:
-            await uow.commit()  # keep the learner row; nothing else changed
+            # Refused: nothing is kept, not even the first-contact rows made above (the unit
+            # of work rolls back on exit).
             return error("Sorry, that command is for moderators of this community. "
                          "Ask a moderator if you need something changed.")
         if learner.banned and not moderator and cmd.key not in _ALLOWED_WHEN_BANNED:

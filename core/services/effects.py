@@ -4,7 +4,7 @@
 cancelled (members of a future one get a CANCEL .ics, their reminders are dropped), the
 match's pending check-ins and intro DMs are dropped, and its space is closed (anonymous
 matches have none). Handlers run in order, in the unit of work of the use case that
-published the event, so everything is written in its transaction (DESIGN rule 5).
+published the event, so everything is written in its transaction (docs/architecture.md).
 docs/events.md is this table in words.
 """
 
@@ -26,7 +26,7 @@ from core.settings import CommunitySettings
 Handler = Callable[[UnitOfWork, CommunitySettings, Any], Awaitable[None]]
 
 
-async def cancel_sessions(uow: UnitOfWork, settings: CommunitySettings,
+async def cancel_sessions(uow: UnitOfWork, _settings: CommunitySettings,
                           event: MatchEnded) -> None:
     """Cancel booked sessions; members of a future one get a CANCEL .ics for their calendar."""
     match = event.match
@@ -44,7 +44,7 @@ async def cancel_sessions(uow: UnitOfWork, settings: CommunitySettings,
                 await write_cancel_rows(uow, match, session, learners, event.by or -1, event.at)
 
 
-async def drop_match_rows(uow: UnitOfWork, settings: CommunitySettings,
+async def drop_match_rows(uow: UnitOfWork, _settings: CommunitySettings,
                           event: MatchEnded) -> None:
     """Pending check-ins and intro DMs only make sense while the match is on."""
     await uow.outbox.drop_matching(keys.match_prefix(event.match.id), "match ended")
@@ -54,7 +54,7 @@ async def close_space(uow: UnitOfWork, settings: CommunitySettings, event: Match
     """Archive or delete the space (as the community says); anonymous matches have none."""
     match = event.match
     assert match.id is not None
-    if any(m.alias for m in match.members):  # anonymous: a space would reveal them
+    if match.is_anonymous:  # no space: it would reveal them
         return
     await uow.outbox.add(OutboxMessage(CloseSpace(
         match.id, match.space_id, settings.space_on_end,
@@ -62,7 +62,7 @@ async def close_space(uow: UnitOfWork, settings: CommunitySettings, event: Match
         "`/peer rejoin` finds you a new match."), match.community_id, event.at))
 
 
-async def tell_others(uow: UnitOfWork, settings: CommunitySettings, event: MemberLeft) -> None:
+async def tell_others(uow: UnitOfWork, _settings: CommunitySettings, event: MemberLeft) -> None:
     """The members still there (or left behind when it ended) are told, once each."""
     match, leaver = event.match, event.leaver
     assert leaver.id is not None
@@ -79,7 +79,7 @@ async def tell_others(uow: UnitOfWork, settings: CommunitySettings, event: Membe
             match.community_id, event.at))
 
 
-async def drop_pause_end(uow: UnitOfWork, settings: CommunitySettings,
+async def drop_pause_end(uow: UnitOfWork, _settings: CommunitySettings,
                          event: Paused | Resumed) -> None:
     """The "your pause is over" DM of an earlier pause is not true any more."""
     if isinstance(event, Paused) and not event.was_paused:
@@ -88,7 +88,7 @@ async def drop_pause_end(uow: UnitOfWork, settings: CommunitySettings,
     await uow.outbox.drop_matching(keys.pause_end_prefix(event.learner.id), reason)
 
 
-async def schedule_pause_end(uow: UnitOfWork, settings: CommunitySettings,
+async def schedule_pause_end(uow: UnitOfWork, _settings: CommunitySettings,
                              event: Paused) -> None:
     """Tell the learner when their pause is over."""
     await uow.outbox.add(OutboxMessage(DirectMessage(

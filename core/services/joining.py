@@ -6,13 +6,15 @@ from dataclasses import asdict
 from typing import Any
 
 from core import catalogue
-from core.model import MatchState, Mode, Profile, QueueEntry, Setup
+from core.availability import AvailabilityError, describe, parse_availability
+from core.model import Mode, Profile, QueueEntry, Setup
 from core.replies import Button, FormRequest, Reply, ts
 from core.services.common import queue_position, waited
 from core.services.context import Ctx
 from core.services.errors import Refusal
 from core.services.feedback import rating_of
 from core.services.rounds import instant_match
+from core.timezones import timezone_note
 
 _PROFILE_FIELDS = ("topic", "languages", "timezone", "availability", "cohort", "country",
                    "setup", "goal", "contact", "group_size", "support_kind", "capacity", "anonymous")
@@ -67,11 +69,16 @@ def build_profile(ctx: Ctx, mode: Mode, args: dict[str, Any]) -> Profile:
     )
 
 
+def may_join_while_matched(mode: Mode) -> bool:
+    """Supporters may take more learners while matched; everyone else unpairs first."""
+    return mode is Mode.OFFER_SUPPORT
+
+
 async def _refuse_if_busy(ctx: Ctx, mode: Mode) -> None:
     """One pending request per learner; matched learners unpair first (supporters excepted)."""
     assert ctx.learner.id is not None
-    if ctx.learner.paused_until and ctx.learner.paused_until > ctx.now:
-        raise Refusal(f"You paused matching until {ts(ctx.learner.paused_until)}. "
+    if (until := ctx.learner.pause_end(ctx.now)) is not None:
+        raise Refusal(f"You paused matching until {ts(until)}. "
                       "Use `/peer resume` first if you'd like to join now.")
     entry = await ctx.uow.queue.open_for(ctx.learner.id)
     if entry is not None:
@@ -80,10 +87,23 @@ async def _refuse_if_busy(ctx: Ctx, mode: Mode) -> None:
                       f"(waiting {waited(entry.joined_at, ctx.now)}, {pos} of {total}). "
                       "`/peer status` shows why you're still waiting; `/peer leave` leaves the queue.",
                       code="already_queued")
-    active = [m for m in await ctx.uow.matches.active_for(ctx.learner.id) if m.state is MatchState.ACTIVE]
-    if active and mode is not Mode.OFFER_SUPPORT:
+    active = await ctx.uow.matches.active_for(ctx.learner.id)
+    if active and not may_join_while_matched(mode):
         raise Refusal(f"You're already matched (match #{active[0].id}). Use `/peer status` to see it, "
                       "or `/peer unpair <reason>` if you'd like a new partner.", code="already_matched")
+
+
+def understood(profile: Profile) -> str:
+    """How the saved availability was read, in the learner's zone, so a misreading shows
+    at once ("I read your availability as Mon-Fri 09:00-17:00 Europe/London, 40 h a week.");
+    a fixed UTC offset adds why a real zone is better."""
+    try:
+        reading = describe(parse_availability(profile.availability), profile.timezone)
+    except AvailabilityError as exc:
+        raise Refusal(f"Your saved availability needs fixing: {exc} "
+                      "Use `/peer profile edit` to change it.") from None
+    note = timezone_note(profile.timezone)
+    return f"I read your availability as {reading}." + (f" {note}" if note else "")
 
 
 async def enqueue(ctx: Ctx, profile: Profile) -> Reply:
@@ -91,6 +111,7 @@ async def enqueue(ctx: Ctx, profile: Profile) -> Reply:
     if profile.mode not in ctx.settings.modes:
         raise Refusal(f"**{profile.mode.label}** isn't offered in this community.")
     await _refuse_if_busy(ctx, profile.mode)
+    reading = understood(profile)  # refuses an old profile whose text no longer reads
     assert ctx.community.id is not None
     await ctx.uow.profiles.save(profile)
     entry = await ctx.uow.queue.add(QueueEntry(profile.learner_id, ctx.community.id,
@@ -100,13 +121,14 @@ async def enqueue(ctx: Ctx, profile: Profile) -> Reply:
                                     profile.learner_id)
         if match is not None:
             return Reply(text=f"🎉 Someone who fits you was already waiting: you're matched "
-                              f"(match #{match.id}). Check your DMs for the details.",
+                              f"(match #{match.id}). Check your DMs for the details.\n{reading}",
                          buttons=(Button("Status", "peer status"),))
     pos, total = await queue_position(ctx.uow, entry)
     anon = "\nYou'll stay anonymous: your supporter sees only an alias." if profile.anonymous else ""
     return Reply(
         text=(f"You're in the queue for **{profile.mode.label}** on **{profile.topic}** "
               f"({pos} of {total} waiting). I'll DM you when you're matched.{anon}\n"
+              f"{reading}\n"
               "`/peer status` any time; `/peer leave` to leave."),
         buttons=(Button("Status", "peer status"), Button("Leave queue", "peer leave", style="danger")),
     )
@@ -127,7 +149,7 @@ async def join(ctx: Ctx, args: dict[str, Any]) -> Reply:
     return await enqueue(ctx, build_profile(ctx, mode, args))
 
 
-async def rejoin(ctx: Ctx, args: dict[str, Any]) -> Reply:
+async def rejoin(ctx: Ctx, _args: dict[str, Any]) -> Reply:
     """`/peer rejoin`: queue again with the saved profile, one click."""
     assert ctx.learner.id is not None
     saved = await ctx.uow.profiles.get(ctx.learner.id)
@@ -173,4 +195,4 @@ async def profile(ctx: Ctx, args: dict[str, Any]) -> Reply:
                                       context={"action": "edit"}))
     updated = build_profile(ctx, saved.mode, args)
     await ctx.uow.profiles.save(updated)
-    return Reply(text="Saved. Your profile:\n" + describe_profile(updated))
+    return Reply(text=f"Saved. Your profile:\n{describe_profile(updated)}\n{understood(updated)}")

@@ -7,16 +7,16 @@ from typing import Any
 
 from core import catalogue
 from core.events import Paused, Resumed
-from core.model import MatchState, QueueState
+from core.model import QueueState
 from core.replies import Button, Reply, ts
-from core.services import effects, ending
+from core.services import effects, ending, tombstones
 from core.services.common import active_match, name_for, queue_position, waited
 from core.services.context import Ctx
 from core.services.errors import Refusal
-from core.services.notify import is_anonymous, match_buttons, times_text
+from core.services.notify import match_buttons, times_text
 
 
-async def status(ctx: Ctx, args: dict[str, Any]) -> Reply:
+async def status(ctx: Ctx, _args: dict[str, Any]) -> Reply:
     """Queue position, time waited and why no match yet; or the current match(es)."""
     me = ctx.learner
     assert me.id is not None
@@ -25,11 +25,9 @@ async def status(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if me.banned:
         return Reply(text="You can't use PeerMatch in this community right now. "
                           "Please contact a moderator if you think this is a mistake.")
-    if me.paused_until and me.paused_until > ctx.now:
-        lines.append(f"⏸️ Matching is paused until {ts(me.paused_until)} (`/peer resume` to resume).")
+    if (until := me.pause_end(ctx.now)) is not None:
+        lines.append(f"⏸️ Matching is paused until {ts(until)} (`/peer resume` to resume).")
     for match in await ctx.uow.matches.active_for(me.id):
-        if match.state is not MatchState.ACTIVE:
-            continue
         others = []
         for other_id in match.member_ids():
             if other_id != me.id and (other := await ctx.uow.learners.get(other_id)):
@@ -39,7 +37,7 @@ async def status(ctx: Ctx, args: dict[str, Any]) -> Reply:
         if match.reasons:
             lines.append("Why: " + " · ".join(match.reasons))
         lines.append("Suggested times: " + times_text(match))
-        if is_anonymous(match):
+        if match.is_anonymous:
             lines.append("Anonymous match: `/peer message <text>` to talk through the bot.")
         buttons.extend(match_buttons(match))
     entry = await ctx.uow.queue.open_for(me.id)
@@ -59,7 +57,7 @@ async def status(ctx: Ctx, args: dict[str, Any]) -> Reply:
     return Reply(text="\n".join(lines), buttons=tuple(buttons))
 
 
-async def leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
+async def leave(ctx: Ctx, _args: dict[str, Any]) -> Reply:
     """Leave the queue (a current match is not affected)."""
     assert ctx.learner.id is not None
     entry = await ctx.uow.queue.open_for(ctx.learner.id)
@@ -99,10 +97,10 @@ async def pause(ctx: Ctx, args: dict[str, Any]) -> Reply:
                       "`/peer resume` to come back early.")
 
 
-async def resume(ctx: Ctx, args: dict[str, Any]) -> Reply:
+async def resume(ctx: Ctx, _args: dict[str, Any]) -> Reply:
     me = ctx.learner
     assert me.id is not None
-    if not me.paused_until or me.paused_until <= ctx.now:
+    if not me.is_paused(ctx.now):
         raise Refusal("You're not paused.")
     me.paused_until = None
     await ctx.uow.learners.update(me)
@@ -118,15 +116,16 @@ async def forget(ctx: Ctx, args: dict[str, Any]) -> Reply:
     me = ctx.learner
     assert me.id is not None
     for match in await ctx.uow.matches.active_for(me.id):
-        if match.state is MatchState.ACTIVE:
-            await ending.leave_match(ctx.uow, ctx.settings, match, me, "left PeerMatch", ctx.now,
-                                     block=False, tell=f"Your partner in match #{match.id} has left PeerMatch.")
+        await ending.leave_match(ctx.uow, ctx.settings, match, me, "left PeerMatch", ctx.now,
+                                 block=False,
+                                 tell=f"Your partner in match #{match.id} has left PeerMatch.")
     await ctx.uow.queue.delete_for(me.id)
     await ctx.uow.profiles.delete(me.id)
     await ctx.uow.feedback.delete_for(me.id)
+    await tombstones.bury(ctx.uow, me, ctx.now)  # blocks outlive forgetting
     await ctx.uow.blocks.delete_for(me.id)
     await ctx.uow.matches.remove_member(me.id)
-    await ctx.uow.outbox.delete_for_target(me.platform_user_id)
+    await ctx.uow.outbox.delete_for_target(me.community_id, me.platform_user_id)
     if me.banned:  # keep the ban so forgetting is not a way around it
         me.display_name, me.paused_until = "(forgotten)", None
         await ctx.uow.learners.update(me)
@@ -136,7 +135,7 @@ async def forget(ctx: Ctx, args: dict[str, Any]) -> Reply:
                       "Thanks for learning with us.")
 
 
-async def help_(ctx: Ctx, args: dict[str, Any]) -> Reply:
+async def help_(ctx: Ctx, _args: dict[str, Any]) -> Reply:
     lines = ["**PeerMatch** finds you a study buddy, a study group, an accountability partner, "
              "or someone to support you (or to support).", ""]
     lines += catalogue.help_lines(moderator=False)

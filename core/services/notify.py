@@ -1,8 +1,8 @@
 """Telling people about a new match: one DM per member and the match's private space.
 
-Both are outbox rows written in the caller's transaction (DESIGN rule 5). An anonymous
-need-support learner gets no shared space (it would reveal them); the two talk through
-``/peer message``, which the bot relays.
+Both are outbox rows written in the caller's transaction (docs/architecture.md, "The outbox
+and its exactly-once rules"). An anonymous need-support learner gets no shared space (it
+would reveal them); the two talk through ``/peer message``, which the bot relays.
 """
 
 from __future__ import annotations
@@ -27,10 +27,6 @@ def match_buttons(match: Match) -> tuple[Button, ...]:
         Button("Did we meet?", "peer met", args),
         Button("Unpair", "peer unpair", args, style="danger"),
     )
-
-
-def is_anonymous(match: Match) -> bool:
-    return any(m.alias for m in match.members)
 
 
 def times_text(match: Match) -> str:
@@ -65,7 +61,7 @@ def match_text(match: Match, viewer: Learner, learners: dict[int, Learner],
     if match.reasons:
         lines.append("**Why you were matched:** " + " · ".join(match.reasons))
     lines.append("**Suggested times:** " + times_text(match))
-    if is_anonymous(match):
+    if match.is_anonymous:
         lines.append("This match is anonymous: talk through the bot with `/peer message <text>`.")
     else:
         lines.append("A private space for your match is on its way. Book a session with "
@@ -84,7 +80,7 @@ def intro_text(match: Match, learners: dict[int, Learner]) -> str:
     return "\n".join(lines)
 
 
-async def dm_members(uow: UnitOfWork, settings: CommunitySettings, event: MatchMade) -> None:
+async def dm_members(uow: UnitOfWork, _settings: CommunitySettings, event: MatchMade) -> None:
     """Each member's "you've been matched" DM, with partners, reasons and times."""
     match, learners, profiles = event.match, event.learners, event.profiles
     assert match.id is not None
@@ -94,14 +90,14 @@ async def dm_members(uow: UnitOfWork, settings: CommunitySettings, event: MatchM
         await uow.outbox.add(OutboxMessage(DirectMessage(
             learner.platform_user_id, match_text(match, learner, learners, profiles),
             keys.intro_dm(match.id, learner_id), buttons=buttons,
-            match_id=None if is_anonymous(match) else match.id), match.community_id, event.at))
+            match_id=match.fallback_match_id), match.community_id, event.at))
 
 
 async def open_space(uow: UnitOfWork, settings: CommunitySettings, event: MatchMade) -> None:
     """The match's private space with its intro (none for an anonymous match)."""
     match, learners = event.match, event.learners
     assert match.id is not None
-    if is_anonymous(match):
+    if match.is_anonymous:
         return
     topic = next((p.topic for p in event.profiles.values()), "study")
     await uow.outbox.add(OutboxMessage(OpenSpace(

@@ -1,7 +1,7 @@
 """The durable messages of a session: invites, reminders, the feedback prompt, cancellations.
 
-All are outbox rows written in the booking's transaction (DESIGN rule 5), keyed (core/keys.py)
-so that a change finds them again:
+All are outbox rows written in the booking's transaction (docs/architecture.md, "The outbox
+and its exactly-once rules"), keyed (core/keys.py) so that a change finds them again:
 
 - ``session:{sid}:seq{n}:invite:{learner}``: the DM with the .ics (METHOD:REQUEST), now;
 - ``session:{sid}:seq{n}:remind:{offset}:{learner}``: ``offset`` minutes before the start;
@@ -26,7 +26,7 @@ from core.messages import DirectMessage
 from core.model import Learner, Match, OutboxMessage, Session
 from core.ports import UnitOfWork
 from core.replies import Attachment, Button, ts
-from core.services.common import alias_for, name_for
+from core.services.common import name_for
 from core.settings import CommunitySettings
 
 FEEDBACK_PROMPT_USEFUL = timedelta(days=7)
@@ -35,7 +35,7 @@ FEEDBACK_PROMPT_USEFUL = timedelta(days=7)
 def shown_name(match: Match, learner: Learner, viewer_id: int) -> str:
     """A plain-text name (for button labels and calendar titles, where mentions don't
     render): the alias of an anonymous member, else the display name."""
-    alias = alias_for(match, learner.id or 0)
+    alias = match.alias_of(learner.id or 0)
     return alias if alias and viewer_id != learner.id else learner.display_name
 
 
@@ -57,10 +57,8 @@ def _dm(match: Match, learner: Learner, text: str, key: str, due: datetime, *,
         summary, description, stamp, cancel = attachment_of
         files = (ics.attachment(session, summary=summary, description=description, stamp=stamp,
                                 cancel=cancel),)
-    anonymous = any(m.alias for m in match.members)
     return OutboxMessage(DirectMessage(learner.platform_user_id, text, key, buttons=buttons,
-                                       attachments=files,
-                                       match_id=None if anonymous else match.id,
+                                       attachments=files, match_id=match.fallback_match_id,
                                        expires_at=expires_at), match.community_id, due)
 
 

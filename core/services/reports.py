@@ -2,33 +2,36 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter, defaultdict
 from statistics import mean, median
 from typing import Any
 
 from core import exports
-from core.charts import stats_png
-from core.model import Match, MatchState, QueueState, SessionState
+from core.model import Match, QueueState, SessionState
 from core.ports import UnitOfWork
 from core.replies import Attachment, Reply
 from core.services.context import Ctx
 
 
-async def export_csv(uow: UnitOfWork, community_id: int, what: str) -> tuple[bytes, int]:
-    """CSV bytes and row count of learners, matches or feedback of one community."""
+async def export_csv(uow: UnitOfWork, community_id: int, what: str,
+                     fmt: str = "csv") -> tuple[bytes, int]:
+    """File bytes (``fmt``: csv or xlsx) and row count of learners, matches or feedback of
+    one community."""
     learners = {lr.id or 0: lr for lr in await uow.learners.list(community_id)}
     if what == "learners":
         profiles = await uow.profiles.for_learners(list(learners))
         latest = {}
         for entry in sorted(await uow.queue.history(community_id), key=lambda e: e.joined_at):
             latest[entry.learner_id] = entry
-        return exports.learners_csv(list(learners.values()), profiles, latest), len(learners)
+        return (exports.learners_csv(list(learners.values()), profiles, latest, fmt),
+                len(learners))
     if what == "matches":
         matches = await uow.matches.list(community_id)
-        return exports.matches_csv(matches, learners), len(matches)
+        return exports.matches_csv(matches, learners, fmt), len(matches)
     items = await uow.feedback.list(community_id)
     by_id = {m.id or 0: m for m in await uow.matches.list(community_id)}
-    return exports.feedback_csv(items, by_id, learners), len(items)
+    return exports.feedback_csv(items, by_id, learners, fmt), len(items)
 
 
 async def export(ctx: Ctx, args: dict[str, Any]) -> Reply:
@@ -70,7 +73,7 @@ async def compute_stats(ctx: Ctx) -> dict[str, Any]:
         "title": f"PeerMatch: {ctx.community.name}",
         "requested": requested, "matched": len(matched_ids),
         "match_rate": len(matched_ids) / requested if requested else 0.0,
-        "matches": len(matches), "active": sum(m.state is MatchState.ACTIVE for m in matches),
+        "matches": len(matches), "active": sum(m.is_active for m in matches),
         "meeting_rate": met / len(matches) if matches else 0.0,
         "wait_days": waits, "median_wait_days": median(waits) if waits else 0.0,
         "waiting": len(waiting), "waiting_by_mode": dict(Counter(e.mode.value for e in waiting)),
@@ -79,7 +82,7 @@ async def compute_stats(ctx: Ctx) -> dict[str, Any]:
     }
 
 
-async def stats(ctx: Ctx, args: dict[str, Any]) -> Reply:
+async def stats(ctx: Ctx, _args: dict[str, Any]) -> Reply:
     s = await compute_stats(ctx)
     ratings = ", ".join(f"{c} {v}" for c, v in s["ratings"].items()) or "no feedback yet"
     text = (f"📊 **{s['matched']} of {s['requested']}** learners who asked were matched "
@@ -88,7 +91,7 @@ async def stats(ctx: Ctx, args: dict[str, Any]) -> Reply:
             f"Waiting now: {s['waiting']}.\n"
             f"Matches that booked a session: {100 * s['meeting_rate']:.0f} %. Ratings: {ratings}.\n"
             f"Learners with DMs closed (told in their match space instead): {s['dm_closed']}.")
-    png = stats_png(s)
+    png = await asyncio.to_thread(ctx.services.render_chart, s)  # seconds: not on the loop
     data = {k: v for k, v in s.items() if k != "wait_days"}
     return Reply(text=text, attachments=(Attachment("peermatch-stats.png", png, "image/png"),),
                  data=data)

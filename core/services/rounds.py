@@ -12,7 +12,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from core.availability import parse_availability
+from core.availability import stored_availability
 from core.events import MatchMade
 from core.matching.engine import plan_round
 from core.matching.types import Candidate, RoundPlan
@@ -21,7 +21,6 @@ from core.model import (
     Learner,
     Match,
     MatchMember,
-    MatchState,
     Mode,
     Profile,
     QueueState,
@@ -34,8 +33,6 @@ from core.services.context import Ctx, Services
 from core.services.errors import Refusal
 from core.services.feedback import rating_of
 from core.settings import CommunitySettings
-
-SUPPORT_KINDS = (Mode.NEED_SUPPORT, Mode.OFFER_SUPPORT)
 
 
 @dataclass
@@ -83,18 +80,17 @@ async def gather(uow: UnitOfWork, community: Community, settings: CommunitySetti
         profile = profiles.get(entry.learner_id)
         if learner is None or profile is None or learner.banned:
             continue
-        if learner.paused_until and learner.paused_until > now:
+        if learner.is_paused(now):
             continue
         learners[entry.learner_id] = learner
         capacity = profile.capacity
         if entry.mode is Mode.OFFER_SUPPORT:
-            busy = [m for m in await uow.matches.active_for(entry.learner_id)
-                    if m.state is MatchState.ACTIVE and m.kind in SUPPORT_KINDS]
+            busy = [m for m in await uow.matches.active_for(entry.learner_id) if m.is_support]
             capacity = max(0, profile.capacity - len(busy))
         candidates.append(Candidate(
             learner_id=entry.learner_id, mode=entry.mode, topic=profile.topic,
             topic_key=settings.family(profile.topic), languages=frozenset(profile.languages),
-            timezone=profile.timezone, availability=parse_availability(profile.availability),
+            timezone=profile.timezone, availability=stored_availability(profile.availability),
             cohort=profile.cohort, country=profile.country, setup=profile.setup,
             support_kind=profile.support_kind, capacity=capacity, group_size=profile.group_size,
             waited_days=(now - entry.joined_at).total_seconds() / 86400,
@@ -102,13 +98,16 @@ async def gather(uow: UnitOfWork, community: Community, settings: CommunitySetti
     return candidates, learners, profiles
 
 
-async def _plan(candidates: list[Candidate], settings: CommunitySettings, now: datetime, seed: int,
-                blocked: set[frozenset[int]], past: set[frozenset[int]]) -> RoundPlan:
+async def _plan(services: Services, candidates: list[Candidate], settings: CommunitySettings,
+                now: datetime, seed: int, blocked: set[frozenset[int]],
+                past: set[frozenset[int]]) -> RoundPlan:
     """The engine, off the event loop: a big round takes seconds, and the bot must keep
-    answering (and Discord's heartbeat must keep beating) meanwhile."""
+    answering (and Discord's heartbeat must keep beating) meanwhile. Worker processes, if
+    any, come from ``services.task_map`` (``matching_workers``: 1 none, 0 automatic)."""
     return await asyncio.to_thread(partial(
         plan_round, candidates, settings=settings, now=now, seed=seed, blocked=blocked,
-        past_partners=past, workers=settings.matching_workers or None))
+        past_partners=past, workers=settings.matching_workers or None,
+        map_tasks=services.task_map))
 
 
 def _alias(n: int) -> str:
@@ -124,7 +123,8 @@ async def run_round(services: Services, uow: UnitOfWork, community: Community,
         raise Refusal("A matching round is already running for this community; try again in a minute.")
     seed = new_seed(services, now) if seed is None else seed
     candidates, learners, profiles = await gather(uow, community, settings, now)
-    plan = await _plan(candidates, settings, now, seed, await uow.blocks.pairs(community.id),
+    plan = await _plan(services, candidates, settings, now, seed,
+                       await uow.blocks.pairs(community.id),
                        await _past_partners(uow, community.id))
     rnd = await uow.rounds.add(Round(community.id, seed, now, dry_run=dry_run,
                                      finished_at=services.clock.now(), figures=dict(plan.figures)))
@@ -159,8 +159,7 @@ async def _store(uow: UnitOfWork, community: Community, settings: CommunitySetti
     supporters = {lid for mp in plan.matches for lid, role in mp.members if role == "supporter"}
     for supporter in supporters:
         prof = profiles.get(supporter)
-        busy = len([m for m in await uow.matches.active_for(supporter)
-                    if m.state is MatchState.ACTIVE and m.kind in SUPPORT_KINDS])
+        busy = len([m for m in await uow.matches.active_for(supporter) if m.is_support])
         if prof is not None and busy >= prof.capacity:
             full_supporters.add(supporter)
     matched = {lid for mp in plan.matches for lid, role in mp.members if role != "supporter"}
@@ -173,10 +172,6 @@ async def _store(uow: UnitOfWork, community: Community, settings: CommunitySetti
             continue
         await uow.queue.update(entry)
     return stored
-
-
-def _mode_class(mode: Mode) -> str:
-    return "support" if mode in SUPPORT_KINDS else mode.value
 
 
 async def instant_match(services: Services, uow: UnitOfWork, community: Community,
@@ -195,9 +190,9 @@ async def instant_match(services: Services, uow: UnitOfWork, community: Communit
     if me is None:
         return None
     block = [c for c in candidates
-             if _mode_class(c.mode) == _mode_class(me.mode) and c.topic_key == me.topic_key]
+             if c.mode.mode_class == me.mode.mode_class and c.topic_key == me.topic_key]
     seed = new_seed(services, now)
-    plan = await _plan(block, settings, now, seed, await uow.blocks.pairs(community.id),
+    plan = await _plan(services, block, settings, now, seed, await uow.blocks.pairs(community.id),
                        await _past_partners(uow, community.id))
     mine = [mp for mp in plan.matches if any(lid == learner_id for lid, _ in mp.members)]
     if not mine:

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from core import ics
-from core.model import Learner, Match, MatchState, Profile, Session, SessionState
+from core.model import Learner, Match, Profile, Session, SessionState
 from core.ports import StorageConflict
 from core.replies import Button, Reply, ts
 from core.services import session_rules as rules
@@ -87,7 +87,7 @@ async def schedule(ctx: Ctx, args: dict[str, Any]) -> Reply:
     warning = await _check(ctx, match, learners, profiles, start, end)
     try:
         session = await ctx.uow.sessions.add(Session(match.id, start, end, ctx.learner.id,
-                                                     ics.new_uid(match.id)))
+                                                     ics.new_uid(match.id, ctx.services.ids)))
     except StorageConflict:
         raise Refusal(_RACE) from None
     await write_session_rows(ctx.uow, ctx.settings, match, session, learners, ctx.now,
@@ -106,7 +106,7 @@ async def _own_session(ctx: Ctx, session_id: int) -> tuple[Session, Match]:
     session = await ctx.uow.sessions.get(session_id)
     match = await ctx.uow.matches.get(session.match_id) if session else None
     if (session is None or match is None or ctx.learner.id not in match.member_ids()
-            or match.state is not MatchState.ACTIVE):
+            or not match.is_active):
         raise Refusal(f"You have no session number {session_id}. `/peer sessions` lists yours.")
     if session.state is not SessionState.BOOKED:
         raise Refusal(f"Session #{session_id} is {session.state.value} already.")
@@ -148,7 +148,7 @@ async def cancel(ctx: Ctx, args: dict[str, Any]) -> Reply:
                  buttons=(Button("Book another", "peer schedule", {"match": str(match.id)}),))
 
 
-async def list_sessions(ctx: Ctx, args: dict[str, Any]) -> Reply:
+async def list_sessions(ctx: Ctx, _args: dict[str, Any]) -> Reply:
     """`/peer sessions`: the caller's upcoming sessions, soonest first."""
     me = ctx.learner.id
     assert me is not None
@@ -160,7 +160,7 @@ async def list_sessions(ctx: Ctx, args: dict[str, Any]) -> Reply:
     buttons: list[Button] = []
     for session in sorted(upcoming, key=lambda s: s.start)[:20]:
         match = await ctx.uow.matches.get(session.match_id)
-        if match is None or match.state is not MatchState.ACTIVE:
+        if match is None or not match.is_active:
             continue
         learners, _ = await members(ctx, match)
         lines.append(f"- #{session.id}: {ts(session.start)} to {ts(session.end, 't')} with "

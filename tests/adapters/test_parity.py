@@ -1,4 +1,5 @@
-"""DESIGN rule 3: Discord and Slack expose the same commands and fields: the catalogue's.
+"""Discord and Slack expose the same commands and fields: the catalogue's
+(docs/architecture.md, "Layers" and "Testing offline").
 
 - Discord: the command tree the real client syncs (the fake Discord records the PUT of the
   application commands), and every catalogue form as the adapter's paginated modals

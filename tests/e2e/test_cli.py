@@ -82,7 +82,12 @@ def test_import_round_export_and_migrations(workdir: Path) -> None:
     matches = peermatch("export", "matches", "--out", "m.csv", cwd=workdir)
     assert matches.returncode == 0 and "U01" in (workdir / "m.csv").read_text()
 
-    assert peermatch("db", "downgrade", cwd=workdir).returncode == 0
+    no_revision = peermatch("db", "downgrade", cwd=workdir)
+    assert no_revision.returncode == 2 and "revision" in no_revision.stderr
+    unconfirmed = peermatch("db", "downgrade", "base", cwd=workdir)  # no terminal to ask
+    assert unconfirmed.returncode == 1 and "--yes" in unconfirmed.stderr
+    assert peermatch("round", "--dry-run", cwd=workdir).returncode == 0  # nothing dropped
+    assert peermatch("db", "downgrade", "base", "--yes", cwd=workdir).returncode == 0
     assert peermatch("round", cwd=workdir).returncode == 2
 
 

@@ -1,4 +1,5 @@
-"""One scenario, run through the console, Discord and Slack alike (DESIGN: e2e).
+"""One scenario, run through the console, Discord and Slack alike
+(docs/architecture.md, "Testing offline": end to end).
 
 Learners A and B join study-buddy (each platform's way of filling the form: console
 prompts and inline args, Discord's paginated modal, Slack's modal) -> a moderator runs

@@ -102,7 +102,7 @@ class TimedDeliverer:
         self._spaces = 0
 
     async def deliver(self, message: OutboxMessage,
-                      community_external_id: str = "") -> dict[str, Any]:
+                      _community_external_id: str = "", /) -> dict[str, Any]:
         self.attempts.append(message.idempotency_key)
         if message.idempotency_key not in self._keys:
             self._keys.add(message.idempotency_key)

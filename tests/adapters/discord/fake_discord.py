@@ -27,6 +27,7 @@ from tests.adapters.discord import payloads as p
 T = TypeVar("T")
 ADMIN, MANAGE_GUILD, VIEW, SEND = 1 << 3, 1 << 5, 1 << 10, 1 << 11
 LEARNER_PERMS = VIEW | SEND | (1 << 31)  # + use application commands
+WAIT_BOUND_SECONDS = 10.0  # how long wait_for waits before failing the test
 
 
 @dataclass
@@ -155,12 +156,12 @@ class FakeDiscord:
     def _touch(self) -> None:
         self._changed.set()
 
-    async def wait_for(self, predicate: Callable[[], T], timeout: float = 10.0) -> T:
+    async def wait_for(self, predicate: Callable[[], T]) -> T:
         """Wait until ``predicate()`` is truthy (no timing assertion: a generous bound).
 
         Wakes on every call the fake receives, and every few ms for the client's own state.
         """
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(WAIT_BOUND_SECONDS):
             while True:
                 value = predicate()
                 if value:

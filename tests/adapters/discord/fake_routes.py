@@ -16,15 +16,15 @@ if TYPE_CHECKING:
 Answer = tuple[int, Any]
 
 
-def me(f: FakeDiscord, call: Call) -> Answer:
+def me(f: FakeDiscord, _call: Call) -> Answer:
     return 200, f.bot
 
 
-def application(f: FakeDiscord, call: Call) -> Answer:
+def application(f: FakeDiscord, _call: Call) -> Answer:
     return 200, p.application(f.app_id, f.owner)
 
 
-def gateway_bot(f: FakeDiscord, call: Call) -> Answer:
+def gateway_bot(f: FakeDiscord, _call: Call) -> Answer:
     return 200, {"url": f.gateway_url, "shards": 1,
                  "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 0,
                                          "max_concurrency": 1}}
@@ -52,12 +52,12 @@ def callback(f: FakeDiscord, call: Call, interaction_id: str, token: str) -> Ans
     return 200, body
 
 
-def followup(f: FakeDiscord, call: Call, app_id: str, token: str) -> Answer:
+def followup(f: FakeDiscord, call: Call, _app_id: str, token: str) -> Answer:
     sent = f.record("followup", f.tokens.get(token, ""), call.json or {}, call.files, token)
     return 200, sent.message
 
 
-def original(f: FakeDiscord, call: Call, app_id: str, token: str, message_id: str) -> Answer:
+def original(f: FakeDiscord, call: Call, _app_id: str, token: str, _message_id: str) -> Answer:
     if call.method == "DELETE":
         for s in f.replies(token):
             if s.kind == "callback":
@@ -77,7 +77,7 @@ def create_dm(f: FakeDiscord, call: Call) -> Answer:
     return 200, data
 
 
-def get_user(f: FakeDiscord, call: Call, uid: str) -> Answer:
+def get_user(f: FakeDiscord, _call: Call, uid: str) -> Answer:
     return (200, f.users[uid]) if uid in f.users else (404, {"code": 10013, "message": "Unknown User"})
 
 
@@ -90,7 +90,7 @@ def post_message(f: FakeDiscord, call: Call, channel_id: str) -> Answer:
     return 200, f.record("message", channel_id, call.json or {}, call.files).message
 
 
-def history(f: FakeDiscord, call: Call, channel_id: str) -> Answer:
+def history(f: FakeDiscord, _call: Call, channel_id: str) -> Answer:
     return 200, [s.message for s in reversed(f.in_channel(channel_id))]
 
 
@@ -115,12 +115,12 @@ def create_thread(f: FakeDiscord, call: Call, parent_id: str) -> Answer:
     return 201, data
 
 
-def add_thread_member(f: FakeDiscord, call: Call, thread_id: str, uid: str) -> Answer:
+def add_thread_member(f: FakeDiscord, _call: Call, thread_id: str, uid: str) -> Answer:
     f.thread_members.setdefault(thread_id, set()).add(uid)
     return 204, None
 
 
-def guild(f: FakeDiscord, call: Call, guild_id: str) -> Answer:
+def guild(f: FakeDiscord, _call: Call, _guild_id: str) -> Answer:
     data = f.guild_payload()
     return 200, {k: v for k, v in data.items() if k not in ("channels", "members", "threads")}
 
@@ -135,7 +135,7 @@ def guild_channels(f: FakeDiscord, call: Call, guild_id: str) -> Answer:
     return 200, [c for c in f.channels.values() if c.get("guild_id") == guild_id and c["type"] in (0, 4)]
 
 
-def active_threads(f: FakeDiscord, call: Call, guild_id: str) -> Answer:
+def active_threads(f: FakeDiscord, _call: Call, _guild_id: str) -> Answer:
     threads = [c for c in f.channels.values()
                if c["type"] == 12 and not c["thread_metadata"]["archived"]]
     return 200, {"threads": threads, "members": []}

@@ -23,7 +23,8 @@ async def test_a_learner_is_refused_on_peeradmin_even_if_the_server_allows_it(bo
     assert "for moderators" in reply.content
     async with bot.storage.uow_factory() as uow:
         community = await uow.communities.by_external("discord", bot.fake.guild_id)
-        assert community is not None and await uow.rounds.list(community.id) == []
+        # Refused: no round ran, and not even the first-contact rows were kept.
+        assert community is None
 
 
 async def test_administrators_and_the_owner_are_moderators(bot: Bot) -> None:
@@ -51,7 +52,8 @@ async def test_export_arrives_as_a_csv_file_after_a_deferral(bot: Bot, monkeypat
     follow = await bot.users.answer(token)
     assert follow.kind == "followup" and follow.ephemeral and "learners export" in follow.content
     [(filename, content)] = follow.files
-    assert filename.endswith(".csv") and content.startswith(b"user_id,")
+    # The export starts with the UTF-8 BOM Excel needs (issue 11), then the header.
+    assert filename.endswith(".csv") and content.startswith(b"\xef\xbb\xbfuser_id,")
 
 
 async def test_stats_come_with_a_png_chart(bot: Bot) -> None:
@@ -74,7 +76,7 @@ async def test_a_public_reply_after_a_deferral_is_posted_for_everyone(
     """The deferral is ephemeral; a reply meant for the channel must not inherit that."""
     gate = asyncio.Event()
 
-    async def slow_public(services: Any, request: Any) -> Reply:
+    async def slow_public(_services: Any, _request: Any) -> Reply:
         await gate.wait()
         return Reply("📊 For everyone", ephemeral=False)
 
@@ -89,7 +91,7 @@ async def test_a_public_reply_after_a_deferral_is_posted_for_everyone(
 
 
 async def test_a_failure_is_answered_politely(bot: Bot, monkeypatch: pytest.MonkeyPatch) -> None:
-    async def broken(services: Any, request: Any) -> Reply:
+    async def broken(_services: Any, _request: Any) -> Reply:
         raise RuntimeError("database on fire")
 
     monkeypatch.setattr(client_module, "handle", broken)

@@ -98,7 +98,8 @@ class Driver:
         """Let acknowledged work finish (events start just after their ack)."""
         for _ in range(5):
             await asyncio.sleep(0)
-        await drain(self.app)
+        async with asyncio.timeout(10):
+            await drain(self.app)
 
     def _user(self, user: str) -> dict[str, Any]:
         name = self.fake.users.get(user, {}).get("name", user.lower())

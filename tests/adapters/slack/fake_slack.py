@@ -24,6 +24,7 @@ from tests.adapters.slack.fake_workspace import Workspace
 BOT_TOKEN = "xoxb-test-token"
 APP_TOKEN = "xapp-test-token"
 _JSON_PARAMS = ("blocks", "view", "files", "metadata", "attachments")
+WAIT_BOUND_SECONDS = 5.0  # how long wait_for polls before failing the test
 
 
 @dataclass
@@ -50,6 +51,8 @@ class FakeSlack(Workspace):
         self.responses: list[dict[str, Any]] = []  # what was posted to response_urls
         self.socket_acks: list[dict[str, Any]] = []
         self._failures: dict[str, list[Failure]] = defaultdict(list)
+        self._delays: dict[str, float] = {}
+        self._stopping = asyncio.Event()
         self._sockets: list[web.WebSocketResponse] = []
         self._runner: web.AppRunner | None = None
 
@@ -68,6 +71,7 @@ class FakeSlack(Workspace):
         return self
 
     async def stop(self) -> None:
+        self._stopping.set()  # slow calls still waiting answer now
         for ws in self._sockets:
             await ws.close()
         if self._runner is not None:
@@ -87,13 +91,17 @@ class FakeSlack(Workspace):
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
         self._failures[method].extend(Failure(error, status, headers, extra) for _ in range(times))
 
+    def slow(self, method: str, seconds: float) -> None:
+        """Answer ``method`` only after ``seconds`` (a slow or hung platform); 0 restores."""
+        self._delays[method] = seconds
+
     def calls_to(self, method: str) -> list[dict[str, Any]]:
         return [c.params for c in self.calls if c.method == method]
 
-    async def wait_for(self, condition: Callable[[], Any], timeout: float = 5.0) -> Any:
+    async def wait_for(self, condition: Callable[[], Any]) -> Any:
         """Poll until ``condition()`` is truthy (work the app does after its ack)."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline = loop.time() + WAIT_BOUND_SECONDS
         while True:
             result = condition()
             if result:
@@ -127,6 +135,10 @@ class FakeSlack(Workspace):
         auth = request.headers.get("Authorization", "")
         token = auth.removeprefix("Bearer ") if auth else str(params.pop("token", ""))
         self.calls.append(Call(method, params, token))
+        if self._delays.get(method):
+            # The call is seen, its effect comes late (or when the fake stops).
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self._delays[method])
         if self._failures[method]:
             failure = self._failures[method].pop(0)
             return web.json_response({"ok": False, "error": failure.error, **failure.extra},

@@ -51,11 +51,11 @@ class Workspace:
         return None
 
     # ---- methods ---------------------------------------------------------------------
-    def m_auth_test(self, p: dict[str, Any]) -> dict[str, Any]:
+    def m_auth_test(self, _p: dict[str, Any]) -> dict[str, Any]:
         return {"url": "https://test.slack.com/", "team": "Test", "team_id": self.team_id,
                 "user": "peermatch", "user_id": self.bot_user, "bot_id": "BBOT"}
 
-    def m_apps_connections_open(self, p: dict[str, Any]) -> dict[str, Any]:
+    def m_apps_connections_open(self, _p: dict[str, Any]) -> dict[str, Any]:
         return {"url": self.url.replace("http://", "ws://") + "socket"}
 
     def m_users_info(self, p: dict[str, Any]) -> dict[str, Any]:
@@ -111,7 +111,7 @@ class Workspace:
                 channel["members"].append(user)
         return {"channel": channel}
 
-    def m_conversations_list(self, p: dict[str, Any]) -> dict[str, Any]:
+    def m_conversations_list(self, _p: dict[str, Any]) -> dict[str, Any]:
         found = [c for c in self.channels.values() if not c["is_im"] and not c["is_mpim"]
                  and self.bot_user in c["members"] and not c["is_archived"]]
         return {"channels": found, "response_metadata": {"next_cursor": ""}}
@@ -172,7 +172,7 @@ class Workspace:
         self.homes[str(p.get("user_id"))] = view
         return {"view": view}
 
-    def m_files_getUploadURLExternal(self, p: dict[str, Any]) -> dict[str, Any]:
+    def m_files_getUploadURLExternal(self, _p: dict[str, Any]) -> dict[str, Any]:
         file_id = f"F{next(self._ids):04d}"
         return {"file_id": file_id, "upload_url": f"{self.url}upload/{file_id}"}
 

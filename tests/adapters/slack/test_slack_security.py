@@ -36,7 +36,7 @@ async def test_bad_signatures_are_refused(any_driver: Driver, fake: FakeSlack,
     assert fake.calls == [] and fake.responses == []
 
 
-async def test_a_tampered_body_is_refused(driver: Driver, fake: FakeSlack,
+async def test_a_tampered_body_is_refused(driver: Driver,
                                           memory_storage: InMemoryStorage) -> None:
     body, _ = driver.slash_body("U1", "status")
     headers = signed_headers(body, FORM)

@@ -3,6 +3,7 @@ URL, then a websocket), acknowledges each envelope, and serves it like HTTP mode
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from adapters.slack.app import build_app, drain
@@ -47,7 +48,8 @@ async def test_socket_mode_serves_commands_and_events(fake: FakeSlack, services:
             "event": {"type": "app_home_opened", "user": "U1", "tab": "home"}})))
         home = await fake.wait_for(lambda: fake.homes.get("U1"))
         assert "In the queue" in json.dumps(home)
-        await drain(app)
+        async with asyncio.timeout(10):
+            await drain(app)
     finally:
         await handler.close_async()
     async with memory_storage.uow_factory() as uow:

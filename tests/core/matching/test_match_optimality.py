@@ -11,7 +11,7 @@ import rustworkx as rx
 from match_factory import WINTER, cand
 
 from core.availability import week_start
-from core.matching import oracle, support
+from core.matching import support
 from core.matching.auction import auction_matching
 from core.matching.candidates import make_blocks, pair_adjustments
 from core.matching.engine import plan_round
@@ -20,6 +20,7 @@ from core.matching.score import Scorer
 from core.matching.types import Candidate
 from core.model import Mode
 from core.settings import CommunitySettings
+from tests import oracle
 
 SETTINGS = CommunitySettings()
 ZONES = ["Europe/London", "Africa/Lagos", "Europe/Berlin", "Africa/Nairobi", "America/Sao_Paulo"]

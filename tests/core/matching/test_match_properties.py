@@ -10,11 +10,11 @@ from hypothesis import strategies as st
 from match_factory import WINTER, groups_of
 
 from core.availability import parse_availability
-from core.matching import oracle
 from core.matching.engine import plan_round
 from core.matching.types import Candidate
 from core.model import Mode, Setup
 from core.settings import CommunitySettings
+from tests import oracle
 
 AVAIL = ["Mon-Fri 18:00-21:00", "Sat-Sun 10:00-14:00", "Flexible", "Tue/Thu 19:00-22:00",
          "Mon 07:00-09:00, Wed 12:00-13:30", "daily 20:00-23:00", "Fri 22:00-02:00"]

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from match_factory import WINTER, Mode, Setup, cand, groups_of, partner_of, run
 
-from core.matching import oracle
 from core.settings import CommunitySettings
+from tests import oracle
 
 
 def test_bilingual_learner_bridges_language_groups() -> None:

@@ -72,7 +72,9 @@ async def test_manual_pair_end_match_remove_ban_unban(storage) -> None:
     bot = Bot(storage)
     await bot.join("ana")
     await bot.join("ben", topic="Calculus")
-    paired = await bot.run("mod", "peeradmin pair", user_a="ana", user_b="ben")
+    warned = await bot.run("mod", "peeradmin pair", user_a="ana", user_b="ben")
+    assert not warned.ok and "Different topics: Python and Calculus" in warned.text
+    paired = await bot.run("mod", "peeradmin pair", user_a="ana", user_b="ben", confirm="yes")
     assert paired.ok, paired.text
     match_no = paired.text.split("#")[1].split(")")[0]
     assert not (await bot.run("mod", "peeradmin pair", user_a="ana", user_b="ana")).ok
@@ -116,7 +118,7 @@ async def test_export_keeps_ids_and_phone_numbers_as_strings(storage) -> None:
     reply = await bot.run("mod", "peeradmin export", what="learners")
     [file] = reply.attachments
     assert file.mime == "text/csv" and file.filename.endswith(".csv")
-    rows = list(csv.DictReader(io.StringIO(file.content.decode())))
+    rows = list(csv.DictReader(io.StringIO(file.content.decode("utf-8-sig"))))
     row = next(r for r in rows if r["user_id"] == "00123")
     assert row["contact"] == "0044770090012"
     bad = await bot.run("mod", "peeradmin export", what="passwords")
@@ -133,3 +135,54 @@ async def test_stats_reply_has_figures_and_a_png_chart(storage) -> None:
     [png] = reply.attachments
     assert png.content.startswith(b"\x89PNG") and png.mime == "image/png"
     assert reply.data["matched"] == 2 and reply.data["waiting"] == 1
+
+
+@pytest.mark.parametrize("cmd", ADMIN_COMMANDS, ids=lambda c: c.name)
+async def test_a_refused_moderator_command_keeps_no_first_contact_rows(storage, cmd) -> None:
+    bot = Bot(storage)
+    args = {o.name: "1" if o.kind is catalogue.Kind.INT else "learners" if o.name == "what" else "x"
+            for o in cmd.options if o.required}
+    await bot.join("ana")  # the community exists; eve has never spoken to the bot
+    reply = await bot.run("eve", cmd.key, **args)
+    assert not reply.ok and "for moderators" in reply.text
+    async with storage.uow_factory() as uow:
+        community = await uow.communities.by_external("test", "guild-1")
+        assert await uow.learners.by_platform_id(community.id, "eve") is None
+    fresh = Bot(storage, community="guild-new")
+    assert not (await fresh.run("eve", cmd.key, **args)).ok
+    async with storage.uow_factory() as uow:
+        assert await uow.communities.by_external("test", "guild-new") is None
+
+
+async def test_pair_warns_and_writes_nothing_until_confirmed(storage) -> None:
+    bot = Bot(storage)
+    await bot.join("ana")
+    await bot.join("ben", mode="accountability")
+    await bot.run("ben", "peer pause", weeks="2")
+    await bot.run("cal", "peer help")  # known to the bot, never joined
+    warned = await bot.run("mod", "peeradmin pair", user_a="ana", user_b="ben")
+    assert not warned.ok
+    assert "different things" in warned.text and "paused matching until" in warned.text
+    [again] = warned.buttons
+    assert again.action == "peeradmin pair" and again.args["confirm"] == "yes"
+    no_profile = await bot.run("mod", "peeradmin pair", user_a="ana", user_b="cal")
+    assert not no_profile.ok and "Cal is not waiting" in no_profile.text
+    assert "Cal has no profile" in no_profile.text
+    async with storage.uow_factory() as uow:
+        community = await uow.communities.by_external("test", "guild-1")
+        assert await uow.matches.list(community.id) == []
+        assert await uow.audit.list(community.id) == []
+    confirmed = await bot.run("mod", "peeradmin pair", **again.args)
+    assert confirmed.ok, confirmed.text
+
+
+async def test_pair_never_overrides_a_block_even_confirmed(storage) -> None:
+    bot = Bot(storage)
+    await bot.join("ana")
+    await bot.join("ben")
+    assert (await bot.run("mod", "peeradmin pair", user_a="ana", user_b="ben")).ok
+    assert (await bot.run("ben", "peer unpair", reason="rude")).ok
+    await bot.join("ana")
+    await bot.join("ben")
+    refused = await bot.run("mod", "peeradmin pair", user_a="ana", user_b="ben", confirm="yes")
+    assert not refused.ok and "never matches them again" in refused.text

@@ -9,6 +9,7 @@ from icalendar import Calendar
 
 from core import ics
 from core.model import Session
+from core.ports import CountingIds
 from tests.helpers import Bot
 from tests.scheduler.support import calendar_of, learner_id, matches, outbox_rows, sessions, utc
 
@@ -50,8 +51,10 @@ def test_a_cancellation_keeps_the_uid_and_raises_the_sequence() -> None:
 
 
 def test_every_new_session_gets_its_own_uid() -> None:
-    assert ics.new_uid(1) != ics.new_uid(1)
-    assert ics.new_uid(3).startswith("session-3-") and ics.new_uid(3).endswith("@peermatch.invalid")
+    ids = CountingIds()
+    assert ics.new_uid(1, ids) != ics.new_uid(1, ids)
+    uid = ics.new_uid(3, ids)
+    assert uid.startswith("session-3-") and uid.endswith("@peermatch.invalid")
 
 
 async def test_an_anonymous_learner_is_an_alias_in_the_supporters_invite(storage) -> None:
