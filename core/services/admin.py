@@ -11,6 +11,7 @@ from typing import Any
 
 from core import keys
 from core.availability import overlap_hours, stored_availability, week_start
+from core.events import MatchMade
 from core.matching.times import suggest_times
 from core.messages import DirectMessage
 from core.model import (
@@ -24,11 +25,10 @@ from core.model import (
     QueueState,
 )
 from core.replies import Button, Reply, ts
-from core.services import ending
+from core.services import effects, ending
 from core.services.common import find_learner, waited
 from core.services.context import Ctx
 from core.services.errors import Refusal
-from core.services.notify import announce_match
 
 
 async def audit(ctx: Ctx, action: str, detail: str) -> None:
@@ -123,9 +123,8 @@ async def pair(ctx: Ctx, args: dict[str, Any]) -> Reply:
         ):
             entry.state = QueueState.MATCHED
             await ctx.uow.queue.update(entry)
-    await announce_match(
-        ctx.uow, ctx.settings, match, {a.id or 0: a, b.id or 0: b}, profiles, ctx.now
-    )
+    await effects.publish(ctx.uow, ctx.settings, MatchMade(
+        match, {a.id or 0: a, b.id or 0: b}, profiles, ctx.now))
     await audit(ctx, "pair", f"match {match.id}: {a.platform_user_id} + {b.platform_user_id}")
     return Reply(text=f"Paired {a.display_name} and {b.display_name} (match #{match.id}). "
                       "Both will get a DM and a private space.")

@@ -4,7 +4,7 @@ the answers to them (`/peer met`).
 Rows and their keys (outbox, written in the transaction that makes them due):
 
 - ``match:{mid}:checkin:{learner}``: "did you meet?", ``checkin_after_days`` after the
-  match (written by announce_match); a "not yet" answer adds
+  match (written for MatchMade, core/services/effects.py); a "not yet" answer adds
   ``match:{mid}:checkin:{learner}:again:{unix}`` for later;
 - ``match:{mid}:weekly:{k}:{learner}``: accountability check-in number k, k weeks after the
   match;

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from core import catalogue, keys
-from core.messages import DirectMessage
-from core.model import OutboxMessage, QueueState
+from core import catalogue
+from core.events import Paused, Resumed
+from core.model import QueueState
 from core.replies import Button, Reply, ts
-from core.services import ending, tombstones
+from core.services import effects, ending, tombstones
 from core.services.common import active_match, name_for, queue_position, waited
 from core.services.context import Ctx
 from core.services.errors import Refusal
@@ -92,14 +92,11 @@ async def pause(ctx: Ctx, args: dict[str, Any]) -> Reply:
     until = ctx.now + timedelta(weeks=weeks)
     me = ctx.learner
     assert me.id is not None and ctx.community.id is not None
-    if me.paused_until:
-        await ctx.uow.outbox.drop_matching(keys.pause_end_prefix(me.id), "pause changed")
+    was_paused = me.paused_until is not None
     me.paused_until = until
     await ctx.uow.learners.update(me)
-    await ctx.uow.outbox.add(OutboxMessage(DirectMessage(
-        me.platform_user_id,
-        "▶️ Your pause is over: matching is back on for you. `/peer status` to see where you are.",
-        keys.pause_end(me.id, int(until.timestamp()))), ctx.community.id, until))
+    await effects.publish(ctx.uow, ctx.settings,
+                          Paused(me, ctx.community.id, until, ctx.now, was_paused))
     return Reply(text=f"Paused until {ts(until)}. You won't be matched until then; "
                       "`/peer resume` to come back early.")
 
@@ -111,7 +108,7 @@ async def resume(ctx: Ctx, _args: dict[str, Any]) -> Reply:
         raise Refusal("You're not paused.")
     me.paused_until = None
     await ctx.uow.learners.update(me)
-    await ctx.uow.outbox.drop_matching(keys.pause_end_prefix(me.id), "resumed early")
+    await effects.publish(ctx.uow, ctx.settings, Resumed(me, ctx.now))
     return Reply(text="Welcome back: matching is on again for you.")
 
 

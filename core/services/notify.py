@@ -8,9 +8,9 @@ would reveal them); the two talk through ``/peer message``, which the bot relays
 from __future__ import annotations
 
 import re
-from datetime import datetime
 
 from core import keys
+from core.events import MatchMade
 from core.messages import DirectMessage, OpenSpace
 from core.model import Learner, Match, OutboxMessage, Profile
 from core.ports import UnitOfWork
@@ -80,11 +80,9 @@ def intro_text(match: Match, learners: dict[int, Learner]) -> str:
     return "\n".join(lines)
 
 
-async def announce_match(uow: UnitOfWork, settings: CommunitySettings, match: Match,
-                         learners: dict[int, Learner], profiles: dict[int, Profile],
-                         now: datetime) -> None:
-    """Queue the DMs and the private space for a new match, and its check-ins ("did you
-    meet?" after ``checkin_after_days``; accountability pairs also weekly)."""
+async def dm_members(uow: UnitOfWork, _settings: CommunitySettings, event: MatchMade) -> None:
+    """Each member's "you've been matched" DM, with partners, reasons and times."""
+    match, learners, profiles = event.match, event.learners, event.profiles
     assert match.id is not None
     buttons = match_buttons(match)
     for learner_id in match.member_ids():
@@ -92,13 +90,25 @@ async def announce_match(uow: UnitOfWork, settings: CommunitySettings, match: Ma
         await uow.outbox.add(OutboxMessage(DirectMessage(
             learner.platform_user_id, match_text(match, learner, learners, profiles),
             keys.intro_dm(match.id, learner_id), buttons=buttons,
-            match_id=match.fallback_match_id), match.community_id, now))
-    if not match.is_anonymous:
-        topic = next((p.topic for p in profiles.values()), "study")
-        await uow.outbox.add(OutboxMessage(OpenSpace(
-            match.id, space_name(match, topic),
-            tuple(learners[i].platform_user_id for i in match.member_ids()),
-            intro_text(match, learners), buttons, space_mode=settings.space_mode,
-            space_parent=settings.space_parent, moderator_roles=settings.moderator_roles),
-            match.community_id, now))
-    await write_checkins(uow, settings, match, learners)
+            match_id=match.fallback_match_id), match.community_id, event.at))
+
+
+async def open_space(uow: UnitOfWork, settings: CommunitySettings, event: MatchMade) -> None:
+    """The match's private space with its intro (none for an anonymous match)."""
+    match, learners = event.match, event.learners
+    assert match.id is not None
+    if match.is_anonymous:
+        return
+    topic = next((p.topic for p in event.profiles.values()), "study")
+    await uow.outbox.add(OutboxMessage(OpenSpace(
+        match.id, space_name(match, topic),
+        tuple(learners[i].platform_user_id for i in match.member_ids()),
+        intro_text(match, learners), match_buttons(match), space_mode=settings.space_mode,
+        space_parent=settings.space_parent, moderator_roles=settings.moderator_roles),
+        match.community_id, event.at))
+
+
+async def schedule_checkins(uow: UnitOfWork, settings: CommunitySettings,
+                            event: MatchMade) -> None:
+    """"Did you meet?" after ``checkin_after_days``; accountability pairs also weekly."""
+    await write_checkins(uow, settings, event.match, event.learners)

@@ -13,6 +13,7 @@ from functools import partial
 from typing import Any
 
 from core.availability import stored_availability
+from core.events import MatchMade
 from core.matching.engine import plan_round
 from core.matching.types import Candidate, RoundPlan
 from core.model import (
@@ -27,10 +28,10 @@ from core.model import (
 )
 from core.ports import UnitOfWork
 from core.replies import Reply, ts
+from core.services import effects
 from core.services.context import Ctx, Services
 from core.services.errors import Refusal
 from core.services.feedback import rating_of
-from core.services.notify import announce_match
 from core.settings import CommunitySettings
 
 
@@ -152,8 +153,8 @@ async def _store(uow: UnitOfWork, community: Community, settings: CommunitySetti
         match = await uow.matches.add(Match(community.id, mp.kind, members, list(mp.reasons), now,
                                             list(mp.times), rnd.id, mp.score))
         stored.append(match)
-        await announce_match(uow, settings, match, learners,
-                             {i: profiles[i] for i in match.member_ids() if i in profiles}, now)
+        await effects.publish(uow, settings, MatchMade(
+            match, learners, {i: profiles[i] for i in match.member_ids() if i in profiles}, now))
     # A supporter leaves the queue only once every seat is taken.
     supporters = {lid for mp in plan.matches for lid, role in mp.members if role == "supporter"}
     for supporter in supporters:

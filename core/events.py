@@ -1,0 +1,72 @@
+"""Domain events: what a use case did, as a value, so its side effects live in one table.
+
+A use case changes the aggregates (the match is ENDED, the member is out) and then
+publishes an event; core/services/effects.py maps each event type to the side effects it
+causes (outbox messages, dropping pending rows, closing the space). Handlers run in the
+use case's unit of work, so the effects are written in the same transaction as the change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from core.model import Learner, Match, Profile
+
+
+@dataclass(frozen=True)
+class MatchMade:
+    """A new match (a round, a manual pair, an instant match on join), already stored."""
+
+    match: Match
+    learners: dict[int, Learner]
+    profiles: dict[int, Profile]
+    at: datetime
+
+
+@dataclass(frozen=True)
+class MatchEnded:
+    """A match is over (unpair, a moderator, a member leaving PeerMatch, "we didn't meet").
+
+    ``by``: the member who ended it, if one did (they are "You" in the cancellation)."""
+
+    match: Match
+    reason: str
+    at: datetime
+    by: int | None = None
+
+
+@dataclass(frozen=True)
+class MemberLeft:
+    """``leaver`` left ``match``; ``others`` (learner ids) are still in it or were, if it
+    ``ended``. ``text``: what the others are told."""
+
+    match: Match
+    leaver: Learner
+    others: tuple[int, ...]
+    ended: bool
+    text: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Paused:
+    """``learner`` paused matching until ``until`` (``was_paused``: this changes a pause)."""
+
+    learner: Learner
+    community_id: int
+    until: datetime
+    at: datetime
+    was_paused: bool = False
+
+
+@dataclass(frozen=True)
+class Resumed:
+    """``learner`` came back before their pause was over."""
+
+    learner: Learner
+    at: datetime
+
+
+Event = MatchMade | MatchEnded | MemberLeft | Paused | Resumed
+"""Every event the use cases publish."""

@@ -1,0 +1,113 @@
+"""What each domain event causes: ONE table (``EFFECTS``), read top to bottom.
+
+"What happens when a match ends?" is the ``MatchEnded`` entry: its booked sessions are
+cancelled (members of a future one get a CANCEL .ics, their reminders are dropped), the
+match's pending check-ins and intro DMs are dropped, and its space is closed (anonymous
+matches have none). Handlers run in order, in the unit of work of the use case that
+published the event, so everything is written in its transaction (docs/architecture.md, "The outbox and its exactly-once rules").
+docs/events.md is this table in words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from core import keys
+from core.events import Event, MatchEnded, MatchMade, MemberLeft, Paused, Resumed
+from core.messages import CloseSpace, DirectMessage
+from core.model import Learner, OutboxMessage, SessionState
+from core.ports import UnitOfWork
+from core.replies import Button
+from core.services.notify import dm_members, open_space, schedule_checkins
+from core.services.reminders import drop_session_rows, write_cancel_rows
+from core.settings import CommunitySettings
+
+Handler = Callable[[UnitOfWork, CommunitySettings, Any], Awaitable[None]]
+
+
+async def cancel_sessions(uow: UnitOfWork, _settings: CommunitySettings,
+                          event: MatchEnded) -> None:
+    """Cancel booked sessions; members of a future one get a CANCEL .ics for their calendar."""
+    match = event.match
+    assert match.id is not None
+    learners: dict[int, Learner] = {}
+    for lid in match.member_ids():
+        if (learner := await uow.learners.get(lid)) is not None:
+            learners[lid] = learner
+    for session in await uow.sessions.for_match(match.id):
+        if session.state is SessionState.BOOKED:
+            session.state = SessionState.CANCELLED
+            await uow.sessions.update(session)
+            await drop_session_rows(uow, session, "session cancelled: match ended")
+            if session.start > event.at:
+                await write_cancel_rows(uow, match, session, learners, event.by or -1, event.at)
+
+
+async def drop_match_rows(uow: UnitOfWork, _settings: CommunitySettings,
+                          event: MatchEnded) -> None:
+    """Pending check-ins and intro DMs only make sense while the match is on."""
+    await uow.outbox.drop_matching(keys.match_prefix(event.match.id), "match ended")
+
+
+async def close_space(uow: UnitOfWork, settings: CommunitySettings, event: MatchEnded) -> None:
+    """Archive or delete the space (as the community says); anonymous matches have none."""
+    match = event.match
+    assert match.id is not None
+    if any(m.alias for m in match.members):  # anonymous: a space would reveal them
+        return
+    await uow.outbox.add(OutboxMessage(CloseSpace(
+        match.id, match.space_id, settings.space_on_end,
+        f"Match #{match.id} has ended. Thanks for studying together! "
+        "`/peer rejoin` finds you a new match."), match.community_id, event.at))
+
+
+async def tell_others(uow: UnitOfWork, _settings: CommunitySettings, event: MemberLeft) -> None:
+    """The members still there (or left behind when it ended) are told, once each."""
+    match, leaver = event.match, event.leaver
+    assert leaver.id is not None
+    for other_id in event.others:
+        other = await uow.learners.get(other_id)
+        if other is None:
+            continue
+        buttons = ((Button("Find a new match", "peer rejoin", style="primary"),)
+                   if event.ended else ())
+        await uow.outbox.add(OutboxMessage(DirectMessage(
+            other.platform_user_id,
+            event.text + (" You can rejoin the queue with one click." if event.ended else ""),
+            keys.member_left(match.id, leaver.id, other_id), buttons=buttons),
+            match.community_id, event.at))
+
+
+async def drop_pause_end(uow: UnitOfWork, _settings: CommunitySettings,
+                         event: Paused | Resumed) -> None:
+    """The "your pause is over" DM of an earlier pause is not true any more."""
+    if isinstance(event, Paused) and not event.was_paused:
+        return
+    reason = "pause changed" if isinstance(event, Paused) else "resumed early"
+    await uow.outbox.drop_matching(keys.pause_end_prefix(event.learner.id), reason)
+
+
+async def schedule_pause_end(uow: UnitOfWork, _settings: CommunitySettings,
+                             event: Paused) -> None:
+    """Tell the learner when their pause is over."""
+    await uow.outbox.add(OutboxMessage(DirectMessage(
+        event.learner.platform_user_id,
+        "▶️ Your pause is over: matching is back on for you. `/peer status` to see where you are.",
+        keys.pause_end(event.learner.id, int(event.until.timestamp()))),
+        event.community_id, event.until))
+
+
+EFFECTS: dict[type[Event], tuple[Handler, ...]] = {
+    MatchMade: (dm_members, open_space, schedule_checkins),
+    MatchEnded: (cancel_sessions, drop_match_rows, close_space),
+    MemberLeft: (tell_others,),
+    Paused: (drop_pause_end, schedule_pause_end),
+    Resumed: (drop_pause_end,),
+}
+
+
+async def publish(uow: UnitOfWork, settings: CommunitySettings, event: Event) -> None:
+    """Carry out every side effect of ``event``, in the table's order."""
+    for handler in EFFECTS[type(event)]:
+        await handler(uow, settings, event)

@@ -1,0 +1,71 @@
+"""The event table: every event has effects, and ending a match does exactly what it says."""
+
+from __future__ import annotations
+
+import typing
+
+from core import events
+from core.model import MatchState, OutboxState
+from core.services.effects import EFFECTS
+from tests.helpers import Bot
+
+
+def test_every_event_type_has_an_entry() -> None:
+    published = set(typing.get_args(events.Event))
+    assert published == set(EFFECTS)
+    assert all(EFFECTS[e] for e in published)
+
+
+async def _rows(bot: Bot) -> dict[str, OutboxState]:
+    async with bot.storage.uow_factory() as uow:
+        return {m.idempotency_key: m.state for m in await uow.outbox.list()}
+
+
+async def test_ending_a_match_produces_exactly_the_documented_messages(memory_storage) -> None:
+    bot = Bot(memory_storage)
+    assert (await bot.join("ana")).ok and (await bot.join("ben")).ok
+    assert (await bot.run("mod", "peeradmin match-now")).ok
+    await bot.deliver()
+    assert (await bot.run("ana", "peer schedule", when="2026-03-03 18:00")).ok
+    async with bot.storage.uow_factory() as uow:
+        [match] = await uow.matches.list(1)
+        ana = await uow.learners.by_platform_id(1, "ana")
+        ben = await uow.learners.by_platform_id(1, "ben")
+        [session] = await uow.sessions.for_match(match.id)
+    assert ana is not None and ben is not None and ana.id and ben.id
+    before = await _rows(bot)
+    pending = {k for k, s in before.items() if s is OutboxState.PENDING}
+    assert (await bot.run("ana", "peer unpair", reason="we never met")).ok
+
+    after = await _rows(bot)
+    new = set(after) - set(before)
+    mid, sid = match.id, session.id
+    assert new == {  # MatchEnded: cancellations, the space closed; MemberLeft: ben told
+        f"session:{sid}:cancel:{ana.id}", f"session:{sid}:cancel:{ben.id}",
+        f"space-close:{mid}", f"left:{mid}:{ana.id}:{ben.id}",
+    }
+    dropped = {k for k in pending if after[k] is OutboxState.DROPPED}
+    # Every pending row of the match and of its session is dropped, nothing else.
+    assert dropped == {k for k in pending
+                       if k.startswith((f"match:{mid}:", f"session:{sid}:"))}
+    assert any(k.startswith(f"session:{sid}:seq") and ":remind:" in k for k in dropped)
+    assert any(k.startswith(f"match:{mid}:checkin:") for k in dropped)
+    async with bot.storage.uow_factory() as uow:
+        ended = await uow.matches.get(mid)
+        assert ended is not None and ended.state is MatchState.ENDED
+        [cancelled] = await uow.sessions.for_match(mid)
+        assert cancelled.state.value == "cancelled"
+
+
+async def test_pausing_again_replaces_the_pause_end_and_resuming_drops_it(memory_storage) -> None:
+    bot = Bot(memory_storage)
+    assert (await bot.join("ana")).ok
+    assert (await bot.run("ana", "peer pause", weeks=1)).ok
+    assert (await bot.run("ana", "peer pause", weeks=2)).ok
+    rows = await _rows(bot)
+    ends = {k: s for k, s in rows.items() if k.startswith("pause-end:")}
+    assert sorted(ends.values()) == sorted([OutboxState.DROPPED, OutboxState.PENDING])
+    [live] = [k for k, s in ends.items() if s is OutboxState.PENDING]
+    assert live == max(ends)  # the later pause's end (a later unix time)
+    assert (await bot.run("ana", "peer resume")).ok
+    assert (await _rows(bot))[live] is OutboxState.DROPPED
