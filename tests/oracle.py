@@ -29,6 +29,19 @@ _CLASS = {Mode.STUDY_BUDDY: "b", Mode.ACCOUNTABILITY: "a", Mode.STUDY_GROUP: "g"
           Mode.OFFER_SUPPORT: "s", Mode.NEED_SUPPORT: "s"}
 
 
+def _shape_problems(ids: list[int], cs: list[Candidate], settings: Any) -> list[str]:
+    """Who and how many a match of its mode may hold, in words (empty when it fits)."""
+    if cs[0].mode in (Mode.OFFER_SUPPORT, Mode.NEED_SUPPORT):
+        if sorted(c.mode for c in cs) != sorted([Mode.OFFER_SUPPORT, Mode.NEED_SUPPORT]):
+            return [f"{ids}: support match needs one supporter and one learner"]
+    elif cs[0].mode is Mode.STUDY_GROUP:
+        if not settings.group_min <= len(cs) <= settings.group_max:
+            return [f"{ids}: group size {len(cs)}"]
+    elif len(cs) not in ((2, 3) if cs[0].mode is Mode.ACCOUNTABILITY else (2,)):
+        return [f"{ids}: size {len(cs)}"]
+    return []
+
+
 def violations(plan: RoundPlan, cands: list[Candidate], settings: Any, now: datetime,
                blocked: set[frozenset[int]] | frozenset[frozenset[int]]) -> list[str]:
     """Every hard constraint the plan breaks, in words (empty when none)."""
@@ -44,14 +57,7 @@ def violations(plan: RoundPlan, cands: list[Candidate], settings: Any, now: date
             (seats if role == "supporter" else seen)[lid] += 1
         if len({_CLASS[c.mode] for c in cs}) != 1 or len({c.topic_key for c in cs}) != 1:
             out.append(f"{ids}: mixed modes or topics")
-        if cs[0].mode in (Mode.OFFER_SUPPORT, Mode.NEED_SUPPORT):
-            if sorted(c.mode for c in cs) != sorted([Mode.OFFER_SUPPORT, Mode.NEED_SUPPORT]):
-                out.append(f"{ids}: support match needs one supporter and one learner")
-        elif cs[0].mode is Mode.STUDY_GROUP:
-            if not settings.group_min <= len(cs) <= settings.group_max:
-                out.append(f"{ids}: group size {len(cs)}")
-        elif len(cs) not in ((2, 3) if cs[0].mode is Mode.ACCOUNTABILITY else (2,)):
-            out.append(f"{ids}: size {len(cs)}")
+        out += _shape_problems(ids, cs, settings)
         if not frozenset.intersection(*(frozenset(x.casefold() for x in c.languages) for c in cs)):
             out.append(f"{ids}: no common language")
         explicit = {c.setup for c in cs} - {Setup.ANY}
