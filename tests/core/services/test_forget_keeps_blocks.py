@@ -108,3 +108,12 @@ async def test_an_import_brings_a_forgotten_persons_blocks_back(storage: Any) ->
         assert (await run(who, "peer forget", confirm="yes")).ok
     await import_table(discord.services, "discord", "g1", table)
     assert "0 matches" in (await run("mod", "peeradmin match-now")).text
+
+
+async def test_a_moderator_cannot_pair_someone_who_forgot_and_came_back(storage: Any) -> None:
+    bot = Bot(storage)
+    await _unpaired(bot)
+    assert (await bot.run("ben", "peer forget", confirm="yes")).ok
+    assert (await bot.join("ben")).ok and (await bot.join("ana")).ok
+    refused = await bot.run("mod", "peeradmin pair", user_a="ana", user_b="ben", confirm="yes")
+    assert not refused.ok and "never matches them again" in refused.text
