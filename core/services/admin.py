@@ -69,6 +69,10 @@ async def queue(ctx: Ctx, args: dict[str, Any]) -> Reply:
 async def pair(ctx: Ctx, args: dict[str, Any]) -> Reply:
     """Pair two learners by hand. Blocked pairs and banned learners are refused."""
     assert ctx.community.id is not None
+    if not await ctx.uow.lock_community(ctx.community.id):
+        # A round is storing matches right now: pairing by hand could put the same people in
+        # two matches. The round lock makes the two take turns.
+        raise Refusal("A matching round is running for this community; try again in a minute.")
     a = await find_learner(ctx.uow, ctx.community.id, str(args["user_a"]))
     b = await find_learner(ctx.uow, ctx.community.id, str(args["user_b"]))
     if a.id == b.id:

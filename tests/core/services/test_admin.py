@@ -193,3 +193,27 @@ async def test_pair_never_overrides_a_block_even_confirmed(storage) -> None:
     await bot.join("ben")
     refused = await bot.run("mod", "peeradmin pair", user_a="ana", user_b="ben", confirm="yes")
     assert not refused.ok and "never matches them again" in refused.text
+
+
+async def _pair_while_a_round_runs(storage) -> None:
+    bot = Bot(storage)
+    await bot.join("ana")
+    await bot.join("ben", topic="Python")
+    async with storage.uow_factory() as round_uow:  # a round holds the community's lock
+        community = await round_uow.communities.by_external("test", "guild-1")
+        assert await round_uow.lock_community(community.id)
+        busy = await bot.run("mod", "peeradmin pair", user_a="ana", user_b="ben")
+        assert not busy.ok and "round is running" in busy.text
+    async with storage.uow_factory() as uow:
+        assert await uow.matches.list(community.id) == []
+    assert (await bot.run("mod", "peeradmin pair", user_a="ana", user_b="ben")).ok
+
+
+# SQLite needs no test: BEGIN IMMEDIATE already serialises the pair and the round.
+async def test_pair_waits_for_a_running_round_in_memory(memory_storage) -> None:
+    await _pair_while_a_round_runs(memory_storage)
+
+
+@pytest.mark.postgres
+async def test_pair_waits_for_a_running_round_on_postgres(pg_storage) -> None:
+    await _pair_while_a_round_runs(pg_storage)
