@@ -141,7 +141,12 @@ async def _store(uow: UnitOfWork, community: Community, settings: CommunitySetti
     stored: list[Match] = []
     alias_no = 0
     full_supporters: set[int] = set()
-    for mp in plan.matches:
+    # The plan was made from an earlier read: someone may have left the queue (or been paired
+    # by hand) since. A match is stored only if all its members still wait; the others stay
+    # for the next round.
+    still_waiting = {e.learner_id for e in await uow.queue.waiting(community.id)}
+    plans = [mp for mp in plan.matches if all(lid in still_waiting for lid, _ in mp.members)]
+    for mp in plans:
         members = []
         for learner_id, role in mp.members:
             alias = ""
@@ -156,13 +161,13 @@ async def _store(uow: UnitOfWork, community: Community, settings: CommunitySetti
         await effects.publish(uow, settings, MatchMade(
             match, learners, {i: profiles[i] for i in match.member_ids() if i in profiles}, now))
     # A supporter leaves the queue only once every seat is taken.
-    supporters = {lid for mp in plan.matches for lid, role in mp.members if role == "supporter"}
+    supporters = {lid for mp in plans for lid, role in mp.members if role == "supporter"}
     for supporter in supporters:
         prof = profiles.get(supporter)
         busy = len([m for m in await uow.matches.active_for(supporter) if m.is_support])
         if prof is not None and busy >= prof.capacity:
             full_supporters.add(supporter)
-    matched = {lid for mp in plan.matches for lid, role in mp.members if role != "supporter"}
+    matched = {lid for mp in plans for lid, role in mp.members if role != "supporter"}
     for entry in await uow.queue.waiting(community.id):
         if entry.learner_id in matched or entry.learner_id in full_supporters:
             entry.state, entry.unmatched_reason = QueueState.MATCHED, ""
@@ -199,8 +204,8 @@ async def instant_match(services: Services, uow: UnitOfWork, community: Communit
         return None
     plan = RoundPlan(mine[:1], {}, {**plan.figures, "instant": True})
     rnd = await uow.rounds.add(Round(community.id, seed, now, finished_at=now, figures=plan.figures))
-    [match] = await _store(uow, community, settings, rnd, plan, learners, profiles, now)
-    return match
+    stored = await _store(uow, community, settings, rnd, plan, learners, profiles, now)
+    return stored[0] if stored else None
 
 
 def summary(outcome: RoundOutcome, *, dry_run: bool) -> Reply:

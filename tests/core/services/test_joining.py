@@ -97,3 +97,32 @@ async def test_supporter_capacity_and_group_size_are_bounded(storage) -> None:
     big_group = await bot.join("gus", mode="study-group", group_size="7")
     assert not big_group.ok and "group_size" in big_group.field_errors
     assert await _waiting(bot) == []
+
+
+async def test_a_round_does_not_store_a_match_whose_member_left_after_the_plan(storage) -> None:
+    """The plan is made from one read; a member who left before it is stored stays unmatched
+    (the plan is stored later with the real _store, as a round does after solving)."""
+    from core.services import rounds
+    from core.services.dispatch import effective_settings
+
+    bot = Bot(storage)
+    for user in ("ana", "ben"):
+        assert (await bot.join(user)).ok
+    async with storage.uow_factory() as uow:
+        community = await uow.communities.by_external("test", "guild-1")
+        settings = effective_settings(bot.services, community)
+        outcome = await rounds.run_round(bot.services, uow, community, settings, dry_run=True)
+        assert len(outcome.plan.matches) == 1  # ana + ben, planned
+        [ben] = [e for e in await uow.queue.waiting(community.id)
+                 if outcome.learners[e.learner_id].platform_user_id == "ben"]
+        ben.state = QueueState.LEFT  # ben leaves before the plan is stored
+        await uow.queue.update(ben)
+        stored = await rounds._store(uow, community, settings, outcome.round, outcome.plan,
+                                     outcome.learners, outcome.profiles, bot.clock.now())
+        assert stored == []
+        await uow.commit()
+    async with storage.uow_factory() as uow:
+        assert await uow.matches.list(community.id) == []
+        states = sorted(e.state for e in await uow.queue.history(community.id))
+        assert await uow.outbox.list(community.id) == []  # nobody was told of a match
+    assert states == sorted([QueueState.LEFT, QueueState.WAITING])
