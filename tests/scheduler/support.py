@@ -89,24 +89,20 @@ def calendar_of(message: Any) -> Calendar:
 class TimedDeliverer:
     """The platform's side of delivery, as a recording fake: what arrived, and when.
 
-    Like a real platform edge it is idempotent by the message's idempotency key (a message
-    delivered again after a crash is recognised, not shown twice): ``attempts`` counts every
-    call, ``delivered`` only the first of each key.
+    Like the real platforms it does NOT deduplicate: every call shows the message again, so
+    a message sent twice is seen twice (``delivered``); ``attempts`` counts every call too.
     """
 
     def __init__(self, clock: Any) -> None:
         self.clock = clock
         self.delivered: list[tuple[datetime, OutboxMessage]] = []
         self.attempts: list[str] = []
-        self._keys: set[str] = set()
         self._spaces = 0
 
     async def deliver(self, message: OutboxMessage,
                       _community_external_id: str = "") -> dict[str, Any]:
         self.attempts.append(message.idempotency_key)
-        if message.idempotency_key not in self._keys:
-            self._keys.add(message.idempotency_key)
-            self.delivered.append((self.clock.now(), message))
+        self.delivered.append((self.clock.now(), message))
         if message.kind == "space_open":
             self._spaces += 1
             return {"space_id": f"space-{message.payload['match_id']}"}

@@ -50,7 +50,8 @@ async def _due_dms(storage, clock: FakeClock, count: int) -> list[str]:
     return keys
 
 
-async def test_a_process_killed_mid_batch_delivers_each_message_once(storage, clock) -> None:
+async def test_a_process_killed_mid_batch_loses_nothing_and_resends_only_the_one_in_flight(
+        storage, clock) -> None:
     keys = await _due_dms(storage, clock, 6)
     services = Services(storage.uow_factory, clock)
     platform = DyingPlatform(clock, survive=2)
@@ -66,8 +67,12 @@ async def test_a_process_killed_mid_batch_delivers_each_message_once(storage, cl
     clock.advance(seconds=LEASE / 2 + 1)
     result = await tick(services, {"test": platform})
     assert result.sent == 4
-    assert sorted(platform.delivered_keys()) == sorted(keys)  # each arrived exactly once
-    # Only the message the process died on was tried twice (and recognised by its key).
+    # Nothing is lost. The platform, like Slack and Discord, does not deduplicate: the message
+    # the process died on (the platform had it, the database never heard) arrives twice.
+    # That is today's at-least-once across a crash; issue 10.1 (reconciliation) removes it.
+    delivered = platform.delivered_keys()
+    assert sorted(set(delivered)) == sorted(keys)
+    assert [k for k in set(delivered) if delivered.count(k) > 1] == ["test:2"]
     assert [k for k in set(platform.attempts) if platform.attempts.count(k) > 1] == ["test:2"]
     assert (await tick(services, {"test": platform})).sent == 0
 
