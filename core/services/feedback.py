@@ -48,6 +48,16 @@ def averages(items: list[Feedback]) -> dict[str, float]:
     return out
 
 
+def ratings_of(items: list[Feedback]) -> dict[int, float]:
+    """Each rated learner's rating (``averages(...)["overall"]``) from one list of feedback,
+    for a round that loads a community's feedback in one query."""
+    about: dict[int, list[Feedback]] = defaultdict(list)
+    for f in items:
+        about[f.to_learner].append(f)
+    out = {lid: averages(given).get("overall") for lid, given in about.items()}
+    return {lid: r for lid, r in out.items() if r is not None}
+
+
 async def rating_of(uow: UnitOfWork, learner_id: int) -> float | None:
     """A learner's average rating over all feedback about them (None: not rated yet)."""
     return averages(await uow.feedback.about(learner_id)).get("overall")

@@ -7,6 +7,7 @@ A dry run computes the same plan (same seed, same queue) but stores only the rou
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -21,6 +22,7 @@ from core.model import (
     Learner,
     Match,
     MatchMember,
+    MatchState,
     Mode,
     Profile,
     QueueState,
@@ -31,7 +33,7 @@ from core.replies import Reply, ts
 from core.services import effects
 from core.services.context import Ctx, Services
 from core.services.errors import Refusal
-from core.services.feedback import rating_of
+from core.services.feedback import ratings_of
 from core.settings import CommunitySettings
 
 
@@ -48,15 +50,6 @@ def new_seed(services: Services, now: datetime) -> int:
     return services.seed_source() if services.seed_source else int(now.timestamp())
 
 
-async def _ratings(uow: UnitOfWork, learner_ids: list[int]) -> dict[int, float]:
-    out: dict[int, float] = {}
-    for lid in learner_ids:
-        rating = await rating_of(uow, lid)
-        if rating is not None:
-            out[lid] = rating
-    return out
-
-
 async def _past_partners(uow: UnitOfWork, community_id: int) -> set[frozenset[int]]:
     pairs: set[frozenset[int]] = set()
     for match in await uow.matches.list(community_id):
@@ -69,14 +62,19 @@ async def gather(uow: UnitOfWork, community: Community, settings: CommunitySetti
                  now: datetime) -> tuple[list[Candidate], dict[int, Learner], dict[int, Profile]]:
     """The waiting, unpaused, unbanned learners as engine candidates."""
     assert community.id is not None
+    # A few set-based reads, whatever the queue's size (no query per learner).
     entries = await uow.queue.waiting(community.id)
     ids = [e.learner_id for e in entries]
     profiles = await uow.profiles.for_learners(ids)
-    ratings = await _ratings(uow, ids)
+    ratings = ratings_of(await uow.feedback.list(community.id))
+    everyone = {lr.id: lr for lr in await uow.learners.list(community.id)}
+    seats_taken = Counter(m.learner_id for match in
+                          await uow.matches.list(community.id, MatchState.ACTIVE)
+                          if match.is_support for m in match.members)
     learners: dict[int, Learner] = {}
     candidates: list[Candidate] = []
     for entry in entries:
-        learner = await uow.learners.get(entry.learner_id)
+        learner = everyone.get(entry.learner_id)
         profile = profiles.get(entry.learner_id)
         if learner is None or profile is None or learner.banned:
             continue
@@ -85,8 +83,7 @@ async def gather(uow: UnitOfWork, community: Community, settings: CommunitySetti
         learners[entry.learner_id] = learner
         capacity = profile.capacity
         if entry.mode is Mode.OFFER_SUPPORT:
-            busy = [m for m in await uow.matches.active_for(entry.learner_id) if m.is_support]
-            capacity = max(0, profile.capacity - len(busy))
+            capacity = max(0, profile.capacity - seats_taken[entry.learner_id])
         candidates.append(Candidate(
             learner_id=entry.learner_id, mode=entry.mode, topic=profile.topic,
             topic_key=settings.family(profile.topic), languages=frozenset(profile.languages),
