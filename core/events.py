@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from core.model import Learner, Match, Profile
+from core.model import Learner, Match, Profile, Session
 
 
 @dataclass(frozen=True)
@@ -68,5 +68,50 @@ class Resumed:
     at: datetime
 
 
-Event = MatchMade | MatchEnded | MemberLeft | Paused | Resumed
+@dataclass(frozen=True)
+class SessionBooked:
+    """``session`` of ``match`` was booked (already stored); ``learners``: its members by id.
+
+    ``warning``: the "outside availability" note the invites repeat, if any."""
+
+    match: Match
+    session: Session
+    learners: dict[int, Learner]
+    at: datetime
+    warning: str = ""
+
+
+@dataclass(frozen=True)
+class SessionMoved:
+    """``session`` was moved to its new start (stored, with its sequence bumped)."""
+
+    match: Match
+    session: Session
+    learners: dict[int, Learner]
+    at: datetime
+    warning: str = ""
+
+
+@dataclass(frozen=True)
+class SessionCancelled:
+    """``by`` (a learner id) cancelled ``session`` of ``match`` (already stored CANCELLED)."""
+
+    match: Match
+    session: Session
+    learners: dict[int, Learner]
+    by: int
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Forgotten:
+    """``learner`` ran `/peer forget`: they have left their matches, their profile, queue
+    entries and feedback are deleted; their blocks and rows are about to go."""
+
+    learner: Learner
+    at: datetime
+
+
+Event = (MatchMade | MatchEnded | MemberLeft | Paused | Resumed | SessionBooked | SessionMoved
+         | SessionCancelled | Forgotten)
 """Every event the use cases publish."""

@@ -4,7 +4,8 @@
 cancelled (members of a future one get a CANCEL .ics, their reminders are dropped), the
 match's pending check-ins and intro DMs are dropped, and its space is closed (anonymous
 matches have none). Handlers run in order, in the unit of work of the use case that
-published the event, so everything is written in its transaction (docs/architecture.md, "The outbox and its exactly-once rules").
+published the event, so everything is written in its transaction (docs/architecture.md,
+"The outbox and its exactly-once rules").
 docs/events.md is this table in words.
 """
 
@@ -14,13 +15,25 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from core import keys
-from core.events import Event, MatchEnded, MatchMade, MemberLeft, Paused, Resumed
+from core.events import (
+    Event,
+    Forgotten,
+    MatchEnded,
+    MatchMade,
+    MemberLeft,
+    Paused,
+    Resumed,
+    SessionBooked,
+    SessionCancelled,
+    SessionMoved,
+)
 from core.messages import CloseSpace, DirectMessage
 from core.model import Learner, OutboxMessage, SessionState
 from core.ports import UnitOfWork
 from core.replies import Button
+from core.services import tombstones
 from core.services.notify import dm_members, open_space, schedule_checkins
-from core.services.reminders import drop_session_rows, write_cancel_rows
+from core.services.reminders import drop_session_rows, write_cancel_rows, write_session_rows
 from core.settings import CommunitySettings
 
 Handler = Callable[[UnitOfWork, CommunitySettings, Any], Awaitable[None]]
@@ -98,12 +111,50 @@ async def schedule_pause_end(uow: UnitOfWork, _settings: CommunitySettings,
         event.community_id, event.until))
 
 
+async def invite_and_remind(uow: UnitOfWork, settings: CommunitySettings,
+                            event: SessionBooked | SessionMoved) -> None:
+    """Each member's invite (.ics), reminders and feedback prompt for the session."""
+    await write_session_rows(uow, settings, event.match, event.session, event.learners,
+                             event.at, moved=isinstance(event, SessionMoved),
+                             warning=event.warning)
+
+
+async def drop_old_session_rows(uow: UnitOfWork, _settings: CommunitySettings,
+                                event: SessionMoved | SessionCancelled) -> None:
+    """The invites, reminders and prompt of the old time (or of a cancelled session) go."""
+    reason = "session moved" if isinstance(event, SessionMoved) else "session cancelled"
+    await drop_session_rows(uow, event.session, reason)
+
+
+async def send_cancellations(uow: UnitOfWork, _settings: CommunitySettings,
+                             event: SessionCancelled) -> None:
+    """Every member is told, with a METHOD:CANCEL .ics to take it off their calendar."""
+    await write_cancel_rows(uow, event.match, event.session, event.learners, event.by,
+                            event.at)
+
+
+async def bury_blocks(uow: UnitOfWork, _settings: CommunitySettings, event: Forgotten) -> None:
+    """Blocks outlive forgetting: kept as tombstones (before the learner's blocks go)."""
+    await tombstones.bury(uow, event.learner, event.at)
+
+
+async def delete_pending_to_them(uow: UnitOfWork, _settings: CommunitySettings,
+                                 event: Forgotten) -> None:
+    """Nothing more is sent to a forgotten person: the community's rows to them go."""
+    await uow.outbox.delete_for_target(event.learner.community_id,
+                                       event.learner.platform_user_id)
+
+
 EFFECTS: dict[type[Event], tuple[Handler, ...]] = {
     MatchMade: (dm_members, open_space, schedule_checkins),
     MatchEnded: (cancel_sessions, drop_match_rows, close_space),
     MemberLeft: (tell_others,),
     Paused: (drop_pause_end, schedule_pause_end),
     Resumed: (drop_pause_end,),
+    SessionBooked: (invite_and_remind,),
+    SessionMoved: (drop_old_session_rows, invite_and_remind),
+    SessionCancelled: (drop_old_session_rows, send_cancellations),
+    Forgotten: (bury_blocks, delete_pending_to_them),
 }
 
 

@@ -6,10 +6,10 @@ from datetime import timedelta
 from typing import Any
 
 from core import catalogue
-from core.events import Paused, Resumed
+from core.events import Forgotten, Paused, Resumed
 from core.model import QueueState
 from core.replies import Button, Reply, ts
-from core.services import effects, ending, tombstones
+from core.services import effects, ending
 from core.services.common import active_match, name_for, queue_position, waited
 from core.services.context import Ctx
 from core.services.errors import Refusal
@@ -126,10 +126,10 @@ async def forget(ctx: Ctx, args: dict[str, Any]) -> Reply:
     await ctx.uow.queue.delete_for(me.id)
     await ctx.uow.profiles.delete(me.id)
     await ctx.uow.feedback.delete_for(me.id)
-    await tombstones.bury(ctx.uow, me, ctx.now)  # blocks outlive forgetting
+    # Forgotten's effects bury the blocks as tombstones, so they run before the blocks go.
+    await effects.publish(ctx.uow, ctx.settings, Forgotten(me, ctx.now))
     await ctx.uow.blocks.delete_for(me.id)
     await ctx.uow.matches.remove_member(me.id)
-    await ctx.uow.outbox.delete_for_target(me.community_id, me.platform_user_id)
     if me.banned:  # keep the ban so forgetting is not a way around it
         me.display_name, me.paused_until = "(forgotten)", None
         await ctx.uow.learners.update(me)

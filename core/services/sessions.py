@@ -1,8 +1,8 @@
 """Sessions: `/peer schedule`, `/peer reschedule`, `/peer cancel`, `/peer sessions`.
 
 A session belongs to a match; any member may book, move or cancel it. Every change writes
-its DMs, .ics files and reminders as outbox rows in the same transaction
-(core/services/reminders.py), and the rules it must pass live in session_rules.py.
+its DMs, .ics files and reminders as outbox rows in the same transaction: it publishes
+SessionBooked / SessionMoved / SessionCancelled (core/services/effects.py), and the rules it must pass live in session_rules.py.
 """
 
 from __future__ import annotations
@@ -11,19 +11,16 @@ from datetime import datetime
 from typing import Any
 
 from core import ics
+from core.events import SessionBooked, SessionCancelled, SessionMoved
 from core.model import Learner, Match, Profile, Session, SessionState
 from core.ports import StorageConflict
 from core.replies import Button, Reply, ts
+from core.services import effects
 from core.services import session_rules as rules
 from core.services.common import active_match
 from core.services.context import Ctx
 from core.services.errors import Refusal
-from core.services.reminders import (
-    drop_session_rows,
-    others,
-    write_cancel_rows,
-    write_session_rows,
-)
+from core.services.reminders import others
 
 _RACE = ("Someone in this match got another session at that time a moment ago. "
          "Pick another time.")
@@ -90,8 +87,8 @@ async def schedule(ctx: Ctx, args: dict[str, Any]) -> Reply:
                                                      ics.new_uid(match.id, ctx.services.ids)))
     except StorageConflict:
         raise Refusal(_RACE) from None
-    await write_session_rows(ctx.uow, ctx.settings, match, session, learners, ctx.now,
-                             warning=warning)
+    await effects.publish(ctx.uow, ctx.settings,
+                          SessionBooked(match, session, learners, ctx.now, warning))
     return Reply(
         text=(f"✅ Booked session #{session.id} with {others(match, learners, ctx.learner.id)}: "
               f"{ts(start)} to {ts(end, 't')}{note}.{warning}\n"
@@ -127,9 +124,8 @@ async def reschedule(ctx: Ctx, args: dict[str, Any]) -> Reply:
         await ctx.uow.sessions.update(session)
     except StorageConflict:
         raise Refusal(_RACE) from None
-    await drop_session_rows(ctx.uow, session, "session moved")
-    await write_session_rows(ctx.uow, ctx.settings, match, session, learners, ctx.now,
-                             moved=True, warning=warning)
+    await effects.publish(ctx.uow, ctx.settings,
+                          SessionMoved(match, session, learners, ctx.now, warning))
     return Reply(text=(f"🔁 Moved session #{session.id} from {ts(old)} to {ts(start)}{note}."
                        f"{warning}\nEveryone gets an updated invite and new reminders."))
 
@@ -141,8 +137,8 @@ async def cancel(ctx: Ctx, args: dict[str, Any]) -> Reply:
     learners, _ = await members(ctx, match)
     session.state, session.sequence = SessionState.CANCELLED, session.sequence + 1
     await ctx.uow.sessions.update(session)
-    await drop_session_rows(ctx.uow, session, "session cancelled")
-    await write_cancel_rows(ctx.uow, match, session, learners, ctx.learner.id, ctx.now)
+    await effects.publish(ctx.uow, ctx.settings,
+                          SessionCancelled(match, session, learners, ctx.learner.id, ctx.now))
     return Reply(text=f"❌ Cancelled session #{session.id} ({ts(session.start)}). "
                       "Everyone has been told; their reminders are cancelled too.",
                  buttons=(Button("Book another", "peer schedule", {"match": str(match.id)}),))

@@ -69,3 +69,69 @@ async def test_pausing_again_replaces_the_pause_end_and_resuming_drops_it(memory
     assert live == max(ends)  # the later pause's end (a later unix time)
     assert (await bot.run("ana", "peer resume")).ok
     assert (await _rows(bot))[live] is OutboxState.DROPPED
+
+
+async def _booked_pair(bot: Bot) -> tuple[int, int, int, int]:
+    """ana and ben matched, their intro delivered; ana books a session. (mid, sid, ana, ben)."""
+    assert (await bot.join("ana")).ok and (await bot.join("ben")).ok
+    assert (await bot.run("mod", "peeradmin match-now")).ok
+    await bot.deliver()
+    assert (await bot.run("ana", "peer schedule", when="2026-03-03 18:00")).ok
+    async with bot.storage.uow_factory() as uow:
+        [match] = await uow.matches.list(1)
+        ana = await uow.learners.by_platform_id(1, "ana")
+        ben = await uow.learners.by_platform_id(1, "ben")
+        [session] = await uow.sessions.for_match(match.id)
+    assert match.id and session.id and ana is not None and ben is not None
+    assert ana.id and ben.id
+    return match.id, session.id, ana.id, ben.id
+
+
+def _session_rows(sid: int, seq: int, *members: int) -> set[str]:
+    """SessionBooked/SessionMoved: invite, reminders 24 h and 1 h before, feedback prompt."""
+    return {key for lid in members for key in (
+        f"session:{sid}:seq{seq}:invite:{lid}", f"session:{sid}:seq{seq}:remind:1440:{lid}",
+        f"session:{sid}:seq{seq}:remind:60:{lid}", f"session:{sid}:seq{seq}:feedback:{lid}")}
+
+
+async def test_booking_moving_and_cancelling_produce_exactly_the_documented_rows(
+        memory_storage) -> None:
+    bot = Bot(memory_storage)
+    before_booking = await _rows(bot)  # nothing yet: the match comes first
+    mid, sid, ana, ben = await _booked_pair(bot)
+    booked = await _rows(bot)
+    session_keys = {k for k in booked if k.startswith(f"session:{sid}:")}
+    assert session_keys == _session_rows(sid, 0, ana, ben)
+    assert all(booked[k] is OutboxState.PENDING for k in session_keys)
+    assert not before_booking
+
+    assert (await bot.run("ben", "peer reschedule", session=sid, when="2026-03-04 18:00")).ok
+    moved = await _rows(bot)
+    assert set(moved) - set(booked) == _session_rows(sid, 1, ana, ben)
+    assert {k for k in session_keys if moved[k] is OutboxState.DROPPED} == session_keys
+    assert all(moved[k] is OutboxState.PENDING for k in _session_rows(sid, 1, ana, ben))
+    # Nothing else changed: the match's own rows are as they were.
+    assert {k: s for k, s in moved.items() if not k.startswith(f"session:{sid}:")} == {
+        k: s for k, s in booked.items() if not k.startswith(f"session:{sid}:")}
+
+    assert (await bot.run("ana", "peer cancel", session=sid)).ok
+    cancelled = await _rows(bot)
+    assert set(cancelled) - set(moved) == {f"session:{sid}:cancel:{ana}",
+                                           f"session:{sid}:cancel:{ben}"}
+    assert all(cancelled[k] is OutboxState.DROPPED for k in _session_rows(sid, 1, ana, ben))
+    assert any(k.startswith(f"match:{mid}:") and s is OutboxState.PENDING
+               for k, s in cancelled.items())  # the match goes on: its check-ins stay
+
+
+async def test_forgetting_buries_blocks_and_deletes_rows_to_the_person(memory_storage) -> None:
+    bot = Bot(memory_storage)
+    mid, sid, ana, ben = await _booked_pair(bot)
+    assert (await bot.run("ana", "peer forget", confirm=True)).ok
+    rows = await _rows(bot)
+    # No row to ana is left (her invites, reminders, prompts are deleted, not just dropped);
+    # ben keeps his rows: told that she left, the session's cancellation.
+    assert not any(k.endswith(f":{ana}") for k in rows if k.startswith(f"session:{sid}:"))
+    assert f"left:{mid}:{ana}:{ben}" in rows
+    assert f"session:{sid}:cancel:{ben}" in rows
+    async with bot.storage.uow_factory() as uow:
+        assert await uow.learners.by_platform_id(1, "ana") is None
