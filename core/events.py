@@ -28,12 +28,14 @@ class MatchMade:
 class MatchEnded:
     """A match is over (unpair, a moderator, a member leaving PeerMatch, "we didn't meet").
 
-    ``by``: the member who ended it, if one did (they are "You" in the cancellation)."""
+    ``by``: the member who ended it, if one did (they are "You" in the cancellation).
+    ``by_moderator``: `/peeradmin end-match` ended it (each member is told so)."""
 
     match: Match
     reason: str
     at: datetime
     by: int | None = None
+    by_moderator: bool = False
 
 
 @dataclass(frozen=True)

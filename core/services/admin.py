@@ -9,18 +9,15 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from core import keys
 from core.availability import overlap_hours, stored_availability, week_start
 from core.events import MatchMade
 from core.matching.times import suggest_times
-from core.messages import DirectMessage
 from core.model import (
     AuditEntry,
     Learner,
     Match,
     MatchMember,
     Mode,
-    OutboxMessage,
     Profile,
     QueueState,
 )
@@ -176,14 +173,8 @@ async def end_match(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if not match.is_active:
         raise Refusal(f"Match #{match.id} has already ended ({match.ended_reason}).")
     reason = str(args["reason"])
-    await ending.close(ctx.uow, ctx.settings, match, f"ended by a moderator: {reason}", ctx.now)
-    for lid in match.member_ids():
-        member = await ctx.uow.learners.get(lid)
-        if member is not None:
-            await ctx.uow.outbox.add(OutboxMessage(DirectMessage(
-                member.platform_user_id,
-                f"A moderator ended match #{match.id}. `/peer rejoin` to find a new match.",
-                keys.ended_by_moderator(match.id, lid)), match.community_id, ctx.now))
+    await ending.close(ctx.uow, ctx.settings, match, f"ended by a moderator: {reason}", ctx.now,
+                       by_moderator=True)  # MatchEnded's effects tell each member
     await audit(ctx, "end-match", f"match {match.id}: {reason}")
     return Reply(text=f"Match #{match.id} has ended; its members were told.")
 

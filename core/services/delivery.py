@@ -23,7 +23,7 @@ from typing import Any
 from core import keys
 from core.messages import CloseSpace, DirectMessage, Message, OpenSpace, SpaceMessage
 from core.model import OutboxMessage, OutboxState
-from core.ports import Clock, Deliverer, DeliveryError, UnitOfWorkFactory
+from core.ports import Clock, Deliverer, DeliveryError, UnitOfWork, UnitOfWorkFactory
 from core.replies import mention
 from core.settings import DispatchSettings
 
@@ -77,7 +77,8 @@ def backoff(attempts: int, settings: DispatchSettings, retry_after: float | None
     else exponential from the base, capped."""
     if retry_after is not None and retry_after >= 0:
         return retry_after
-    return float(min(settings.max_backoff_seconds, settings.base_backoff_seconds * 2 ** (attempts - 1)))
+    return float(min(settings.max_backoff_seconds,
+                     settings.base_backoff_seconds * 2 ** (attempts - 1)))
 
 
 async def dispatch_due(uow_factory: UnitOfWorkFactory, clock: Clock,
@@ -165,65 +166,75 @@ async def _drop_expired(uow_factory: UnitOfWorkFactory, msg: OutboxMessage,
              msg.id, msg.idempotency_key, getattr(msg.message, "expires_at", None))
 
 
+async def _attempt(uow_factory: UnitOfWorkFactory, deliverer: Deliverer | None,
+                   msg: OutboxMessage, community_external_id: str,
+                   ) -> tuple[dict[str, Any], DeliveryError | None, float | None]:
+    """Try to deliver ``msg``: (facts the platform answered, the problem if any, how long to
+    wait before trying again when it is waiting for something else rather than failing)."""
+    ready = await _prepare(uow_factory, msg)
+    # Waiting for something else (the space, the platform adapter) is not a failed attempt:
+    # the row stays pending however long that takes, so nothing is lost.
+    if ready in (Readiness.MATCH_GONE, Readiness.NO_SPACE):
+        return {}, DeliveryError(ready.value, permanent=True), None
+    if ready is Readiness.SPACE_PENDING:
+        return {}, DeliveryError(ready.value), SPACE_WAIT_SECONDS
+    if deliverer is None:
+        no_adapter = DeliveryError("no adapter for this platform is running")
+        return {}, no_adapter, NO_ADAPTER_WAIT_SECONDS
+    try:
+        return await deliverer.deliver(msg, community_external_id), None, None
+    except DeliveryError as exc:
+        return {}, exc, None
+    except Exception as exc:  # a bug or an unexpected platform answer: retry, keep the row
+        log.exception("delivery of outbox row %s failed", msg.id)
+        return {}, DeliveryError(f"{type(exc).__name__}: {exc}"), None
+
+
+async def _record(uow: UnitOfWork, msg: OutboxMessage, facts: dict[str, Any],
+                  problem: DeliveryError | None, now: datetime, cfg: DispatchSettings,
+                  result: TickResult) -> None:
+    """Write the outcome of one counted attempt: sent, failed (with the DM fallback when
+    DMs are closed) or pending again after a backoff."""
+    msg.attempts += 1
+    if problem is None:
+        msg.state, msg.sent_at, msg.last_error = OutboxState.SENT, now, ""
+        result.sent += 1
+        if isinstance(msg.message, OpenSpace) and facts.get("space_id"):
+            match = await uow.matches.get(msg.message.match_id)
+            if match is not None:
+                match.space_id = str(facts["space_id"])
+                await uow.matches.update(match)
+    elif problem.dm_closed:
+        msg.state, msg.last_error = OutboxState.FAILED, "dm_closed"
+        result.dm_closed += 1
+        fallback = fallback_for(msg.message)
+        if fallback is not None:
+            await uow.outbox.add(OutboxMessage(fallback, msg.community_id, now))
+    elif problem.permanent or msg.attempts >= cfg.max_attempts:
+        msg.state, msg.last_error = OutboxState.FAILED, str(problem)[:500]
+        result.failed += 1
+        log.warning("outbox row %s (%s) failed for good: %s", msg.id, msg.kind, problem)
+    else:
+        msg.state, msg.last_error = OutboxState.PENDING, str(problem)[:500]
+        msg.due_at = now + timedelta(seconds=backoff(msg.attempts, cfg, problem.retry_after))
+        result.retried += 1
+
+
 async def _deliver_one(uow_factory: UnitOfWorkFactory, clock: Clock, deliverer: Deliverer | None,
                        msg: OutboxMessage, community_external_id: str, cfg: DispatchSettings,
                        result: TickResult) -> None:
     if expired(msg, clock.now()):
         await _drop_expired(uow_factory, msg, result)
         return
-    facts: dict[str, Any] = {}
-    problem: DeliveryError | None = None
-    ready = await _prepare(uow_factory, msg)
-    # Waiting for something else (the space, the platform adapter) is not a failed attempt:
-    # the row stays pending however long that takes, so nothing is lost.
-    pause: float | None = None
-    if ready in (Readiness.MATCH_GONE, Readiness.NO_SPACE):
-        problem = DeliveryError(ready.value, permanent=True)
-    elif ready is Readiness.SPACE_PENDING:
-        problem, pause = DeliveryError(ready.value), SPACE_WAIT_SECONDS
-    elif deliverer is None:
-        problem = DeliveryError("no adapter for this platform is running")
-        pause = NO_ADAPTER_WAIT_SECONDS
-    else:
-        try:
-            facts = await deliverer.deliver(msg, community_external_id)
-        except DeliveryError as exc:
-            problem = exc
-        except Exception as exc:  # a bug or an unexpected platform answer: retry, keep the row
-            log.exception("delivery of outbox row %s failed", msg.id)
-            problem = DeliveryError(f"{type(exc).__name__}: {exc}")
+    facts, problem, pause = await _attempt(uow_factory, deliverer, msg, community_external_id)
     now = clock.now()
     async with uow_factory() as uow:
-        if pause is not None:
+        if pause is not None:  # not an attempt: no count, just later
             msg.state, msg.last_error = OutboxState.PENDING, str(problem)
             msg.due_at = now + timedelta(seconds=pause)
             result.retried += 1
-            await uow.outbox.update(msg)
-            await uow.commit()
-            return
-        msg.attempts += 1
-        if problem is None:
-            msg.state, msg.sent_at, msg.last_error = OutboxState.SENT, now, ""
-            result.sent += 1
-            if isinstance(msg.message, OpenSpace) and facts.get("space_id"):
-                match = await uow.matches.get(msg.message.match_id)
-                if match is not None:
-                    match.space_id = str(facts["space_id"])
-                    await uow.matches.update(match)
-        elif problem.dm_closed:
-            msg.state, msg.last_error = OutboxState.FAILED, "dm_closed"
-            result.dm_closed += 1
-            fallback = fallback_for(msg.message)
-            if fallback is not None:
-                await uow.outbox.add(OutboxMessage(fallback, msg.community_id, now))
-        elif problem.permanent or msg.attempts >= cfg.max_attempts:
-            msg.state, msg.last_error = OutboxState.FAILED, str(problem)[:500]
-            result.failed += 1
-            log.warning("outbox row %s (%s) failed for good: %s", msg.id, msg.kind, problem)
         else:
-            msg.state, msg.last_error = OutboxState.PENDING, str(problem)[:500]
-            msg.due_at = now + timedelta(seconds=backoff(msg.attempts, cfg, problem.retry_after))
-            result.retried += 1
+            await _record(uow, msg, facts, problem, now, cfg, result)
         await uow.outbox.update(msg)
         await uow.commit()
 

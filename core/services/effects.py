@@ -75,6 +75,21 @@ async def close_space(uow: UnitOfWork, settings: CommunitySettings, event: Match
         "`/peer rejoin` finds you a new match."), match.community_id, event.at))
 
 
+async def tell_ended_by_moderator(uow: UnitOfWork, _settings: CommunitySettings,
+                                  event: MatchEnded) -> None:
+    """A moderator ended it: each member hears so (a member ending it tells the others
+    through ``MemberLeft`` instead)."""
+    if not event.by_moderator:
+        return
+    match = event.match
+    for lid in match.member_ids():
+        if (member := await uow.learners.get(lid)) is not None:
+            await uow.outbox.add(OutboxMessage(DirectMessage(
+                member.platform_user_id,
+                f"A moderator ended match #{match.id}. `/peer rejoin` to find a new match.",
+                keys.ended_by_moderator(match.id, lid)), match.community_id, event.at))
+
+
 async def tell_others(uow: UnitOfWork, _settings: CommunitySettings, event: MemberLeft) -> None:
     """The members still there (or left behind when it ended) are told, once each."""
     match, leaver = event.match, event.leaver
@@ -147,7 +162,7 @@ async def delete_pending_to_them(uow: UnitOfWork, _settings: CommunitySettings,
 
 EFFECTS: dict[type[Event], tuple[Handler, ...]] = {
     MatchMade: (dm_members, open_space, schedule_checkins),
-    MatchEnded: (cancel_sessions, drop_match_rows, close_space),
+    MatchEnded: (cancel_sessions, drop_match_rows, close_space, tell_ended_by_moderator),
     MemberLeft: (tell_others,),
     Paused: (drop_pause_end, schedule_pause_end),
     Resumed: (drop_pause_end,),

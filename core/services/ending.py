@@ -26,13 +26,15 @@ async def block_pair(uow: UnitOfWork, community_id: int, a: int, b: int, reason:
 
 
 async def close(uow: UnitOfWork, settings: CommunitySettings, match: Match, reason: str,
-                now: datetime, by: int | None = None) -> None:
+                now: datetime, by: int | None = None, *, by_moderator: bool = False) -> None:
     """Mark the match ended and publish ``MatchEnded`` (its sessions, reminders and space
-    follow from it). ``by``: the member who ended it, if one did."""
+    follow from it). ``by``: the member who ended it, if one did; ``by_moderator``: a
+    moderator did (`/peeradmin end-match`)."""
     assert match.id is not None
     match.state, match.ended_reason, match.ended_at = MatchState.ENDED, reason, now
     await uow.matches.update(match)
-    await effects.publish(uow, settings, MatchEnded(match, reason, now, by))
+    await effects.publish(uow, settings, MatchEnded(match, reason, now, by,
+                                                        by_moderator))
 
 
 async def leave_match(uow: UnitOfWork, settings: CommunitySettings, match: Match,

@@ -32,7 +32,8 @@ def match_buttons(match: Match) -> tuple[Button, ...]:
 def times_text(match: Match) -> str:
     if not match.suggested_times:
         return "No common time found in your availability: agree on one in your chat."
-    return " · ".join(f"**{i}.** {ts(start)}" for i, (start, _) in enumerate(match.suggested_times, 1))
+    return " · ".join(f"**{i}.** {ts(start)}"
+                      for i, (start, _) in enumerate(match.suggested_times, 1))
 
 
 def space_name(match: Match, topic: str) -> str:

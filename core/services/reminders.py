@@ -147,7 +147,8 @@ async def write_cancel_rows(uow: UnitOfWork, match: Match, session: Session,
         if learner is None:
             continue
         who = "You" if lid == canceller_id else (
-            name_for(match, learners[canceller_id], lid) if canceller_id in learners else "Your match")
+            name_for(match, learners[canceller_id], lid) if canceller_id in learners
+            else "Your match")
         text = (f"❌ **Session cancelled**: {who} cancelled session #{sid} with "
                 f"{others(match, learners, lid)} ({ts(session.start)}). "
                 "Open the attached file to remove it from your calendar.")

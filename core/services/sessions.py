@@ -2,7 +2,8 @@
 
 A session belongs to a match; any member may book, move or cancel it. Every change writes
 its DMs, .ics files and reminders as outbox rows in the same transaction: it publishes
-SessionBooked / SessionMoved / SessionCancelled (core/services/effects.py), and the rules it must pass live in session_rules.py.
+SessionBooked / SessionMoved / SessionCancelled (core/services/effects.py). The rules it
+must pass live in session_rules.py.
 """
 
 from __future__ import annotations

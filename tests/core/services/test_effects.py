@@ -135,3 +135,15 @@ async def test_forgetting_buries_blocks_and_deletes_rows_to_the_person(memory_st
     assert f"session:{sid}:cancel:{ben}" in rows
     async with bot.storage.uow_factory() as uow:
         assert await uow.learners.by_platform_id(1, "ana") is None
+
+
+async def test_a_moderator_ending_a_match_tells_each_member_once(memory_storage) -> None:
+    bot = Bot(memory_storage)
+    mid, sid, ana, ben = await _booked_pair(bot)
+    before = await _rows(bot)
+    assert (await bot.run("mod", "peeradmin end-match", match=mid, reason="test")).ok
+    new = set(await _rows(bot)) - set(before)
+    assert new == {  # MatchEnded: cancellations, the space closed, each member told
+        f"session:{sid}:cancel:{ana}", f"session:{sid}:cancel:{ben}",
+        f"space-close:{mid}", f"ended:{mid}:{ana}", f"ended:{mid}:{ben}",
+    }
