@@ -35,20 +35,30 @@ from tests import oracle  # noqa: E402
 NOW = datetime(2026, 3, 26, 17, 0, tzinfo=UTC)  # the week around Europe's DST change
 
 COUNTRIES = [  # name, zone, languages spoken there, share of the community
-    ("United Kingdom", "Europe/London", ["English"], 8), ("Ireland", "Europe/Dublin", ["English"], 2),
-    ("Nigeria", "Africa/Lagos", ["English"], 8), ("Ghana", "Africa/Accra", ["English"], 3),
+    ("United Kingdom", "Europe/London", ["English"], 8),
+    ("Ireland", "Europe/Dublin", ["English"], 2),
+    ("Nigeria", "Africa/Lagos", ["English"], 8),
+    ("Ghana", "Africa/Accra", ["English"], 3),
     ("Kenya", "Africa/Nairobi", ["English", "Swahili"], 4),
     ("South Africa", "Africa/Johannesburg", ["English"], 3),
-    ("Egypt", "Africa/Cairo", ["Arabic"], 4), ("Morocco", "Africa/Casablanca", ["Arabic", "French"], 2),
-    ("France", "Europe/Paris", ["French"], 4), ("Germany", "Europe/Berlin", ["German"], 4),
-    ("Spain", "Europe/Madrid", ["Spanish"], 4), ("Portugal", "Europe/Lisbon", ["Portuguese"], 2),
-    ("Brazil", "America/Sao_Paulo", ["Portuguese"], 7), ("Mexico", "America/Mexico_City", ["Spanish"], 5),
-    ("Colombia", "America/Bogota", ["Spanish"], 3), ("Peru", "America/Lima", ["Spanish"], 3),
+    ("Egypt", "Africa/Cairo", ["Arabic"], 4),
+    ("Morocco", "Africa/Casablanca", ["Arabic", "French"], 2),
+    ("France", "Europe/Paris", ["French"], 4),
+    ("Germany", "Europe/Berlin", ["German"], 4),
+    ("Spain", "Europe/Madrid", ["Spanish"], 4),
+    ("Portugal", "Europe/Lisbon", ["Portuguese"], 2),
+    ("Brazil", "America/Sao_Paulo", ["Portuguese"], 7),
+    ("Mexico", "America/Mexico_City", ["Spanish"], 5),
+    ("Colombia", "America/Bogota", ["Spanish"], 3),
+    ("Peru", "America/Lima", ["Spanish"], 3),
     ("Argentina", "America/Argentina/Buenos_Aires", ["Spanish"], 2),
-    ("United States", "America/New_York", ["English"], 8), ("Canada", "America/Toronto", ["English", "French"], 3),
-    ("India", "Asia/Kolkata", ["Hindi", "English"], 9), ("Pakistan", "Asia/Karachi", ["English"], 3),
+    ("United States", "America/New_York", ["English"], 8),
+    ("Canada", "America/Toronto", ["English", "French"], 3),
+    ("India", "Asia/Kolkata", ["Hindi", "English"], 9),
+    ("Pakistan", "Asia/Karachi", ["English"], 3),
     ("United Arab Emirates", "Asia/Dubai", ["Arabic", "English"], 2),
-    ("Philippines", "Asia/Manila", ["English"], 4), ("Australia", "Australia/Sydney", ["English"], 3),
+    ("Philippines", "Asia/Manila", ["English"], 4),
+    ("Australia", "Australia/Sydney", ["English"], 3),
 ]
 US_ZONES = ["America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles"]
 TOPICS = ["Python", "Calculus II", "Linear Algebra", "Statistics", "Machine Learning", "JavaScript",
@@ -56,7 +66,13 @@ TOPICS = ["Python", "Calculus II", "Linear Algebra", "Statistics", "Machine Lear
           "Organic Chemistry", "Economics", "Algorithms", "Databases", "Discrete Maths", "Biology"]
 MODES = [(Mode.STUDY_BUDDY, 40), (Mode.ACCOUNTABILITY, 18), (Mode.STUDY_GROUP, 15),
          (Mode.NEED_SUPPORT, 19), (Mode.OFFER_SUPPORT, 8)]
-SETUPS = [(Setup.ANY, 45), (Setup.VIDEO, 22), (Setup.VOICE, 14), (Setup.TEXT, 14), (Setup.IN_PERSON, 5)]
+SETUPS = [
+    (Setup.ANY, 45),
+    (Setup.VIDEO, 22),
+    (Setup.VOICE, 14),
+    (Setup.TEXT, 14),
+    (Setup.IN_PERSON, 5),
+]
 KINDS = ["Concepts", "Assignments", "Exam prep", "Motivation", "Career", "Code review"]
 COHORTS = ["2025-B", "2026-A", "2026-B", "2026-C", "2027-A"]
 
@@ -72,16 +88,30 @@ def _availability(rng: random.Random) -> Availability:
     for _ in range(rng.randint(2, 6)):
         r = rng.random()
         if r < 0.55:  # a weekday evening
-            day, start, length = rng.randint(0, 4), rng.choice(range(34, 42)), rng.choice([2, 3, 4, 6])
+            day, start, length = (
+                rng.randint(0, 4),
+                rng.choice(range(34, 42)),
+                rng.choice([2, 3, 4, 6]),
+            )
         elif r < 0.85:  # a weekend day
-            day, start, length = rng.randint(5, 6), rng.choice(range(18, 34)), rng.choice([3, 4, 6, 8])
+            day, start, length = (
+                rng.randint(5, 6),
+                rng.choice(range(18, 34)),
+                rng.choice([3, 4, 6, 8]),
+            )
         else:  # early morning or lunch
-            day, start, length = rng.randint(0, 6), rng.choice([12, 13, 14, 24, 25]), rng.choice([2, 3])
+            day, start, length = (
+                rng.randint(0, 6),
+                rng.choice([12, 13, 14, 24, 25]),
+                rng.choice([2, 3]),
+            )
         windows.add(Window(day, start * 30, min(start + length, 48) * 30))
     return Availability(False, tuple(sorted(windows, key=lambda w: (w.day, w.start))))
 
 
-def synthetic_queue(n: int, seed: int) -> tuple[list[Candidate], set[frozenset[int]], set[frozenset[int]]]:
+def synthetic_queue(
+    n: int, seed: int
+) -> tuple[list[Candidate], set[frozenset[int]], set[frozenset[int]]]:
     """n learners of one community, their blocked pairs and past partners."""
     rng = random.Random(seed)
     topic_w = [1 / (r + 1) ** 1.1 for r in range(len(TOPICS))]
@@ -102,15 +132,28 @@ def synthetic_queue(n: int, seed: int) -> tuple[list[Candidate], set[frozenset[i
         assert isinstance(setup, Setup)
         topic = rng.choices(TOPICS, topic_w)[0]
         waited = rng.expovariate(1 / 8) if rng.random() < 0.9 else rng.uniform(21, 70)
-        out.append(Candidate(
-            learner_id=lid, mode=mode, topic=topic, topic_key=topic.casefold(),
-            languages=frozenset(spoken), timezone=zone, availability=_availability(rng),
-            cohort=rng.choice(COHORTS) if rng.random() < 0.7 else "", country=country, setup=setup,
-            support_kind=rng.choice(KINDS) if mode in (Mode.NEED_SUPPORT, Mode.OFFER_SUPPORT) else "",
-            capacity=rng.randint(1, 4) if mode is Mode.OFFER_SUPPORT else 1,
-            group_size=rng.choice([0, 0, 3, 4, 5]) if mode is Mode.STUDY_GROUP else 0,
-            waited_days=waited, rating=rng.uniform(2.5, 5) if rng.random() < 0.3 else None,
-            display_name=f"Learner {lid}"))
+        out.append(
+            Candidate(
+                learner_id=lid,
+                mode=mode,
+                topic=topic,
+                topic_key=topic.casefold(),
+                languages=frozenset(spoken),
+                timezone=zone,
+                availability=_availability(rng),
+                cohort=rng.choice(COHORTS) if rng.random() < 0.7 else "",
+                country=country,
+                setup=setup,
+                support_kind=rng.choice(KINDS)
+                if mode in (Mode.NEED_SUPPORT, Mode.OFFER_SUPPORT)
+                else "",
+                capacity=rng.randint(1, 4) if mode is Mode.OFFER_SUPPORT else 1,
+                group_size=rng.choice([0, 0, 3, 4, 5]) if mode is Mode.STUDY_GROUP else 0,
+                waited_days=waited,
+                rating=rng.uniform(2.5, 5) if rng.random() < 0.3 else None,
+                display_name=f"Learner {lid}",
+            )
+        )
     by_key: dict[tuple[str, str], list[int]] = {}
     for c in out:
         by_key.setdefault((c.mode.value, c.topic_key), []).append(c.learner_id)
@@ -160,21 +203,37 @@ def dense_group_queue(n: int, seed: int) -> list[Candidate]:
         windows = []
         for day in rng.sample(days, rng.randint(2, 4)):
             start = rng.choice(range(16, 21))
-            windows.append(Window(days.index(day), start * 60, (start + rng.choice([2, 3, 4])) * 60))
-        out.append(Candidate(
-            learner_id=lid, mode=Mode.STUDY_GROUP, topic="Python", topic_key="python",
-            languages=frozenset(rng.choice([("English",), ("English", "French"), ("French",)])),
-            timezone=rng.choice(zones), availability=Availability(False, tuple(sorted(set(windows), key=lambda w: (w.day, w.start)))),
-            cohort=rng.choice(["", "A", "B"]), country=rng.choice(["UK", "Nigeria", "Kenya"]),
-            group_size=rng.choice([0, 3, 4, 5]), waited_days=rng.expovariate(1 / 10),
-            display_name=f"Learner {lid}"))
+            windows.append(
+                Window(days.index(day), start * 60, (start + rng.choice([2, 3, 4])) * 60)
+            )
+        out.append(
+            Candidate(
+                learner_id=lid,
+                mode=Mode.STUDY_GROUP,
+                topic="Python",
+                topic_key="python",
+                languages=frozenset(rng.choice([("English",), ("English", "French"), ("French",)])),
+                timezone=rng.choice(zones),
+                availability=Availability(
+                    False, tuple(sorted(set(windows), key=lambda w: (w.day, w.start)))
+                ),
+                cohort=rng.choice(["", "A", "B"]),
+                country=rng.choice(["UK", "Nigeria", "Kenya"]),
+                group_size=rng.choice([0, 3, 4, 5]),
+                waited_days=rng.expovariate(1 / 10),
+                display_name=f"Learner {lid}",
+            )
+        )
     return out
 
 
 def groups_vs_cpsat(seed: int) -> None:
     """Study groups: the engine against CP-SAT on single-topic instances of 16-32 learners."""
     print("\nstudy groups vs CP-SAT (exact set packing over all feasible groups), 3 instances each")
-    print(f"{'learners':>8} {'kind':>6} {'engine':>9} {'CP-SAT':>9} {'% CP-SAT':>9} {'greedy %':>9} {'s':>6}")
+    print(
+        f"{'learners':>8} {'kind':>6} {'engine':>9} {'CP-SAT':>9} {'% CP-SAT':>9} "
+        f"{'greedy %':>9} {'s':>6}"
+    )
     for size in (16, 20, 24, 28, 32):
         for kind in ("mixed", "dense"):
             ratios = []
@@ -183,7 +242,10 @@ def groups_vs_cpsat(seed: int) -> None:
                 if kind == "mixed":
                     cands, _, _ = synthetic_queue(size * 14, seed + 100 * size + rep)
                     grp = [c for c in cands if c.mode is Mode.STUDY_GROUP][:size]
-                    grp = [Candidate(**{**c.__dict__, "topic": "Python", "topic_key": "python"}) for c in grp]
+                    grp = [
+                        Candidate(**{**c.__dict__, "topic": "Python", "topic_key": "python"})
+                        for c in grp
+                    ]
                 else:
                     grp = dense_group_queue(size, seed + 100 * size + rep)
                 ratios.append(oracle.groups_against_cpsat(grp, CommunitySettings(), NOW, seed))

@@ -169,5 +169,9 @@ async def _close(client: discord.Client, space: Any, close: CloseSpace) -> None:
         for target, ow in overwrites.items():
             if _is_member_target(target) and target.id != bot_id:
                 ow.update(send_messages=False)
-        name = space.name if space.name.startswith(ARCHIVED_PREFIX) else f"{ARCHIVED_PREFIX}{space.name}"
+        name = (
+            space.name
+            if space.name.startswith(ARCHIVED_PREFIX)
+            else f"{ARCHIVED_PREFIX}{space.name}"
+        )
         await space.edit(name=name[:100], overwrites=overwrites, reason=reason)

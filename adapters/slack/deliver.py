@@ -55,7 +55,9 @@ class SlackDeliverer:
     of the people it concerned; its failures never fail the delivery.
     """
 
-    def __init__(self, client: AsyncWebClient, *, on_delivered: DeliveredHook | None = None) -> None:
+    def __init__(
+        self, client: AsyncWebClient, *, on_delivered: DeliveredHook | None = None
+    ) -> None:
         self.client = client
         self.on_delivered = on_delivered
 

@@ -45,7 +45,9 @@ class SqlOutboxRepository(SqlRepository):
             message.id = int(new_id)
         return message
 
-    async def claim_due(self, now: datetime, limit: int, lease_until: datetime) -> list[OutboxMessage]:
+    async def claim_due(
+        self, now: datetime, limit: int, lease_until: datetime
+    ) -> list[OutboxMessage]:
         """Claim up to ``limit`` pending messages due at ``now``, oldest first, and lease them
         until ``lease_until`` (their ``due_at``). On PostgreSQL rows another transaction is
         claiming are skipped (FOR UPDATE SKIP LOCKED); SQLite's write lock serialises claims.

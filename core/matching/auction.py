@@ -111,7 +111,9 @@ def _auction(n: int, nb: I64, wt: F64, eps: float, stop: int) -> I64:
     return owned
 
 
-def _edge_lookup(a: I64, b: I64, w: F64, nodes: npt.NDArray[np.bool_]) -> dict[tuple[int, int], float]:
+def _edge_lookup(
+    a: I64, b: I64, w: F64, nodes: npt.NDArray[np.bool_]
+) -> dict[tuple[int, int], float]:
     """Weights of the edges touching ``nodes``, both directions."""
     out: dict[tuple[int, int], float] = {}
     sel = nodes[a] | nodes[b]
@@ -149,7 +151,9 @@ def _round(n: int, owned: I64, weight: dict[tuple[int, int], float]) -> I64:
     return mate
 
 
-def _best_on_chain(chain: list[int], cycle: bool, weight: dict[tuple[int, int], float]) -> list[tuple[int, int]]:
+def _best_on_chain(
+    chain: list[int], cycle: bool, weight: dict[tuple[int, int], float]
+) -> list[tuple[int, int]]:
     def path(nodes: list[int]) -> tuple[float, list[tuple[int, int]]]:
         best: list[tuple[float, list[tuple[int, int]]]] = [(0.0, []), (0.0, [])]
         for t in range(1, len(nodes)):
@@ -219,7 +223,9 @@ def _polish(mate: I64, unsettled: npt.NDArray[np.bool_], a: I64, b: I64, w: F64,
     g = rx.PyGraph(multigraph=False)
     g.add_nodes_from(range(len(ids)))
     wi = np.rint(w[sel] * 1000).astype(np.int64)
-    g.add_edges_from(list(zip(local[a[sel]].tolist(), local[b[sel]].tolist(), wi.tolist(), strict=True)))
+    g.add_edges_from(
+        list(zip(local[a[sel]].tolist(), local[b[sel]].tolist(), wi.tolist(), strict=True))
+    )
     better = rx.max_weight_matching(g, max_cardinality=False, weight_fn=int)
     mate[ids] = -1
     for u, v in better:

@@ -157,7 +157,9 @@ def top_k_edges(pool: Pool, rows: I64, cols: I64, k: int, adjust: Adjust,
     enc = Encoder(pool, rows if same else np.union1d(rows, cols), kinds=kinds)
     left = enc.left(rows)
     right = enc.right(cols)
-    price = _prices(pool, enc, rows, cols, left if same else enc.left(cols), price_k or k, seed, same)
+    price = _prices(
+        pool, enc, rows, cols, left if same else enc.left(cols), price_k or k, seed, same
+    )
     codes, col_codes = pool.compat[rows], pool.compat[cols]
     found_a: list[I64] = []
     found_b: list[I64] = []

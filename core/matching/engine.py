@@ -155,7 +155,9 @@ def _solve_block(pool: Pool, scorer: Scorer, block: Block,
     out: list[Made] = []
     if block.mode_class == "support":
         for sup, need, score in assign(pool, m, adjust, seed):
-            out.append((Mode.OFFER_SUPPORT, [(sup, "supporter"), (need, "supported")], score, False))
+            out.append(
+                (Mode.OFFER_SUPPORT, [(sup, "supporter"), (need, "supported")], score, False)
+            )
         return out
     if len(m) < 2:
         return out
@@ -202,9 +204,15 @@ def _plans(pool: Pool, scorer: Scorer, made: list[Made], now: datetime) -> list[
     out = []
     for (kind, members, score, trio), when, h in zip(made, times, hours, strict=True):
         ids = [i for i, _ in members]
-        out.append(MatchPlan(kind=kind, members=[(pool.cands[i].learner_id, r) for i, r in members],
-                             score=round(score, 3), reasons=reasons(scorer, ids, kind, h, trio=trio),
-                             times=when))
+        out.append(
+            MatchPlan(
+                kind=kind,
+                members=[(pool.cands[i].learner_id, r) for i, r in members],
+                score=round(score, 3),
+                reasons=reasons(scorer, ids, kind, h, trio=trio),
+                times=when,
+            )
+        )
     return out
 
 

@@ -57,7 +57,9 @@ def reasons(scorer: Scorer, members: list[int], kind: Mode, h: float, *,
         terms.append((max(w.same_country, near_offset_bonus(spread, w)) * n / 2,
                       f"{both} in {cs[0].country}"))
     elif near_offset_bonus(spread, w) > 0:
-        gap = "the same time zone offset" if spread == 0 else f"time zones {hours_text(spread)} apart"
+        gap = (
+            "the same time zone offset" if spread == 0 else f"time zones {hours_text(spread)} apart"
+        )
         terms.append((near_offset_bonus(spread, w) * n / 2, gap))
     setups = {c.setup for c in cs}
     if len(setups) == 1 and cs[0].setup is not Setup.ANY:
@@ -68,7 +70,12 @@ def reasons(scorer: Scorer, members: list[int], kind: Mode, h: float, *,
     for c, i in zip(cs, members, strict=True):
         named = c.mode is not Mode.NEED_SUPPORT and bool(c.display_name)
         if c.rating is not None and c.rating >= 4 and named:
-            terms.append((w.rating * (c.rating - 3), f"{c.display_name} is rated {c.rating:.1f}/5 by past partners"))
+            terms.append(
+                (
+                    w.rating * (c.rating - 3),
+                    f"{c.display_name} is rated {c.rating:.1f}/5 by past partners",
+                )
+            )
         if c.waited_days >= 7:
             who = f"{c.display_name} has" if named else (
                 "this learner has" if c.mode is Mode.NEED_SUPPORT else "one of you has")
@@ -84,7 +91,9 @@ def reasons(scorer: Scorer, members: list[int], kind: Mode, h: float, *,
     if n > 2 and kind is Mode.STUDY_GROUP:
         fit = sum(1 for c in cs if (c.group_size or pool.settings.group_default) == n)
         if fit * 2 > n:
-            terms.append((w.group_size_fit * fit, f"a group of {n}, the size most of you asked for"))
+            terms.append(
+                (w.group_size_fit * fit, f"a group of {n}, the size most of you asked for")
+            )
     mine = set(members)
     if any(scorer.past[a] & mine for a in members if a in scorer.past):
         terms.append((-1.0, "you have been matched together before (the best fit available)"))

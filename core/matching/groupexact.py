@@ -19,7 +19,9 @@ GROUPS_MAX = 4000  # feasible groups considered at most; beyond, the caller fall
 Packing = list[tuple[tuple[int, ...], float]]
 
 
-def feasible(scorer: Scorer, ids: list[int], lo: int, hi: int) -> Iterator[tuple[tuple[int, ...], float]]:
+def feasible(
+    scorer: Scorer, ids: list[int], lo: int, hi: int
+) -> Iterator[tuple[tuple[int, ...], float]]:
     """Every feasible group of lo..hi of ``ids`` with its score."""
     def grow(prefix: tuple[int, ...], k: int) -> Iterator[tuple[tuple[int, ...], float]]:
         for j in range(k, len(ids)):

@@ -33,7 +33,9 @@ def max_weight_pairs(edges: Edges, seed: int, *, exact_nodes: int = EXACT_NODES,
     back[order] = nodes
     if len(nodes) > exact_nodes:
         pairs = auction_matching(len(nodes), a, b, edges.w.astype(np.float64), quick=quick)
-        return sorted((min(int(back[u]), int(back[v])), max(int(back[u]), int(back[v]))) for u, v in pairs)
+        return sorted(
+            (min(int(back[u]), int(back[v])), max(int(back[u]), int(back[v]))) for u, v in pairs
+        )
     wi = np.rint(edges.w.astype(np.float64) * SCALE).astype(np.int64)
     g = rx.PyGraph(multigraph=False)
     g.add_nodes_from(range(len(nodes)))

@@ -56,12 +56,16 @@ def pair_matrix(pool: Pool, rows: I64, cols: I64, a: F32, b: F32, *, kinds: bool
     s += np.float32(w.same_cohort) * (pool.cohort[rows][:, None] == pool.cohort[cols][None, :])
     if kinds:
         s += np.float32(w.support_kind) * (pool.kind[rows][:, None] == pool.kind[cols][None, :])
-    s += np.float32(w.overlap_per_hour) * np.minimum(ov * np.float32(0.5), np.float32(w.overlap_cap_hours))
+    s += np.float32(w.overlap_per_hour) * np.minimum(
+        ov * np.float32(0.5), np.float32(w.overlap_cap_hours)
+    )
     s[ov < min_slots(pool) - 0.5] = NEG
     return s
 
 
-def pair_scores(pool: Pool, a: I64, b: I64, *, kinds: bool = False) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+def pair_scores(
+    pool: Pool, a: I64, b: I64, *, kinds: bool = False
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
     """Exact pair scores (without past partners) for index arrays, and whether each pair
     meets the hard constraints (language, setup, overlap). Vectorised: no Python per pair."""
     w = pool.w
@@ -151,7 +155,9 @@ class Scorer:
                     return False
         return True
 
-    def score(self, members: Sequence[int], *, kinds: bool = False, fit: bool = False) -> float | None:
+    def score(
+        self, members: Sequence[int], *, kinds: bool = False, fit: bool = False
+    ) -> float | None:
         """The score of a match (formula above), or None when it breaks a hard constraint."""
         key = (tuple(sorted(members)), kinds, fit)
         if key in self._cache:

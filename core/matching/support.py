@@ -26,7 +26,9 @@ WIDE = 48  # supporters a learner's list is re-ranked from
 def sides(pool: Pool, members: I64) -> tuple[I64, I64, I64]:
     """(learners needing support, supporters with a free seat, their seat counts)."""
     cap_max = pool.settings.max_supporter_capacity
-    need = np.array([i for i in members.tolist() if pool.cands[i].mode is Mode.NEED_SUPPORT], np.int64)
+    need = np.array(
+        [i for i in members.tolist() if pool.cands[i].mode is Mode.NEED_SUPPORT], np.int64
+    )
     sup_l = [i for i in members.tolist()
              if pool.cands[i].mode is Mode.OFFER_SUPPORT and pool.cands[i].capacity > 0]
     sup = np.array(sup_l, np.int64)

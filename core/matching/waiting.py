@@ -57,14 +57,21 @@ def _reason(scorer: Scorer, i: int, others: I64, shared: F32,
     c = pool.cands[i]
     topic = c.topic
     if c.mode is Mode.OFFER_SUPPORT and c.capacity <= 0:
-        return "All your support seats are taken right now; you'll be matched again when one frees up."
+        return (
+            "All your support seats are taken right now; you'll be matched again when one frees up."
+        )
     if len(others) == 0:
         return {
-            Mode.NEED_SUPPORT: f"No one offers support on {topic} right now; {NEXT} when someone does.",
+            Mode.NEED_SUPPORT: f"No one offers support on {topic} right now; "
+            f"{NEXT} when someone does.",
             Mode.OFFER_SUPPORT: f"No one has asked for support on {topic} yet.",
-        }.get(c.mode, f"No one else is waiting for a {c.mode.label.lower()} on {topic} yet; {NEXT}.")
-    who = {Mode.NEED_SUPPORT: "No supporter", Mode.OFFER_SUPPORT: "No learner who needs support"}.get(
-        c.mode, "No one else")
+        }.get(
+            c.mode, f"No one else is waiting for a {c.mode.label.lower()} on {topic} yet; {NEXT}."
+        )
+    who = {
+        Mode.NEED_SUPPORT: "No supporter",
+        Mode.OFFER_SUPPORT: "No learner who needs support",
+    }.get(c.mode, "No one else")
     code = int(pool.compat[i])
     setup_ok = tables[0][code, pool.compat[others]]
     if not setup_ok.any():
@@ -83,13 +90,16 @@ def _reason(scorer: Scorer, i: int, others: I64, shared: F32,
     if len(fits) <= len(blocked) + len(past):  # only then can blocks/past explain it
         free = [j for j in fits.tolist() if j not in blocked]
         if not free:
-            return "The only learners who fit you are people you asked not to be matched with again."
+            return (
+                "The only learners who fit you are people you asked not to be matched with again."
+            )
         if all(j in past for j in free):
             return f"The only learners who fit you this round were past partners; {NEXT}."
     if c.mode is Mode.NEED_SUPPORT:
         return f"Every supporter who fits you on {topic} is full this round; {NEXT}."
     if c.mode is Mode.OFFER_SUPPORT:
-        return f"Everyone who needs support on {topic} and fits you got a supporter this round; {NEXT}."
+        return (f"Everyone who needs support on {topic} and fits you got a supporter this "
+                f"round; {NEXT}.")
     if c.mode is Mode.STUDY_GROUP:
         return (f"Not enough learners on {topic} fit together for a group of at least {group_min} "
                 f"(a common language and at least {hours_text(pool.settings.min_overlap_hours)} "

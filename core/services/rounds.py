@@ -111,13 +111,22 @@ def _alias(n: int) -> str:
     return f"Anonymous learner #{n}"
 
 
-async def run_round(services: Services, uow: UnitOfWork, community: Community,
-                    settings: CommunitySettings, *, dry_run: bool, seed: int | None = None) -> RoundOutcome:
+async def run_round(
+    services: Services,
+    uow: UnitOfWork,
+    community: Community,
+    settings: CommunitySettings,
+    *,
+    dry_run: bool,
+    seed: int | None = None,
+) -> RoundOutcome:
     """Plan (and unless dry run, make) the matches of one community's queue."""
     assert community.id is not None
     now = services.clock.now()
     if not await uow.lock_community(community.id):
-        raise Refusal("A matching round is already running for this community; try again in a minute.")
+        raise Refusal(
+            "A matching round is already running for this community; try again in a minute."
+        )
     seed = new_seed(services, now) if seed is None else seed
     candidates, learners, profiles = await gather(uow, community, settings, now)
     plan = await _plan(services, candidates, settings, now, seed,
@@ -200,7 +209,9 @@ async def instant_match(services: Services, uow: UnitOfWork, community: Communit
     if not mine:
         return None
     plan = RoundPlan(mine[:1], {}, {**plan.figures, "instant": True})
-    rnd = await uow.rounds.add(Round(community.id, seed, now, finished_at=now, figures=plan.figures))
+    rnd = await uow.rounds.add(
+        Round(community.id, seed, now, finished_at=now, figures=plan.figures)
+    )
     stored = await _store(uow, community, settings, rnd, plan, learners, profiles, now)
     return stored[0] if stored else None
 
@@ -232,12 +243,22 @@ def outcome_json(outcome: RoundOutcome) -> dict[str, Any]:
                 "name": learner.display_name if learner else ""}
 
     return {
-        "round_id": outcome.round.id, "seed": outcome.round.seed, "dry_run": outcome.round.dry_run,
-        "matches": [{"kind": mp.kind.value, "score": round(mp.score, 3), "reasons": mp.reasons,
-                     "members": [{**who(lid), "role": role} for lid, role in mp.members],
-                     "times": [[a.isoformat(), b.isoformat()] for a, b in mp.times]}
-                    for mp in outcome.plan.matches],
-        "unmatched": [{**who(lid), "reason": why} for lid, why in sorted(outcome.plan.unmatched.items())],
+        "round_id": outcome.round.id,
+        "seed": outcome.round.seed,
+        "dry_run": outcome.round.dry_run,
+        "matches": [
+            {
+                "kind": mp.kind.value,
+                "score": round(mp.score, 3),
+                "reasons": mp.reasons,
+                "members": [{**who(lid), "role": role} for lid, role in mp.members],
+                "times": [[a.isoformat(), b.isoformat()] for a, b in mp.times],
+            }
+            for mp in outcome.plan.matches
+        ],
+        "unmatched": [
+            {**who(lid), "reason": why} for lid, why in sorted(outcome.plan.unmatched.items())
+        ],
         "figures": outcome.plan.figures,
     }
 
