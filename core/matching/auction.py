@@ -194,19 +194,26 @@ def _repair(mate: I64, a: I64, b: I64, w: F64, weight: dict[tuple[int, int], flo
     for u in np.nonzero(free)[0].tolist():
         if mate[u] >= 0:
             continue
-        best, move = 1e-9, None
-        for x in adj.get(u, []):
-            y = int(mate[x])
-            if y < 0:
-                continue
-            for v in adj.get(y, []):
-                if v != u and mate[v] < 0:
-                    gain = weight[(u, x)] + weight[(y, v)] - weight[(x, y)]
-                    if gain > best:
-                        best, move = gain, (x, y, v)
+        move = _best_augment(mate, u, adj, weight)
         if move is not None:
             x, y, v = move
             mate[u], mate[x], mate[y], mate[v] = x, u, v, y
+
+
+def _best_augment(mate: I64, u: int, adj: dict[int, list[int]],
+                  weight: dict[tuple[int, int], float]) -> tuple[int, int, int] | None:
+    """The best path free ``u`` - x = y - free v (x, y matched) that gains weight, if any."""
+    best, move = 1e-9, None
+    for x in adj.get(u, []):
+        y = int(mate[x])
+        if y < 0:
+            continue
+        for v in adj.get(y, []):
+            if v != u and mate[v] < 0:
+                gain = weight[(u, x)] + weight[(y, v)] - weight[(x, y)]
+                if gain > best:
+                    best, move = gain, (x, y, v)
+    return move
 
 
 def _polish(mate: I64, unsettled: npt.NDArray[np.bool_], a: I64, b: I64, w: F64,

@@ -30,6 +30,41 @@ def _join(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def _place_terms(scorer: Scorer, members: list[int], both: str) -> list[tuple[float, str]]:
+    """Cohort, country and time-zone reasons."""
+    w, cs, n = scorer.pool.w, [scorer.pool.cands[i] for i in members], len(members)
+    terms: list[tuple[float, str]] = []
+    if len({c.cohort for c in cs}) == 1 and cs[0].cohort:
+        terms.append((w.same_cohort * n / 2, f"same cohort ({cs[0].cohort})"))
+    offs = [scorer.offset[i] for i in members]
+    spread = max(offs) - min(offs)
+    if len({c.country.casefold() for c in cs}) == 1 and cs[0].country:
+        terms.append((max(w.same_country, near_offset_bonus(spread, w)) * n / 2,
+                      f"{both} in {cs[0].country}"))
+    elif near_offset_bonus(spread, w) > 0:
+        gap = ("the same time zone offset" if spread == 0
+               else f"time zones {hours_text(spread)} apart")
+        terms.append((near_offset_bonus(spread, w) * n / 2, gap))
+    return terms
+
+
+def _people_terms(scorer: Scorer, members: list[int]) -> list[tuple[float, str]]:
+    """Good ratings and long waits, person by person (never naming someone in need)."""
+    w = scorer.pool.w
+    terms: list[tuple[float, str]] = []
+    for i in members:
+        c = scorer.pool.cands[i]
+        named = c.mode is not Mode.NEED_SUPPORT and bool(c.display_name)
+        if c.rating is not None and c.rating >= 4 and named:
+            terms.append((w.rating * (c.rating - 3),
+                          f"{c.display_name} is rated {c.rating:.1f}/5 by past partners"))
+        if c.waited_days >= 7:
+            who = f"{c.display_name} has" if named else (
+                "this learner has" if c.mode is Mode.NEED_SUPPORT else "one of you has")
+            terms.append((scorer.node[i], f"{who} waited {weeks_text(c.waited_days)}"))
+    return terms
+
+
 def reasons(scorer: Scorer, members: list[int], kind: Mode, h: float, *,
             trio: bool = False) -> list[str]:
     """The match's reasons, most important first (``h``: weekly hours all share)."""
@@ -47,39 +82,14 @@ def reasons(scorer: Scorer, members: list[int], kind: Mode, h: float, *,
     when = "in common" if n == 2 else "when all of you are free"
     terms.append((n / 2 * w.overlap_per_hour * min(h, w.overlap_cap_hours),
                   f"{hours_text(h)} a week {when}"))
-    cohorts = {c.cohort for c in cs}
-    if len(cohorts) == 1 and cs[0].cohort:
-        terms.append((w.same_cohort * n / 2, f"same cohort ({cs[0].cohort})"))
-    countries = {c.country.casefold() for c in cs}
-    offs = [scorer.offset[i] for i in members]
-    spread = max(offs) - min(offs)
-    if len(countries) == 1 and cs[0].country:
-        terms.append((max(w.same_country, near_offset_bonus(spread, w)) * n / 2,
-                      f"{both} in {cs[0].country}"))
-    elif near_offset_bonus(spread, w) > 0:
-        gap = (
-            "the same time zone offset" if spread == 0 else f"time zones {hours_text(spread)} apart"
-        )
-        terms.append((near_offset_bonus(spread, w) * n / 2, gap))
+    terms += _place_terms(scorer, members, both)
     setups = {c.setup for c in cs}
     if len(setups) == 1 and cs[0].setup is not Setup.ANY:
         terms.append((w.same_setup * n / 2, f"{both} prefer {SETUP_WORDS[cs[0].setup]}"))
     kinds = {c.support_kind.casefold() for c in cs}
     if kind in (Mode.OFFER_SUPPORT, Mode.NEED_SUPPORT) and len(kinds) == 1 and cs[0].support_kind:
         terms.append((w.support_kind, f"help with {cs[0].support_kind} offered and needed"))
-    for c, i in zip(cs, members, strict=True):
-        named = c.mode is not Mode.NEED_SUPPORT and bool(c.display_name)
-        if c.rating is not None and c.rating >= 4 and named:
-            terms.append(
-                (
-                    w.rating * (c.rating - 3),
-                    f"{c.display_name} is rated {c.rating:.1f}/5 by past partners",
-                )
-            )
-        if c.waited_days >= 7:
-            who = f"{c.display_name} has" if named else (
-                "this learner has" if c.mode is Mode.NEED_SUPPORT else "one of you has")
-            terms.append((scorer.node[i], f"{who} waited {weeks_text(c.waited_days)}"))
+    terms += _people_terms(scorer, members)
     common = scorer.langs[scorer.code[members[0]]]
     for i in members[1:]:
         common = common & scorer.langs[scorer.code[i]]

@@ -204,6 +204,33 @@ def repair(state: Groups, adj: dict[int, list[int]]) -> bool:
     return improved
 
 
+def _best_into(state: Groups, m: int, t: int, has_src: bool, s_new: list[int],
+               src_delta: float, best: tuple[float, int | None, int | None],
+               ) -> tuple[float, int | None, int | None]:
+    """The better of ``best`` and moving ``m`` into group ``t`` (alone, or swapping one of
+    its members back into m's old group). ``src_delta``: what m's leaving gains there."""
+    val = state.value
+    t_old = state.groups[t]
+    v_t_old = val(t_old) or 0.0
+    moved = val(t_old + [m])
+    if moved is not None:
+        gain = src_delta + moved - v_t_old
+        if gain > best[0]:
+            best = (gain, t, None)
+    v_src_new = val(s_new) or 0.0
+    for x in t_old:
+        v_t_new = val([y for y in t_old if y != x] + [m])
+        if v_t_new is None:
+            continue
+        back = val(s_new + [x]) if has_src else 0.0
+        if back is None:
+            continue
+        gain = back - v_src_new + src_delta + v_t_new - v_t_old
+        if gain > best[0]:
+            best = (gain, t, x)
+    return best
+
+
 def _improve(state: Groups, m: int, near: list[int]) -> bool:
     val = state.value
     src = state.where.get(m)
@@ -215,24 +242,7 @@ def _improve(state: Groups, m: int, near: list[int]) -> bool:
     best: tuple[float, int | None, int | None] = (1e-6, None, None)  # gain, target, swapped
     targets = sorted({state.where[v] for v in near if v in state.where} - {src})
     for t in targets:
-        t_old = state.groups[t]
-        v_t_old = val(t_old) or 0.0
-        moved = val(t_old + [m])
-        if moved is not None:
-            gain = v_src_new + moved - v_src_old - v_t_old
-            if gain > best[0]:
-                best = (gain, t, None)
-        for x in t_old:
-            t_new = [y for y in t_old if y != x] + [m]
-            v_t_new = val(t_new)
-            if v_t_new is None:
-                continue
-            back = val(s_new + [x]) if src is not None else 0.0
-            if back is None:
-                continue
-            gain = back + v_t_new - v_src_old - v_t_old
-            if gain > best[0]:
-                best = (gain, t, x)
+        best = _best_into(state, m, t, src is not None, s_new, v_src_new - v_src_old, best)
     _, target, swap = best
     if target is None:
         return False

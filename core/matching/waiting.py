@@ -15,6 +15,7 @@ import numpy.typing as npt
 from core.matching.explain import SETUP_WORDS, _join, hours_text
 from core.matching.features import F32, I64, lang_share_table, setup_fit_table
 from core.matching.score import Scorer, min_slots
+from core.matching.types import Candidate
 from core.model import Mode
 
 NEXT = "you'll be first in line next round"
@@ -85,16 +86,30 @@ def _reason(scorer: Scorer, i: int, others: I64, shared: F32,
         return (f"{who} on {topic} shares enough free time with you "
                 f"(you need at least {h} a week in common).")
     fits = others[time_ok]
+    history = _history_reason(scorer, i, fits)
+    if history:
+        return history
+    return _crowded_reason(c, topic, group_min, len(fits), alone=alone,
+                           min_hours=pool.settings.min_overlap_hours)
+
+
+def _history_reason(scorer: Scorer, i: int, fits: I64) -> str:
+    """Blocks or past partners, when they are the whole story; else ''."""
     blocked = scorer.blocked.get(i, set())
     past = scorer.past.get(i, set())
-    if len(fits) <= len(blocked) + len(past):  # only then can blocks/past explain it
-        free = [j for j in fits.tolist() if j not in blocked]
-        if not free:
-            return (
-                "The only learners who fit you are people you asked not to be matched with again."
-            )
-        if all(j in past for j in free):
-            return f"The only learners who fit you this round were past partners; {NEXT}."
+    if len(fits) > len(blocked) + len(past):  # only then can blocks/past explain it
+        return ""
+    free = [j for j in fits.tolist() if j not in blocked]
+    if not free:
+        return "The only learners who fit you are people you asked not to be matched with again."
+    if all(j in past for j in free):
+        return f"The only learners who fit you this round were past partners; {NEXT}."
+    return ""
+
+
+def _crowded_reason(c: Candidate, topic: str, group_min: int, fitting: int, *, alone: bool,
+                    min_hours: float) -> str:
+    """Others fit, but the round gave them to someone else (or no group could form)."""
     if c.mode is Mode.NEED_SUPPORT:
         return f"Every supporter who fits you on {topic} is full this round; {NEXT}."
     if c.mode is Mode.OFFER_SUPPORT:
@@ -102,8 +117,8 @@ def _reason(scorer: Scorer, i: int, others: I64, shared: F32,
                 f"round; {NEXT}.")
     if c.mode is Mode.STUDY_GROUP:
         return (f"Not enough learners on {topic} fit together for a group of at least {group_min} "
-                f"(a common language and at least {hours_text(pool.settings.min_overlap_hours)} "
+                f"(a common language and at least {hours_text(min_hours)} "
                 f"a week when all are free); {NEXT}.")
-    if alone or len(fits) == 1:
+    if alone or fitting == 1:
         return f"You were the odd one out this round: {NEXT}."
     return f"Everyone who fits you was paired with a closer fit this round: {NEXT}."
