@@ -67,7 +67,7 @@ async def close_space(uow: UnitOfWork, settings: CommunitySettings, event: Match
     """Archive or delete the space (as the community says); anonymous matches have none."""
     match = event.match
     assert match.id is not None
-    if any(m.alias for m in match.members):  # anonymous: a space would reveal them
+    if match.is_anonymous:  # anonymous: a space would reveal them
         return
     await uow.outbox.add(OutboxMessage(CloseSpace(
         match.id, match.space_id, settings.space_on_end,
