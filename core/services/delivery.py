@@ -193,9 +193,13 @@ async def _attempt(uow_factory: UnitOfWorkFactory, deliverer: Deliverer | None,
 async def _record(uow: UnitOfWork, msg: OutboxMessage, facts: dict[str, Any],
                   problem: DeliveryError | None, now: datetime, cfg: DispatchSettings,
                   result: TickResult) -> None:
-    """Write the outcome of one counted attempt: sent, failed (with the DM fallback when
-    DMs are closed) or pending again after a backoff."""
-    msg.attempts += 1
+    """Write the outcome of one attempt: sent, failed (with the DM fallback when DMs are
+    closed) or pending again after a backoff. A rate limit (the platform said when to come
+    back) is not a failed attempt: a 429 storm delays a message, it never makes it fail."""
+    rate_limited = (problem is not None and problem.retry_after is not None
+                    and not problem.permanent)
+    if not rate_limited:
+        msg.attempts += 1
     if problem is None:
         msg.state, msg.sent_at, msg.last_error = OutboxState.SENT, now, ""
         result.sent += 1

@@ -12,6 +12,7 @@ import pytest
 from bot.scheduler import tick
 from core.messages import DirectMessage
 from core.model import Community, OutboxMessage, OutboxState
+from core.ports import DeliveryError
 from core.services.context import Services
 from core.settings import CommunitySettings, DispatchSettings
 from tests.fakes import FakeClock
@@ -160,3 +161,33 @@ async def test_a_reminder_found_after_its_session_started_is_dropped(storage) ->
         f"session:{session.id}:seq0:feedback:{await learner_id(bot, 'ben')}"
         in platform.delivered_keys()
     )
+
+
+class RateLimitedPlatform(TimedDeliverer):
+    """Answers 429 with Retry-After ``times`` times, then accepts."""
+
+    def __init__(self, clock: FakeClock, times: int) -> None:
+        super().__init__(clock)
+        self.times = times
+
+    async def deliver(self, message, community_external_id=""):  # type: ignore[no-untyped-def]
+        if self.times > 0:
+            self.times -= 1
+            self.attempts.append(message.idempotency_key)
+            raise DeliveryError("rate limited", retry_after=2.0)
+        return await super().deliver(message, community_external_id)
+
+
+async def test_a_429_storm_never_uses_up_attempts(storage, clock) -> None:
+    limit = DispatchSettings().max_attempts
+    [key] = await _due_dms(storage, clock, 1)
+    services = Services(storage.uow_factory, clock)
+    platform = RateLimitedPlatform(clock, times=limit * 2)  # more 429s than attempts allowed
+    for _ in range(limit * 2):
+        assert (await tick(services, {"test": platform})).sent == 0
+        clock.advance(seconds=2)  # the platform's Retry-After, honoured
+    assert (await tick(services, {"test": platform})).sent == 1
+    async with storage.uow_factory() as uow:
+        [row] = await uow.outbox.list()
+    assert row.state is OutboxState.SENT and row.attempts == 1  # only the real attempt counts
+    assert platform.delivered_keys() == [key]
