@@ -71,9 +71,8 @@ class Resumed:
 
 
 @dataclass(frozen=True)
-class SessionBooked:
-    """``session`` of ``match`` was booked (already stored); ``learners``: its members by id.
-
+class _SessionTimed:
+    """What booking and moving share: ``learners`` are the match's members by id;
     ``warning``: the "outside availability" note the invites repeat, if any."""
 
     match: Match
@@ -84,14 +83,13 @@ class SessionBooked:
 
 
 @dataclass(frozen=True)
-class SessionMoved:
-    """``session`` was moved to its new start (stored, with its sequence bumped)."""
+class SessionBooked(_SessionTimed):
+    """``session`` of ``match`` was booked (already stored)."""
 
-    match: Match
-    session: Session
-    learners: dict[int, Learner]
-    at: datetime
-    warning: str = ""
+
+@dataclass(frozen=True)
+class SessionMoved(_SessionTimed):
+    """``session`` was moved to its new start (stored, with its sequence bumped)."""
 
 
 @dataclass(frozen=True)
