@@ -301,7 +301,16 @@ class OutboxMessage:
     """A durable side effect: written with the state change, delivered later, once.
 
     ``message`` is the typed side effect (core/messages.py); the rest is the row's delivery
-    state. ``kind``, ``target``, ``idempotency_key`` and ``payload`` are the stored form."""
+    state. ``kind``, ``target``, ``idempotency_key`` and ``payload`` are the stored form.
+
+    Delivery journal (issue 10): ``claim_token`` names the claim that may write this row's
+    result (results are written only while the token still matches), ``claimed_by`` the
+    process instance that holds it (so a restarted instance takes its own dead claims back
+    at once); ``attempt_started_at`` is set before the platform is called and cleared when
+    the outcome is recorded, so a row claimed with it set had an attempt whose outcome is
+    unknown (a crash, a timeout): the deliverer must ask the platform before sending again.
+    ``progress`` holds the finished steps of a multi-step delivery (text posted, files
+    uploaded: step name -> what the platform answered), so a retry resumes after them."""
 
     message: Message
     community_id: int
@@ -311,6 +320,16 @@ class OutboxMessage:
     last_error: str = ""
     sent_at: datetime | None = None
     id: int | None = None
+    claim_token: str = ""
+    claimed_by: str = ""
+    attempt_started_at: datetime | None = None
+    progress: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def unclear(self) -> bool:
+        """An earlier attempt started and its outcome was never recorded: it may have
+        reached the platform, so the next attempt reconciles before sending."""
+        return self.attempt_started_at is not None
 
     @property
     def kind(self) -> str:

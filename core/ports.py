@@ -7,7 +7,7 @@ tests/fakes.py in memory. Both run the same contract tests (tests/sql/test_repos
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -258,14 +258,24 @@ class DeliveryError(Exception):
     """A delivery failed. ``retry_after`` (seconds) when the platform said when to retry;
     ``permanent`` when retrying cannot help (the dispatcher then gives up at once);
     ``dm_closed`` when the person does not accept DMs from the bot (Discord 50007): the
-    dispatcher then mentions them in their match space instead."""
+    dispatcher then mentions them in their match space instead; ``unclear`` when the
+    platform may have carried it out anyway (a timeout, a 5xx, a dropped connection): the
+    next attempt must reconcile (ask the platform) before sending again."""
 
     def __init__(self, message: str, *, retry_after: float | None = None,
-                 permanent: bool = False, dm_closed: bool = False) -> None:
+                 permanent: bool = False, dm_closed: bool = False,
+                 unclear: bool = False) -> None:
         super().__init__(message)
         self.retry_after = retry_after
         self.permanent = permanent or dm_closed
         self.dm_closed = dm_closed
+        self.unclear = unclear
+
+
+StepJournal = Callable[[str, str], Awaitable[None]]
+"""Records one finished step of a multi-step delivery at once, durably:
+``await journal(step, answer)`` (e.g. ``("text", "1700000000.000100")``). The step then
+appears in ``OutboxMessage.progress`` on every later attempt, which resumes after it."""
 
 
 class Deliverer(Protocol):
@@ -276,7 +286,13 @@ class Deliverer(Protocol):
     dispatcher looks up beside the message (it is not part of it). Returns a dict of facts
     learned (e.g. ``{"space_id": "123"}``) that the dispatcher stores; raises DeliveryError
     on failure.
+
+    Exactly once: when ``message.unclear`` (an earlier attempt's outcome is unknown) the
+    deliverer first asks the platform whether the message (keyed by
+    ``message.idempotency_key``) already exists and does not send it again if so; steps
+    already in ``message.progress`` are skipped; each step finished now is passed to
+    ``journal`` (when given) before the next one starts.
     """
 
-    async def deliver(self, message: OutboxMessage,
-                      community_external_id: str = "") -> dict[str, Any]: ...
+    async def deliver(self, message: OutboxMessage, community_external_id: str = "", *,
+                      journal: StepJournal | None = None) -> dict[str, Any]: ...

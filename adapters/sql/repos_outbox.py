@@ -13,7 +13,8 @@ from adapters.sql.tables import outbox
 from core.messages import from_row
 from core.model import OutboxMessage, OutboxState
 
-_FIELDS = ("community_id", "due_at", "attempts", "last_error", "sent_at")
+_FIELDS = ("community_id", "due_at", "attempts", "last_error", "sent_at", "claim_token",
+           "claimed_by", "attempt_started_at")
 _PENDING = OutboxState.PENDING.value
 
 
@@ -21,14 +22,15 @@ def _message(row: Row[Any]) -> OutboxMessage:
     """A stored row as the typed message it holds (the kind and payload become a class)."""
     return OutboxMessage(from_row(row.kind, row.target, row.idempotency_key, row.payload),
                          **{n: getattr(row, n) for n in _FIELDS}, state=OutboxState(row.state),
-                         id=row.id)
+                         progress=dict(row.progress or {}), id=row.id)
 
 
 def _values(message: OutboxMessage) -> dict[str, Any]:
     """The columns of a message: its stored kind, target, key and payload, and its state."""
     return {**{n: getattr(message, n) for n in _FIELDS}, "kind": message.kind,
             "target": message.target, "idempotency_key": message.idempotency_key,
-            "payload": message.payload, "state": str(message.state)}
+            "payload": message.payload, "state": str(message.state),
+            "progress": dict(message.progress)}
 
 
 class SqlOutboxRepository(SqlRepository):

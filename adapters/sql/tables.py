@@ -260,6 +260,11 @@ outbox = Table(
     Column("attempts", Integer, nullable=False),
     Column("last_error", Text, nullable=False),
     Column("sent_at", UtcDateTime, nullable=True),
+    # The delivery journal (migration 0004; core.model.OutboxMessage says what each means).
+    Column("claim_token", String(32), nullable=False, server_default=""),
+    Column("claimed_by", String(64), nullable=False, server_default=""),
+    Column("attempt_started_at", UtcDateTime, nullable=True),
+    Column("progress", JSON, nullable=False, server_default="{}"),
     Index("ix_outbox_state_due_at", "state", "due_at"),  # what the dispatcher polls
 )
 
