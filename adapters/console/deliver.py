@@ -9,7 +9,7 @@ from typing import Any, TextIO
 from adapters.console.render import render_text
 from core.messages import CloseSpace, DirectMessage, OpenSpace, SpaceMessage
 from core.model import OutboxMessage
-from core.ports import Clock
+from core.ports import Clock, StepJournal
 from core.replies import Attachment, Button
 
 People = Callable[[], Awaitable[dict[str, tuple[str, str]]]]
@@ -26,6 +26,7 @@ class ConsoleDeliverer:
 
     async def deliver(self, message: OutboxMessage,
                       community_external_id: str = "",  # noqa: ARG002 (Deliverer port)
+                      *, journal: StepJournal | None = None,  # noqa: ARG002 (one step only)
                       ) -> dict[str, Any]:
         people = await self.people()
         names = {uid: name for uid, (name, _) in people.items()}

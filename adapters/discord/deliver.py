@@ -19,7 +19,7 @@ from adapters.discord import spaces
 from adapters.discord.render import render_text, send_to
 from core.messages import CloseSpace, DirectMessage, Message, OpenSpace, SpaceMessage
 from core.model import OutboxMessage
-from core.ports import DeliveryError
+from core.ports import DeliveryError, StepJournal
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +75,9 @@ class DiscordDeliverer:
         # (guild, message type) permission notices already sent
         self._told: set[tuple[int, type[Message]]] = set()
 
-    async def deliver(self, message: OutboxMessage,
-                      community_external_id: str = "") -> dict[str, Any]:
+    async def deliver(self, message: OutboxMessage, community_external_id: str = "", *,
+                      journal: StepJournal | None = None,  # noqa: ARG002 (issue 10.1)
+                      ) -> dict[str, Any]:
         if not self.client.is_ready():
             raise DeliveryError("the Discord connection is not ready yet")
         # The dispatcher names the guild; closing a space needs only the space itself.

@@ -29,7 +29,7 @@ from adapters.slack.blocks import fallback_text, message_blocks
 from adapters.slack.client import delivery_error
 from core.messages import CloseSpace, DirectMessage, Message, OpenSpace, SpaceMessage
 from core.model import OutboxMessage
-from core.ports import DeliveryError
+from core.ports import DeliveryError, StepJournal
 from core.replies import Attachment, Button
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,7 @@ class SlackDeliverer:
 
     async def deliver(self, message: OutboxMessage,
                       community_external_id: str = "",  # noqa: ARG002 (Deliverer port)
+                      *, journal: StepJournal | None = None,  # noqa: ARG002 (issue 10.1)
                       ) -> dict[str, Any]:
         facts: dict[str, Any] = {}
         match message.message:
