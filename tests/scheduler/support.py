@@ -99,8 +99,8 @@ class TimedDeliverer:
         self.attempts: list[str] = []
         self._spaces = 0
 
-    async def deliver(self, message: OutboxMessage,
-                      _community_external_id: str = "") -> dict[str, Any]:
+    async def deliver(self, message: OutboxMessage, _community_external_id: str = "", *,
+                      journal: Any = None) -> dict[str, Any]:
         self.attempts.append(message.idempotency_key)
         self.delivered.append((self.clock.now(), message))
         if message.kind == "space_open":

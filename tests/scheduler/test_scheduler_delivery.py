@@ -34,7 +34,7 @@ class DyingPlatform(TimedDeliverer):
         super().__init__(clock)
         self.survive = survive
 
-    async def deliver(self, message, community_external_id=""):  # type: ignore[no-untyped-def]
+    async def deliver(self, message, community_external_id="", *, journal=None):  # type: ignore[no-untyped-def]
         facts = await super().deliver(message, community_external_id)
         if len(self.attempts) > self.survive:
             raise Killed
@@ -107,7 +107,7 @@ async def test_two_dispatchers_on_postgres_never_deliver_a_row_twice(pg_storage,
     got: dict[str, int] = {"a": 0, "b": 0}
 
     class Slow(TimedDeliverer):
-        async def deliver(self, message, community_external_id=""):  # type: ignore[no-untyped-def]
+        async def deliver(self, message, community_external_id="", *, journal=None):  # type: ignore[no-untyped-def]
             await asyncio.sleep(0)  # let the other dispatcher run in between
             return await platform.deliver(message, community_external_id)
 
@@ -170,7 +170,7 @@ class RateLimitedPlatform(TimedDeliverer):
         super().__init__(clock)
         self.times = times
 
-    async def deliver(self, message, community_external_id=""):  # type: ignore[no-untyped-def]
+    async def deliver(self, message, community_external_id="", *, journal=None):  # type: ignore[no-untyped-def]
         if self.times > 0:
             self.times -= 1
             self.attempts.append(message.idempotency_key)
