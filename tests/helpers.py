@@ -24,7 +24,8 @@ class RecordingDeliverer:
         self.spaces = 0
 
     async def deliver(self, message: Any, _community_external_id: str = "", *,
-                      journal: Any = None) -> dict[str, Any]:
+                      journal: Any = None,  # noqa: ARG002 (one step only)
+                      ) -> dict[str, Any]:
         self.sent.append(message)
         if message.kind == "space_open":
             self.spaces += 1
