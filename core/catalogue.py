@@ -211,6 +211,9 @@ COMMANDS: tuple[Command, ...] = (
             (Field("key", "Setting", Kind.TEXT, required=False, max_length=60),
              Field("value", "New value", Kind.TEXT, required=False, max_length=1000)),
             moderator=True),
+    Command("peeradmin", "deliveries", "Messages PeerMatch gave up sending, and sending them again",
+            (Field("retry", "Send again: a delivery number or all", Kind.TEXT, required=False,
+                   max_length=20, placeholder="all"),), moderator=True),
 )
 
 COMMANDS_BY_KEY: dict[str, Command] = {c.key: c for c in COMMANDS}

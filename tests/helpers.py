@@ -59,7 +59,8 @@ class Bot:
         return await self.run(user, "peer join", mode=mode, **{**JOIN, **fields})
 
     async def deliver(self) -> int:
-        result = await dispatch_due(self.storage.uow_factory, self.clock, {"test": self.deliverer})
+        result = await dispatch_due(self.storage.uow_factory, self.clock, {"test": self.deliverer},
+                                    defaults=self.services.defaults)
         return result.sent
 
 

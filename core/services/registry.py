@@ -6,6 +6,7 @@ from __future__ import annotations
 from core.services import (
     admin,
     community_config,
+    deliveries,
     feedback,
     joining,
     lifecycle,
@@ -44,4 +45,5 @@ HANDLERS: dict[str, Handler] = {
     "peeradmin export": reports.export,
     "peeradmin stats": reports.stats,
     "peeradmin config": community_config.config,
+    "peeradmin deliveries": deliveries.deliveries,
 }
