@@ -11,7 +11,9 @@ Several bot processes on one PostgreSQL database are safe:
 - a round holds the community's advisory lock (``uow.lock_community``) and is skipped when
   a round already started at or after this cron fire time, so each fire makes one round
   whichever process gets there first;
-- the dispatcher claims due rows with ``FOR UPDATE SKIP LOCKED`` and a lease;
+- the dispatcher claims due rows with ``FOR UPDATE SKIP LOCKED``, a lease and a claim
+  token that guards every later write (core/services/delivery.py); at start a process
+  takes back its own dead claims (``instance_id``) at once;
 - the planner only writes rows under idempotency keys.
 
 The job bodies are plain async functions (``tick``, ``run_scheduled_round``,
@@ -37,7 +39,7 @@ from core.model import Community
 from core.ports import Deliverer
 from core.services.checkins import plan_periodic
 from core.services.context import Services
-from core.services.delivery import TickResult, dispatch_due, drain
+from core.services.delivery import TickResult, dispatch_due, drain, reclaim_own
 from core.services.dispatch import effective_settings
 from core.services.errors import Refusal
 from core.services.rounds import RoundOutcome, run_round
@@ -178,8 +180,9 @@ class PeerScheduler:
                  communities: CommunityLister | None = None,
                  dispatch: DispatchSettings | None = None, tick_seconds: float = 5.0,
                  plan_minutes: float = 15.0, catch_up_hours: float = 6.0,
-                 round_grace_minutes: float = 30.0) -> None:
+                 round_grace_minutes: float = 30.0, instance_id: str = "") -> None:
         self.services = services
+        self.instance_id = instance_id  # names this process's outbox claims
         self.deliverers = deliverers
         self.communities = communities or (lambda: list_communities(services))
         self.dispatch = dispatch
@@ -197,7 +200,9 @@ class PeerScheduler:
         self._stopping = False  # set by stop(): the outbox starts no new row
 
     async def start(self) -> None:
-        """Build every job, start the scheduler, and run a round missed during downtime."""
+        """Take back this instance's dead outbox claims, build every job, start the
+        scheduler, and run a round missed during downtime."""
+        await reclaim_own(self.services.uow_factory, self.services.clock, self.instance_id)
         self.scheduler.add_job(self._tick, "interval", seconds=self.tick_seconds, id="tick",
                                replace_existing=True, next_run_time=datetime.now(UTC))
         self.scheduler.add_job(self._plan, "interval", minutes=self.plan_minutes, id="plan",
@@ -276,7 +281,8 @@ class PeerScheduler:
         self._track()
         try:
             await drain(self.services.uow_factory, self.services.clock, self.deliverers,
-                        self.dispatch, stopping=lambda: self._stopping)
+                        self.dispatch, stopping=lambda: self._stopping,
+                        instance=self.instance_id, defaults=self.services.defaults)
         except Exception:  # a database hiccup must not kill the job; next tick retries
             log.exception("outbox tick failed")
 

@@ -133,3 +133,17 @@ def feedback_prompt(session_id: int | None, sequence: int, learner_id: int) -> s
 def session_cancel(session_id: int | None, learner_id: int) -> str:
     """The cancellation DM with a METHOD:CANCEL .ics."""
     return f"{session_prefix(session_id)}cancel:{learner_id}"
+
+
+# ---- delivery problems ------------------------------------------------------------------
+
+
+def delivery_problem_prefix(community_id: int | None) -> str:
+    """Every report of a delivery problem to the community's moderators."""
+    return f"delivery-problem:{community_id}:"
+
+
+def delivery_problem(community_id: int | None, problem: str, moderator_user_id: str) -> str:
+    """Telling one moderator, once, that deliveries fail for good for this kind of problem
+    (``problem``: a short slug such as ``missing_permission``)."""
+    return f"{delivery_problem_prefix(community_id)}{problem}:{moderator_user_id}"

@@ -194,21 +194,71 @@ class FeedbackRepository(Protocol):
 
 
 class OutboxRepository(Protocol):
+    """The outbox. Claims mean something: ``claim_due`` gives every row it leases a fresh
+    random ``claim_token`` and the claiming instance (``claimed_by``); every write the
+    dispatcher makes afterwards (``begin_attempt``, ``save_progress``, ``record``) holds
+    only ``WHERE id = ? AND claim_token = ?`` and says whether it won. A lost claim (the
+    lease ran out and another process took the row) never overwrites the new holder."""
+
     async def add(self, message: OutboxMessage) -> OutboxMessage:
         """Add a message; a second message with the same idempotency key is ignored."""
         ...
 
     async def claim_due(
-        self, now: datetime, limit: int, lease_until: datetime
+        self, now: datetime, limit: int, lease_until: datetime, claimed_by: str = ""
     ) -> builtins.list[OutboxMessage]:
-        """Claim pending due messages (FOR UPDATE SKIP LOCKED where supported).
+        """Claim pending due messages (FOR UPDATE SKIP LOCKED where supported), oldest first.
 
-        Claimed rows get ``due_at = lease_until`` so another dispatcher does not take them
-        while this one works; a crash simply lets the lease run out.
+        Claimed rows get ``due_at = lease_until``, a new random ``claim_token`` and
+        ``claimed_by``, so another dispatcher does not take them while this one works; a
+        crash lets the lease run out (or the same instance takes them back at start-up:
+        ``reclaim``). ``attempt_started_at`` and ``progress`` are kept: a row claimed with
+        an attempt in flight is ``unclear`` and reconciled by its deliverer.
         """
         ...
 
-    async def update(self, message: OutboxMessage) -> None: ...
+    async def begin_attempt(self, message_id: int, claim_token: str, started_at: datetime,
+                            lease_until: datetime) -> bool:
+        """Journal that an attempt starts now (``attempt_started_at``, kept if an earlier
+        unclear one is there) and renew the row's lease; False when the claim was lost."""
+        ...
+
+    async def save_progress(self, message_id: int, claim_token: str,
+                            progress: dict[str, str]) -> bool:
+        """Store the finished steps of a multi-step delivery; False when the claim was lost."""
+        ...
+
+    async def record(self, message: OutboxMessage, claim_token: str) -> bool:
+        """Write the outcome of an attempt (every column of ``message``) only while
+        ``claim_token`` still holds the row; False (nothing written) when it was lost."""
+        ...
+
+    async def reclaim(self, claimed_by: str, now: datetime) -> int:
+        """Take back the pending rows this instance had claimed when it died: they are
+        due ``now`` (no lease to wait out) and unclaimed; their journal mark is kept, so
+        the next attempt reconciles. Returns how many. Call it at start-up only."""
+        ...
+
+    async def defer_target(self, community_id: int, kinds: Sequence[str], target: str,
+                           until: datetime) -> int:
+        """Pace one target (a channel or person after a 429): its pending, unclaimed rows of
+        these kinds due before ``until`` become due at ``until``. Returns how many."""
+        ...
+
+    async def failed(self, community_id: int, limit: int) -> builtins.list[OutboxMessage]:
+        """The community's failed rows, newest first, at most ``limit``."""
+        ...
+
+    async def retry_failed(self, community_id: int, message_ids: Sequence[int] | None,
+                           now: datetime) -> builtins.list[OutboxMessage]:
+        """Put the community's failed rows (these ids, or all when None) back to pending,
+        due ``now``, attempts reset; returns those put back."""
+        ...
+
+    async def update(self, message: OutboxMessage) -> None:
+        """Write a row without a claim (use cases changing rows they own: drops, tests)."""
+        ...
+
     async def pending(self, community_id: int | None = None) -> builtins.list[OutboxMessage]: ...
     async def list(self, community_id: int | None = None) -> builtins.list[OutboxMessage]: ...
     async def drop_matching(self, key_prefix: str, reason: str) -> int:
@@ -260,12 +310,16 @@ class DeliveryError(Exception):
     ``dm_closed`` when the person does not accept DMs from the bot (Discord 50007): the
     dispatcher then mentions them in their match space instead; ``unclear`` when the
     platform may have carried it out anyway (a timeout, a 5xx, a dropped connection): the
-    next attempt must reconcile (ask the platform) before sending again."""
+    next attempt must reconcile (ask the platform) before sending again. ``problem`` names
+    the kind of a permanent failure (``missing_permission``, ``channel_not_found``,
+    ``revoked_token``...) so moderators are told once per kind; the dispatcher derives one
+    from the text when an adapter gives none."""
 
     def __init__(self, message: str, *, retry_after: float | None = None,
                  permanent: bool = False, dm_closed: bool = False,
-                 unclear: bool = False) -> None:
+                 unclear: bool = False, problem: str = "") -> None:
         super().__init__(message)
+        self.problem = problem
         self.retry_after = retry_after
         self.permanent = permanent or dm_closed
         self.dm_closed = dm_closed

@@ -173,7 +173,13 @@ class DispatchSettings:
                                          lo=1.0, hi=86400.0)
     batch_size: int = setting(50, "messages claimed per dispatcher batch", lo=1, hi=1000)
     lease_seconds: float = setting(120.0, "a claimed message is not taken by another process "
-                                   "for this long", lo=5.0, hi=3600.0)
+                                   "for this long (renewed when its attempt starts)", lo=5.0,
+                                   hi=3600.0)
+    concurrency: int = setting(4, "deliveries to different targets (people, spaces) at once; "
+                               "one target's always in order", lo=1, hi=64)
+    call_timeout_seconds: float = setting(30.0, "one platform call may take this long, at "
+                                          "most half the lease (then it counts as unclear "
+                                          "and is reconciled)", lo=1.0, hi=1800.0)
 
 
 COMMUNITY = Schema(CommunitySettings, "community")

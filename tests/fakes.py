@@ -17,7 +17,7 @@ import secrets
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, cast
 
 from core import model as md
 from core import ports
@@ -404,15 +404,79 @@ class _Outbox(_Repo):
         added: md.OutboxMessage = self._insert(message)
         return added
 
-    async def claim_due(
-        self, now: datetime, limit: int, lease_until: datetime
-    ) -> list[md.OutboxMessage]:
+    async def claim_due(self, now: datetime, limit: int, lease_until: datetime,
+                        claimed_by: str = "") -> list[md.OutboxMessage]:
         due = self._rows(lambda m: m.state == md.OutboxState.PENDING and m.due_at <= now,
                          key=self._order)[:limit]
+        token = secrets.token_hex(16)
         for m in due:
-            m.due_at = lease_until
+            m.due_at, m.claim_token, m.claimed_by = lease_until, token, claimed_by
             self.u.put(self.table, m.id, m)
         return due
+
+    def _held(self, message_id: int, claim_token: str) -> md.OutboxMessage | None:
+        """The stored row (a copy) while this claim holds it; None when it was lost."""
+        row = self._get(message_id)
+        if not claim_token or row is None or row.claim_token != claim_token:
+            return None
+        return cast(md.OutboxMessage, row)
+
+    async def begin_attempt(self, message_id: int, claim_token: str, started_at: datetime,
+                            lease_until: datetime) -> bool:
+        if (row := self._held(message_id, claim_token)) is None:
+            return False
+        row.due_at, row.attempt_started_at = lease_until, row.attempt_started_at or started_at
+        self.u.put(self.table, message_id, row)
+        return True
+
+    async def save_progress(self, message_id: int, claim_token: str,
+                            progress: dict[str, str]) -> bool:
+        if (row := self._held(message_id, claim_token)) is None:
+            return False
+        row.progress = dict(progress)
+        self.u.put(self.table, message_id, row)
+        return True
+
+    async def record(self, message: md.OutboxMessage, claim_token: str) -> bool:
+        assert message.id is not None
+        if self._held(message.id, claim_token) is None:
+            return False
+        self.u.put(self.table, message.id, message)
+        return True
+
+    async def reclaim(self, claimed_by: str, now: datetime) -> int:
+        mine = self._rows(lambda m: bool(claimed_by) and m.state == md.OutboxState.PENDING
+                          and m.claimed_by == claimed_by and m.claim_token != "")
+        for m in mine:
+            m.due_at, m.claim_token, m.claimed_by = now, "", ""
+            self.u.put(self.table, m.id, m)
+        return len(mine)
+
+    async def defer_target(self, community_id: int, kinds: Sequence[str], target: str,
+                           until: datetime) -> int:
+        rows = self._rows(lambda m: m.community_id == community_id and m.target == target
+                          and m.kind in kinds and m.state == md.OutboxState.PENDING
+                          and not m.claim_token and m.due_at < until)
+        for m in rows:
+            m.due_at = until
+            self.u.put(self.table, m.id, m)
+        return len(rows)
+
+    async def failed(self, community_id: int, limit: int) -> list[md.OutboxMessage]:
+        rows = self._rows(lambda m: m.community_id == community_id
+                          and m.state == md.OutboxState.FAILED)
+        return rows[::-1][:limit]
+
+    async def retry_failed(self, community_id: int, message_ids: Sequence[int] | None,
+                           now: datetime) -> list[md.OutboxMessage]:
+        rows = self._rows(lambda m: m.community_id == community_id
+                          and m.state == md.OutboxState.FAILED
+                          and (message_ids is None or m.id in message_ids))
+        for m in rows:
+            m.state, m.attempts, m.due_at = md.OutboxState.PENDING, 0, now
+            m.claim_token = m.claimed_by = ""
+            self.u.put(self.table, m.id, m)
+        return rows
 
     async def pending(self, community_id: int | None = None) -> list[md.OutboxMessage]:
         return self._rows(lambda m: m.state == md.OutboxState.PENDING

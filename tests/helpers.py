@@ -23,7 +23,9 @@ class RecordingDeliverer:
         self.sent: list[Any] = []
         self.spaces = 0
 
-    async def deliver(self, message: Any, _community_external_id: str = "") -> dict[str, Any]:
+    async def deliver(self, message: Any, _community_external_id: str = "", *,
+                      journal: Any = None,  # noqa: ARG002 (one step only)
+                      ) -> dict[str, Any]:
         self.sent.append(message)
         if message.kind == "space_open":
             self.spaces += 1
