@@ -103,6 +103,10 @@ class FakeSlack(Workspace):
             raise ValueError(f"unknown fault {fault!r}: one of {AFTER_FAULTS}")
         self._after[method].extend([fault] * times)
 
+    def after_faults_clear(self) -> None:
+        """Answer well again (faults queued by ``after`` and not used yet are dropped)."""
+        self._after.clear()
+
     def slow(self, method: str, seconds: float) -> None:
         """Answer ``method`` only after ``seconds`` (a slow or hung platform); 0 restores."""
         self._delays[method] = seconds
