@@ -103,6 +103,17 @@ class FakeSlack(Workspace):
             raise ValueError(f"unknown fault {fault!r}: one of {AFTER_FAULTS}")
         self._after[method].extend([fault] * times)
 
+    # The names bench/chaos.py looks for.
+    def fail_after_posting(self, method: str, *, status: int = 500, times: int = 1) -> None:
+        """Carry the call out, then answer ``status`` (a 5xx: Slack's ``internal_error``)."""
+        if status != 500:
+            raise ValueError("only a 500 after acting is supported")
+        self.after(method, "500", times=times)
+
+    def drop_after_posting(self, method: str, *, times: int = 1) -> None:
+        """Carry the call out, then close the connection without an answer."""
+        self.after(method, "drop", times=times)
+
     def after_faults_clear(self) -> None:
         """Answer well again (faults queued by ``after`` and not used yet are dropped)."""
         self._after.clear()
