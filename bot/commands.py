@@ -16,6 +16,7 @@ from bot.app import App, build_app, setup_logging
 from bot.config import Config
 from bot.sample import sample_rows
 from core.model import Community
+from core.ports import StorageUnavailable
 from core.replies import Reply
 from core.services.delivery import drain
 from core.services.dispatch import effective_settings
@@ -171,6 +172,19 @@ async def console(config: Config, url: str, community: str) -> int:
     return 0
 
 
+async def writable(app: App) -> None:
+    """Refuse to start on a database that takes no writes (a read-only file or mount, a
+    standby server): every command would fail. Raises ``StorageUnavailable`` saying so."""
+    try:
+        await app.storage.check_writable()
+    except StorageUnavailable as exc:
+        raise StorageUnavailable(
+            f"it does not take writes ({exc}). Check that the bot's user may write the "
+            "database file and its folder (SQLite keeps -wal and -shm files beside it), "
+            "or that the server is not a read-only standby."
+        ) from exc
+
+
 async def run(config: Config, url: str) -> int:
     """Run the enabled platforms, the scheduler and the outbox dispatcher until stopped."""
     from bot.runner import run_bot
@@ -178,6 +192,7 @@ async def run(config: Config, url: str) -> int:
     setup_logging(config.bot.log_level)
     app = build_app(config, database_url=url)
     try:
+        await writable(app)
         with contextlib.suppress(KeyboardInterrupt):
             await run_bot(app)
     finally:
