@@ -17,9 +17,10 @@ from bot.config import Config
 from bot.sample import sample_rows
 from core.model import Community
 from core.ports import StorageUnavailable
-from core.replies import Reply
+from core.replies import Reply, error
 from core.services.delivery import drain
 from core.services.dispatch import effective_settings
+from core.services.errors import Refusal
 from core.services.import_file import Table
 from core.services.importing import ImportReport, import_rows, import_table
 from core.services.lookup import people
@@ -32,7 +33,7 @@ DEMO_SEED = 42
 
 
 async def _community(app: App, platform: str, external_id: str) -> Community:
-    async with app.services.uow_factory() as uow:
+    async with app.services.uow_factory(writes=False) as uow:
         community = await uow.communities.by_external(platform, external_id)
     if community is None:
         raise SystemExit(f"peermatch: there is no {platform} community '{external_id}' yet "
@@ -47,10 +48,11 @@ async def round_(config: Config, url: str, platform: str, external_id: str, *,
     try:
         community = await _community(app, platform, external_id)
         settings = effective_settings(app.services, community)
-        async with app.services.uow_factory() as uow:
-            outcome = await run_round(app.services, uow, community, settings,
-                                      dry_run=dry_run, seed=seed)
-            await uow.commit()
+        try:
+            outcome = await run_round(app.services, community, settings, dry_run=dry_run,
+                                      seed=seed)
+        except Refusal as refusal:
+            return error(str(refusal))
         return summary(outcome, dry_run=dry_run)
     finally:
         await app.close()
@@ -140,10 +142,8 @@ async def demo(config: Config, learners: int, *, keep: bool) -> int:
               f"({len(report.rejected)} rows rejected) into {DEMO_DB}.")
         community = await _community(app, PLATFORM, DEMO_COMMUNITY)
         settings = effective_settings(app.services, community)
-        async with app.services.uow_factory() as uow:
-            outcome = await run_round(app.services, uow, community, settings, dry_run=False,
-                                      seed=DEMO_SEED)
-            await uow.commit()
+        outcome = await run_round(app.services, community, settings, dry_run=False,
+                                  seed=DEMO_SEED)
         print(render_text(summary(outcome, dry_run=False).text, "UTC", {}))
         # Deliver the round's DMs and spaces quietly; the console shows new ones as they come.
         quiet = ConsoleDeliverer(

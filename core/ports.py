@@ -7,7 +7,7 @@ tests/fakes.py in memory. Both run the same contract tests (tests/sql/test_repos
 from __future__ import annotations
 
 import builtins
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -136,6 +136,15 @@ class QueueRepository(Protocol):
     async def add_many(self, entries: Sequence[QueueEntry]) -> builtins.list[QueueEntry]:
         """Add several new WAITING entries in one statement; sets and returns their ids.
         A second WAITING entry for a learner raises ``StorageConflict`` and adds none."""
+        ...
+
+    async def claim_waiting(self, learner_ids: Sequence[int]) -> set[int]:
+        """Mark these learners' entries MATCHED only where they are still WAITING (reason
+        cleared); return the learners whose entries changed (a few statements at most)."""
+        ...
+
+    async def note_unmatched(self, reasons: Mapping[int, str]) -> None:
+        """Store why each learner is still waiting, on WAITING entries only (batched)."""
         ...
 
 

@@ -15,7 +15,7 @@ import asyncio
 import copy
 import itertools
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
@@ -258,9 +258,35 @@ class _Queue(_Repo):
             raise ValueError("add_many stores new WAITING entries only")
         return _add_all(self, entries)
 
+    async def claim_waiting(self, learner_ids: Sequence[int]) -> set[int]:
+        wanted, claimed = set(learner_ids), set()
+        for e in self._rows(lambda e: e.learner_id in wanted
+                            and e.state == md.QueueState.WAITING):
+            e.state, e.unmatched_reason = md.QueueState.MATCHED, ""
+            self._update(e)
+            claimed.add(e.learner_id)
+        return claimed
+
+    async def note_unmatched(self, reasons: Mapping[int, str]) -> None:
+        for e in self._rows(lambda e: e.learner_id in reasons
+                            and e.state == md.QueueState.WAITING):
+            e.unmatched_reason = reasons[e.learner_id]
+            self._update(e)
+
+
+def _share_a_seat(a: md.Match, b: md.Match) -> bool:
+    """Two ACTIVE matches of one mode with a learner in both (a supporter, who has several
+    seats, aside): what migration 0005 forbids in SQL."""
+    if not (a.state == b.state == md.MatchState.ACTIVE and a.kind == b.kind):
+        return False
+    seats = {m.learner_id for m in a.members if m.role != "supporter"}
+    return any(m.learner_id in seats for m in b.members if m.role != "supporter")
+
 
 class _Matches(_Repo):
     table = "matches"
+    same = staticmethod(_share_a_seat)
+    conflict = "a learner would be in two active matches of one mode"
 
     async def active_for(self, learner_id: int) -> list[md.Match]:
         return self._rows(
