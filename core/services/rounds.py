@@ -60,19 +60,17 @@ async def run_round(
     Opens its own units of work: call it with none open (on SQLite an open writing unit
     would hold the write lock the store needs). ``still_wanted`` is asked again under the
     lock just before storing (the scheduler checks that no other process ran this fire's
-    round meanwhile); False refuses the round. Raises ``Refusal`` when another round is
-    storing right now."""
+    round meanwhile); False refuses the round (``Refusal``). The community lock is taken only
+    to store: a manual pair (or another round's store) running then is waited for, both
+    being short."""
     assert community.id is not None
     now = services.clock.now()
     seed = new_seed(services, now) if seed is None else seed
     async with services.uow_factory(writes=False) as uow:
-        if not await uow.lock_community(community.id):
-            raise Refusal(RUNNING)
         data = await load(uow, community, settings, now)
     plan = await solve(services, data.candidates, settings, now, seed, data.blocked, data.past)
     async with services.uow_factory() as uow:
         if not dry_run:
-            # Waits for a manual pair (or another round's store) to finish: both are short.
             await uow.lock_community(community.id, wait=True)
             if still_wanted is not None and not await still_wanted(uow):
                 raise Refusal(RUNNING)
