@@ -16,8 +16,10 @@ from pathlib import Path
 
 from adapters.sql.migrate import DatabaseMismatch, downgrade, upgrade
 from bot.config import Config, ConfigError, load_config
+from core.ports import StorageUnavailable
 
 EXIT_CONFIG = 2
+EXIT_DATABASE = 3  # unreachable, read-only or not answering in time
 
 
 def _version() -> str:
@@ -96,6 +98,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DatabaseMismatch as exc:
         print(f"peermatch: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    except StorageUnavailable as exc:
+        print(f"peermatch: the database at {_redacted(url)} cannot be used: {exc}",
+              file=sys.stderr)
+        return EXIT_DATABASE
     except KeyboardInterrupt:
         return 130
 

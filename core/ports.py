@@ -7,7 +7,7 @@ tests/fakes.py in memory. Both run the same contract tests (tests/sql/test_repos
 from __future__ import annotations
 
 import builtins
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -68,6 +68,19 @@ class StorageConflict(Exception):
     failed insert is undone, the rest of the transaction is kept."""
 
 
+class StorageUnavailable(Exception):
+    """The storage cannot be reached or did not answer in time (connection refused or
+    dropped, a connect or statement timeout, SQLite busy past its timeout, a read-only or
+    missing database file). Nothing of the unit of work was kept; trying again later may
+    work. Units of work raise it in place of their driver's errors, so the core never needs
+    to know the driver."""
+
+
+class ReadOnlyUnit(RuntimeError):
+    """A unit of work made with ``writes=False`` tried to write: a bug in the caller, who
+    must ask for a writing unit (``uow_factory()``)."""
+
+
 class CommunityRepository(Protocol):
     async def get(self, community_id: int) -> Community | None: ...
     async def by_external(self, platform: str, external_id: str) -> Community | None: ...
@@ -123,6 +136,15 @@ class QueueRepository(Protocol):
     async def add_many(self, entries: Sequence[QueueEntry]) -> builtins.list[QueueEntry]:
         """Add several new WAITING entries in one statement; sets and returns their ids.
         A second WAITING entry for a learner raises ``StorageConflict`` and adds none."""
+        ...
+
+    async def claim_waiting(self, learner_ids: Sequence[int]) -> set[int]:
+        """Mark these learners' entries MATCHED only where they are still WAITING (reason
+        cleared); return the learners whose entries changed (a few statements at most)."""
+        ...
+
+    async def note_unmatched(self, reasons: Mapping[int, str]) -> None:
+        """Store why each learner is still waiting, on WAITING entries only (batched)."""
         ...
 
 
@@ -276,8 +298,10 @@ class AuditRepository(Protocol):
 
 
 class UnitOfWork(Protocol):
-    """One transaction. ``async with uow:`` opens it; leaving without commit rolls back."""
+    """One transaction. ``async with uow:`` opens it; leaving without commit rolls back.
+    ``writes`` is False for a read-only unit (``UnitOfWorkFactory``), which refuses writes."""
 
+    writes: bool
     communities: CommunityRepository
     learners: LearnerRepository
     profiles: ProfileRepository
@@ -295,13 +319,23 @@ class UnitOfWork(Protocol):
                         exc: BaseException | None, tb: TracebackType | None) -> None: ...
     async def commit(self) -> None: ...
     async def rollback(self) -> None: ...
-    async def lock_community(self, community_id: int) -> bool:
+    async def lock_community(self, community_id: int, *, wait: bool = False) -> bool:
         """Take the per-community round lock for this transaction (advisory lock on
-        PostgreSQL). Returns False when another process holds it."""
+        PostgreSQL). Returns False when another process holds it, or with ``wait`` waits
+        for it (bounded by the statement timeout)."""
         ...
 
 
-UnitOfWorkFactory = Callable[[], UnitOfWork]
+class UnitOfWorkFactory(Protocol):
+    """Makes units of work. ``writes=False`` asks for one that only reads: on SQLite it
+    begins DEFERRED and so never takes (or waits for) the write lock, and it refuses to
+    write; use it for anything that cannot write (status, lists, a round's load). The
+    default ``writes=True`` takes the write lock up front on SQLite (``BEGIN IMMEDIATE``):
+    a transaction that reads and then writes would otherwise fail at once with "database
+    is locked" whenever another writer committed in between (SQLite cannot upgrade a stale
+    read snapshot), so every unit that may write says so when it begins."""
+
+    def __call__(self, *, writes: bool = True) -> UnitOfWork: ...
 
 
 class DeliveryError(Exception):

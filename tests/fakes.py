@@ -11,17 +11,18 @@ feedback, as the foreign keys do.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import itertools
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Self, cast
 
 from core import model as md
 from core import ports
-from core.ports import StorageConflict
+from core.ports import ReadOnlyUnit, StorageConflict
 
 _MISSING = object()
 TABLES = ("communities", "learners", "profiles", "queue", "matches", "blocks", "rounds",
@@ -77,9 +78,10 @@ class InMemoryStorage:
     def next_id(self, table: str) -> int:
         return next(self._ids[table])
 
-    def uow_factory(self) -> InMemoryUnitOfWork:
-        """A new unit of work on this storage (use as ``UnitOfWorkFactory``)."""
-        return InMemoryUnitOfWork(self)
+    def uow_factory(self, *, writes: bool = True) -> InMemoryUnitOfWork:
+        """A new unit of work on this storage (use as ``UnitOfWorkFactory``); like the SQL
+        one, a unit made with ``writes=False`` refuses to write."""
+        return InMemoryUnitOfWork(self, writes=writes)
 
     async def dispose(self) -> None:
         """Nothing to release; mirrors SqlStorage.dispose."""
@@ -256,9 +258,35 @@ class _Queue(_Repo):
             raise ValueError("add_many stores new WAITING entries only")
         return _add_all(self, entries)
 
+    async def claim_waiting(self, learner_ids: Sequence[int]) -> set[int]:
+        wanted, claimed = set(learner_ids), set()
+        for e in self._rows(lambda e: e.learner_id in wanted
+                            and e.state == md.QueueState.WAITING):
+            e.state, e.unmatched_reason = md.QueueState.MATCHED, ""
+            self._update(e)
+            claimed.add(e.learner_id)
+        return claimed
+
+    async def note_unmatched(self, reasons: Mapping[int, str]) -> None:
+        for e in self._rows(lambda e: e.learner_id in reasons
+                            and e.state == md.QueueState.WAITING):
+            e.unmatched_reason = reasons[e.learner_id]
+            self._update(e)
+
+
+def _share_a_seat(a: md.Match, b: md.Match) -> bool:
+    """Two ACTIVE matches of one mode with a learner in both (a supporter, who has several
+    seats, aside): what migration 0005 forbids in SQL."""
+    if not (a.state == b.state == md.MatchState.ACTIVE and a.kind == b.kind):
+        return False
+    seats = {m.learner_id for m in a.members if m.role != "supporter"}
+    return any(m.learner_id in seats for m in b.members if m.role != "supporter")
+
 
 class _Matches(_Repo):
     table = "matches"
+    same = staticmethod(_share_a_seat)
+    conflict = "a learner would be in two active matches of one mode"
 
     async def active_for(self, learner_id: int) -> list[md.Match]:
         return self._rows(
@@ -507,8 +535,9 @@ class _Audit(_Repo):
 class InMemoryUnitOfWork:
     """One 'transaction' on an InMemoryStorage: writes are logged and undone on rollback."""
 
-    def __init__(self, storage: InMemoryStorage) -> None:
+    def __init__(self, storage: InMemoryStorage, *, writes: bool = True) -> None:
         self.storage = storage
+        self.writes = writes
         self._undo: list[tuple[str, Any, Any]] = []
         self._open = False
         self.communities: ports.CommunityRepository = _Communities(self)
@@ -530,13 +559,18 @@ class InMemoryUnitOfWork:
             raise RuntimeError("unit of work used outside `async with`")
         return self.storage.tables[table]
 
+    def _writable(self, table: str) -> dict[Any, Any]:
+        if not self.writes:
+            raise ReadOnlyUnit(f"a read-only unit of work tried to write {table}")
+        return self.data(table)
+
     def put(self, table: str, key: Any, value: Any) -> None:
-        rows = self.data(table)
+        rows = self._writable(table)
         self._undo.append((table, key, rows.get(key, _MISSING)))
         rows[key] = _utc(copy.deepcopy(value))
 
     def delete(self, table: str, key: Any) -> None:
-        rows = self.data(table)
+        rows = self._writable(table)
         self._undo.append((table, key, rows.pop(key)))
 
     async def __aenter__(self) -> Self:
@@ -564,8 +598,15 @@ class InMemoryUnitOfWork:
         self._undo.clear()
         self._release()
 
-    async def lock_community(self, community_id: int) -> bool:
+    async def lock_community(self, community_id: int, *, wait: bool = False) -> bool:
         holder = self.storage.locks.setdefault(community_id, self)
+        # Waiting, like pg_advisory_xact_lock: until the holder's transaction ends (bounded,
+        # as the statement timeout bounds it there).
+        for _ in range(1000 if wait else 0):
+            if holder is self:
+                break
+            await asyncio.sleep(0.01)
+            holder = self.storage.locks.setdefault(community_id, self)
         return holder is self
 
     def _release(self) -> None:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Row, Select, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from adapters.sql.repo_base import SqlRepository
 from adapters.sql.tables import feedback as feedback_t
@@ -21,6 +22,7 @@ from core.model import (
     Session,
     SessionState,
 )
+from core.ports import StorageConflict
 
 _MATCH_FIELDS = ("community_id", "round_id", "kind", "reasons", "score", "space_id", "state",
                  "ended_reason", "ended_at", "created_at")
@@ -65,8 +67,18 @@ class SqlMatchRepository(SqlRepository):
                  "alias": m.alias, "position": i} for i, m in enumerate(match.members)])
 
     async def add(self, match: Match) -> Match:
-        match.id = await self._insert(matches, _match_values(match), "match not stored")
-        await self._save_members(match)
+        """Store a new match with its members, all or nothing: a member already in an
+        active match of this mode (the guard of migration 0005) raises ``StorageConflict``
+        and leaves the rest of the transaction usable."""
+        try:
+            async with self.conn.begin_nested():
+                match.id = int((await self.conn.execute(
+                    matches.insert().values(_match_values(match)).returning(matches.c.id)
+                )).scalar_one())
+                await self._save_members(match)
+        except IntegrityError as exc:
+            match.id = None
+            raise StorageConflict(f"match not stored: {exc.orig}") from exc
         return match
 
     async def get(self, match_id: int) -> Match | None:
@@ -74,10 +86,15 @@ class SqlMatchRepository(SqlRepository):
         return found[0] if found else None
 
     async def update(self, match: Match) -> None:
-        """Store the match and replace its member list with ``match.members``."""
-        await self.conn.execute(update(matches).where(matches.c.id == match.id)
-                                .values(_match_values(match)))
-        await self._save_members(match)
+        """Store the match and replace its member list with ``match.members`` (all or
+        nothing; ``StorageConflict`` as for ``add``)."""
+        try:
+            async with self.conn.begin_nested():
+                await self.conn.execute(update(matches).where(matches.c.id == match.id)
+                                        .values(_match_values(match)))
+                await self._save_members(match)
+        except IntegrityError as exc:
+            raise StorageConflict(f"match not stored: {exc.orig}") from exc
 
     async def active_for(self, learner_id: int) -> list[Match]:
         return await self._load(select(matches).where(

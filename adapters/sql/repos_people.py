@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from secrets import token_hex
 from typing import Any
 
-from sqlalchemy import Row, Table, delete, insert, or_, select, update
+from sqlalchemy import Row, Table, bindparam, delete, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -291,6 +291,31 @@ class SqlQueueRepository(SqlRepository):
         for entry in entries:
             entry.id = stored[entry.learner_id].id
         return list(entries)
+
+    async def claim_waiting(self, learner_ids: Sequence[int]) -> set[int]:
+        """Mark these learners' entries MATCHED only ``WHERE state = 'waiting'`` (reason
+        cleared); return whose entries changed. Someone who left (or was matched by
+        someone else) since they were read is simply not among them."""
+        claimed: set[int] = set()
+        for chunk in _chunks(list(dict.fromkeys(learner_ids))):
+            rows = await self.conn.execute(
+                update(queue_entries).where(queue_entries.c.learner_id.in_(chunk),
+                                            queue_entries.c.state == QueueState.WAITING.value)
+                .values(state=QueueState.MATCHED.value, unmatched_reason="")
+                .returning(queue_entries.c.learner_id))
+            claimed.update(r.learner_id for r in rows)
+        return claimed
+
+    async def note_unmatched(self, reasons: Mapping[int, str]) -> None:
+        """Store why each of these learners is still waiting (entries still WAITING only),
+        in one batched statement."""
+        if not reasons:
+            return
+        await self.conn.execute(
+            update(queue_entries).where(queue_entries.c.learner_id == bindparam("lid"),
+                                        queue_entries.c.state == QueueState.WAITING.value)
+            .values(unmatched_reason=bindparam("why")),
+            [{"lid": lid, "why": why} for lid, why in reasons.items()])
 
 
 class SqlBlockRepository(SqlRepository):

@@ -290,3 +290,15 @@ session_attendees = Table(
     Column("end", UtcDateTime, nullable=False),
     PrimaryKeyConstraint("session_id", "learner_id"),
 )
+
+# One row per seat a learner holds in an ACTIVE match: (learner, mode) is the primary key,
+# so nobody is in two active matches of one mode, whatever process or race wrote them. A
+# supporter has several seats (capacity) and holds none here. Triggers keep it in step with
+# ``matches`` and ``match_members`` (nobody writes it from Python); see migration 0005.
+active_memberships = Table(
+    "active_memberships", metadata,
+    _fk("learner_id", "learners.id", cascade=True, index=False),  # leads the primary key
+    Column("kind", String(32), nullable=False),
+    _fk("match_id", "matches.id", cascade=True),
+    PrimaryKeyConstraint("learner_id", "kind"),
+)
