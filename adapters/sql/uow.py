@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from adapters.sql.repos_accepted import SqlAcceptedWorkRepository
 from adapters.sql.repos_matches import (
     SqlFeedbackRepository,
     SqlMatchRepository,
@@ -128,6 +129,7 @@ class SqlUnitOfWork:
         self.feedback: ports.FeedbackRepository = SqlFeedbackRepository(self)
         self.outbox: ports.OutboxRepository = SqlOutboxRepository(self)
         self.audit: ports.AuditRepository = SqlAuditRepository(self)
+        self.accepted: ports.AcceptedWorkRepository = SqlAcceptedWorkRepository(self)
 
     @property
     def connection(self) -> AsyncConnection:

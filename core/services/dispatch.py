@@ -9,11 +9,13 @@ nothing it did is kept.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
 from core import catalogue
 from core.model import Community, Learner
+from core.ports import UnitOfWork
 from core.replies import Reply, error, ts
 from core.services import tombstones
 from core.services.context import CommandRequest, Ctx, Services
@@ -69,8 +71,16 @@ async def ensure_learner(uow: Any, community: Community, user_id: str, display_n
     return learner
 
 
-async def handle(services: Services, request: CommandRequest) -> Reply:
-    """Run one command and return the reply to show. Never raises for user errors."""
+Settle = Callable[[UnitOfWork, Reply], Awaitable[bool]]
+
+
+async def handle(services: Services, request: CommandRequest, *,
+                 settle: Settle | None = None) -> Reply:
+    """Run one command and return the reply to show. Never raises for user errors.
+
+    ``settle`` (accepted work, core/services/accepted.py) runs in the command's transaction
+    just before its commit; when it answers False (the work was done elsewhere) nothing
+    the command did is kept."""
     cmd = catalogue.command(request.command)
     if cmd is None:
         return error(f"I don't know the command `{request.command}`. Try `/peer help`.")
@@ -107,6 +117,9 @@ async def handle(services: Services, request: CommandRequest) -> Reply:
             await uow.rollback()
             refused = error(str(refusal), refusal.field_errors)
             return replace(refused, data={"code": refusal.code}) if refusal.code else refused
+        if reply.ok and settle is not None and not await settle(uow, reply):
+            await uow.rollback()
+            return error("That was already done.")
         if reply.ok:
             await uow.commit()
         else:
