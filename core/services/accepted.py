@@ -34,6 +34,9 @@ DURABLE_COMMANDS = frozenset({"peeradmin match-now"})
 """Commands too slow to run before a platform's 3 s ack (a round over a big queue): they
 are accepted (stored) before the ack and run from the store. Every other command runs
 before its ack (Slack) or answers within its deferral (Discord)."""
+SLOW_READS = frozenset({"peeradmin stats", "peeradmin export"})
+"""Commands that change nothing but may take a second or more (a chart, a big export):
+acknowledged first, answered after; a crash meanwhile loses only an answer to ask again."""
 
 
 class WorkPlatform(Protocol):
