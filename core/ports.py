@@ -12,6 +12,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from core.accepted import AcceptedWork
 from core.model import (
     AuditEntry,
     Block,
@@ -292,6 +293,40 @@ class OutboxRepository(Protocol):
         ...
 
 
+class AcceptedWorkRepository(Protocol):
+    """Accepted work (core/accepted.py): written before an ack, run from the store."""
+
+    async def add(self, work: AcceptedWork) -> AcceptedWork: ...
+
+    async def claim(self, now: datetime, lease_until: datetime, token: str,
+                    limit: int) -> builtins.list[AcceptedWork]:
+        """Claim rows still to run (``pending``) or to answer (``done``) whose lease is free
+        (never claimed, or ``claimed_until <= now``), oldest first: each gets ``token``,
+        ``claimed_until = lease_until`` and, when pending, one more attempt. SKIP LOCKED
+        where supported, so two runners never claim the same row."""
+        ...
+
+    async def extend(self, work_id: int, token: str, lease_until: datetime) -> bool:
+        """Renew a claim while its work runs; False if the claim is no longer ours."""
+        ...
+
+    async def settle(self, work_id: int, token: str, result: dict[str, Any],
+                     now: datetime) -> bool:
+        """Mark pending work done with its reply, only while ``token`` holds the claim.
+        Call it in the transaction that commits the work's effects: False means someone
+        else did (or holds) it, and the caller must roll back."""
+        ...
+
+    async def finish(self, work_id: int, token: str, now: datetime, *,
+                     failed: str = "") -> None:
+        """After the reply reached the person: ``replied``; with ``failed`` (the reason):
+        ``failed``. Only while ``token`` holds the claim; the lease is released."""
+        ...
+
+    async def get(self, work_id: int) -> AcceptedWork | None: ...
+    async def list(self) -> builtins.list[AcceptedWork]: ...
+
+
 class AuditRepository(Protocol):
     async def add(self, entry: AuditEntry) -> None: ...
     async def list(self, community_id: int) -> builtins.list[AuditEntry]: ...
@@ -313,6 +348,7 @@ class UnitOfWork(Protocol):
     feedback: FeedbackRepository
     outbox: OutboxRepository
     audit: AuditRepository
+    accepted: AcceptedWorkRepository
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(self, exc_type: type[BaseException] | None,

@@ -22,11 +22,12 @@ from typing import Any, Self, cast
 
 from core import model as md
 from core import ports
+from core.accepted import AcceptedWork, WorkState
 from core.ports import ReadOnlyUnit, StorageConflict
 
 _MISSING = object()
 TABLES = ("communities", "learners", "profiles", "queue", "matches", "blocks", "rounds",
-          "sessions", "feedback", "outbox", "audit", "tombstones")
+          "sessions", "feedback", "outbox", "audit", "tombstones", "accepted")
 
 
 def _as_utc(value: datetime) -> datetime:
@@ -532,6 +533,56 @@ class _Audit(_Repo):
         return self._rows(lambda e: e.community_id == community_id)
 
 
+class _Accepted(_Repo):
+    table = "accepted"
+    _open = (WorkState.PENDING, WorkState.DONE)
+
+    def _mine(self, work_id: int, token: str) -> AcceptedWork | None:
+        work: AcceptedWork | None = self._get(work_id)
+        ok = work is not None and work.claim_token == token and work.state in self._open
+        return work if ok else None
+
+    async def claim(self, now: datetime, lease_until: datetime, token: str,
+                    limit: int) -> list[AcceptedWork]:
+        free = self._rows(lambda w: w.state in self._open
+                          and (w.claimed_until is None or w.claimed_until <= now),
+                          key=lambda w: (w.accepted_at, w.id))[:limit]
+        for work in free:
+            work.attempts += work.state is WorkState.PENDING
+            work.claim_token, work.claimed_until = token, lease_until
+            self.u.put(self.table, work.id, work)
+        return free
+
+    async def extend(self, work_id: int, token: str, lease_until: datetime) -> bool:
+        work = self._mine(work_id, token)
+        if work is not None:
+            work.claimed_until = lease_until
+            self.u.put(self.table, work_id, work)
+        return work is not None
+
+    async def settle(self, work_id: int, token: str, result: dict[str, Any],
+                     now: datetime) -> bool:
+        work = self._mine(work_id, token)
+        if work is None or work.state is not WorkState.PENDING:
+            return False
+        work.state, work.result, work.finished_at = WorkState.DONE, dict(result), now
+        self.u.put(self.table, work_id, work)
+        return True
+
+    async def finish(self, work_id: int, token: str, now: datetime, *,
+                     failed: str = "") -> None:
+        work = self._mine(work_id, token)
+        if work is None:
+            return
+        work.claimed_until, work.state = None, WorkState.REPLIED
+        if failed:
+            work.state, work.result, work.finished_at = WorkState.FAILED, {"error": failed}, now
+        self.u.put(self.table, work_id, work)
+
+    async def list(self) -> list[AcceptedWork]:
+        return self._rows()
+
+
 class InMemoryUnitOfWork:
     """One 'transaction' on an InMemoryStorage: writes are logged and undone on rollback."""
 
@@ -551,6 +602,7 @@ class InMemoryUnitOfWork:
         self.feedback: ports.FeedbackRepository = _Feedback(self)
         self.outbox: ports.OutboxRepository = _Outbox(self)
         self.audit: ports.AuditRepository = _Audit(self)
+        self.accepted: ports.AcceptedWorkRepository = _Accepted(self)
 
     # An undo log rather than a whole-storage snapshot: a rollback then cannot wipe out what
     # another unit of work committed meanwhile (tasks running concurrently in one test).

@@ -268,6 +268,25 @@ outbox = Table(
     Index("ix_outbox_state_due_at", "state", "due_at"),  # what the dispatcher polls
 )
 
+# Work accepted before an ack and run from here (core/accepted.py; migration 0006).
+accepted_work = Table(
+    "accepted_work", metadata,
+    _id(),
+    Column("kind", String(32), nullable=False),
+    Column("platform", String(16), nullable=False),
+    Column("community_external_id", String(64), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("reply_to", JSON, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("claim_token", String(32), nullable=False),
+    Column("claimed_until", UtcDateTime, nullable=True),
+    Column("result", JSON, nullable=False),
+    Column("accepted_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime, nullable=True),
+    Index("ix_accepted_work_state_accepted_at", "state", "accepted_at"),  # what runners poll
+)
+
 audit = Table(
     "audit", metadata,
     _id(),

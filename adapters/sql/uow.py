@@ -39,6 +39,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from adapters.sql.repos_accepted import SqlAcceptedWorkRepository
 from adapters.sql.repos_matches import (
     SqlFeedbackRepository,
     SqlMatchRepository,
@@ -221,6 +222,7 @@ class SqlUnitOfWork:
         self.feedback: ports.FeedbackRepository = SqlFeedbackRepository(self)
         self.outbox: ports.OutboxRepository = SqlOutboxRepository(self)
         self.audit: ports.AuditRepository = SqlAuditRepository(self)
+        self.accepted: ports.AcceptedWorkRepository = SqlAcceptedWorkRepository(self)
 
     @property
     def connection(self) -> AsyncConnection:
