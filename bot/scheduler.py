@@ -40,6 +40,7 @@ from core.services.context import Services
 from core.services.delivery import TickResult, dispatch_due, drain
 from core.services.dispatch import effective_settings
 from core.services.errors import Refusal
+from core.services.ghosts import find_ghosts
 from core.services.rounds import RoundOutcome, run_round
 from core.settings import DispatchSettings
 
@@ -161,11 +162,17 @@ async def run_due_rounds(services: Services, since: datetime, until: datetime,
 
 
 async def plan_all(services: Services, communities: list[Community] | None = None) -> int:
-    """Write the weekly check-ins and waiting updates now due, in every community."""
+    """Write the weekly check-ins and waiting updates now due, in every community; then
+    pause the ghosts (and ask silent members again: core/services/ghosts.py), each
+    community in its own unit of work."""
     written = 0
     for community in communities if communities is not None else await list_communities(services):
         async with services.uow_factory() as uow:
             written += await plan_periodic(uow, community, services.clock.now())
+            await uow.commit()
+        async with services.uow_factory() as uow:
+            await find_ghosts(uow, community, effective_settings(services, community),
+                              services.clock.now())
             await uow.commit()
     return written
 
