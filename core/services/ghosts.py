@@ -4,11 +4,12 @@ A member is a ghost in an active match when ``ghost_after_unanswered`` (3 by def
 prompts sent to them there went unanswered: the intro DM, "did you meet?" and its
 follow-ups, weekly check-ins (``keys.is_prompt_of``). A prompt counts once it has been out
 ``checkin_after_days`` without a word from them since. A word is an answer to a check-in
-(``MatchMember.answered_at``, set by ``/peer met``), feedback they gave in the match, a
-session they booked (at its start) or a session the match met in; a session still ahead
-means the match is alive, so nobody in it is counted. So that a silent study buddy meets
-the count at all, an unanswered "did you meet?" is asked again after ``checkin_after_days``
-(accountability pairs have their weekly check-ins instead).
+(``MatchMember.answered_at``, set by ``/peer met``), feedback they gave in the match, or
+the end of a session of the match (a meeting, or the moment to report a no-show); a
+session still ahead means the match is alive, so nobody in it is counted. So that a silent
+study buddy meets the count at all, an unanswered "did you meet?" of a match that never
+booked is asked again after ``checkin_after_days`` (accountability pairs have their weekly
+check-ins instead).
 
 A partner who answers ``/peer met no-show`` reports the other member of a pair at once.
 
@@ -57,10 +58,14 @@ def last_heard(member: MatchMember, feedback: list[Feedback],
     lid = member.learner_id
     signs = [member.answered_at] if member.answered_at else []
     signs += [f.created_at for f in feedback if f.from_learner == lid]
-    signs += [s.start for s in sessions
-              if s.state is not SessionState.CANCELLED and s.booked_by == lid]
-    signs += [s.end for s in sessions if s.state is SessionState.DONE]
+    # A session the match held (or booked and let pass) was a meeting, or the time to report
+    # a no-show: everyone counts as heard from at its end.
+    signs += [s.end for s in sessions if s.state is not SessionState.CANCELLED]
     return max(signs, default=None)
+
+
+def _held(sessions: list[Session]) -> bool:
+    return any(s.state is not SessionState.CANCELLED for s in sessions)
 
 
 def unanswered(prompts: list[OutboxMessage], since: datetime | None, window: timedelta,
@@ -104,6 +109,16 @@ async def _ask_again(uow: UnitOfWork, match: Match, learner: Learner,
     return int(msg.id is not None)
 
 
+def _ask_again_due(match: Match, learner_id: int, silent: list[OutboxMessage],
+                   mine: list[OutboxMessage], sessions: list[Session]) -> bool:
+    """A "did you meet?" went unanswered in a match that never booked, nothing else is on
+    its way to them, and no weekly check-in will come (accountability)."""
+    return (bool(silent) and not _held(sessions) and match.kind is not Mode.ACCOUNTABILITY
+            and not any(r.state is OutboxState.PENDING for r in mine)
+            and any(keys.is_checkin_of(r.idempotency_key, match.id, learner_id)
+                    for r in silent))
+
+
 async def find_ghosts(uow: UnitOfWork, community: Community, settings: CommunitySettings,
                       now: datetime) -> int:
     """Pause the ghosts of the community's active matches and ask silent members again;
@@ -134,10 +149,7 @@ async def find_ghosts(uow: UnitOfWork, community: Community, settings: Community
                 reason = f"the last {len(silent)} check-ins went unanswered"
                 await pause_ghost(uow, settings, match, learner, reason, now)
                 paused += 1
-            elif silent and match.kind is not Mode.ACCOUNTABILITY and not any(
-                    r.state is OutboxState.PENDING for r in mine) and any(
-                    keys.is_checkin_of(r.idempotency_key, match.id, member.learner_id)
-                    for r in silent):
+            elif _ask_again_due(match, member.learner_id, silent, mine, sessions):
                 await _ask_again(uow, match, learner, learners, now)
     return paused
 
