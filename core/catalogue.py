@@ -105,12 +105,14 @@ SUPPORT_OFFERED = Field("support_kind", "What kind of support can you offer?", K
 CAPACITY = Field("capacity", "How many learners can you support at once?", Kind.INT,
                  min_value=1, max_value=10)
 ANONYMOUS = Field("anonymous", "Stay anonymous to your supporter?", Kind.BOOL, required=False)
+ROTATE = Field("rotate_partners", "New partners every few weeks? (no: keep them)", Kind.BOOL,
+               required=False, description="yes: rotate every rematch_every_weeks weeks")
 
 _COMMON = (TOPIC, LANGUAGES, TIMEZONE, AVAILABILITY, COHORT, COUNTRY, SETUP, GOAL, CONTACT)
 _EXTRA: dict[Mode, tuple[Field, ...]] = {
     Mode.STUDY_BUDDY: (),
-    Mode.STUDY_GROUP: (GROUP_SIZE,),
-    Mode.ACCOUNTABILITY: (),
+    Mode.STUDY_GROUP: (GROUP_SIZE, ROTATE),
+    Mode.ACCOUNTABILITY: (ROTATE,),
     Mode.OFFER_SUPPORT: (SUPPORT_OFFERED, CAPACITY),
     Mode.NEED_SUPPORT: (SUPPORT_NEEDED, ANONYMOUS),
 }

@@ -101,3 +101,28 @@ async def test_no_nudges_when_the_community_says_none(storage) -> None:
     bot = Bot(storage, settings=CommunitySettings(nudge_after_hours=()))
     await pair(bot)
     assert not [k for k in await rows_by_key(bot) if ":nudge:" in k]
+
+
+async def test_rotating_partners_move_on_and_meet_someone_new(storage) -> None:
+    from bot.scheduler import plan_all
+
+    bot = Bot(storage, settings=CommunitySettings(schedule="off", rematch_every_weeks=2))
+    for user in ("ana", "ben", "cleo", "dan"):
+        assert (await bot.join(user, mode="accountability", rotate_partners="yes")).ok
+    for user in ("eve", "fay"):  # they keep their partner
+        assert (await bot.join(user, mode="accountability", topic="Spanish")).ok
+    assert "**Partners:** new ones" in (await bot.run("ana", "peer profile")).text
+    assert "3 matches" in (await bot.run("mod", "peeradmin match-now")).text
+    first = {frozenset(m.member_ids()) for m in await matches(bot)}
+    keepers = frozenset({await learner_id(bot, "eve"), await learner_id(bot, "fay")})
+    bot.clock.advance(days=13)
+    await plan_all(bot.services)
+    assert all(m.is_active for m in await matches(bot))  # not two weeks yet
+    bot.clock.advance(days=1)
+    await plan_all(bot.services)
+    assert [frozenset(m.member_ids()) for m in await matches(bot) if m.is_active] == [keepers]
+    rows = await rows_by_key(bot)
+    assert len([k for k in rows if k.startswith("rotate:")]) == 4
+    assert "2 matches" in (await bot.run("mod", "peeradmin match-now")).text
+    new = {frozenset(m.member_ids()) for m in await matches(bot) if m.is_active} - {keepers}
+    assert len(new) == 2 and not new & first  # nobody is matched again with a recent partner
