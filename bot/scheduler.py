@@ -38,11 +38,13 @@ from apscheduler.triggers.cron import CronTrigger
 from core.cron import NO_SCHEDULE, WEEKDAYS, CronError, CronSpec, parse_cron
 from core.model import Community
 from core.ports import Deliverer, UnitOfWork
+from core.services.cadence import rotate_due
 from core.services.checkins import plan_periodic
 from core.services.context import Services
 from core.services.delivery import TickResult, dispatch_due, drain, reclaim_own
 from core.services.dispatch import effective_settings
 from core.services.errors import Refusal
+from core.services.ghosts import find_ghosts
 from core.services.rounds import RoundOutcome, run_round
 from core.settings import DispatchSettings
 
@@ -169,11 +171,18 @@ async def run_due_rounds(services: Services, since: datetime, until: datetime,
 
 
 async def plan_all(services: Services, communities: list[Community] | None = None) -> int:
-    """Write the weekly check-ins and waiting updates now due, in every community."""
+    """Write the weekly check-ins and waiting updates now due, in every community; then
+    pause the ghosts (and ask silent members again: core/services/ghosts.py) and rotate
+    the partners due for it (core/services/cadence.py), each in its own unit of work."""
     written = 0
     for community in communities if communities is not None else await list_communities(services):
         async with services.uow_factory() as uow:
             written += await plan_periodic(uow, community, services.clock.now())
+            await uow.commit()
+        async with services.uow_factory() as uow:
+            settings, now = effective_settings(services, community), services.clock.now()
+            await find_ghosts(uow, community, settings, now)
+            await rotate_due(uow, community, settings, now)  # after: a ghost is not "moved on"
             await uow.commit()
     return written
 

@@ -115,6 +115,9 @@ class Learner:
     paused_until: datetime | None = None
     created_at: datetime | None = None
     id: int | None = None
+    # Why the pause: '' when the learner asked for it; GHOST_PAUSE + the reason when
+    # PeerMatch paused them for leaving check-ins unanswered (core/services/ghosts.py).
+    pause_reason: str = ""
 
     def pause_end(self, now: datetime) -> datetime | None:
         """When a pause that is still running ends; None when not paused (or run out)."""
@@ -125,6 +128,17 @@ class Learner:
     def is_paused(self, now: datetime) -> bool:
         """Paused matching, and the pause has not run out yet."""
         return self.pause_end(now) is not None
+
+    def ghosted(self, now: datetime) -> str:
+        """Why PeerMatch paused this learner as a ghost ('' when it did not, or the pause
+        is over)."""
+        if self.is_paused(now) and self.pause_reason.startswith(GHOST_PAUSE):
+            return self.pause_reason[len(GHOST_PAUSE):].strip()
+        return ""
+
+
+GHOST_PAUSE = "ghost:"
+"""``Learner.pause_reason`` of a pause PeerMatch made because the learner went silent."""
 
 
 @dataclass
@@ -147,6 +161,8 @@ class Profile:
     anonymous: bool = False  # need-support: stay anonymous to the supporter
     contact: str = ""  # optional contact (phone, email): kept as a string, always
     updated_at: datetime | None = None
+    # accountability and study groups: new partners every ``rematch_every_weeks`` weeks
+    rotate_partners: bool = False
 
     @property
     def mode_class(self) -> str:
@@ -164,6 +180,8 @@ class QueueEntry:
     state: QueueState = QueueState.WAITING
     unmatched_reason: str = ""  # why the last round left this learner waiting
     id: int | None = None
+    # `/peer skip`: sit out the first real round that starts after this instant
+    skip_at: datetime | None = None
 
 
 @dataclass
@@ -171,6 +189,7 @@ class MatchMember:
     learner_id: int
     role: str = "peer"  # peer | supporter | supported
     alias: str = ""  # shown instead of the name when anonymous
+    answered_at: datetime | None = None  # the member's last answer to a check-in here
 
 
 @dataclass

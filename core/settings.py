@@ -117,6 +117,14 @@ class CommunitySettings:
                                           hi=50)
     checkin_after_days: int = setting(3, '"did you meet?" this many days after a match',
                                       lo=1, hi=60)
+    nudge_after_hours: tuple[int, ...] = setting(
+        (24, 72), "a match with no booking and no \"we met\" is bumped in its space this many "
+        "hours after it was made (empty = never)", item=Kind.INT, lo=1, hi=24 * 60)
+    ghost_after_unanswered: int = setting(3, "a member who leaves this many check-ins and "
+                                          "intros unanswered is paused (0 = never)", lo=0, hi=20)
+    rematch_every_weeks: int = setting(4, "accountability and study groups: members who chose "
+                                       "to rotate get new partners after this many weeks "
+                                       "(0 = everyone keeps their partners)", lo=0, hi=52)
     reminder_offsets_minutes: tuple[int, ...] = setting(
         (24 * 60, 60), "session reminders, minutes before (24 h and 1 h)", item=Kind.INT,
         lo=1, hi=20160)

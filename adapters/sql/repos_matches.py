@@ -50,7 +50,8 @@ class SqlMatchRepository(SqlRepository):
         for m in await self.conn.execute(
                 select(match_members).where(match_members.c.match_id.in_(list(members)))
                 .order_by(match_members.c.match_id, match_members.c.position)):
-            members[m.match_id].append(MatchMember(m.learner_id, m.role, m.alias))
+            members[m.match_id].append(MatchMember(m.learner_id, m.role, m.alias,
+                                                   m.answered_at))
         return [Match(
             community_id=r.community_id, kind=Mode(r.kind), members=members[r.id],
             reasons=list(r.reasons), created_at=r.created_at,
@@ -64,7 +65,8 @@ class SqlMatchRepository(SqlRepository):
         if match.members:
             await self.conn.execute(insert(match_members), [
                 {"match_id": match.id, "learner_id": m.learner_id, "role": m.role,
-                 "alias": m.alias, "position": i} for i, m in enumerate(match.members)])
+                 "alias": m.alias, "position": i, "answered_at": m.answered_at}
+                for i, m in enumerate(match.members)])
 
     async def add(self, match: Match) -> Match:
         """Store a new match with its members, all or nothing: a member already in an

@@ -106,7 +106,7 @@ class SqlCommunityRepository(SqlRepository):
 
 
 _LEARNER_FIELDS = ("community_id", "platform_user_id", "display_name", "is_moderator", "banned",
-                   "ban_reason", "paused_until", "created_at")
+                   "ban_reason", "paused_until", "created_at", "pause_reason")
 
 
 def _learner(row: Row[Any]) -> Learner:
@@ -170,7 +170,7 @@ class SqlLearnerRepository(SqlRepository):
 
 _PROFILE_FIELDS = ("mode", "topic", "languages", "timezone", "availability", "cohort", "country",
                    "setup", "support_kind", "goal", "group_size", "capacity", "anonymous",
-                   "contact", "updated_at")
+                   "contact", "updated_at", "rotate_partners")
 
 
 def _profile(row: Row[Any]) -> Profile:
@@ -220,14 +220,15 @@ class SqlProfileRepository(SqlRepository):
         return {r.learner_id: _profile(r) for r in rows}
 
 
-_QUEUE_FIELDS = ("learner_id", "community_id", "mode", "joined_at", "state", "unmatched_reason")
+_QUEUE_FIELDS = ("learner_id", "community_id", "mode", "joined_at", "state", "unmatched_reason",
+                 "skip_at")
 _ONE_WAITING = "learner already has a waiting queue entry"
 
 
 def _entry(row: Row[Any]) -> QueueEntry:
     return QueueEntry(learner_id=row.learner_id, community_id=row.community_id,
                       mode=Mode(row.mode), joined_at=row.joined_at, state=QueueState(row.state),
-                      unmatched_reason=row.unmatched_reason, id=row.id)
+                      unmatched_reason=row.unmatched_reason, skip_at=row.skip_at, id=row.id)
 
 
 def _entry_values(entry: QueueEntry) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.types import TypeDecorator
@@ -104,6 +105,7 @@ learners = Table(
     Column("ban_reason", Text, nullable=False),
     Column("paused_until", UtcDateTime, nullable=True, index=True),
     Column("created_at", UtcDateTime, nullable=True),
+    Column("pause_reason", Text, nullable=False, server_default=""),  # migration 0006
     UniqueConstraint("community_id", "platform_user_id"),
 )
 
@@ -128,6 +130,7 @@ profiles = Table(
     Column("anonymous", Boolean, nullable=False),
     Column("contact", String(200), nullable=False),
     Column("updated_at", UtcDateTime, nullable=True),
+    Column("rotate_partners", Boolean, nullable=False, server_default=false()),  # 0006
 )
 
 queue_entries = Table(
@@ -139,6 +142,7 @@ queue_entries = Table(
     Column("joined_at", UtcDateTime, nullable=False),
     Column("state", String(16), nullable=False),
     Column("unmatched_reason", Text, nullable=False),
+    Column("skip_at", UtcDateTime, nullable=True),  # migration 0006: /peer skip
     Index("ix_queue_entries_community_state", "community_id", "state", "joined_at"),
     # One open request per learner, whatever process or race wrote it.
     Index("uq_queue_entries_one_waiting", "learner_id", unique=True,
@@ -181,6 +185,7 @@ match_members = Table(
     Column("role", String(16), nullable=False),
     Column("alias", String(100), nullable=False),
     Column("position", Integer, nullable=False),  # keeps Match.members in its given order
+    Column("answered_at", UtcDateTime, nullable=True),  # migration 0006
     PrimaryKeyConstraint("match_id", "learner_id"),
 )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from core.services import (
     admin,
+    answers,
     community_config,
     deliveries,
     feedback,
@@ -12,8 +13,10 @@ from core.services import (
     lifecycle,
     relay,
     reports,
+    requeue,
     rounds,
     sessions,
+    skipping,
 )
 from core.services.context import Handler
 
@@ -32,7 +35,9 @@ HANDLERS: dict[str, Handler] = {
     "peer reschedule": sessions.reschedule,
     "peer cancel": sessions.cancel,
     "peer sessions": sessions.list_sessions,
-    "peer met": feedback.met,
+    "peer met": answers.met,
+    "peer skip": skipping.skip,
+    "peer requeue": requeue.requeue,
     "peer feedback": feedback.feedback,
     "peer message": relay.message,
     "peeradmin queue": admin.queue,
