@@ -93,6 +93,10 @@ class LearnerRepository(Protocol):
         A duplicate platform id raises ``StorageConflict`` and adds none of them."""
         ...
 
+    async def get_many(self, learner_ids: Sequence[int]) -> dict[int, Learner]:
+        """These learners (those that exist), by id: a set-based read, not one per id."""
+        ...
+
 
 class ProfileRepository(Protocol):
     async def get(self, learner_id: int) -> Profile | None: ...
@@ -123,6 +127,12 @@ class QueueRepository(Protocol):
     async def add_many(self, entries: Sequence[QueueEntry]) -> builtins.list[QueueEntry]:
         """Add several new WAITING entries in one statement; sets and returns their ids.
         A second WAITING entry for a learner raises ``StorageConflict`` and adds none."""
+        ...
+
+    async def position(self, entry: QueueEntry) -> tuple[int, int]:
+        """(1-based place, total) of a WAITING entry among the waiting entries of its
+        community and mode, oldest first; one count, whatever the queue's length. An entry
+        that no longer waits gets (total, total)."""
         ...
 
 
@@ -182,6 +192,10 @@ class SessionRepository(Protocol):
     async def count_since(self, community_id: int, since: datetime,
                           learner_id: int | None = None) -> int: ...
 
+    async def matches_with_sessions(self, community_id: int) -> set[int]:
+        """Ids of the community's matches that have at least one session not cancelled."""
+        ...
+
 
 class FeedbackRepository(Protocol):
     async def add(self, feedback: Feedback) -> Feedback: ...
@@ -217,6 +231,19 @@ class OutboxRepository(Protocol):
 
     async def delete_for_target(self, community_id: int, target: str) -> None:
         """Delete the community's messages to ``target`` (a platform user id)."""
+        ...
+
+    async def add_many(self, messages: Sequence[OutboxMessage]) -> int:
+        """Add several messages in a few statements; those whose idempotency key is
+        already stored are ignored, as ``add`` does. Returns how many were new."""
+        ...
+
+    async def existing_keys(self, keys: Sequence[str]) -> set[str]:
+        """Which of these idempotency keys are stored already (any state)."""
+        ...
+
+    async def count_errors(self, community_id: int, error: str) -> int:
+        """How many of the community's messages ended with ``last_error == error``."""
         ...
 
 

@@ -45,10 +45,15 @@ class SqlMatchRepository(SqlRepository):
         if not rows:
             return []
         members: dict[int, list[MatchMember]] = {r.id: [] for r in rows}
+        # The members of the same selection, as a sub-select: a community's 50,000 matches
+        # would not fit an IN (...) list of ids (SQLite takes 32,766 parameters).
+        chosen = (list(members) if len(members) <= 500
+                  else stmt.with_only_columns(matches.c.id).order_by(None))
         for m in await self.conn.execute(
-                select(match_members).where(match_members.c.match_id.in_(list(members)))
+                select(match_members).where(match_members.c.match_id.in_(chosen))
                 .order_by(match_members.c.match_id, match_members.c.position)):
-            members[m.match_id].append(MatchMember(m.learner_id, m.role, m.alias))
+            if m.match_id in members:  # a match added since the first read is not shown
+                members[m.match_id].append(MatchMember(m.learner_id, m.role, m.alias))
         return [Match(
             community_id=r.community_id, kind=Mode(r.kind), members=members[r.id],
             reasons=list(r.reasons), created_at=r.created_at,
@@ -178,6 +183,15 @@ class SqlSessionRepository(SqlRepository):
         if learner_id is not None:
             stmt = stmt.where(sessions.c.match_id.in_(_member_of([learner_id])))
         return int(await self.conn.scalar(stmt) or 0)
+
+
+    async def matches_with_sessions(self, community_id: int) -> set[int]:
+        rows = await self.conn.scalars(
+            select(sessions.c.match_id).distinct()
+            .join(matches, matches.c.id == sessions.c.match_id)
+            .where(matches.c.community_id == community_id,
+                   sessions.c.state != SessionState.CANCELLED.value))
+        return set(rows)
 
 
 _FEEDBACK_FIELDS = ("match_id", "from_learner", "to_learner", "scores", "comment", "created_at")
