@@ -60,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("file", type=Path)
     imp.add_argument("--dry-run", action="store_true",
                      help="print how each header is read and what each row would do; store nothing")
+    imp.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                     help="a progress bar on stderr (default: only when stderr is a terminal)")
     community_args(imp)
     exp = sub.add_parser("export", help="write learners, matches or feedback as CSV or XLSX")
     exp.add_argument("what", choices=("learners", "matches", "feedback"))
@@ -164,8 +166,9 @@ def _import(args: argparse.Namespace, config: Config, url: str) -> int:
     table = read_table(args.file.read_bytes())
     print(f"Read {args.file}: {table.encoding}, {table.delimiter_name}-separated, "
           f"{len(table.records) + len(table.unreadable)} rows.")
+    show = sys.stderr.isatty() if args.progress is None else args.progress
     return asyncio.run(commands.import_file(config, url, args.platform, args.community,
-                                            table, dry_run=args.dry_run))
+                                            table, dry_run=args.dry_run, progress=show))
 
 
 def _export(args: argparse.Namespace, config: Config, url: str) -> int:

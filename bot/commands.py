@@ -80,13 +80,14 @@ def progress_bar(done: int, total: int) -> None:
 
 
 async def import_file(config: Config, url: str, platform: str, external_id: str,
-                      table: Table, *, dry_run: bool = False) -> int:
+                      table: Table, *, dry_run: bool = False, progress: bool = False) -> int:
     """Import (or preview) a table and print the report; exit code 1 if any row was
-    rejected or the file could not be read."""
+    rejected or the file could not be read. ``progress``: a bar on stderr as batches land."""
     app = build_app(config, database_url=url)
     try:
         report = await import_table(app.services, platform, external_id, table,
-                                    dry_run=dry_run, progress=progress_bar)
+                                    dry_run=dry_run,
+                                    progress=progress_bar if progress else None)
     finally:
         await app.close()
     print_report(report)
