@@ -47,12 +47,12 @@ class TimedFactory:
         self.storage = storage
         self.spans: list[float] = []
 
-    def __call__(self) -> Any:
+    def __call__(self, **kwargs: Any) -> Any:
         factory, spans = self.storage.uow_factory, self.spans
 
         class _Timed:
             async def __aenter__(self) -> Any:
-                self.uow = factory()
+                self.uow = factory(**kwargs)
                 self.started = time.perf_counter()
                 return await self.uow.__aenter__()
 

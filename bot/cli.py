@@ -13,11 +13,14 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Any, BinaryIO
 
 from adapters.sql.migrate import DatabaseMismatch, downgrade, upgrade
 from bot.config import Config, ConfigError, load_config
 
 EXIT_CONFIG = 2
+# Sub-commands that may run a round (numpy): one BLAS thread per process (bot/process.py).
+_COMPUTING = frozenset({"demo", "console", "run", "round", "import"})
 
 
 def _version() -> str:
@@ -90,6 +93,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"peermatch: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     url = args.database or config.database.url
+    if args.command in _COMPUTING:
+        from bot.process import one_blas_thread_per_process
+
+        one_blas_thread_per_process()
     try:
         return _dispatch(args, config, url)
     except ConfigError as exc:  # e.g. a platform enabled without its token
@@ -171,18 +178,37 @@ def _import(args: argparse.Namespace, config: Config, url: str) -> int:
                                             table, dry_run=args.dry_run, progress=show))
 
 
+class _WithoutBom:
+    """A binary sink that drops a leading UTF-8 BOM: CSV on a terminal or a pipe is text
+    for people and programs; the BOM is for spreadsheets reading a file."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw, self.first = raw, True
+
+    def write(self, data: bytes) -> int:
+        if self.first:
+            self.first = False
+            data = data.removeprefix(b"\xef\xbb\xbf")
+        return self.raw.write(data)
+
+    def flush(self) -> None:
+        self.raw.flush()
+
+
 def _export(args: argparse.Namespace, config: Config, url: str) -> int:
     from bot import commands
 
-    data = asyncio.run(commands.export(config, url, args.platform, args.community, args.what,
-                                       args.fmt))
+    def run(sink: Any) -> int:
+        return asyncio.run(commands.export(config, url, args.platform, args.community,
+                                           args.what, args.fmt, sink))
+
     if args.out:
-        args.out.write_bytes(data)
-        print(f"Wrote {args.out}")
-    elif args.fmt == "xlsx":
-        sys.stdout.buffer.write(data)
-    else:  # text on a terminal or a pipe: the BOM is for spreadsheets reading a file
-        sys.stdout.write(data.decode("utf-8-sig"))
+        with args.out.open("wb") as out:
+            rows = run(out)
+        print(f"Wrote {args.out} ({rows} rows)")
+    else:
+        run(sys.stdout.buffer if args.fmt == "xlsx" else _WithoutBom(sys.stdout.buffer))
+        sys.stdout.flush()
     return 0
 
 

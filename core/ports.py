@@ -97,6 +97,11 @@ class LearnerRepository(Protocol):
         """These learners (those that exist), by id: a set-based read, not one per id."""
         ...
 
+    async def page(self, community_id: int, after_id: int, limit: int) -> builtins.list[Learner]:
+        """Up to ``limit`` of the community's learners with ids above ``after_id``, by id
+        (exports walk a big community a page at a time)."""
+        ...
+
 
 class ProfileRepository(Protocol):
     async def get(self, learner_id: int) -> Profile | None: ...
@@ -129,6 +134,10 @@ class QueueRepository(Protocol):
         A second WAITING entry for a learner raises ``StorageConflict`` and adds none."""
         ...
 
+    async def latest_for_many(self, learner_ids: Sequence[int]) -> dict[int, QueueEntry]:
+        """Each learner's most recent queue entry (any state), by learner id."""
+        ...
+
     async def position(self, entry: QueueEntry) -> tuple[int, int]:
         """(1-based place, total) of a WAITING entry among the waiting entries of its
         community and mode, oldest first; one count, whatever the queue's length. An entry
@@ -149,6 +158,14 @@ class MatchRepository(Protocol):
     ) -> builtins.list[Match]: ...
     async def remove_member(self, learner_id: int) -> None:
         """Forget a learner in every match (used by /peer forget)."""
+        ...
+
+    async def page(self, community_id: int, after_id: int, limit: int) -> builtins.list[Match]:
+        """Up to ``limit`` of the community's matches with ids above ``after_id``, by id."""
+        ...
+
+    async def get_many(self, match_ids: Sequence[int]) -> dict[int, Match]:
+        """These matches (those that exist), by id."""
         ...
 
 

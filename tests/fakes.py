@@ -199,6 +199,9 @@ class _Learners(_Repo):
         wanted = set(learner_ids)
         return {x.id: x for x in self._rows(lambda x: x.id in wanted)}
 
+    async def page(self, community_id: int, after_id: int, limit: int) -> list[md.Learner]:
+        return self._rows(lambda x: x.community_id == community_id and x.id > after_id)[:limit]
+
 
 class _Profiles(_Repo):
     table = "profiles"
@@ -260,6 +263,11 @@ class _Queue(_Repo):
             raise ValueError("add_many stores new WAITING entries only")
         return _add_all(self, entries)
 
+    async def latest_for_many(self, learner_ids: Sequence[int]) -> dict[int, md.QueueEntry]:
+        wanted = set(learner_ids)
+        return {e.learner_id: e for e in self._rows(lambda e: e.learner_id in wanted,
+                                                    key=self._order)}
+
     async def position(self, entry: md.QueueEntry) -> tuple[int, int]:
         ids = [e.id for e in await self.waiting(entry.community_id, entry.mode)]
         return (ids.index(entry.id) + 1 if entry.id in ids else len(ids), len(ids))
@@ -279,6 +287,13 @@ class _Matches(_Repo):
     async def list(self, community_id: int, state: md.MatchState | None = None) -> list[md.Match]:
         return self._rows(lambda m: m.community_id == community_id
                           and (state is None or m.state == state))
+
+    async def page(self, community_id: int, after_id: int, limit: int) -> list[md.Match]:
+        return self._rows(lambda m: m.community_id == community_id and m.id > after_id)[:limit]
+
+    async def get_many(self, match_ids: Sequence[int]) -> dict[int, md.Match]:
+        wanted = set(match_ids)
+        return {m.id: m for m in self._rows(lambda m: m.id in wanted)}
 
     async def remove_member(self, learner_id: int) -> None:
         for m in self._rows(lambda m: learner_id in m.member_ids()):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from sqlalchemy import Row, Select, delete, func, insert, select, update
 
 from adapters.sql.repo_base import SqlRepository
+from adapters.sql.repos_people import chunks
 from adapters.sql.tables import feedback as feedback_t
 from adapters.sql.tables import match_members, matches, rounds, sessions
 from core.model import (
@@ -41,14 +43,15 @@ def _member_of(learner_ids: Sequence[int]) -> Select[tuple[int]]:
 
 class SqlMatchRepository(SqlRepository):
     async def _load(self, stmt: Select[Any]) -> list[Match]:
-        rows = (await self.conn.execute(stmt.order_by(matches.c.id))).all()
+        stmt = stmt.order_by(None).order_by(matches.c.id)
+        rows = (await self.conn.execute(stmt)).all()
         if not rows:
             return []
         members: dict[int, list[MatchMember]] = {r.id: [] for r in rows}
         # The members of the same selection, as a sub-select: a community's 50,000 matches
         # would not fit an IN (...) list of ids (SQLite takes 32,766 parameters).
         chosen = (list(members) if len(members) <= 500
-                  else stmt.with_only_columns(matches.c.id).order_by(None))
+                  else stmt.with_only_columns(matches.c.id))  # keeps a page's ORDER BY and LIMIT
         for m in await self.conn.execute(
                 select(match_members).where(match_members.c.match_id.in_(chosen))
                 .order_by(match_members.c.match_id, match_members.c.position)):
@@ -96,6 +99,19 @@ class SqlMatchRepository(SqlRepository):
         if state is not None:
             stmt = stmt.where(matches.c.state == str(state))
         return await self._load(stmt)
+
+    async def page(self, community_id: int, after_id: int,
+                   limit: int) -> builtins.list[Match]:
+        return await self._load(select(matches).where(
+            matches.c.community_id == community_id, matches.c.id > after_id)
+            .order_by(matches.c.id).limit(limit))
+
+    async def get_many(self, match_ids: Sequence[int]) -> dict[int, Match]:
+        found: dict[int, Match] = {}
+        for chunk in chunks(sorted(set(match_ids)), 500):
+            found.update((m.id or 0, m) for m in await self._load(
+                select(matches).where(matches.c.id.in_(chunk))))
+        return found
 
     async def remove_member(self, learner_id: int) -> None:
         """Forget a learner in every match (used by /peer forget)."""

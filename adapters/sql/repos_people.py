@@ -172,6 +172,12 @@ class SqlLearnerRepository(SqlRepository):
             found.update((r.id, _learner(r)) for r in rows)
         return found
 
+    async def page(self, community_id: int, after_id: int, limit: int) -> builtins.list[Learner]:
+        rows = await self.conn.execute(select(learners).where(
+            learners.c.community_id == community_id, learners.c.id > after_id)
+            .order_by(learners.c.id).limit(limit))
+        return [_learner(r) for r in rows]
+
     async def add_many(self, items: Sequence[Learner]) -> builtins.list[Learner]:
         await _insert_many(self, learners, [_fields(lr, *_LEARNER_FIELDS) for lr in items],
                            "learner already exists")
@@ -295,6 +301,14 @@ class SqlQueueRepository(SqlRepository):
                 queue_entries.c.learner_id.in_(chunk),
                 queue_entries.c.state == QueueState.WAITING.value))
             found.update((r.learner_id, _entry(r)) for r in rows)
+        return found
+
+    async def latest_for_many(self, learner_ids: Sequence[int]) -> dict[int, QueueEntry]:
+        found: dict[int, QueueEntry] = {}
+        for chunk in chunks(sorted(set(learner_ids)), READ_CHUNK):
+            rows = await self.conn.execute(select(queue_entries).where(
+                queue_entries.c.learner_id.in_(chunk)).order_by(*self._order))
+            found.update((r.learner_id, _entry(r)) for r in rows)  # the latest wins
         return found
 
     async def position(self, entry: QueueEntry) -> tuple[int, int]:

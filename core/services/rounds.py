@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
+from time import perf_counter
 from typing import Any
 
 from core.availability import stored_availability
@@ -44,6 +45,9 @@ class RoundOutcome:
     matches: list[Match]  # stored matches (empty on a dry run)
     learners: dict[int, Learner]
     profiles: dict[int, Profile]
+    # Wall seconds of each phase: load (queue, profiles, ratings, blocks, past partners),
+    # solve (the engine, off the event loop), store (matches and their outbox rows).
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 def new_seed(services: Services, now: datetime) -> int:
@@ -128,16 +132,20 @@ async def run_round(
             "A matching round is already running for this community; try again in a minute."
         )
     seed = new_seed(services, now) if seed is None else seed
+    started = perf_counter()
     candidates, learners, profiles = await gather(uow, community, settings, now)
-    plan = await _plan(services, candidates, settings, now, seed,
-                       await uow.blocks.pairs(community.id),
-                       await _past_partners(uow, community.id))
+    blocked, past = await uow.blocks.pairs(community.id), await _past_partners(uow, community.id)
+    loaded = perf_counter()
+    plan = await _plan(services, candidates, settings, now, seed, blocked, past)
+    solved = perf_counter()
     rnd = await uow.rounds.add(Round(community.id, seed, now, dry_run=dry_run,
                                      finished_at=services.clock.now(), figures=dict(plan.figures)))
     stored: list[Match] = []
     if not dry_run:
         stored = await _store(uow, community, settings, rnd, plan, learners, profiles, now)
-    return RoundOutcome(rnd, plan, stored, learners, profiles)
+    seconds = {"load": loaded - started, "solve": solved - loaded,
+               "store": perf_counter() - solved}
+    return RoundOutcome(rnd, plan, stored, learners, profiles, seconds)
 
 
 async def _store(uow: UnitOfWork, community: Community, settings: CommunitySettings, rnd: Round,
@@ -260,6 +268,7 @@ def outcome_json(outcome: RoundOutcome) -> dict[str, Any]:
             {**who(lid), "reason": why} for lid, why in sorted(outcome.plan.unmatched.items())
         ],
         "figures": outcome.plan.figures,
+        "seconds": {k: round(v, 3) for k, v in outcome.seconds.items()},
     }
 
 

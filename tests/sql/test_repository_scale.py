@@ -123,3 +123,30 @@ async def test_a_community_with_many_matches_lists_every_member(storage: Any) ->
     assert len(listed) == 700
     assert all(m.member_ids() == [ids[2 * i], ids[2 * i + 1]] for i, m in enumerate(listed))
     assert listed[699].members[1].alias == "A699"
+
+
+async def test_pages_of_learners_and_matches_and_latest_entries(storage: Any) -> None:
+    cid, ids = await _learners(storage, 7)
+    async with storage.uow_factory() as uow:
+        await uow.queue.add(QueueEntry(ids[0], cid, Mode.STUDY_BUDDY, T0,
+                                       state=QueueState.LEFT))
+        newer = await uow.queue.add(QueueEntry(ids[0], cid, Mode.STUDY_GROUP,
+                                               T0 + timedelta(days=1)))
+        made = [await uow.matches.add(Match(cid, Mode.STUDY_BUDDY, [
+            MatchMember(ids[2 * i]), MatchMember(ids[2 * i + 1])], [], T0)) for i in range(3)]
+        await uow.commit()
+    async with storage.uow_factory() as uow:
+        pages, after = [], 0
+        while page := await uow.learners.page(cid, after, 3):
+            pages.append([lr.id for lr in page])
+            after = page[-1].id or 0
+        assert pages == [ids[:3], ids[3:6], ids[6:]]
+        assert await uow.learners.page(cid + 1, 0, 3) == []
+        latest = await uow.queue.latest_for_many([ids[0], ids[1]])
+        assert list(latest) == [ids[0]] and latest[ids[0]].id == newer.id
+        first = await uow.matches.page(cid, 0, 2)
+        rest = await uow.matches.page(cid, first[-1].id or 0, 2)
+        assert [m.id for m in first + rest] == [m.id for m in made]
+        assert rest[0].member_ids() == [ids[4], ids[5]]
+        by_id = await uow.matches.get_many([made[2].id or 0, 999_999])
+        assert list(by_id) == [made[2].id] and by_id[made[2].id or 0].member_ids() == ids[4:6]
