@@ -39,12 +39,12 @@ from core.cron import NO_SCHEDULE, WEEKDAYS, CronError, CronSpec, parse_cron
 from core.model import Community
 from core.ports import Deliverer, UnitOfWork
 from core.services.cadence import rotate_due
-from core.services.checkins import plan_periodic
 from core.services.context import Services
 from core.services.delivery import TickResult, dispatch_due, drain, reclaim_own
 from core.services.dispatch import effective_settings
 from core.services.errors import Refusal
 from core.services.ghosts import find_ghosts
+from core.services.planner import plan_periodic
 from core.services.rounds import RoundOutcome, run_round
 from core.settings import DispatchSettings
 
@@ -176,9 +176,8 @@ async def plan_all(services: Services, communities: list[Community] | None = Non
     the partners due for it (core/services/cadence.py), each in its own unit of work."""
     written = 0
     for community in communities if communities is not None else await list_communities(services):
-        async with services.uow_factory() as uow:
-            written += await plan_periodic(uow, community, services.clock.now())
-            await uow.commit()
+        # Reads in one unit of work, then short write batches (core/services/planner.py).
+        written += await plan_periodic(services.uow_factory, community, services.clock.now())
         async with services.uow_factory() as uow:
             settings, now = effective_settings(services, community), services.clock.now()
             await find_ghosts(uow, community, settings, now)

@@ -107,6 +107,15 @@ class LearnerRepository(Protocol):
         A duplicate platform id raises ``StorageConflict`` and adds none of them."""
         ...
 
+    async def get_many(self, learner_ids: Sequence[int]) -> dict[int, Learner]:
+        """These learners (those that exist), by id: a set-based read, not one per id."""
+        ...
+
+    async def page(self, community_id: int, after_id: int, limit: int) -> builtins.list[Learner]:
+        """Up to ``limit`` of the community's learners with ids above ``after_id``, by id
+        (exports walk a big community a page at a time)."""
+        ...
+
 
 class ProfileRepository(Protocol):
     async def get(self, learner_id: int) -> Profile | None: ...
@@ -148,6 +157,16 @@ class QueueRepository(Protocol):
         """Store why each learner is still waiting, on WAITING entries only (batched)."""
         ...
 
+    async def latest_for_many(self, learner_ids: Sequence[int]) -> dict[int, QueueEntry]:
+        """Each learner's most recent queue entry (any state), by learner id."""
+        ...
+
+    async def position(self, entry: QueueEntry) -> tuple[int, int]:
+        """(1-based place, total) of a WAITING entry among the waiting entries of its
+        community and mode, oldest first; one count, whatever the queue's length. An entry
+        that no longer waits gets (total, total)."""
+        ...
+
 
 class MatchRepository(Protocol):
     async def add(self, match: Match) -> Match: ...
@@ -162,6 +181,14 @@ class MatchRepository(Protocol):
     ) -> builtins.list[Match]: ...
     async def remove_member(self, learner_id: int) -> None:
         """Forget a learner in every match (used by /peer forget)."""
+        ...
+
+    async def page(self, community_id: int, after_id: int, limit: int) -> builtins.list[Match]:
+        """Up to ``limit`` of the community's matches with ids above ``after_id``, by id."""
+        ...
+
+    async def get_many(self, match_ids: Sequence[int]) -> dict[int, Match]:
+        """These matches (those that exist), by id."""
         ...
 
 
@@ -204,6 +231,10 @@ class SessionRepository(Protocol):
 
     async def count_since(self, community_id: int, since: datetime,
                           learner_id: int | None = None) -> int: ...
+
+    async def matches_with_sessions(self, community_id: int) -> set[int]:
+        """Ids of the community's matches that have at least one session not cancelled."""
+        ...
 
 
 class FeedbackRepository(Protocol):
@@ -290,6 +321,19 @@ class OutboxRepository(Protocol):
 
     async def delete_for_target(self, community_id: int, target: str) -> None:
         """Delete the community's messages to ``target`` (a platform user id)."""
+        ...
+
+    async def add_many(self, messages: Sequence[OutboxMessage]) -> int:
+        """Add several messages in a few statements; those whose idempotency key is
+        already stored are ignored, as ``add`` does. Returns how many were new."""
+        ...
+
+    async def existing_keys(self, keys: Sequence[str]) -> set[str]:
+        """Which of these idempotency keys are stored already (any state)."""
+        ...
+
+    async def count_errors(self, community_id: int, error: str) -> int:
+        """How many of the community's messages ended with ``last_error == error``."""
         ...
 
 

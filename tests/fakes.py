@@ -198,6 +198,13 @@ class _Learners(_Repo):
     async def add_many(self, items: Sequence[md.Learner]) -> list[md.Learner]:
         return _add_all(self, items)
 
+    async def get_many(self, learner_ids: Sequence[int]) -> dict[int, md.Learner]:
+        wanted = set(learner_ids)
+        return {x.id: x for x in self._rows(lambda x: x.id in wanted)}
+
+    async def page(self, community_id: int, after_id: int, limit: int) -> list[md.Learner]:
+        return self._rows(lambda x: x.community_id == community_id and x.id > after_id)[:limit]
+
 
 class _Profiles(_Repo):
     table = "profiles"
@@ -275,6 +282,16 @@ class _Queue(_Repo):
             self._update(e)
 
 
+    async def latest_for_many(self, learner_ids: Sequence[int]) -> dict[int, md.QueueEntry]:
+        wanted = set(learner_ids)
+        return {e.learner_id: e for e in self._rows(lambda e: e.learner_id in wanted,
+                                                    key=self._order)}
+
+    async def position(self, entry: md.QueueEntry) -> tuple[int, int]:
+        ids = [e.id for e in await self.waiting(entry.community_id, entry.mode)]
+        return (ids.index(entry.id) + 1 if entry.id in ids else len(ids), len(ids))
+
+
 def _share_a_seat(a: md.Match, b: md.Match) -> bool:
     """Two ACTIVE matches of one mode with a learner in both (a supporter, who has several
     seats, aside): what migration 0005 forbids in SQL."""
@@ -300,6 +317,13 @@ class _Matches(_Repo):
     async def list(self, community_id: int, state: md.MatchState | None = None) -> list[md.Match]:
         return self._rows(lambda m: m.community_id == community_id
                           and (state is None or m.state == state))
+
+    async def page(self, community_id: int, after_id: int, limit: int) -> list[md.Match]:
+        return self._rows(lambda m: m.community_id == community_id and m.id > after_id)[:limit]
+
+    async def get_many(self, match_ids: Sequence[int]) -> dict[int, md.Match]:
+        wanted = set(match_ids)
+        return {m.id: m for m in self._rows(lambda m: m.id in wanted)}
 
     async def remove_member(self, learner_id: int) -> None:
         for m in self._rows(lambda m: learner_id in m.member_ids()):
@@ -375,6 +399,11 @@ class _Sessions(_Repo):
 
     async def for_match(self, match_id: int) -> list[md.Session]:
         return self._rows(lambda s: s.match_id == match_id, key=lambda s: (s.start, s.id))
+
+    async def matches_with_sessions(self, community_id: int) -> set[int]:
+        mids = self._match_ids(lambda m: m.community_id == community_id)
+        return {s.match_id for s in self._rows(
+            lambda s: s.match_id in mids and s.state != md.SessionState.CANCELLED)}
 
     def _match_ids(self, where: Callable[[md.Match], bool]) -> set[int]:
         return {m.id for m in self.u.data("matches").values() if where(m)}
@@ -524,6 +553,21 @@ class _Outbox(_Repo):
 
     async def delete_for_target(self, community_id: int, target: str) -> None:
         self._delete(lambda m: m.community_id == community_id and m.target == target)
+
+    async def add_many(self, messages: Sequence[md.OutboxMessage]) -> int:
+        added = 0
+        for message in messages:
+            if not await self.existing_keys([message.idempotency_key]):
+                added += (await self.add(message)).id is not None
+        return added
+
+    async def existing_keys(self, keys: Sequence[str]) -> set[str]:
+        stored = {m.idempotency_key for m in self.u.data(self.table).values()}
+        return stored & set(keys)
+
+    async def count_errors(self, community_id: int, error: str) -> int:
+        return len(self._rows(lambda m: m.community_id == community_id
+                              and m.last_error == error))
 
 
 class _Audit(_Repo):
