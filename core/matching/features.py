@@ -22,7 +22,7 @@ from datetime import datetime
 import numpy as np
 import numpy.typing as npt
 
-from core.matching.slots import U8, slot_masks, utc_offset_hours
+from core.matching.slots import U8, Week, availability_week, session_starts, utc_offset_hours
 from core.matching.types import Candidate
 from core.model import Setup
 from core.settings import CommunitySettings, MatchingWeights
@@ -58,7 +58,9 @@ class Pool:
     cands: list[Candidate]
     settings: CommunitySettings
     start: datetime
-    slots: U8
+    week: Week  # exact merged UTC minutes per learner (for reasons)
+    slots: U8  # quarter hours free (inward), (n, 672)
+    runs: U8  # quarter hours from which a whole session fits (slots.session_starts)
     compat: I64
     compat_table: F32
     lang_sets: list[frozenset[str]]  # per compat code: casefolded languages
@@ -70,6 +72,7 @@ class Pool:
     kind: I64
     node: F32
     words: npt.NDArray[np.uint64]  # the slot rows packed 64 to a word, for popcounts
+    run_words: npt.NDArray[np.uint64]  # the session-start rows packed likewise
 
     @property
     def w(self) -> MatchingWeights:
@@ -78,7 +81,9 @@ class Pool:
 
 def build_pool(cands: list[Candidate], settings: CommunitySettings, start: datetime) -> Pool:
     w = settings.weights
-    slots = slot_masks([(c.availability, c.timezone) for c in cands], start)
+    week = availability_week([(c.availability, c.timezone) for c in cands], start)
+    slots = week.slots
+    runs = session_starts(slots, settings.session_minutes)
     folded: dict[frozenset[str], frozenset[str]] = {}
     langs = [folded.get(c.languages) or folded.setdefault(
         c.languages, frozenset(x.casefold() for x in c.languages)) for c in cands]
@@ -93,18 +98,18 @@ def build_pool(cands: list[Candidate], settings: CommunitySettings, start: datet
     rating = np.array([3.0 if c.rating is None else c.rating for c in cands], np.float64)
     node = w.wait_per_week * weeks + w.rating * (rating - 3.0)
     return Pool(
-        cands=cands, settings=settings, start=start, slots=slots,
+        cands=cands, settings=settings, start=start, week=week, slots=slots, runs=runs,
         compat=compat, compat_table=_compat_table(lang_sets, setups, w), lang_sets=lang_sets,
         setup_bits=[_SETUP_BITS[s] for s in setups],
         geo=geo, geo_table=_geo_table(gkeys, w), offset=offset,
         cohort=_unique_or_negative([c.cohort for c in cands]),
         kind=_unique_or_negative([c.support_kind for c in cands]),
-        node=node.astype(np.float32), words=pack_words(slots),
+        node=node.astype(np.float32), words=pack_words(slots), run_words=pack_words(runs),
     )
 
 
 def pack_words(slots: U8) -> npt.NDArray[np.uint64]:
-    """(n, 6) uint64: bit s of the row = slot s."""
+    """(n, 11) uint64: bit s of the row = slot s."""
     packed = np.packbits(slots, axis=1, bitorder="little")
     pad = (-packed.shape[1]) % 8
     if pad:
