@@ -77,7 +77,7 @@ def plan_round(candidates: list[Candidate], *, settings: CommunitySettings, now:
     t0 = perf_counter()
     cands = _unique(candidates)
     start = week_start(now)
-    pool = build_pool(cands, settings, start)
+    pool = build_pool(cands, settings, start, now)
     block_set = set(blocked)
     past = set(past_partners) - block_set
     scorer = Scorer(pool, block_set, past)

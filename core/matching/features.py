@@ -18,11 +18,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from math import ceil
 
 import numpy as np
 import numpy.typing as npt
 
-from core.matching.slots import U8, Week, availability_week, session_starts, utc_offset_hours
+from core.matching.slots import (
+    SLOT_MINUTES,
+    U8,
+    Week,
+    availability_week,
+    session_starts,
+    utc_offset_hours,
+)
 from core.matching.types import Candidate
 from core.model import Setup
 from core.settings import CommunitySettings, MatchingWeights
@@ -79,11 +87,16 @@ class Pool:
         return self.settings.weights
 
 
-def build_pool(cands: list[Candidate], settings: CommunitySettings, start: datetime) -> Pool:
+def build_pool(cands: list[Candidate], settings: CommunitySettings, start: datetime,
+               now: datetime | None = None) -> Pool:
+    """The round's arrays for the week from ``start``; a session may start at ``now`` at the
+    earliest (default: ``start``), so every match has a time still to come."""
     w = settings.weights
     week = availability_week([(c.availability, c.timezone) for c in cands], start)
     slots = week.slots
     runs = session_starts(slots, settings.session_minutes)
+    if now is not None and now > start:
+        runs[:, :ceil((now - start).total_seconds() / 60 / SLOT_MINUTES)] = 0
     folded: dict[frozenset[str], frozenset[str]] = {}
     langs = [folded.get(c.languages) or folded.setdefault(
         c.languages, frozenset(x.casefold() for x in c.languages)) for c in cands]
