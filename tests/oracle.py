@@ -26,7 +26,7 @@ from core.matching.pairs import max_weight_pairs
 from core.matching.score import Scorer, pair_matrix
 from core.matching.support import sides, support_scores
 from core.matching.types import Candidate, RoundPlan
-from core.model import Mode, Setup
+from core.model import Mode
 
 _CLASS = {Mode.STUDY_BUDDY: "b", Mode.ACCOUNTABILITY: "a", Mode.STUDY_GROUP: "g",
           Mode.OFFER_SUPPORT: "s", Mode.NEED_SUPPORT: "s"}
@@ -130,9 +130,9 @@ def violations(plan: RoundPlan, cands: list[Candidate], settings: Any, now: date
         out += _shape_problems(ids, cs, settings)
         if not frozenset.intersection(*(frozenset(x.casefold() for x in c.languages) for c in cs)):
             out.append(f"{ids}: no common language")
-        explicit = {c.setup for c in cs} - {Setup.ANY}
-        if len(explicit) > 1:
-            out.append(f"{ids}: setups {explicit}")
+        required = {c.setup.kind for c in cs if c.setup.required}
+        if len(required) > 1:  # a preference may give way; two different musts cannot
+            out.append(f"{ids}: required setups {required}")
         out += _time_problems(ids, cs, m.times, settings, start)
         if any(frozenset((a, b)) in blocked for k, a in enumerate(ids) for b in ids[k + 1:]):
             out.append(f"{ids}: a blocked pair")

@@ -4,9 +4,10 @@ Categorical attributes become small integer codes plus lookup tables, so a block
 score matrix is a few gathers and adds instead of a Python loop over pairs:
 
 * ``compat``: one code per (language set, setup). ``compat_table[a, b]`` is ``-inf`` when the
-  two share no language or want incompatible setups (a hard constraint), otherwise the
-  same-setup bonus. Bilingual learners simply have their own code that is compatible with
-  both language groups, which is how they bridge them.
+  two share no language or both *require* different setups (a hard constraint; a setup
+  is a preference unless marked "only-..."), otherwise the same-setup bonus. Bilingual
+  learners simply have their own code that is compatible with both language groups,
+  which is how they bridge them.
 * ``geo``: one code per (country, UTC offset); ``geo_table`` holds the same-country or
   near-offset bonus.
 * ``cohort`` / ``kind``: equal codes mean the same cohort / support kind; empty values get
@@ -37,7 +38,12 @@ from core.settings import CommunitySettings, MatchingWeights
 
 F32 = npt.NDArray[np.float32]
 I64 = npt.NDArray[np.int64]
-_SETUP_BITS = {Setup.TEXT: 1, Setup.VOICE: 2, Setup.VIDEO: 4, Setup.IN_PERSON: 8, Setup.ANY: 15}
+_KIND_BITS = {Setup.TEXT: 1, Setup.VOICE: 2, Setup.VIDEO: 4, Setup.IN_PERSON: 8, Setup.ANY: 15}
+
+
+def setup_bits(setup: Setup) -> int:
+    """The ways a learner can meet, as bits: a required setup's own, else every way."""
+    return _KIND_BITS[setup.kind] if setup.required else _KIND_BITS[Setup.ANY]
 
 
 def near_offset_bonus(delta_hours: float, w: MatchingWeights) -> float:
@@ -72,7 +78,7 @@ class Pool:
     compat: I64
     compat_table: F32
     lang_sets: list[frozenset[str]]  # per compat code: casefolded languages
-    setup_bits: list[int]  # per compat code
+    setup_bits: list[int]  # per compat code: the ways they can meet (setup_bits)
     geo: I64
     geo_table: F32
     offset: F32
@@ -113,7 +119,7 @@ def build_pool(cands: list[Candidate], settings: CommunitySettings, start: datet
     return Pool(
         cands=cands, settings=settings, start=start, week=week, slots=slots, runs=runs,
         compat=compat, compat_table=_compat_table(lang_sets, setups, w), lang_sets=lang_sets,
-        setup_bits=[_SETUP_BITS[s] for s in setups],
+        setup_bits=[setup_bits(s) for s in setups],
         geo=geo, geo_table=_geo_table(gkeys, w), offset=offset,
         cohort=_unique_or_negative([c.cohort for c in cands]),
         kind=_unique_or_negative([c.support_kind for c in cands]),
@@ -151,11 +157,12 @@ def setup_fit_table(setup_bits: list[int]) -> npt.NDArray[np.bool_]:
 
 
 def _compat_table(lang_sets: list[frozenset[str]], setups: list[Setup], w: MatchingWeights) -> F32:
-    """-inf where two codes cannot meet (no common language / incompatible setups)."""
+    """-inf where two codes cannot meet (no common language / required setups that differ);
+    else the same-setup bonus when both prefer or require the same way (not "any")."""
     share = lang_share_table(lang_sets)
-    sb = np.array([_SETUP_BITS[s] for s in setups], dtype=np.int64)
-    fits = setup_fit_table([_SETUP_BITS[s] for s in setups])
-    same = (sb[:, None] == sb[None, :]) & (sb[:, None] != _SETUP_BITS[Setup.ANY])
+    sb = np.array([_KIND_BITS[s.kind] for s in setups], dtype=np.int64)
+    fits = setup_fit_table([setup_bits(s) for s in setups])
+    same = (sb[:, None] == sb[None, :]) & (sb[:, None] != _KIND_BITS[Setup.ANY])
     table = np.where(same, np.float32(w.same_setup), np.float32(0.0)).astype(np.float32)
     table[~(share & fits)] = -np.inf
     return table

@@ -9,7 +9,8 @@ hours: core/matching/slots.py)::
                 + w.same_cohort                       if same cohort
                 + max(w.same_country if same country,
                       w.near_offset_per_hour * (3 - |UTC offset difference in hours|), 0)
-                + w.same_setup                        if both prefer the same setup (not "any")
+                + w.same_setup                        if both prefer the same setup (not "any";
+                                                      a setup is a hard rule only as "only-...")
                 + w.support_kind                      supporter <-> learner: kind offered = needed
                 + node(i) + node(j)
                 + w.past_partner                      if they were matched before (negative)

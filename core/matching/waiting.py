@@ -79,7 +79,8 @@ def _reason(scorer: Scorer, i: int, others: I64, time: tuple[F32, F32],
     code = int(pool.compat[i])
     setup_ok = tables[0][code, pool.compat[others]]
     if not setup_ok.any():
-        return f"{who} on {topic} is up for {SETUP_WORDS.get(c.setup, str(c.setup))} yet."
+        words = SETUP_WORDS.get(c.setup.kind, str(c.setup.kind))
+        return f"{who} on {topic} is up for {words} yet (you asked for {words} only)."
     lang_ok = setup_ok & tables[1][code, pool.compat[others]]
     if not lang_ok.any():
         return f"{who} on {topic} speaks {_join(sorted(c.languages)) or 'your language'} yet."
