@@ -91,7 +91,8 @@ class CommunitySettings:
     min_overlap_hours: float = setting(1.0, "hard rule: at least this many hours a week in "
                                        "common", lo=0.0, hi=24.0)
     session_minutes: int = setting(60, "length of suggested meeting slots and of booked "
-                                   "sessions", lo=15, hi=720)
+                                   "sessions; hard rule: every match has one in common",
+                                   lo=15, hi=720)
     suggested_times: int = setting(3, "how many meeting times to suggest per match", lo=1,
                                    hi=10)
     instant_match: bool = setting(False, "also match on join when a good partner already "
