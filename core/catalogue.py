@@ -91,8 +91,10 @@ AVAILABILITY = Field("availability", "When are you free each week?", Kind.AVAILA
 COHORT = Field("cohort", "Cohort", Kind.CHOICE, required=False, choices_from="cohorts",
                max_length=60)
 COUNTRY = Field("country", "Country", Kind.TEXT, required=False, max_length=60)
-SETUP = Field("setup", "Preferred setup", Kind.CHOICE, required=False,
-              choices=tuple(s.value for s in Setup))
+# a preference unless the learner picks "only-...": then nothing else is matched
+SETUP = Field("setup", "How you like to meet", Kind.CHOICE, required=False,
+              choices=tuple(s.value for s in Setup),
+              description="a preference; pick only-... if nothing else works for you")
 GOAL = Field("goal", "Your goal", Kind.PARAGRAPH, required=False, max_length=500)
 CONTACT = Field("contact", "Contact to share with your match", Kind.TEXT,
                 required=False, max_length=80, placeholder="phone, email or handle")

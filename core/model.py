@@ -57,13 +57,28 @@ MODE_LABELS: dict[Mode, str] = {
 
 
 class Setup(StrEnum):
-    """Preferred study setup."""
+    """Study setup: a preference ("video"), or a requirement ("only-video": nothing else
+    works for this learner). "any" fits everything."""
 
     TEXT = "text"
     VOICE = "voice"
     VIDEO = "video"
     IN_PERSON = "in-person"
     ANY = "any"
+    ONLY_TEXT = "only-text"
+    ONLY_VOICE = "only-voice"
+    ONLY_VIDEO = "only-video"
+    ONLY_IN_PERSON = "only-in-person"
+
+    @property
+    def required(self) -> bool:
+        """The learner can meet only this way (a hard rule in matching)."""
+        return self.value.startswith("only-")
+
+    @property
+    def kind(self) -> Setup:
+        """The way of meeting, preferred or required: ``only-video`` -> ``video``."""
+        return Setup(self.value.removeprefix("only-"))
 
 
 class QueueState(StrEnum):
