@@ -23,6 +23,7 @@ from core.model import (
     Mode,
     OutboxMessage,
     Profile,
+    Proposal,
     QueueEntry,
     Round,
     Session,
@@ -183,6 +184,15 @@ class SessionRepository(Protocol):
                           learner_id: int | None = None) -> int: ...
 
 
+class ProposalRepository(Protocol):
+    async def add(self, proposal: Proposal) -> Proposal: ...
+    async def get(self, proposal_id: int) -> Proposal | None: ...
+    async def update(self, proposal: Proposal) -> None: ...
+    async def open_for_match(self, match_id: int) -> builtins.list[Proposal]:
+        """The match's proposals still waiting for answers, oldest first."""
+        ...
+
+
 class FeedbackRepository(Protocol):
     async def add(self, feedback: Feedback) -> Feedback: ...
     async def update(self, feedback: Feedback) -> None: ...
@@ -236,6 +246,7 @@ class UnitOfWork(Protocol):
     blocks: BlockRepository
     rounds: RoundRepository
     sessions: SessionRepository
+    proposals: ProposalRepository
     feedback: FeedbackRepository
     outbox: OutboxRepository
     audit: AuditRepository
