@@ -76,6 +76,21 @@ def is_prompt_of(key: str, match_id: int | None, learner_id: int) -> bool:
             or (key.startswith(weekly) and key.rsplit(":", 1)[-1] == str(learner_id)))
 
 
+def proposal_prefix(match_id: int | None, proposal_id: int | None) -> str:
+    """Every row of one proposed session time (dropped with the match's rows)."""
+    return f"{match_prefix(match_id)}proposal:{proposal_id}:"
+
+
+def proposal_ask(match_id: int | None, proposal_id: int | None, learner_id: int) -> str:
+    """Asking one member to accept or decline a proposed time."""
+    return f"{proposal_prefix(match_id, proposal_id)}ask:{learner_id}"
+
+
+def proposal_declined(match_id: int | None, proposal_id: int | None, learner_id: int) -> str:
+    """Telling one member that a proposed time was declined (nothing booked)."""
+    return f"{proposal_prefix(match_id, proposal_id)}declined:{learner_id}"
+
+
 # ---- a match's space ------------------------------------------------------------------
 
 

@@ -99,6 +99,13 @@ class SessionState(StrEnum):
     DONE = "done"
 
 
+class ProposalState(StrEnum):
+    OPEN = "open"  # waiting for the others' answers
+    BOOKED = "booked"  # everyone accepted: the session is booked (or moved)
+    DECLINED = "declined"  # someone declined: nothing was booked
+    WITHDRAWN = "withdrawn"  # replaced by a newer proposal, or the match ended
+
+
 class OutboxState(StrEnum):
     PENDING = "pending"
     SENT = "sent"
@@ -314,6 +321,33 @@ class Session:
     sequence: int = 0
     state: SessionState = SessionState.BOOKED
     id: int | None = None
+
+
+@dataclass
+class Proposal:
+    """A session time one member proposed; it is booked only once every member accepts.
+
+    ``session_id``: the booked session it would move (a reschedule), None for a new one.
+    ``accepted``: who said yes so far (the proposer, from the start)."""
+
+    match_id: int
+    proposed_by: int
+    start: datetime
+    end: datetime
+    created_at: datetime
+    accepted: tuple[int, ...] = ()
+    session_id: int | None = None
+    state: ProposalState = ProposalState.OPEN
+    decided_by: int | None = None  # who declined it, or whose yes booked it
+    id: int | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.state is ProposalState.OPEN
+
+    def waiting_for(self, member_ids: list[int]) -> list[int]:
+        """The members whose answer is still missing, in the match's order."""
+        return [i for i in member_ids if i not in self.accepted]
 
 
 @dataclass

@@ -24,6 +24,7 @@ from core.model import (
     Mode,
     OutboxMessage,
     Profile,
+    Proposal,
     QueueEntry,
     Round,
     Session,
@@ -237,6 +238,15 @@ class SessionRepository(Protocol):
         ...
 
 
+class ProposalRepository(Protocol):
+    async def add(self, proposal: Proposal) -> Proposal: ...
+    async def get(self, proposal_id: int) -> Proposal | None: ...
+    async def update(self, proposal: Proposal) -> None: ...
+    async def open_for_match(self, match_id: int) -> builtins.list[Proposal]:
+        """The match's proposals still waiting for answers, oldest first."""
+        ...
+
+
 class FeedbackRepository(Protocol):
     async def add(self, feedback: Feedback) -> Feedback: ...
     async def update(self, feedback: Feedback) -> None: ...
@@ -389,6 +399,7 @@ class UnitOfWork(Protocol):
     blocks: BlockRepository
     rounds: RoundRepository
     sessions: SessionRepository
+    proposals: ProposalRepository
     feedback: FeedbackRepository
     outbox: OutboxRepository
     audit: AuditRepository

@@ -133,8 +133,9 @@ class CommunitySettings:
     reminder_offsets_minutes: tuple[int, ...] = setting(
         (24 * 60, 60), "session reminders, minutes before (24 h and 1 h)", item=Kind.INT,
         lo=1, hi=20160)
-    allow_outside_availability: bool = setting(False, "yes: booking outside availability "
-                                               "only warns")
+    allow_outside_availability: bool = setting(True, "yes: a time outside someone's declared "
+                                               "hours may be proposed (with a warning; they "
+                                               "accept or decline); no: it is refused")
     commands_per_minute: int = setting(20, "per-user rate limit; 0 = unlimited", lo=0, hi=1000)
     # Processes one round may use: 1 = in the bot's process; 0 = one per core for queues of
     # 5,000+ learners (forked workers; measured 19 s -> 12 s at 100,000 on 2 cores).

@@ -27,7 +27,7 @@ from core.ports import ReadOnlyUnit, StorageConflict
 
 _MISSING = object()
 TABLES = ("communities", "learners", "profiles", "queue", "matches", "blocks", "rounds",
-          "sessions", "feedback", "outbox", "audit", "tombstones", "accepted")
+          "sessions", "proposals", "feedback", "outbox", "audit", "tombstones", "accepted")
 
 
 def _as_utc(value: datetime) -> datetime:
@@ -424,6 +424,13 @@ class _Sessions(_Repo):
                               and s.state != md.SessionState.CANCELLED))
 
 
+class _Proposals(_Repo):
+    table = "proposals"
+
+    async def open_for_match(self, match_id: int) -> list[md.Proposal]:
+        return self._rows(lambda p: p.match_id == match_id and p.state == md.ProposalState.OPEN)
+
+
 class _Feedback(_Repo):
     table = "feedback"
     same = staticmethod(lambda a, b: _Feedback._key(a) == _Feedback._key(b))
@@ -643,6 +650,7 @@ class InMemoryUnitOfWork:
         self.blocks: ports.BlockRepository = _Blocks(self)
         self.rounds: ports.RoundRepository = _Rounds(self)
         self.sessions: ports.SessionRepository = _Sessions(self)
+        self.proposals: ports.ProposalRepository = _Proposals(self)
         self.feedback: ports.FeedbackRepository = _Feedback(self)
         self.outbox: ports.OutboxRepository = _Outbox(self)
         self.audit: ports.AuditRepository = _Audit(self)

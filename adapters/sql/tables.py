@@ -237,6 +237,22 @@ sessions = Table(
     Column("state", String(16), nullable=False),
 )
 
+# Session times proposed in a match, booked once every member accepts (migration 0007).
+session_proposals = Table(
+    "session_proposals", metadata,
+    _id(),
+    _fk("match_id", "matches.id", cascade=True),
+    # No foreign keys: a proposal outlives its proposer being forgotten, as a session does.
+    Column("proposed_by", Integer, nullable=False),
+    Column("start", UtcDateTime, nullable=False),
+    Column("end", UtcDateTime, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("accepted", JSON, nullable=False),  # learner ids who said yes
+    Column("session_id", Integer, nullable=True),  # the session it moves, if a reschedule
+    Column("state", String(16), nullable=False),
+    Column("decided_by", Integer, nullable=True),
+)
+
 feedback = Table(
     "feedback", metadata,
     _id(),

@@ -55,6 +55,7 @@ from adapters.sql.repos_people import (
     SqlProfileRepository,
     SqlQueueRepository,
 )
+from adapters.sql.repos_proposals import SqlProposalRepository
 from core import ports
 
 # First key of the two-int advisory lock: "PM" — keeps our locks apart from other apps'.
@@ -219,6 +220,7 @@ class SqlUnitOfWork:
         self.blocks: ports.BlockRepository = SqlBlockRepository(self)
         self.rounds: ports.RoundRepository = SqlRoundRepository(self)
         self.sessions: ports.SessionRepository = SqlSessionRepository(self)
+        self.proposals: ports.ProposalRepository = SqlProposalRepository(self)
         self.feedback: ports.FeedbackRepository = SqlFeedbackRepository(self)
         self.outbox: ports.OutboxRepository = SqlOutboxRepository(self)
         self.audit: ports.AuditRepository = SqlAuditRepository(self)
