@@ -162,19 +162,19 @@ async def dispatch_due(uow_factory: UnitOfWorkFactory, clock: Clock,
 
 
 async def _park_rows(run: _Pass, rows: Sequence[OutboxMessage], until: datetime | None) -> None:
-    """Give claimed rows back unattempted: due ``until`` (their target is rate-limited) or
-    due now (the process is stopping). Nothing was attempted, so nothing is counted."""
+    """Give claimed rows back unattempted, in one transaction: due ``until`` (their target
+    is rate-limited) or due now (the process is stopping). Nothing was attempted, so
+    nothing is counted; a row whose claim was lost meanwhile is left to its new holder."""
+    if not rows:
+        return
     when = until or run.clock.now()
-    for msg in rows:
-        token = msg.claim_token
 
-        async def give_back(uow: UnitOfWork, msg: OutboxMessage = msg,
-                            token: str = token) -> bool:
-            return await park(uow, token, msg, when)
+    async def give_back(uow: UnitOfWork) -> int:
+        return sum([await park(uow, m.claim_token, m, when) for m in rows])
 
-        await run.write("handing the row back", msg, give_back)
-    if until is None:
-        log.info("released %d claimed outbox row(s) unsent: stopping", len(rows))
+    given = await run.write(f"handing {len(rows)} row(s) back", rows[0], give_back)
+    if until is None and given is not None:
+        log.info("released %d claimed outbox row(s) unsent: stopping", given)
 
 
 async def _deliver_one(run: _Pass, msg: OutboxMessage) -> datetime | None:
