@@ -26,7 +26,7 @@ import discord
 from adapters.discord import spaces
 from adapters.discord.once import send_steps
 from adapters.discord.render import render_text
-from adapters.steps import Steps
+from adapters.steps import Steps, step_nonce
 from core.messages import CloseSpace, DirectMessage, Message, OpenSpace, SpaceMessage
 from core.model import OutboxMessage
 from core.ports import DeliveryError, StepJournal
@@ -153,6 +153,8 @@ class DiscordDeliverer:
             return
         self._told.add((guild.id, kind))
         try:
-            await guild.system_channel.send(f"⚠️ {text}")
+            # A nonce, so discord.py's own retry of a 500 cannot post the notice twice.
+            await guild.system_channel.send(
+                f"⚠️ {text}", nonce=step_nonce(f"notice:{guild.id}:{kind.__name__}", "text"))
         except discord.HTTPException:
             log.warning("could not tell the moderators of guild %s about: %s", guild_id, text)
