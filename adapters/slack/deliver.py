@@ -160,8 +160,7 @@ class SlackDeliverer:
     # ---- kinds ----------------------------------------------------------------------
     async def _dm(self, dm: DirectMessage, steps: Steps) -> None:
         channel = dm.user_id  # chat.postMessage to a user id lands in the app's DM
-        if (steps.reconciling and steps.get("text") is None) or (
-                dm.attachments and steps.get("text") is None):
+        if steps.get("text") is None and (steps.reconciling or dm.attachments):
             channel = await self._dm_channel(dm.user_id)  # history and uploads need its id
         await self._message(channel, dm.text, dm.buttons, dm.attachments, steps,
                             f"DM to {dm.user_id}")
