@@ -75,6 +75,12 @@ class DatabaseConfig:
                        "processes), e.g. postgresql+asyncpg://peermatch@127.0.0.1:5432/peermatch",
                        check=_database_url, accepts="a sqlite+aiosqlite:// or "
                        "postgresql+asyncpg:// URL")
+    connect_timeout_seconds: float = setting(5.0, "PostgreSQL: how long opening a connection "
+                                             "(or waiting for a free one) may take before "
+                                             "the bot answers that the database is "
+                                             "unavailable", lo=0.5, hi=300.0)
+    statement_timeout_seconds: float = setting(10.0, "PostgreSQL: the longest one statement "
+                                               "may run (0 = no limit)", lo=0.0, hi=3600.0)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Row, delete, func, select, update
 
 from adapters.sql.repo_base import SqlRepository
-from adapters.sql.repos_people import upsert_insert
+from adapters.sql.repos_people import READ_CHUNK, chunks, upsert_insert
 from adapters.sql.tables import outbox
 from core.messages import from_row
 from core.model import OutboxMessage, OutboxState
@@ -54,6 +54,35 @@ class SqlOutboxRepository(SqlRepository):
         if new_id is not None:
             message.id = int(new_id)
         return message
+
+    async def add_many(self, messages: Sequence[OutboxMessage]) -> int:
+        """One multi-row INSERT ... ON CONFLICT DO NOTHING RETURNING per few hundred rows
+        (SQLAlchemy's "insertmanyvalues"); RETURNING names only the rows really added."""
+        if not messages:
+            return 0
+        stmt = (upsert_insert(self.conn.dialect.name)(outbox)
+                .on_conflict_do_nothing(index_elements=[outbox.c.idempotency_key])
+                .returning(outbox.c.id, outbox.c.idempotency_key))
+        added = 0
+        for chunk in chunks(list(messages)):
+            result = await self.conn.execute(stmt, [_values(m) for m in chunk])
+            ids = {r.idempotency_key: int(r.id) for r in result}
+            for message in chunk:
+                if message.idempotency_key in ids:
+                    message.id = ids[message.idempotency_key]
+            added += len(ids)
+        return added
+
+    async def existing_keys(self, keys: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        for chunk in chunks(list(dict.fromkeys(keys)), READ_CHUNK):
+            found.update(await self.conn.scalars(
+                select(outbox.c.idempotency_key).where(outbox.c.idempotency_key.in_(chunk))))
+        return found
+
+    async def count_errors(self, community_id: int, error: str) -> int:
+        return int(await self.conn.scalar(select(func.count()).select_from(outbox).where(
+            outbox.c.community_id == community_id, outbox.c.last_error == error)) or 0)
 
     async def claim_due(self, now: datetime, limit: int, lease_until: datetime,
                         claimed_by: str = "") -> list[OutboxMessage]:

@@ -131,7 +131,7 @@ async def test_two_dispatchers_on_postgres_never_deliver_a_row_twice(pg_storage,
 async def test_after_downtime_only_still_useful_reminders_are_sent(storage, caplog) -> None:
     bot = Bot(storage)
     mid = await pair(bot)
-    assert (await bot.run("ana", "peer schedule", when="2026-03-05 18:00")).ok
+    assert (await bot.book("ana", "peer schedule", when="2026-03-05 18:00")).ok
     [session] = await sessions(bot, mid)
     ana = await learner_id(bot, "ana")
     # The bot was down from Monday until 30 minutes before Thursday's session.
@@ -152,7 +152,7 @@ async def test_after_downtime_only_still_useful_reminders_are_sent(storage, capl
 async def test_a_reminder_found_after_its_session_started_is_dropped(storage) -> None:
     bot = Bot(storage, settings=CommunitySettings(reminder_offsets_minutes=(60,)))
     mid = await pair(bot)
-    assert (await bot.run("ana", "peer schedule", when="2026-03-05 18:00")).ok
+    assert (await bot.book("ana", "peer schedule", when="2026-03-05 18:00")).ok
     [session] = await sessions(bot, mid)
     bot.clock.set(utc(2026, 3, 5, 18, 10))
     platform = TimedDeliverer(bot.clock)

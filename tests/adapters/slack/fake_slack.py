@@ -26,6 +26,7 @@ from tests.adapters.slack.fake_workspace import Workspace
 BOT_TOKEN = "xoxb-test-token"
 APP_TOKEN = "xapp-test-token"
 _JSON_PARAMS = ("blocks", "view", "files", "metadata", "attachments")
+RESPONSE_URL_USES = 5
 WAIT_BOUND_SECONDS = 5.0  # how long wait_for polls before failing the test
 AFTER_FAULTS = ("500", "drop", "hang")
 
@@ -52,6 +53,8 @@ class FakeSlack(Workspace):
         super().__init__(team_id)
         self.calls: list[Call] = []
         self.responses: list[dict[str, Any]] = []  # what was posted to response_urls
+        self.response_peers: list[tuple[str, int]] = []  # the client end of each post
+        self._expired: set[str] = set()
         self.socket_acks: list[dict[str, Any]] = []
         self._failures: dict[str, list[Failure]] = defaultdict(list)
         self._delays: dict[str, float] = {}
@@ -121,6 +124,10 @@ class FakeSlack(Workspace):
     def slow(self, method: str, seconds: float) -> None:
         """Answer ``method`` only after ``seconds`` (a slow or hung platform); 0 restores."""
         self._delays[method] = seconds
+
+    def expire(self, key: str) -> None:
+        """The response_url ``key`` has expired (Slack keeps them 30 minutes)."""
+        self._expired.add(key)
 
     def calls_to(self, method: str) -> list[dict[str, Any]]:
         return [c.params for c in self.calls if c.method == method]
@@ -203,7 +210,15 @@ class FakeSlack(Workspace):
         return web.Response(text="OK")
 
     async def _response(self, request: web.Request) -> web.Response:
-        self.responses.append({"key": request.match_info["key"], **await request.json()})
+        key = request.match_info["key"]
+        # Like Slack: a response_url lives 30 minutes and takes at most 5 posts.
+        if key in self._expired:
+            return web.Response(status=404, text="expired_url")
+        if sum(r["key"] == key for r in self.responses) >= RESPONSE_URL_USES:
+            return web.Response(status=404, text="used_url")
+        self.responses.append({"key": key, **await request.json()})
+        self.response_peers.append(request.transport.get_extra_info("peername")
+                                   if request.transport else ("", 0))
         return web.Response(text="ok")
 
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:
