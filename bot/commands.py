@@ -7,6 +7,7 @@ import contextlib
 import io
 import sys
 from pathlib import Path
+from typing import BinaryIO
 
 from adapters.console.deliver import ConsoleDeliverer
 from adapters.console.render import render_text
@@ -24,7 +25,7 @@ from core.services.errors import Refusal
 from core.services.import_file import Table
 from core.services.importing import ImportReport, import_rows, import_table
 from core.services.lookup import people
-from core.services.reports import export_csv
+from core.services.reports import write_export
 from core.services.rounds import run_round, summary
 
 DEMO_DB = Path("var/demo.db")
@@ -59,15 +60,15 @@ async def round_(config: Config, url: str, platform: str, external_id: str, *,
 
 
 async def export(config: Config, url: str, platform: str, external_id: str, what: str,
-                 fmt: str = "csv") -> bytes:
-    """The export file of one community (CSV with a BOM, or XLSX)."""
+                 fmt: str, sink: BinaryIO) -> int:
+    """Write the export file of one community (CSV with a BOM, or XLSX) to ``sink`` as it
+    is read, a page at a time; returns the number of rows."""
     app = build_app(config, database_url=url)
     try:
         community = await _community(app, platform, external_id)
         assert community.id is not None
         async with app.services.uow_factory() as uow:
-            content, _ = await export_csv(uow, community.id, what, fmt)
-        return content
+            return await write_export(uow, community.id, what, fmt, sink)
     finally:
         await app.close()
 
@@ -83,13 +84,14 @@ def progress_bar(done: int, total: int) -> None:
 
 
 async def import_file(config: Config, url: str, platform: str, external_id: str,
-                      table: Table, *, dry_run: bool = False) -> int:
+                      table: Table, *, dry_run: bool = False, progress: bool = False) -> int:
     """Import (or preview) a table and print the report; exit code 1 if any row was
-    rejected or the file could not be read."""
+    rejected or the file could not be read. ``progress``: a bar on stderr as batches land."""
     app = build_app(config, database_url=url)
     try:
         report = await import_table(app.services, platform, external_id, table,
-                                    dry_run=dry_run, progress=progress_bar)
+                                    dry_run=dry_run,
+                                    progress=progress_bar if progress else None)
     finally:
         await app.close()
     print_report(report)

@@ -39,6 +39,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from adapters.sql.repos_accepted import SqlAcceptedWorkRepository
 from adapters.sql.repos_matches import (
     SqlFeedbackRepository,
     SqlMatchRepository,
@@ -54,6 +55,7 @@ from adapters.sql.repos_people import (
     SqlProfileRepository,
     SqlQueueRepository,
 )
+from adapters.sql.repos_proposals import SqlProposalRepository
 from core import ports
 
 # First key of the two-int advisory lock: "PM" — keeps our locks apart from other apps'.
@@ -218,9 +220,11 @@ class SqlUnitOfWork:
         self.blocks: ports.BlockRepository = SqlBlockRepository(self)
         self.rounds: ports.RoundRepository = SqlRoundRepository(self)
         self.sessions: ports.SessionRepository = SqlSessionRepository(self)
+        self.proposals: ports.ProposalRepository = SqlProposalRepository(self)
         self.feedback: ports.FeedbackRepository = SqlFeedbackRepository(self)
         self.outbox: ports.OutboxRepository = SqlOutboxRepository(self)
         self.audit: ports.AuditRepository = SqlAuditRepository(self)
+        self.accepted: ports.AcceptedWorkRepository = SqlAcceptedWorkRepository(self)
 
     @property
     def connection(self) -> AsyncConnection:

@@ -16,6 +16,7 @@ or does not answer in time (``StorageUnavailable``) gets one clear reply.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
@@ -96,18 +97,27 @@ async def ensure_learner(uow: Any, community: Community, user_id: str, display_n
     return learner
 
 
-async def handle(services: Services, request: CommandRequest) -> Reply:
+Settle = Callable[[UnitOfWork, Reply], Awaitable[bool]]
+
+
+async def handle(services: Services, request: CommandRequest, *,
+                 settle: Settle | None = None) -> Reply:
     """Run one command and return the reply to show. Never raises for user errors, nor
-    for an unavailable database."""
+    for an unavailable database.
+
+    ``settle`` (accepted work, core/services/accepted.py) runs in the command's transaction
+    just before its commit; when it answers False (the work was done elsewhere) nothing
+    the command did is kept."""
     cmd = catalogue.command(request.command)
     if cmd is None:
         return error(f"I don't know the command `{request.command}`. Try `/peer help`.")
     counted: list[bool] = []  # the rate limit counts a command once, however often it runs
-    writes, raced = cmd.key not in READS_ONLY, False
+    # Settling accepted work writes its row: such a command always writes.
+    writes, raced = settle is not None or cmd.key not in READS_ONLY, False
     try:
         while True:
             try:
-                return await _run(services, request, cmd, counted, writes=writes)
+                return await _run(services, request, cmd, counted, settle, writes=writes)
             except _NeedsWrite:
                 writes = True  # a first contact: once more, in a writing unit
             except _FirstContactRace as race:
@@ -128,7 +138,7 @@ async def _first_contact(uow: UnitOfWork, request: CommandRequest) -> Community:
 
 
 async def _run(services: Services, request: CommandRequest, cmd: Command, counted: list[bool],
-               *, writes: bool) -> Reply:
+               settle: Settle | None, *, writes: bool) -> Reply:
     handler = HANDLERS[cmd.key]
     now = services.clock.now()
     async with services.uow_factory(writes=writes) as uow:
@@ -165,6 +175,9 @@ async def _run(services: Services, request: CommandRequest, cmd: Command, counte
             await uow.rollback()
             refused = error(str(refusal), refusal.field_errors)
             return replace(refused, data={"code": refusal.code}) if refusal.code else refused
+        if reply.ok and settle is not None and not await settle(uow, reply):
+            await uow.rollback()
+            return error("That was already done.")
         if reply.ok:
             await uow.commit()
         else:

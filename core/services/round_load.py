@@ -16,6 +16,7 @@ from core.matching.types import Candidate
 from core.model import Community, Learner, MatchState, Mode, Profile
 from core.ports import UnitOfWork
 from core.services.feedback import ratings_of
+from core.services.skipping import taking_part
 from core.settings import CommunitySettings
 
 
@@ -44,7 +45,8 @@ async def gather(uow: UnitOfWork, community: Community, settings: CommunitySetti
     """The waiting, unpaused, unbanned learners as engine candidates."""
     assert community.id is not None
     # A few set-based reads, whatever the queue's size (no query per learner).
-    entries = await uow.queue.waiting(community.id)
+    entries = taking_part(await uow.queue.waiting(community.id),  # /peer skip
+                          await uow.rounds.list(community.id))
     ids = [e.learner_id for e in entries]
     profiles = await uow.profiles.for_learners(ids)
     ratings = ratings_of(await uow.feedback.list(community.id))

@@ -14,8 +14,9 @@ the second one's store finds those members no longer waiting.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from time import perf_counter
 from typing import Any
 
 from core.matching.types import RoundPlan
@@ -40,6 +41,9 @@ class RoundOutcome:
     matches: list[Match]  # stored matches (empty on a dry run)
     learners: dict[int, Learner]
     profiles: dict[int, Profile]
+    # Wall seconds of each phase: load (queue, profiles, ratings, blocks, past partners),
+    # solve (the engine, off the event loop), store (matches and their outbox rows).
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 def new_seed(services: Services, now: datetime) -> int:
@@ -66,9 +70,12 @@ async def run_round(
     assert community.id is not None
     now = services.clock.now()
     seed = new_seed(services, now) if seed is None else seed
+    started = perf_counter()
     async with services.uow_factory(writes=False) as uow:
         data = await load(uow, community, settings, now)
+    loaded = perf_counter()
     plan = await solve(services, data.candidates, settings, now, seed, data.blocked, data.past)
+    solved = perf_counter()
     async with services.uow_factory() as uow:
         if not dry_run:
             await uow.lock_community(community.id, wait=True)
@@ -82,7 +89,9 @@ async def run_round(
             stored = await store_plan(uow, community, settings, rnd, plan, data.learners,
                                       data.profiles, now)
         await uow.commit()
-    return RoundOutcome(rnd, plan, stored, data.learners, data.profiles)
+    seconds = {"load": loaded - started, "solve": solved - loaded,
+               "store": perf_counter() - solved}
+    return RoundOutcome(rnd, plan, stored, data.learners, data.profiles, seconds)
 
 
 async def instant_match(services: Services, uow: UnitOfWork, community: Community,
@@ -161,6 +170,7 @@ def outcome_json(outcome: RoundOutcome) -> dict[str, Any]:
             {**who(lid), "reason": why} for lid, why in sorted(outcome.plan.unmatched.items())
         ],
         "figures": outcome.plan.figures,
+        "seconds": {k: round(v, 3) for k, v in outcome.seconds.items()},
     }
 
 
