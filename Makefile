@@ -9,9 +9,12 @@ DEV := $(VENV)/.dev-stamp
 
 # Installs with uv when it is on PATH or can be pip-installed into the venv (parallel
 # downloads and a resolver that is not Python: about 4x faster on a fresh clone), with plain
-# pip as the fallback (no uv, or uv failed). USE_UV=0 forces pip. uv compiles the bytecode at
-# install time as pip does (else every start compiles ~600 modules when the environment
-# sets PYTHONDONTWRITEBYTECODE, as this machine's does: seconds per start).
+# pip as the fallback (no uv, or uv failed). USE_UV=0 forces pip. uv does not compile
+# bytecode at install (compiling all of scipy, pandas and matplotlib costs more than the
+# install); the first start compiles what it imports, and the demo and console keep it even
+# where the environment sets PYTHONDONTWRITEBYTECODE (else every start recompiles ~600
+# modules: seconds each time).
+RUN := env -u PYTHONDONTWRITEBYTECODE
 USE_UV ?= 1
 define install
 	@set -e; uv=""; \
@@ -19,7 +22,7 @@ define install
 	  if command -v uv >/dev/null 2>&1; then uv=uv; \
 	  elif [ -x $(BIN)/uv ] || $(BIN)/pip install --quiet uv >/dev/null 2>&1; then uv=$(BIN)/uv; fi; \
 	fi; \
-	if [ -n "$$uv" ] && $$uv pip install --quiet --compile-bytecode --python $(BIN)/python $(1); then \
+	if [ -n "$$uv" ] && $$uv pip install --quiet --python $(BIN)/python $(1); then \
 	  echo "installed with uv: $(1)"; \
 	else \
 	  echo "installing with pip: $(1)"; $(BIN)/pip install --quiet $(1); \
@@ -42,10 +45,10 @@ $(DEV): $(RUNTIME)
 install: $(DEV)
 
 demo: $(RUNTIME) ## sample community, one round, then the console (exits when stdin is not a terminal)
-	$(BIN)/peermatch demo
+	$(RUN) $(BIN)/peermatch demo
 
 console: $(RUNTIME)
-	$(BIN)/peermatch console
+	$(RUN) $(BIN)/peermatch console
 
 lint: $(DEV)
 	$(BIN)/ruff check .
