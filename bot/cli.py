@@ -17,8 +17,10 @@ from typing import Any, BinaryIO
 
 from adapters.sql.migrate import DatabaseMismatch, downgrade, upgrade
 from bot.config import Config, ConfigError, load_config
+from core.ports import StorageUnavailable
 
 EXIT_CONFIG = 2
+EXIT_DATABASE = 3  # unreachable, read-only or not answering in time
 # Sub-commands that may run a round (numpy): one BLAS thread per process (bot/process.py).
 _COMPUTING = frozenset({"demo", "console", "run", "round", "import"})
 
@@ -105,6 +107,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DatabaseMismatch as exc:
         print(f"peermatch: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    except StorageUnavailable as exc:
+        print(f"peermatch: the database at {_redacted(url)} cannot be used: {exc}",
+              file=sys.stderr)
+        return EXIT_DATABASE
     except KeyboardInterrupt:
         return 130
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Row, Select, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from adapters.sql.repo_base import SqlRepository
 from adapters.sql.repos_people import among
@@ -23,6 +24,7 @@ from core.model import (
     Session,
     SessionState,
 )
+from core.ports import StorageConflict
 
 _MATCH_FIELDS = ("community_id", "round_id", "kind", "reasons", "score", "space_id", "state",
                  "ended_reason", "ended_at", "created_at")
@@ -56,7 +58,8 @@ class SqlMatchRepository(SqlRepository):
                 select(match_members).where(match_members.c.match_id.in_(chosen))
                 .order_by(match_members.c.match_id, match_members.c.position)):
             if m.match_id in members:  # a match added since the first read is not shown
-                members[m.match_id].append(MatchMember(m.learner_id, m.role, m.alias))
+                members[m.match_id].append(MatchMember(m.learner_id, m.role, m.alias,
+                                                       m.answered_at))
         return [Match(
             community_id=r.community_id, kind=Mode(r.kind), members=members[r.id],
             reasons=list(r.reasons), created_at=r.created_at,
@@ -70,11 +73,22 @@ class SqlMatchRepository(SqlRepository):
         if match.members:
             await self.conn.execute(insert(match_members), [
                 {"match_id": match.id, "learner_id": m.learner_id, "role": m.role,
-                 "alias": m.alias, "position": i} for i, m in enumerate(match.members)])
+                 "alias": m.alias, "position": i, "answered_at": m.answered_at}
+                for i, m in enumerate(match.members)])
 
     async def add(self, match: Match) -> Match:
-        match.id = await self._insert(matches, _match_values(match), "match not stored")
-        await self._save_members(match)
+        """Store a new match with its members, all or nothing: a member already in an
+        active match of this mode (the guard of migration 0005) raises ``StorageConflict``
+        and leaves the rest of the transaction usable."""
+        try:
+            async with self.conn.begin_nested():
+                match.id = int((await self.conn.execute(
+                    matches.insert().values(_match_values(match)).returning(matches.c.id)
+                )).scalar_one())
+                await self._save_members(match)
+        except IntegrityError as exc:
+            match.id = None
+            raise StorageConflict(f"match not stored: {exc.orig}") from exc
         return match
 
     async def get(self, match_id: int) -> Match | None:
@@ -82,10 +96,15 @@ class SqlMatchRepository(SqlRepository):
         return found[0] if found else None
 
     async def update(self, match: Match) -> None:
-        """Store the match and replace its member list with ``match.members``."""
-        await self.conn.execute(update(matches).where(matches.c.id == match.id)
-                                .values(_match_values(match)))
-        await self._save_members(match)
+        """Store the match and replace its member list with ``match.members`` (all or
+        nothing; ``StorageConflict`` as for ``add``)."""
+        try:
+            async with self.conn.begin_nested():
+                await self.conn.execute(update(matches).where(matches.c.id == match.id)
+                                        .values(_match_values(match)))
+                await self._save_members(match)
+        except IntegrityError as exc:
+            raise StorageConflict(f"match not stored: {exc.orig}") from exc
 
     async def active_for(self, learner_id: int) -> list[Match]:
         return await self._load(select(matches).where(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import builtins
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from secrets import token_hex
 from typing import Any
 
@@ -137,7 +137,7 @@ class SqlCommunityRepository(SqlRepository):
 
 
 _LEARNER_FIELDS = ("community_id", "platform_user_id", "display_name", "is_moderator", "banned",
-                   "ban_reason", "paused_until", "created_at")
+                   "ban_reason", "paused_until", "created_at", "pause_reason")
 
 
 def _learner(row: Row[Any]) -> Learner:
@@ -214,7 +214,7 @@ class SqlLearnerRepository(SqlRepository):
 
 _PROFILE_FIELDS = ("mode", "topic", "languages", "timezone", "availability", "cohort", "country",
                    "setup", "support_kind", "goal", "group_size", "capacity", "anonymous",
-                   "contact", "updated_at")
+                   "contact", "updated_at", "rotate_partners")
 
 
 def _profile(row: Row[Any]) -> Profile:
@@ -265,14 +265,15 @@ class SqlProfileRepository(SqlRepository):
         return {r.learner_id: _profile(r) for r in rows}
 
 
-_QUEUE_FIELDS = ("learner_id", "community_id", "mode", "joined_at", "state", "unmatched_reason")
+_QUEUE_FIELDS = ("learner_id", "community_id", "mode", "joined_at", "state", "unmatched_reason",
+                 "skip_at")
 _ONE_WAITING = "learner already has a waiting queue entry"
 
 
 def _entry(row: Row[Any]) -> QueueEntry:
     return QueueEntry(learner_id=row.learner_id, community_id=row.community_id,
                       mode=Mode(row.mode), joined_at=row.joined_at, state=QueueState(row.state),
-                      unmatched_reason=row.unmatched_reason, id=row.id)
+                      unmatched_reason=row.unmatched_reason, skip_at=row.skip_at, id=row.id)
 
 
 def _entry_values(entry: QueueEntry) -> dict[str, Any]:
@@ -356,6 +357,31 @@ class SqlQueueRepository(SqlRepository):
         for entry in entries:
             entry.id = stored[entry.learner_id].id
         return list(entries)
+
+    async def claim_waiting(self, learner_ids: Sequence[int]) -> set[int]:
+        """Mark these learners' entries MATCHED only ``WHERE state = 'waiting'`` (reason
+        cleared); return whose entries changed. Someone who left (or was matched by
+        someone else) since they were read is simply not among them."""
+        claimed: set[int] = set()
+        for chunk in _chunks(list(dict.fromkeys(learner_ids))):
+            rows = await self.conn.execute(
+                update(queue_entries).where(queue_entries.c.learner_id.in_(chunk),
+                                            queue_entries.c.state == QueueState.WAITING.value)
+                .values(state=QueueState.MATCHED.value, unmatched_reason="")
+                .returning(queue_entries.c.learner_id))
+            claimed.update(r.learner_id for r in rows)
+        return claimed
+
+    async def note_unmatched(self, reasons: Mapping[int, str]) -> None:
+        """Store why each of these learners is still waiting (entries still WAITING only),
+        in one batched statement."""
+        if not reasons:
+            return
+        await self.conn.execute(
+            update(queue_entries).where(queue_entries.c.learner_id == bindparam("lid"),
+                                        queue_entries.c.state == QueueState.WAITING.value)
+            .values(unmatched_reason=bindparam("why")),
+            [{"lid": lid, "why": why} for lid, why in reasons.items()])
 
 
 class SqlBlockRepository(SqlRepository):

@@ -51,10 +51,14 @@ from core.settings import CommunitySettings
 WEEK = timedelta(days=7)
 
 
-def checkin_buttons(match: Match, *, unpair: bool = True) -> tuple[Button, ...]:
+def checkin_buttons(match: Match, *, unpair: bool = True,
+                    no_show: bool = False) -> tuple[Button, ...]:
+    """Yes / Not yet (/ No (unpair)); ``no_show``: also "They didn't show up" (a pair)."""
     args = {"match": str(match.id)}
     buttons = [Button("Yes, we met", "peer met", {**args, "answer": "yes"}, style="primary"),
                Button("Not yet", "peer met", {**args, "answer": "not-yet"})]
+    if no_show and len(match.members) == 2:
+        buttons.append(Button("They didn't show up", "peer met", {**args, "answer": "no-show"}))
     if unpair:
         buttons.append(Button("No (unpair)", "peer met", {**args, "answer": "no"}, style="danger"))
     return tuple(buttons)

@@ -94,7 +94,7 @@ async def pause(ctx: Ctx, args: dict[str, Any]) -> Reply:
     me = ctx.learner
     assert me.id is not None and ctx.community.id is not None
     was_paused = me.paused_until is not None
-    me.paused_until = until
+    me.paused_until, me.pause_reason = until, ""
     await ctx.uow.learners.update(me)
     await effects.publish(ctx.uow, ctx.settings,
                           Paused(me, ctx.community.id, until, ctx.now, was_paused))
@@ -107,7 +107,7 @@ async def resume(ctx: Ctx, _args: dict[str, Any]) -> Reply:
     assert me.id is not None
     if not me.is_paused(ctx.now):
         raise Refusal("You're not paused.")
-    me.paused_until = None
+    me.paused_until, me.pause_reason = None, ""
     await ctx.uow.learners.update(me)
     await effects.publish(ctx.uow, ctx.settings, Resumed(me, ctx.now))
     return Reply(text="Welcome back: matching is on again for you.")

@@ -78,7 +78,7 @@ async def plan_periodic(uow_factory: UnitOfWorkFactory, community: Community, no
     """Write this week's accountability check-ins and waiting updates that are not written
     yet, in batches of ``batch_size`` rows (one transaction each); returns how many rows
     were new. A row another process wrote meanwhile is skipped by its key."""
-    async with uow_factory() as uow:
+    async with uow_factory(writes=False) as uow:  # reads only: no write lock on SQLite
         rows = await due_rows(uow, community, now)
     written = 0
     for start in range(0, len(rows), max(1, batch_size)):

@@ -12,6 +12,7 @@ from core import exports
 from core.model import Match, QueueState
 from core.ports import UnitOfWork
 from core.replies import Attachment, Reply
+from core.services import outcomes
 from core.services.context import Ctx
 
 # Rows read and written per step of an export: memory holds one page, whatever the size
@@ -105,6 +106,7 @@ async def compute_stats(ctx: Ctx) -> dict[str, Any]:
         "waiting": len(waiting), "waiting_by_mode": dict(Counter(e.mode.value for e in waiting)),
         "ratings": {c: round(mean(v), 2) for c, v in sorted(ratings.items())},
         "dm_closed": dm_closed,
+        **await outcomes.figures(ctx.uow, cid, matches, ctx.now),
     }
 
 
@@ -116,7 +118,8 @@ async def stats(ctx: Ctx, _args: dict[str, Any]) -> Reply:
             f"Median wait before a match: {s['median_wait_days']:.1f} days. "
             f"Waiting now: {s['waiting']}.\n"
             f"Matches that booked a session: {100 * s['meeting_rate']:.0f} %. Ratings: {ratings}.\n"
-            f"Learners with DMs closed (told in their match space instead): {s['dm_closed']}.")
+            f"Learners with DMs closed (told in their match space instead): {s['dm_closed']}.\n"
+            + outcomes.figures_line(s))
     png = await asyncio.to_thread(ctx.services.render_chart, s)  # seconds: not on the loop
     data = {k: v for k, v in s.items() if k != "wait_days"}
     return Reply(text=text, attachments=(Attachment("peermatch-stats.png", png, "image/png"),),
