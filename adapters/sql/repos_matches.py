@@ -219,6 +219,12 @@ class SqlSessionRepository(SqlRepository):
         return int(await self.conn.scalar(stmt) or 0)
 
 
+    async def for_community(self, community_id: int) -> list[Session]:
+        rows = await self.conn.execute(
+            select(sessions).join(matches, matches.c.id == sessions.c.match_id)
+            .where(matches.c.community_id == community_id).order_by(*self._order))
+        return [_session(r) for r in rows]
+
     async def matches_with_sessions(self, community_id: int) -> set[int]:
         rows = await self.conn.scalars(
             select(sessions.c.match_id).distinct()

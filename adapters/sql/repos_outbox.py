@@ -79,6 +79,12 @@ class SqlOutboxRepository(SqlRepository):
         return set(await self.conn.scalars(select(outbox.c.idempotency_key).where(
             among(self.conn.dialect.name, outbox.c.idempotency_key, list(dict.fromkeys(keys))))))
 
+    async def keys_starting(self, community_id: int, prefix: str) -> list[str]:
+        return list(await self.conn.scalars(select(outbox.c.idempotency_key).where(
+            outbox.c.community_id == community_id,
+            outbox.c.idempotency_key.startswith(prefix, autoescape=True))
+            .order_by(outbox.c.id)))
+
     async def count_errors(self, community_id: int, error: str) -> int:
         return int(await self.conn.scalar(select(func.count()).select_from(outbox).where(
             outbox.c.community_id == community_id, outbox.c.last_error == error)) or 0)
