@@ -139,10 +139,7 @@ def build_app(services: Services, settings: SlackSettings, *,
             origin = Origin(_team(context, body), str(user.get("id")),
                             str(user.get("username") or user.get("name") or ""),
                             trigger_id=str(body.get("trigger_id") or ""))
-            response, reply, origin = await flow.submit(origin, view)
-            await ack(**response)
-            if reply is not None:
-                await flow.after_submit(origin, reply)
+            await flow.submission(origin, view, _with_text(ack))
 
     async def on_home(event: HomeOpenedEvent, body: EventBody,
                       context: AsyncBoltContext) -> None:
