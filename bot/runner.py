@@ -10,7 +10,7 @@ from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 from bot.app import App
-from bot.config import Config, ConfigError
+from bot.config import Config, ConfigError, instance_id
 from bot.work import WorkRunner
 from core.ports import Deliverer
 
@@ -107,7 +107,8 @@ async def run_bot(app: App) -> None:
     work = WorkRunner(app.services)
     tasks = [asyncio.ensure_future(t) for t in platform_tasks(app, deliverers, work)]
     scheduler = PeerScheduler(app.services, deliverers, dispatch=app.config.dispatch,
-                              tick_seconds=app.config.bot.dispatch_interval_seconds)
+                              tick_seconds=app.config.bot.dispatch_interval_seconds,
+                              instance_id=instance_id(app.config))
     stop = asyncio.Event()
     signals = _on_stop_signals(stop)
     await scheduler.start()

@@ -30,6 +30,7 @@ _PROFILE_FIELDS = (
     "support_kind",
     "capacity",
     "anonymous",
+    "rotate_partners",
 )
 
 
@@ -78,7 +79,7 @@ def build_profile(ctx: Ctx, mode: Mode, args: dict[str, Any]) -> Profile:
         support_kind=values.get("support_kind", ""), goal=values.get("goal", ""),
         group_size=values.get("group_size", 0), capacity=values.get("capacity", 1),
         anonymous=values.get("anonymous", False), contact=values.get("contact", ""),
-        updated_at=ctx.now,
+        updated_at=ctx.now, rotate_partners=values.get("rotate_partners", False),
     )
 
 
@@ -207,6 +208,8 @@ def describe_profile(p: Profile) -> str:
         lines.append(f"**Group size:** {p.group_size}")
     if p.anonymous:
         lines.append("**Anonymous:** yes")
+    if p.rotate_partners:
+        lines.append("**Partners:** new ones every few weeks (`rematch_every_weeks`)")
     return "\n".join(lines)
 
 

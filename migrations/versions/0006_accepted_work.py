@@ -1,7 +1,7 @@
 """Accepted work: commands acknowledged to the platform, kept until done.
 
 Revision ID: 0006
-Revises: 0004 (0005 had not landed when this was written: re-chain onto it)
+Revises: 0005 (0005 had not landed when this was written: re-chain onto it)
 Create Date: 2026-12-02
 
 Issue 10.4: a slow command (``/peeradmin match-now``) or a follow-up (an instant match after
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0006'
-down_revision: str | Sequence[str] | None = '0004'
+down_revision: str | Sequence[str] | None = '0005'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
