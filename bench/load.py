@@ -44,8 +44,10 @@ sys.path.insert(0, str(ROOT))
 from adapters.sql.migrate import upgrade  # noqa: E402
 from adapters.sql.uow import SqlStorage  # noqa: E402
 from bot.app import SystemClock  # noqa: E402
-from core.services.context import Services  # noqa: E402
+from core.services.context import Actor, CommandRequest, Services  # noqa: E402
+from core.services.dispatch import handle  # noqa: E402
 from core.services.importing import import_rows  # noqa: E402
+from core.settings import CommunitySettings  # noqa: E402
 from tests.adapters.slack.driver import _state, signed_headers  # noqa: E402
 from tests.adapters.slack.fake_slack import BOT_TOKEN, FakeSlack  # noqa: E402
 
@@ -92,11 +94,30 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def known_users(url: str, users: int) -> None:
+    """The bench's people have used the bot before (first contact is a write; the runs
+    measure a community in use, not 1,000 first contacts)."""
+    storage = SqlStorage(url)
+    try:
+        services = Services(storage.uow_factory, SystemClock(),
+                            CommunitySettings(commands_per_minute=0))
+        for who in [*(f"U{i:04d}" for i in range(users)), "UADMIN", "UWARM"]:
+            await handle(services, CommandRequest("slack", "T1", Actor(who, who), "peer help"))
+    finally:
+        await storage.dispose()
 
 
 async def seed(url: str, learners: int) -> float:
@@ -132,7 +153,11 @@ def start_bot(url: str, fake: FakeSlack, port: int, workdir: Path) -> subprocess
            "PEERMATCH_SLACK_MODE": "http", "PEERMATCH_SLACK_PORT": str(port),
            "PEERMATCH_SLACK_API_BASE_URL": fake.api_url, "SLACK_BOT_TOKEN": BOT_TOKEN,
            "SLACK_SIGNING_SECRET": SECRET, "PEERMATCH_BOT_LOG_LEVEL": "WARNING"}
-    return subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=workdir, env=env,
+    # PEERMATCH_LOAD_PROFILE=file: the bot runs under cProfile (written when it stops).
+    profile = os.environ.get("PEERMATCH_LOAD_PROFILE")
+    prefix = ["-m", "cProfile", "-o", profile] if profile else []
+    return subprocess.Popen([sys.executable, *prefix, "-m", "bot.cli", "run"], cwd=workdir,
+                            env=env,
                             stdout=(workdir / "bot.log").open("ab"), stderr=subprocess.STDOUT)
 
 
@@ -262,7 +287,9 @@ async def one_run(url: str, learners: int, rate: float, seconds: float, users: i
     try:
         view = await _template(fake, endpoint)
         load = Load(fake, endpoint, users, view)
+        cpu_before = cpu_seconds(bot.pid)
         await load.run(rate, seconds)
+        cpu = cpu_seconds(bot.pid) - cpu_before
     except Exception:
         print(f"the bot's log: {workdir / 'bot.log'}", file=sys.stderr)
         raise
@@ -276,6 +303,7 @@ async def one_run(url: str, learners: int, rate: float, seconds: float, users: i
             "ack_p50": _pct(load.acks, 0.5), "ack_p99": _pct(load.acks, 0.99),
             "reply_p50": _pct(load.replies, 0.5), "reply_p99": _pct(load.replies, 0.99),
             "errors": sum(load.errors.values()), "kinds": load.errors,
+            "cpu_ms": cpu / max(1, load.n) * 1000,
             "mean_ack": statistics.fmean(load.acks) if load.acks else float("nan")}
 
 
@@ -311,7 +339,8 @@ async def main() -> None:
     args = parser.parse_args()
     print(f"# load: {args.db}, {args.seconds:g} s per run, {args.users} users; "
           f"mix {'/'.join(KINDS)}", flush=True)
-    print("learners | req/s | sent | ack p50 | ack p99 | reply p50 | reply p99 | errors")
+    print("learners | req/s | sent | ack p50 | ack p99 | reply p50 | reply p99 | bot CPU/req | "
+          "errors")
     for learners in [int(x) for x in args.learners.split(",")]:
         with tempfile.TemporaryDirectory(prefix="pm-load-") as tmp:
             workdir = Path(tmp)
@@ -324,11 +353,13 @@ async def main() -> None:
             try:
                 await asyncio.to_thread(upgrade, url)
                 await seed(url, learners)
+                await known_users(url, args.users)
                 for rate in [float(x) for x in args.rates.split(",")]:
                     r = await one_run(url, learners, rate, args.seconds, args.users, workdir)
                     print(f"{learners:,} | {rate:g} | {r['sent']} | {r['ack_p50'] * 1000:.0f} ms"
                           f" | {r['ack_p99'] * 1000:.0f} ms | {r['reply_p50'] * 1000:.0f} ms | "
-                          f"{r['reply_p99'] * 1000:.0f} ms | {r['errors']} {r['kinds'] or ''}",
+                          f"{r['reply_p99'] * 1000:.0f} ms | {r['cpu_ms']:.1f} ms | "
+                          f"{r['errors']} {r['kinds'] or ''}",
                           flush=True)
             finally:
                 if pg_name:
