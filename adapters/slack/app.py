@@ -150,6 +150,7 @@ def build_app(services: Services, settings: SlackSettings, *,
 
     async def well_formed(body: dict[str, Any], next_: Callable[[], Awaitable[None]]
                           ) -> BoltResponse | None:
+        flow.answer.share_session()  # inside the loop: one connection pool for every call
         # HTTP requests were checked by the gate already; this holds for Socket Mode and
         # in-process dispatch too: a payload our listeners cannot read goes no further.
         found = shape.problem(body)
