@@ -350,6 +350,12 @@ class _Sessions(_Repo):
     def _match_ids(self, where: Callable[[md.Match], bool]) -> set[int]:
         return {m.id for m in self.u.data("matches").values() if where(m)}
 
+    async def for_matches(self, match_ids: Sequence[int]) -> dict[int, list[md.Session]]:
+        wanted, out = set(match_ids), {}
+        for s in self._rows(lambda s: s.match_id in wanted, key=lambda s: (s.start, s.id)):
+            out.setdefault(s.match_id, []).append(s)
+        return out
+
     async def booked_for_learners(self, learner_ids: Sequence[int]) -> list[md.Session]:
         wanted = set(learner_ids)
         mids = self._match_ids(lambda m: bool(wanted & set(m.member_ids())))

@@ -132,8 +132,10 @@ async def find_ghosts(uow: UnitOfWork, community: Community, settings: Community
     feedback = await uow.feedback.list(community.id)
     everyone = {lr.id: lr for lr in await uow.learners.list(community.id)}
     paused = 0
-    for match in await uow.matches.list(community.id, MatchState.ACTIVE):
-        sessions = await uow.sessions.for_match(match.id or 0)
+    active = await uow.matches.list(community.id, MatchState.ACTIVE)
+    by_match = await uow.sessions.for_matches([m.id or 0 for m in active])
+    for match in active:
+        sessions = by_match.get(match.id or 0, [])
         if any(s.state is SessionState.BOOKED and s.end > now for s in sessions):
             continue  # a meeting is planned: the match is alive
         given = [f for f in feedback if f.match_id == match.id]

@@ -26,8 +26,8 @@ async def figures(uow: UnitOfWork, community_id: int, matches: list[Match],
                   now: datetime) -> dict[str, Any]:
     """``booked``, ``met``, ``ghosted`` (match counts) and ``ghosts_now`` (learners)."""
     booked = met = 0
-    for match in matches:  # one read per match, as the meeting rate of reports.py does
-        sessions = await uow.sessions.for_match(match.id or 0)
+    by_match = await uow.sessions.for_matches([m.id or 0 for m in matches])
+    for sessions in by_match.values():
         booked += any(s.state is not SessionState.CANCELLED and not s.ics_uid.startswith(MET_UID)
                       for s in sessions)
         met += any(s.state is SessionState.DONE for s in sessions)
