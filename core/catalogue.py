@@ -91,8 +91,10 @@ AVAILABILITY = Field("availability", "When are you free each week?", Kind.AVAILA
 COHORT = Field("cohort", "Cohort", Kind.CHOICE, required=False, choices_from="cohorts",
                max_length=60)
 COUNTRY = Field("country", "Country", Kind.TEXT, required=False, max_length=60)
-SETUP = Field("setup", "Preferred setup", Kind.CHOICE, required=False,
-              choices=tuple(s.value for s in Setup))
+# a preference unless the learner picks "only-...": then nothing else is matched
+SETUP = Field("setup", "How you like to meet", Kind.CHOICE, required=False,
+              choices=tuple(s.value for s in Setup),
+              description="a preference; pick only-... if nothing else works for you")
 GOAL = Field("goal", "Your goal", Kind.PARAGRAPH, required=False, max_length=500)
 CONTACT = Field("contact", "Contact to share with your match", Kind.TEXT,
                 required=False, max_length=80, placeholder="phone, email or handle")
@@ -129,10 +131,20 @@ def _score(name: str) -> Field:
     return Field(name, f"{name.capitalize()} (1-5)", Kind.INT, min_value=1, max_value=5)
 
 
+def _profile_fields(mode: Mode) -> tuple[Field, ...]:
+    return _COMMON[:4] + _EXTRA[mode] + _COMMON[4:]
+
+
 FORMS: dict[str, Form] = {
     **{
         f"join-{mode.value}": Form(f"join-{mode.value}", f"Join: {mode.label}",
-                                   _COMMON[:4] + _EXTRA[mode] + _COMMON[4:])
+                                   _profile_fields(mode))
+        for mode in Mode
+    },
+    # The same fields, titled for what they do: editing a saved profile is not joining.
+    **{
+        f"profile-{mode.value}": Form(f"profile-{mode.value}", f"Edit profile: {mode.label}",
+                                      _profile_fields(mode))
         for mode in Mode
     },
     **{
@@ -151,6 +163,11 @@ MATCH_ID = Field("match", "Match number", Kind.INT, min_value=1)
 SESSION_ID = Field("session", "Session number", Kind.INT, min_value=1)
 WHEN = Field("when", "When (your local time)", Kind.WHEN, max_length=40,
              description="'YYYY-MM-DD HH:MM' in your time zone, or the number of a suggested time")
+# Lengths a proposed session may have (minutes); without one, the community's session_minutes.
+SESSION_LENGTHS = ("30", "45", "60", "90")
+MINUTES = Field("minutes", "Length (minutes)", Kind.CHOICE, required=False,
+                choices=SESSION_LENGTHS, description="30, 45, 60 or 90 minutes")
+PROPOSAL_ID = Field("proposal", "Proposal number", Kind.INT, min_value=1)
 
 COMMANDS: tuple[Command, ...] = (
     # ---- learners ----
@@ -171,10 +188,17 @@ COMMANDS: tuple[Command, ...] = (
     Command("peer", "resume", "Resume matching after a pause"),
     Command("peer", "forget", "Delete all your data from PeerMatch",
             (Field("confirm", "Type yes to confirm", Kind.BOOL),)),
-    Command("peer", "schedule", "Book a session with your match",
+    Command("peer", "schedule", "Propose a session time to your match; it is booked once "
+            "they accept",
             (WHEN, Field("match", "Match number (if you have several)", Kind.INT, required=False,
-                         min_value=1))),
-    Command("peer", "reschedule", "Move a booked session", (SESSION_ID, WHEN)),
+                         min_value=1), MINUTES),
+            usage="/peer schedule 2026-12-12 13:00 19"),
+    Command("peer", "reschedule", "Propose a new time for a booked session",
+            (SESSION_ID, WHEN, MINUTES)),
+    Command("peer", "accept", "Accept a proposed session time (it is booked when all accept)",
+            (PROPOSAL_ID,)),
+    Command("peer", "decline", "Decline a proposed session time (nothing is booked)",
+            (PROPOSAL_ID,)),
     Command("peer", "cancel", "Cancel a booked session", (SESSION_ID,)),
     Command("peer", "sessions", "Your upcoming sessions"),
     Command("peer", "met", "Tell us whether you met your match",
@@ -221,6 +245,9 @@ COMMANDS: tuple[Command, ...] = (
             (Field("key", "Setting", Kind.TEXT, required=False, max_length=60),
              Field("value", "New value", Kind.TEXT, required=False, max_length=1000)),
             moderator=True),
+    Command("peeradmin", "deliveries", "Messages PeerMatch gave up sending, and sending them again",
+            (Field("retry", "Send again: a delivery number or all", Kind.TEXT, required=False,
+                   max_length=20, placeholder="all"),), moderator=True),
 )
 
 COMMANDS_BY_KEY: dict[str, Command] = {c.key: c for c in COMMANDS}
@@ -232,6 +259,11 @@ def command(key: str) -> Command | None:
 
 def join_form(mode: Mode) -> Form:
     return FORMS[f"join-{mode.value}"]
+
+
+def profile_form(mode: Mode) -> Form:
+    """The profile editing form of a mode: the join form's fields, its own title."""
+    return FORMS[f"profile-{mode.value}"]
 
 
 _TRUE = {"yes", "y", "true", "1", "on"}
@@ -350,5 +382,10 @@ def help_lines(moderator: bool) -> list[str]:
         if c.moderator and not moderator:
             continue
         args = " ".join(f"<{o.name}>" if o.required else f"[{o.name}]" for o in c.options)
-        lines.append(f"`/{c.group} {c.name}{(' ' + args) if args else ''}`: {c.description}")
+        line = f"`/{c.group} {c.name}{(' ' + args) if args else ''}`: {c.description}"
+        if any(o.kind is Kind.WHEN for o in c.options):
+            line += " (`when`: YYYY-MM-DD HH:MM in your time, or a suggested time's number)"
+        if c.usage:
+            line += f"; e.g. `{c.usage}`"
+        lines.append(line)
     return lines

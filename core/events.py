@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from core.model import Learner, Match, Profile, Session
+from core.model import Learner, Match, Profile, Proposal, Session
 
 
 @dataclass(frozen=True)
@@ -93,6 +93,28 @@ class SessionMoved(_SessionTimed):
 
 
 @dataclass(frozen=True)
+class SessionProposed:
+    """A member proposed ``proposal`` (stored, OPEN, the proposer's yes in it) in
+    ``match``; the others are asked."""
+
+    match: Match
+    proposal: Proposal
+    learners: dict[int, Learner]
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ProposalDeclined:
+    """``by`` declined ``proposal`` (stored DECLINED): nothing was booked."""
+
+    match: Match
+    proposal: Proposal
+    learners: dict[int, Learner]
+    by: int
+    at: datetime
+
+
+@dataclass(frozen=True)
 class SessionCancelled:
     """``by`` (a learner id) cancelled ``session`` of ``match`` (already stored CANCELLED)."""
 
@@ -135,5 +157,6 @@ class Ghosted:
 
 
 Event = (MatchMade | MatchEnded | MemberLeft | Paused | Resumed | SessionBooked | SessionMoved
-         | SessionCancelled | Forgotten | CheckinAnswered | Ghosted)
+         | SessionCancelled | SessionProposed | ProposalDeclined | Forgotten
+         | CheckinAnswered | Ghosted)
 """Every event the use cases publish."""

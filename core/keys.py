@@ -76,6 +76,21 @@ def is_prompt_of(key: str, match_id: int | None, learner_id: int) -> bool:
             or (key.startswith(weekly) and key.rsplit(":", 1)[-1] == str(learner_id)))
 
 
+def proposal_prefix(match_id: int | None, proposal_id: int | None) -> str:
+    """Every row of one proposed session time (dropped with the match's rows)."""
+    return f"{match_prefix(match_id)}proposal:{proposal_id}:"
+
+
+def proposal_ask(match_id: int | None, proposal_id: int | None, learner_id: int) -> str:
+    """Asking one member to accept or decline a proposed time."""
+    return f"{proposal_prefix(match_id, proposal_id)}ask:{learner_id}"
+
+
+def proposal_declined(match_id: int | None, proposal_id: int | None, learner_id: int) -> str:
+    """Telling one member that a proposed time was declined (nothing booked)."""
+    return f"{proposal_prefix(match_id, proposal_id)}declined:{learner_id}"
+
+
 # ---- a match's space ------------------------------------------------------------------
 
 
@@ -177,3 +192,17 @@ def feedback_prompt(session_id: int | None, sequence: int, learner_id: int) -> s
 def session_cancel(session_id: int | None, learner_id: int) -> str:
     """The cancellation DM with a METHOD:CANCEL .ics."""
     return f"{session_prefix(session_id)}cancel:{learner_id}"
+
+
+# ---- delivery problems ------------------------------------------------------------------
+
+
+def delivery_problem_prefix(community_id: int | None) -> str:
+    """Every report of a delivery problem to the community's moderators."""
+    return f"delivery-problem:{community_id}:"
+
+
+def delivery_problem(community_id: int | None, problem: str, moderator_user_id: str) -> str:
+    """Telling one moderator, once, that deliveries fail for good for this kind of problem
+    (``problem``: a short slug such as ``missing_permission``)."""
+    return f"{delivery_problem_prefix(community_id)}{problem}:{moderator_user_id}"

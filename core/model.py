@@ -57,13 +57,28 @@ MODE_LABELS: dict[Mode, str] = {
 
 
 class Setup(StrEnum):
-    """Preferred study setup."""
+    """Study setup: a preference ("video"), or a requirement ("only-video": nothing else
+    works for this learner). "any" fits everything."""
 
     TEXT = "text"
     VOICE = "voice"
     VIDEO = "video"
     IN_PERSON = "in-person"
     ANY = "any"
+    ONLY_TEXT = "only-text"
+    ONLY_VOICE = "only-voice"
+    ONLY_VIDEO = "only-video"
+    ONLY_IN_PERSON = "only-in-person"
+
+    @property
+    def required(self) -> bool:
+        """The learner can meet only this way (a hard rule in matching)."""
+        return self.value.startswith("only-")
+
+    @property
+    def kind(self) -> Setup:
+        """The way of meeting, preferred or required: ``only-video`` -> ``video``."""
+        return Setup(self.value.removeprefix("only-"))
 
 
 class QueueState(StrEnum):
@@ -82,6 +97,13 @@ class SessionState(StrEnum):
     BOOKED = "booked"
     CANCELLED = "cancelled"
     DONE = "done"
+
+
+class ProposalState(StrEnum):
+    OPEN = "open"  # waiting for the others' answers
+    BOOKED = "booked"  # everyone accepted: the session is booked (or moved)
+    DECLINED = "declined"  # someone declined: nothing was booked
+    WITHDRAWN = "withdrawn"  # replaced by a newer proposal, or the match ended
 
 
 class OutboxState(StrEnum):
@@ -299,6 +321,33 @@ class Session:
     sequence: int = 0
     state: SessionState = SessionState.BOOKED
     id: int | None = None
+
+
+@dataclass
+class Proposal:
+    """A session time one member proposed; it is booked only once every member accepts.
+
+    ``session_id``: the booked session it would move (a reschedule), None for a new one.
+    ``accepted``: who said yes so far (the proposer, from the start)."""
+
+    match_id: int
+    proposed_by: int
+    start: datetime
+    end: datetime
+    created_at: datetime
+    accepted: tuple[int, ...] = ()
+    session_id: int | None = None
+    state: ProposalState = ProposalState.OPEN
+    decided_by: int | None = None  # who declined it, or whose yes booked it
+    id: int | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.state is ProposalState.OPEN
+
+    def waiting_for(self, member_ids: list[int]) -> list[int]:
+        """The members whose answer is still missing, in the match's order."""
+        return [i for i in member_ids if i not in self.accepted]
 
 
 @dataclass

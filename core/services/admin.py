@@ -52,8 +52,9 @@ async def queue(ctx: Ctx, args: dict[str, Any]) -> Reply:
     counts = Counter((e.mode.label, profiles[e.learner_id].topic) for e in entries)
     lines = [f"**{len(entries)} waiting.** " + ", ".join(
         f"{m} / {t}: {n}" for (m, t), n in sorted(counts.items()))]
+    shown = await ctx.uow.learners.get_many([e.learner_id for e in entries[:50]])
     for i, e in enumerate(entries[:50], 1):
-        learner = await ctx.uow.learners.get(e.learner_id)
+        learner = shown.get(e.learner_id)
         p = profiles[e.learner_id]
         name = learner.display_name if learner else "?"
         why = f": {e.unmatched_reason}" if e.unmatched_reason else ""

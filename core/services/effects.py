@@ -24,10 +24,12 @@ from core.events import (
     MatchMade,
     MemberLeft,
     Paused,
+    ProposalDeclined,
     Resumed,
     SessionBooked,
     SessionCancelled,
     SessionMoved,
+    SessionProposed,
 )
 from core.messages import CloseSpace, DirectMessage
 from core.model import Learner, OutboxMessage, SessionState
@@ -36,6 +38,7 @@ from core.replies import Button
 from core.services import tombstones
 from core.services.notify import dm_members, open_space, schedule_checkins
 from core.services.nudges import drop_nudges, schedule_nudges
+from core.services.proposal_messages import ask_members, tell_declined
 from core.services.reminders import drop_session_rows, write_cancel_rows, write_session_rows
 from core.settings import CommunitySettings
 
@@ -189,6 +192,8 @@ EFFECTS: dict[type[Event], tuple[Handler, ...]] = {
     SessionBooked: (invite_and_remind, drop_nudges),
     SessionMoved: (drop_old_session_rows, invite_and_remind),
     SessionCancelled: (drop_old_session_rows, send_cancellations),
+    SessionProposed: (ask_members,),
+    ProposalDeclined: (tell_declined,),
     Forgotten: (bury_blocks, delete_pending_to_them),
     CheckinAnswered: (drop_nudges,),
     Ghosted: (tell_ghost,),

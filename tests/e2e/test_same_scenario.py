@@ -60,7 +60,11 @@ async def scenario(p: Platform, clock: FakeClock) -> None:
     for who in ("A", "B"):
         assert len(containing(p.dms(who), "You've been matched")) == 1
 
-    assert "Booked session #1" in plain(await p.schedule("A", "1"))
+    # Booking is by agreement: A proposes, B is asked and accepts, then it is booked.
+    assert "Proposed a session" in plain(await p.schedule("A", "1"))
+    await p.deliver()
+    assert len(containing(p.dms("B"), "proposes a session")) == 1
+    assert "Booked session #1" in plain(await p.accept("B", 1))
     await p.deliver()
     for who in ("A", "B"):
         assert len(containing(p.dms(who), "Session booked")) == 1
@@ -126,6 +130,9 @@ class CorePlatform:
 
     async def schedule(self, who: str, when: str) -> str:
         return (await self._run(who, "peer schedule", when=when)).text
+
+    async def accept(self, who: str, proposal: int) -> str:
+        return (await self._run(who, "peer accept", proposal=str(proposal))).text
 
     def dms(self, who: str) -> list[str]:
         return [str(m.payload["text"]) for m in self._dms(who)]

@@ -1,8 +1,8 @@
 """Matches that turn into meetings: why a pause, when a member last answered, a skipped
 round, rotating partners.
 
-Revision ID: 0006
-Revises: 0004 (the integrator re-chains it after 0005 when both land)
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-02
 
 - ``learners.pause_reason``: '' for a pause the learner asked for, ``ghost: ...`` when
@@ -19,8 +19,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0006'
-down_revision: str | Sequence[str] | None = '0004'
+revision: str = '0007'
+down_revision: str | Sequence[str] | None = '0006'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
