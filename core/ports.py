@@ -347,6 +347,12 @@ class OutboxRepository(Protocol):
         """Which of these idempotency keys are stored already (any state)."""
         ...
 
+    async def with_prefix(self, community_id: int, key_prefix: str,
+                          sent_since: datetime | None = None) -> builtins.list[OutboxMessage]:
+        """The community's rows whose key starts with ``key_prefix`` (any state), or with
+        ``sent_since`` only those sent at or after it; oldest first, one statement."""
+        ...
+
     async def count_errors(self, community_id: int, error: str) -> int:
         """How many of the community's messages ended with ``last_error == error``."""
         ...

@@ -578,6 +578,15 @@ class _Outbox(_Repo):
         stored = {m.idempotency_key for m in self.u.data(self.table).values()}
         return stored & set(keys)
 
+    async def with_prefix(self, community_id: int, key_prefix: str,
+                          sent_since: datetime | None = None) -> list[md.OutboxMessage]:
+        return self._rows(lambda m: m.community_id == community_id
+                          and m.idempotency_key.startswith(key_prefix)
+                          and (sent_since is None or (m.state == md.OutboxState.SENT
+                                                      and m.sent_at is not None
+                                                      and m.sent_at >= sent_since)),
+                          key=lambda m: m.id)
+
     async def count_errors(self, community_id: int, error: str) -> int:
         return len(self._rows(lambda m: m.community_id == community_id
                               and m.last_error == error))

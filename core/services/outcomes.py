@@ -32,8 +32,8 @@ async def figures(uow: UnitOfWork, community_id: int, matches: list[Match],
                       for s in sessions)
         met += any(s.state is SessionState.DONE for s in sessions)
     prefix = keys.ghost_prefix()
-    ghosted = {m.idempotency_key.split(":")[1] for m in await uow.outbox.list(community_id)
-               if m.idempotency_key.startswith(prefix)}
+    ghosted = {keys.match_of_ghost(m.idempotency_key)
+               for m in await uow.outbox.with_prefix(community_id, prefix)}
     ghosts_now = sum(1 for lr in await uow.learners.list(community_id) if lr.ghosted(now))
     return {"booked": booked, "met": met, "ghosted": len(ghosted), "ghosts_now": ghosts_now}
 

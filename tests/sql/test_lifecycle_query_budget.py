@@ -29,13 +29,13 @@ async def _statements(storage: Any, name: str, pairs: int) -> int:
     sync_engine = storage.engine.sync_engine
     async with storage.uow_factory() as uow:
         community = await uow.communities.by_external("test", bot.community)
-        settings = effective_settings(bot.services, community)
-        event.listen(sync_engine, "before_cursor_execute", count)
-        try:
-            paused = await find_ghosts(uow, community, settings,
-                                       bot.clock.now() + timedelta(days=1))
-        finally:
-            event.remove(sync_engine, "before_cursor_execute", count)
+    settings = effective_settings(bot.services, community)
+    event.listen(sync_engine, "before_cursor_execute", count)
+    try:
+        paused = await find_ghosts(storage.uow_factory, community, settings,
+                                   bot.clock.now() + timedelta(days=1))
+    finally:
+        event.remove(sync_engine, "before_cursor_execute", count)
     assert paused == 0
     return len(statements)
 
