@@ -44,13 +44,13 @@ async def test_four_weeks_of_ghosts_nudges_and_skips(storage) -> None:
     quiet, booked = sorted(await matches(bot), key=lambda m: m.id)
     assert members(quiet) == {ana, ben} and cleo in members(booked)
     assert all(eve not in members(m) and fay not in members(m) for m in await matches(bot))
-    assert (await bot.run("cleo", "peer schedule", when="2026-03-04 19:00")).ok
+    assert (await bot.book("cleo", when="2026-03-04 19:00")).ok  # Dan accepts
 
     # Thursday's round: Eve is back (one round only) and is matched with Fay.
     await walk.until(utc(2026, 3, 5, 20))
     [third] = [m for m in await matches(bot) if m.id not in (quiet.id, booked.id)]
     assert members(third) == {eve, fay} and third.created_at == utc(2026, 3, 5, 18)
-    assert (await bot.run("eve", "peer schedule", when="1", match=third.id)).ok
+    assert (await bot.book("eve", when="1", match=third.id)).ok
 
     # The quiet match was nudged in its space at 24 h and 72 h, with its times again.
     sent = walk.platform
@@ -106,7 +106,7 @@ async def test_four_weeks_of_ghosts_nudges_and_skips(storage) -> None:
     await walk.until(utc(2026, 3, 13, 18))
     [bump] = [m for _, m in sent.delivered if m.idempotency_key == f"match:{fourth.id}:nudge:1"]
     book = next(b for b in bump.payload["buttons"] if b["label"] == "Book time 1")
-    assert (await bot.run("ana", book["action"], **book["args"])).ok
+    assert (await bot.book("ana", book["action"], **book["args"])).ok
 
     # Ben comes back; the walk runs on to the end of the fourth week.
     assert (await bot.run("ben", "peer resume")).ok
