@@ -57,7 +57,8 @@ async def cancel_sessions(uow: UnitOfWork, _settings: CommunitySettings,
             await uow.sessions.update(session)
             await drop_session_rows(uow, session, "session cancelled: match ended")
             if session.start > event.at:
-                await write_cancel_rows(uow, match, session, learners, event.by or -1, event.at)
+                await write_cancel_rows(uow, match, session, learners, event.by or -1, event.at,
+                                        match_ended=True)
 
 
 async def drop_match_rows(uow: UnitOfWork, _settings: CommunitySettings,

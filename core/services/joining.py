@@ -221,9 +221,12 @@ async def profile(ctx: Ctx, args: dict[str, Any]) -> Reply:
                               Button("Rejoin", "peer rejoin", style="primary")))
     if not _has_form_fields(args):
         return Reply(text="Edit your profile.",
-                     form=FormRequest(f"join-{saved.mode.value}", profile_values(saved, ctx),
+                     form=FormRequest(catalogue.profile_form(saved.mode).name,
+                                      profile_values(saved, ctx),
                                       submit_command="peer profile",
                                       context={"action": "edit"}))
-    updated = build_profile(ctx, saved.mode, args)
+    # An edit changes what it names; every other field keeps its saved value (typing
+    # `profile edit availability:"Mon 10-12"` must not ask again for the topic).
+    updated = build_profile(ctx, saved.mode, {**profile_values(saved, ctx), **args})
     await ctx.uow.profiles.save(updated)
     return Reply(text=f"Saved. Your profile:\n{describe_profile(updated)}\n{understood(updated)}")

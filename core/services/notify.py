@@ -19,6 +19,13 @@ from core.services.checkins import write_checkins
 from core.services.common import name_for
 from core.settings import CommunitySettings
 
+# True in the DM and in the match space alike: a DM whose person has closed DMs is posted
+# in the space instead (core/services/delivery.py ``fallback_for``), where "a space is on
+# its way" would be nonsense.
+SPACE_LINE = ("Say hi in your match's private space and agree on a time: propose it with "
+              "`/peer schedule <when>` (a suggested time's number works too); it is booked "
+              "once your match accepts.")
+
 
 def match_buttons(match: Match) -> tuple[Button, ...]:
     args = {"match": str(match.id)}
@@ -65,8 +72,7 @@ def match_text(match: Match, viewer: Learner, learners: dict[int, Learner],
     if match.is_anonymous:
         lines.append("This match is anonymous: talk through the bot with `/peer message <text>`.")
     else:
-        lines.append("A private space for your match is on its way. Book a session with "
-                     "`/peer schedule <when>` (a suggested time's number works too).")
+        lines.append(SPACE_LINE)
     return "\n".join(lines)
 
 

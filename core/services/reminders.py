@@ -137,20 +137,32 @@ async def drop_session_rows(uow: UnitOfWork, session: Session, reason: str) -> i
     return await uow.outbox.drop_matching(keys.session_prefix(session.id), reason)
 
 
+def _cancel_line(match: Match, session: Session, learners: dict[int, Learner],
+                 canceller_id: int, reader: int, match_ended: bool) -> str:
+    """Who cancelled, as ``reader`` sees it; never "@zara cancelled ... with @zara"."""
+    sid, when = session.id, ts(session.start)
+    if match_ended:
+        return (f"session #{sid} with {others(match, learners, reader)} ({when}) is off "
+                f"because match #{match.id} ended.")
+    if reader == canceller_id:
+        return f"you cancelled session #{sid} with {others(match, learners, reader)} ({when})."
+    who = (name_for(match, learners[canceller_id], reader) if canceller_id in learners
+           else "your match")
+    return f"{who} cancelled your session #{sid} ({when})."
+
+
 async def write_cancel_rows(uow: UnitOfWork, match: Match, session: Session,
                             learners: dict[int, Learner], canceller_id: int,
-                            now: datetime) -> None:
-    """Tell every member the session is off, with a METHOD:CANCEL .ics."""
+                            now: datetime, *, match_ended: bool = False) -> None:
+    """Tell every member the session is off, with a METHOD:CANCEL .ics. ``match_ended``:
+    it is off because the match ended (an unpair, a moderator), not because of a cancel."""
     sid = session.id
     for lid in match.member_ids():
         learner = learners.get(lid)
         if learner is None:
             continue
-        who = "You" if lid == canceller_id else (
-            name_for(match, learners[canceller_id], lid) if canceller_id in learners
-            else "Your match")
-        text = (f"❌ **Session cancelled**: {who} cancelled session #{sid} with "
-                f"{others(match, learners, lid)} ({ts(session.start)}). "
+        line = _cancel_line(match, session, learners, canceller_id, lid, match_ended)
+        text = (f"❌ **Session cancelled**: {line[:1].upper()}{line[1:]} "
                 "Open the attached file to remove it from your calendar.")
         summary, description = _calendar_text(match, session, learners, lid)
         await uow.outbox.add(_dm(match, learner, text, keys.session_cancel(sid, lid), now,

@@ -12,6 +12,7 @@ from core.model import Match, QueueState, SessionState
 from core.ports import UnitOfWork
 from core.replies import Attachment, Reply
 from core.services.context import Ctx
+from core.text import plural
 
 
 async def export_csv(uow: UnitOfWork, community_id: int, what: str,
@@ -86,7 +87,8 @@ async def stats(ctx: Ctx, _args: dict[str, Any]) -> Reply:
     s = await compute_stats(ctx)
     ratings = ", ".join(f"{c} {v}" for c, v in s["ratings"].items()) or "no feedback yet"
     text = (f"📊 **{s['matched']} of {s['requested']}** learners who asked were matched "
-            f"({100 * s['match_rate']:.0f} %), in {s['matches']} matches ({s['active']} active).\n"
+            f"({100 * s['match_rate']:.0f} %), in {plural(s['matches'], 'match')} "
+            f"({s['active']} active).\n"
             f"Median wait before a match: {s['median_wait_days']:.1f} days. "
             f"Waiting now: {s['waiting']}.\n"
             f"Matches that booked a session: {100 * s['meeting_rate']:.0f} %. Ratings: {ratings}.\n"

@@ -136,7 +136,7 @@ def test_console_through_stdin(workdir: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "You're in the queue for Study buddy on Python" in out
     assert "for moderators" in out  # ben is not a moderator
-    assert "Round done: 1 matches" in out
+    assert "Round done: 1 match," in out
     assert "📨 DM to @ana" in out and "📨 DM to @ben" in out
     assert "Private space #peer-1-python opened for @ana, @ben" in out
     assert "Match #1" in out and "Europe/London" in out
