@@ -3,12 +3,19 @@
     .venv/bin/python bench/matching.py                 # N = 1,000, 10,000, 100,000
     .venv/bin/python bench/matching.py -n 10000 -n 20000 --seed 7
     .venv/bin/python bench/matching.py --groups        # study groups vs CP-SAT, 16-32 learners
+    .venv/bin/python bench/matching.py --big-groups    # one group block of 100/300/1,000
 
 Each N runs in its own process so the peak memory (ru_maxrss) is that round's. Quality is
 measured on the pair and support blocks (where the exact optimum is computable): the
 engine's total score as a percentage of (a) the exact maximum-weight matching / assignment
 on *all* compatible edges, without top-k pruning (N <= 20,000) and (b) a greedy baseline
-(sort edges by score, take what fits). Groups are compared with CP-SAT on small instances.
+(sort edges by score, take what fits). Groups are compared with CP-SAT on small instances
+(every feasible group) and on single blocks of 100, 300 and 1,000 learners (time-limited,
+over the groups of each learner's nearest neighbours plus the engine's own).
+
+"hours %" (issue 12.6): on the pair blocks, the engine's hours together (capped at the
+useful maximum) against the most hours possible among matchings with the most pairs
+(exact blossom on every compatible edge, weight 1000 + hours), N <= --exact-limit.
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ from core.matching.engine import plan_round  # noqa: E402
 from core.matching.types import Candidate  # noqa: E402
 from core.model import Mode, Setup  # noqa: E402
 from core.settings import CommunitySettings  # noqa: E402
-from tests import oracle  # noqa: E402
+from tests import oracle, oracle_times  # noqa: E402
 
 NOW = datetime(2026, 3, 26, 17, 0, tzinfo=UTC)  # the week around Europe's DST change
 
@@ -190,6 +197,8 @@ def run_one(n: int, seed: int, exact_limit: int, queue: mp.Queue) -> None:  # ty
            "violations": len(violations), "seconds": plan.figures["seconds"]}
     ref = oracle.reference(plan, cands, settings, NOW, blocked, past, exact=n <= exact_limit)
     row.update(ref)
+    if n <= exact_limit:
+        row.update(oracle_times.hours_at_same_pairs(plan, cands, settings, NOW, blocked))
     queue.put(row)
 
 
@@ -254,15 +263,45 @@ def groups_vs_cpsat(seed: int) -> None:
                   f"{100 * greedy / best:>8.2f}% {perf_counter() - t:>6.1f}", flush=True)
 
 
+def group_block(n: int, seed: int) -> list[Candidate]:
+    """One study-group block of ``n`` learners from the realistic queue (one topic, one
+    language: nothing splits it)."""
+    cands, _, _ = synthetic_queue(n * 8, seed)
+    grp = [c for c in cands if c.mode is Mode.STUDY_GROUP][:n]
+    return [Candidate(**{**c.__dict__, "topic": "Python", "topic_key": "python",
+                         "languages": frozenset({"English"}), "setup": c.setup.kind})
+            for c in grp]
+
+
+def big_groups(seed: int, sizes: tuple[int, ...] = (100, 300, 1_000)) -> None:
+    """Single study-group blocks against a time-limited CP-SAT (issue 12.4)."""
+    print("\nbig study-group blocks vs CP-SAT (set packing over each learner's 8-10 nearest "
+          "neighbours' groups + the engine's, time-limited)")
+    print(f"{'learners':>8} {'engine':>9} {'CP-SAT':>9} {'bound':>9} {'% CP-SAT':>9} "
+          f"{'% bound':>8} {'in groups':>10} {'engine s':>9} {'CP-SAT s':>9}")
+    for size in sizes:
+        limit = 30.0 if size < 1_000 else 90.0
+        r = oracle_times.big_groups_vs_cpsat(group_block(size, seed), CommunitySettings(), NOW,
+                                             seed, seconds=limit, k=10 if size < 1_000 else 8)
+        members = f"{r.get('engine_members', 0):.0f}/{r.get('cpsat_members', 0):.0f}"
+        print(f"{size:>8} {r['engine']:>9.1f} {r['cpsat']:>9.1f} {r['bound']:>9.1f} "
+              f"{100 * r['engine'] / r['cpsat']:>8.2f}% {100 * r['engine'] / r['bound']:>7.2f}% "
+              f"{members:>10} {r['engine_s']:>9.2f} {limit:>9.0f}", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-n", type=int, action="append", help="queue size (repeatable)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--exact-limit", type=int, default=20_000)
     ap.add_argument("--groups", action="store_true", help="only the study-group comparison")
+    ap.add_argument("--big-groups", action="store_true", help="only the big group blocks")
     args = ap.parse_args()
-    if args.groups:
-        groups_vs_cpsat(args.seed)
+    if args.groups or args.big_groups:
+        if args.groups:
+            groups_vs_cpsat(args.seed)
+        if args.big_groups:
+            big_groups(args.seed)
         return
     sizes = args.n or [1_000, 10_000, 100_000]
     print(f"{'N':>8} {'wall s':>7} {'peak MiB':>9} {'score':>11} {'matched':>8} {'≥21d':>6} "
@@ -281,8 +320,13 @@ def main() -> None:
         print(f"         {row['workers']} worker process(es), largest {row['worker_mib']:.0f} MiB; "
               f"phases: {row['seconds']}  engine pair+support score {row['engine_ps']:.0f}, "
               f"exact {row.get('exact_ps') or 'n/a'}, greedy {row['greedy_ps']:.0f}", flush=True)
+        if "pct_hours" in row:
+            print(f"         pairs {row['eng_pairs']:.0f} of {row['best_pairs']:.0f} possible; "
+                  f"hours together {row['eng_hours']:.1f} vs best {row['best_hours']:.1f} at "
+                  f"that many pairs: {row['pct_hours']:.2f}%", flush=True)
     if not args.n:
         groups_vs_cpsat(args.seed)
+        big_groups(args.seed)
 
 
 if __name__ == "__main__":

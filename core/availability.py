@@ -27,8 +27,8 @@ from core.timezones import TimeZoneError, check_timezone, suggest_timezones
 __all__ = [
     "Availability", "AvailabilityError", "Interval", "TimeZoneError", "Window", "check_timezone",
     "describe", "describe_windows", "hours", "intersect", "merge", "normalised", "overlap_hours",
-    "parse_availability", "stored_availability", "suggest_timezones", "utc_intervals",
-    "week_start",
+    "local_to_utc", "parse_availability", "stored_availability", "suggest_timezones",
+    "transitions", "utc_intervals", "week_start",
 ]
 
 WEEK = timedelta(days=7)
@@ -54,33 +54,104 @@ Interval = tuple[datetime, datetime]
 
 
 def utc_intervals(avail: Availability, tz: str, start: datetime) -> list[Interval]:
-    """The availability as UTC intervals inside [start, start + 7 days), merged and sorted."""
+    """The availability as UTC intervals inside [start, start + 7 days), merged and sorted.
+
+    DST-true: each window is the set of instants whose local wall-clock reading lies in it.
+    A window crossing a spring-forward gap is as short as the wall clock says (a time in the
+    gap reads as the jump's instant); in a fall-back fold only the first reading counts, so
+    the repeated hour is counted once.
+    """
     end = start + WEEK
     if avail.flexible:
         return [(start, end)]
     zone = check_timezone(tz)
     first_local: date = start.astimezone(zone).date() - timedelta(days=1)
+    moves = transitions(zone, start - 2 * DAY, end + 2 * DAY)
     out: list[Interval] = []
     for offset in range(9):  # one day either side covers overnight windows and offsets
         day = first_local + timedelta(days=offset)
         for w in avail.windows:
             if w.day != day.weekday():
                 continue
-            # Wall-clock arithmetic: add minutes to the local date, then localise, so a
-            # window on a DST-change day keeps its wall-clock hours.
-            a = _local(day, w.start, zone)
-            b = _local(day, w.end, zone)
+            a = local_to_utc(_wall(day, w.start), zone, moves)
+            b = local_to_utc(_wall(day, w.end), zone, moves)
             a_utc, b_utc = max(a, start), min(b, end)
             if a_utc < b_utc:
                 out.append((a_utc, b_utc))
-    return merge(out)
+    return _minus(merge(out), [(t, t + (before - after)) for t, before, after in moves
+                               if after < before])
 
 
-def _local(day: date, minutes: int, zone: ZoneInfo) -> datetime:
+DAY = timedelta(days=1)
+Move = tuple[datetime, timedelta, timedelta]  # UTC instant, offset before, offset after
+
+
+def transitions(zone: ZoneInfo, lo: datetime, hi: datetime) -> list[Move]:
+    """The zone's offset changes in [lo, hi): (UTC instant, offset before, offset after).
+
+    Offsets are sampled hourly (no zone changes twice within an hour) and each change is
+    found to the minute by bisection."""
+    out: list[Move] = []
+    t = lo.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    before = _offset(zone, t)
+    while t < hi:
+        nxt = t + timedelta(hours=1)
+        after = _offset(zone, nxt)
+        if after != before:
+            a, b = t, nxt  # offset(a) == before, offset(b) == after
+            while b - a > timedelta(minutes=1):
+                mid = a + (b - a) / 2
+                mid = mid.replace(second=0, microsecond=0)
+                if mid <= a:
+                    break
+                if _offset(zone, mid) == before:
+                    a = mid
+                else:
+                    b = mid
+            out.append((b, before, after))
+        t, before = nxt, after
+    return out
+
+
+def _offset(zone: ZoneInfo, instant: datetime) -> timedelta:
+    off = instant.astimezone(zone).utcoffset()
+    return off if off is not None else timedelta(0)
+
+
+def _wall(day: date, minutes: int) -> datetime:
+    """The naive local wall-clock time ``minutes`` after midnight of ``day``."""
     extra_days, rem = divmod(minutes, 24 * 60)
-    d = day + timedelta(days=extra_days)
-    local = datetime.combine(d, time(rem // 60, rem % 60), tzinfo=zone)
-    return local.astimezone(UTC)
+    return datetime.combine(day + timedelta(days=extra_days),  # noqa: DTZ001 - wall clock
+                            time(rem // 60, rem % 60))
+
+
+def local_to_utc(wall: datetime, zone: ZoneInfo, moves: list[Move]) -> datetime:
+    """The first instant whose wall-clock reading in ``zone`` is at or after ``wall``: the
+    jump's instant for a time inside a spring-forward gap, the first reading in a fold."""
+    for t, before, after in moves:
+        if after > before:
+            gap_lo = (t + before).replace(tzinfo=None)
+            gap_hi = (t + after).replace(tzinfo=None)
+            if gap_lo <= wall < gap_hi:
+                return t
+    return wall.replace(tzinfo=zone, fold=0).astimezone(UTC)
+
+
+def _minus(intervals: list[Interval], holes: list[Interval]) -> list[Interval]:
+    """``intervals`` without the ``holes`` (both sorted lists)."""
+    out = intervals
+    for h0, h1 in holes:
+        cut: list[Interval] = []
+        for a, b in out:
+            if b <= h0 or a >= h1:
+                cut.append((a, b))
+                continue
+            if a < h0:
+                cut.append((a, h0))
+            if b > h1:
+                cut.append((h1, b))
+        out = cut
+    return out
 
 
 def merge(intervals: list[Interval]) -> list[Interval]:

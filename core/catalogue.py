@@ -91,8 +91,10 @@ AVAILABILITY = Field("availability", "When are you free each week?", Kind.AVAILA
 COHORT = Field("cohort", "Cohort", Kind.CHOICE, required=False, choices_from="cohorts",
                max_length=60)
 COUNTRY = Field("country", "Country", Kind.TEXT, required=False, max_length=60)
-SETUP = Field("setup", "Preferred setup", Kind.CHOICE, required=False,
-              choices=tuple(s.value for s in Setup))
+# a preference unless the learner picks "only-...": then nothing else is matched
+SETUP = Field("setup", "How you like to meet", Kind.CHOICE, required=False,
+              choices=tuple(s.value for s in Setup),
+              description="a preference; pick only-... if nothing else works for you")
 GOAL = Field("goal", "Your goal", Kind.PARAGRAPH, required=False, max_length=500)
 CONTACT = Field("contact", "Contact to share with your match", Kind.TEXT,
                 required=False, max_length=80, placeholder="phone, email or handle")
@@ -105,12 +107,14 @@ SUPPORT_OFFERED = Field("support_kind", "What kind of support can you offer?", K
 CAPACITY = Field("capacity", "How many learners can you support at once?", Kind.INT,
                  min_value=1, max_value=10)
 ANONYMOUS = Field("anonymous", "Stay anonymous to your supporter?", Kind.BOOL, required=False)
+ROTATE = Field("rotate_partners", "New partners every few weeks? (no: keep them)", Kind.BOOL,
+               required=False, description="yes: rotate every rematch_every_weeks weeks")
 
 _COMMON = (TOPIC, LANGUAGES, TIMEZONE, AVAILABILITY, COHORT, COUNTRY, SETUP, GOAL, CONTACT)
 _EXTRA: dict[Mode, tuple[Field, ...]] = {
     Mode.STUDY_BUDDY: (),
-    Mode.STUDY_GROUP: (GROUP_SIZE,),
-    Mode.ACCOUNTABILITY: (),
+    Mode.STUDY_GROUP: (GROUP_SIZE, ROTATE),
+    Mode.ACCOUNTABILITY: (ROTATE,),
     Mode.OFFER_SUPPORT: (SUPPORT_OFFERED, CAPACITY),
     Mode.NEED_SUPPORT: (SUPPORT_NEEDED, ANONYMOUS),
 }
@@ -198,8 +202,16 @@ COMMANDS: tuple[Command, ...] = (
     Command("peer", "cancel", "Cancel a booked session", (SESSION_ID,)),
     Command("peer", "sessions", "Your upcoming sessions"),
     Command("peer", "met", "Tell us whether you met your match",
-            (Field("answer", "Did you meet?", Kind.CHOICE, choices=("yes", "not-yet", "no")),
-             Field("match", "Match number", Kind.INT, required=False, min_value=1))),
+            (Field("answer", "Did you meet?", Kind.CHOICE,
+                   choices=("yes", "not-yet", "no", "no-show"),
+                   description="yes, not-yet, no (unpair) or no-show (they didn't come)"),
+             Field("match", "Match number", Kind.INT, required=False, min_value=1),
+             Field("who", "Who didn't show up (in a group)", Kind.USER, required=False,
+                   max_length=64))),
+    Command("peer", "skip", "Sit out the next matching round (you stay in the queue)"),
+    Command("peer", "requeue", "Find me someone new: back in the queue with your waiting time, "
+            "after a partner left",
+            (Field("match", "Match number", Kind.INT, required=False, min_value=1),)),
     Command("peer", "feedback", "Rate your partner after a session",
             (Field("match", "Match number", Kind.INT, required=False, min_value=1),
              Field("session", "Session number", Kind.INT, required=False, min_value=1))),
@@ -233,6 +245,9 @@ COMMANDS: tuple[Command, ...] = (
             (Field("key", "Setting", Kind.TEXT, required=False, max_length=60),
              Field("value", "New value", Kind.TEXT, required=False, max_length=1000)),
             moderator=True),
+    Command("peeradmin", "deliveries", "Messages PeerMatch gave up sending, and sending them again",
+            (Field("retry", "Send again: a delivery number or all", Kind.TEXT, required=False,
+                   max_length=20, placeholder="all"),), moderator=True),
 )
 
 COMMANDS_BY_KEY: dict[str, Command] = {c.key: c for c in COMMANDS}

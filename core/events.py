@@ -134,6 +134,29 @@ class Forgotten:
     at: datetime
 
 
+@dataclass(frozen=True)
+class CheckinAnswered:
+    """``learner_id`` answered "did you meet?" in ``match`` (``answer``: yes, not-yet, no,
+    no-show); their ``answered_at`` is already stored."""
+
+    match: Match
+    learner_id: int
+    answer: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Ghosted:
+    """``learner`` went quiet in ``match`` (or did not show up) and was paused, already
+    out of the match; ``reason`` says why, in words they read."""
+
+    learner: Learner
+    match: Match
+    reason: str
+    at: datetime
+
+
 Event = (MatchMade | MatchEnded | MemberLeft | Paused | Resumed | SessionBooked | SessionMoved
-         | SessionCancelled | SessionProposed | ProposalDeclined | Forgotten)
+         | SessionCancelled | SessionProposed | ProposalDeclined | Forgotten
+         | CheckinAnswered | Ghosted)
 """Every event the use cases publish."""

@@ -57,13 +57,28 @@ MODE_LABELS: dict[Mode, str] = {
 
 
 class Setup(StrEnum):
-    """Preferred study setup."""
+    """Study setup: a preference ("video"), or a requirement ("only-video": nothing else
+    works for this learner). "any" fits everything."""
 
     TEXT = "text"
     VOICE = "voice"
     VIDEO = "video"
     IN_PERSON = "in-person"
     ANY = "any"
+    ONLY_TEXT = "only-text"
+    ONLY_VOICE = "only-voice"
+    ONLY_VIDEO = "only-video"
+    ONLY_IN_PERSON = "only-in-person"
+
+    @property
+    def required(self) -> bool:
+        """The learner can meet only this way (a hard rule in matching)."""
+        return self.value.startswith("only-")
+
+    @property
+    def kind(self) -> Setup:
+        """The way of meeting, preferred or required: ``only-video`` -> ``video``."""
+        return Setup(self.value.removeprefix("only-"))
 
 
 class QueueState(StrEnum):
@@ -122,6 +137,9 @@ class Learner:
     paused_until: datetime | None = None
     created_at: datetime | None = None
     id: int | None = None
+    # Why the pause: '' when the learner asked for it; GHOST_PAUSE + the reason when
+    # PeerMatch paused them for leaving check-ins unanswered (core/services/ghosts.py).
+    pause_reason: str = ""
 
     def pause_end(self, now: datetime) -> datetime | None:
         """When a pause that is still running ends; None when not paused (or run out)."""
@@ -132,6 +150,17 @@ class Learner:
     def is_paused(self, now: datetime) -> bool:
         """Paused matching, and the pause has not run out yet."""
         return self.pause_end(now) is not None
+
+    def ghosted(self, now: datetime) -> str:
+        """Why PeerMatch paused this learner as a ghost ('' when it did not, or the pause
+        is over)."""
+        if self.is_paused(now) and self.pause_reason.startswith(GHOST_PAUSE):
+            return self.pause_reason[len(GHOST_PAUSE):].strip()
+        return ""
+
+
+GHOST_PAUSE = "ghost:"
+"""``Learner.pause_reason`` of a pause PeerMatch made because the learner went silent."""
 
 
 @dataclass
@@ -154,6 +183,8 @@ class Profile:
     anonymous: bool = False  # need-support: stay anonymous to the supporter
     contact: str = ""  # optional contact (phone, email): kept as a string, always
     updated_at: datetime | None = None
+    # accountability and study groups: new partners every ``rematch_every_weeks`` weeks
+    rotate_partners: bool = False
 
     @property
     def mode_class(self) -> str:
@@ -171,6 +202,8 @@ class QueueEntry:
     state: QueueState = QueueState.WAITING
     unmatched_reason: str = ""  # why the last round left this learner waiting
     id: int | None = None
+    # `/peer skip`: sit out the first real round that starts after this instant
+    skip_at: datetime | None = None
 
 
 @dataclass
@@ -178,6 +211,7 @@ class MatchMember:
     learner_id: int
     role: str = "peer"  # peer | supporter | supported
     alias: str = ""  # shown instead of the name when anonymous
+    answered_at: datetime | None = None  # the member's last answer to a check-in here
 
 
 @dataclass

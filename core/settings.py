@@ -34,21 +34,25 @@ _W = -1000.0, 1000.0  # a weight may be a penalty; beyond a thousand it drowns e
 
 @dataclass(frozen=True)
 class MatchingWeights:
-    """Soft-score weights. A match's score = base + sum(weight * term)."""
+    """Soft-score weights. A match's score = base + sum(weight * term).
 
-    base: float = setting(10.0, "every match carries it: matching more people beats more "
+    The defaults hold the order of what matters (README "Matching"): the base per match
+    (more people matched) above the wait term (long waiters first) above hours together
+    (capped) above cohort, country, setup and ratings, which only break near-ties."""
+
+    base: float = setting(20.0, "every match carries it: matching more people beats more "
                           "overlap", lo=0.0, hi=_W[1])
-    overlap_per_hour: float = setting(1.0, "per weekly hour in common ...", lo=_W[0], hi=_W[1])
+    overlap_per_hour: float = setting(1.5, "per weekly hour in common ...", lo=_W[0], hi=_W[1])
     overlap_cap_hours: float = setting(10.0, "... counted up to this many hours", lo=0.0,
                                        hi=168.0)
-    same_cohort: float = setting(3.0, "both in the same cohort", lo=_W[0], hi=_W[1])
-    same_country: float = setting(2.0, "both in the same country", lo=_W[0], hi=_W[1])
+    same_cohort: float = setting(1.0, "both in the same cohort", lo=_W[0], hi=_W[1])
+    same_country: float = setting(0.5, "both in the same country", lo=_W[0], hi=_W[1])
     near_offset_per_hour: float = setting(
-        0.5, "bonus this x (3 - |UTC offset difference in hours|), when positive",
+        0.2, "bonus this x (3 - |UTC offset difference in hours|), when positive",
         lo=_W[0], hi=_W[1])
-    same_setup: float = setting(1.5, "same study setup (text, voice, video, in person)",
+    same_setup: float = setting(0.5, "same study setup (text, voice, video, in person)",
                                 lo=_W[0], hi=_W[1])
-    rating: float = setting(1.0, "per star above 3 of the partner's average rating (below 3: "
+    rating: float = setting(0.5, "per star above 3 of the partner's average rating (below 3: "
                             "a penalty)", lo=_W[0], hi=_W[1])
     past_partner: float = setting(-20.0, "matched together before (unpaired-from pairs are "
                                   "never matched)", lo=_W[0], hi=_W[1])
@@ -87,7 +91,8 @@ class CommunitySettings:
     min_overlap_hours: float = setting(1.0, "hard rule: at least this many hours a week in "
                                        "common", lo=0.0, hi=24.0)
     session_minutes: int = setting(60, "length of suggested meeting slots and of booked "
-                                   "sessions", lo=15, hi=720)
+                                   "sessions; hard rule: every match has one in common",
+                                   lo=15, hi=720)
     suggested_times: int = setting(3, "how many meeting times to suggest per match", lo=1,
                                    hi=10)
     instant_match: bool = setting(False, "also match on join when a good partner already "
@@ -117,6 +122,14 @@ class CommunitySettings:
                                           hi=50)
     checkin_after_days: int = setting(3, '"did you meet?" this many days after a match',
                                       lo=1, hi=60)
+    nudge_after_hours: tuple[int, ...] = setting(
+        (24, 72), "a match with no booking and no \"we met\" is bumped in its space this many "
+        "hours after it was made (empty = never)", item=Kind.INT, lo=1, hi=24 * 60)
+    ghost_after_unanswered: int = setting(3, "a member who leaves this many check-ins and "
+                                          "intros unanswered is paused (0 = never)", lo=0, hi=20)
+    rematch_every_weeks: int = setting(4, "accountability and study groups: members who chose "
+                                       "to rotate get new partners after this many weeks "
+                                       "(0 = everyone keeps their partners)", lo=0, hi=52)
     reminder_offsets_minutes: tuple[int, ...] = setting(
         (24 * 60, 60), "session reminders, minutes before (24 h and 1 h)", item=Kind.INT,
         lo=1, hi=20160)
@@ -174,7 +187,13 @@ class DispatchSettings:
                                          lo=1.0, hi=86400.0)
     batch_size: int = setting(50, "messages claimed per dispatcher batch", lo=1, hi=1000)
     lease_seconds: float = setting(120.0, "a claimed message is not taken by another process "
-                                   "for this long", lo=5.0, hi=3600.0)
+                                   "for this long (renewed when its attempt starts)", lo=5.0,
+                                   hi=3600.0)
+    concurrency: int = setting(4, "deliveries to different targets (people, spaces) at once; "
+                               "one target's always in order", lo=1, hi=64)
+    call_timeout_seconds: float = setting(30.0, "one platform call may take this long, at "
+                                          "most half the lease (then it counts as unclear "
+                                          "and is reconciled)", lo=1.0, hi=1800.0)
 
 
 COMMUNITY = Schema(CommunitySettings, "community")

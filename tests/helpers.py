@@ -23,7 +23,9 @@ class RecordingDeliverer:
         self.sent: list[Any] = []
         self.spaces = 0
 
-    async def deliver(self, message: Any, _community_external_id: str = "") -> dict[str, Any]:
+    async def deliver(self, message: Any, _community_external_id: str = "", *,
+                      journal: Any = None,  # noqa: ARG002 (one step only)
+                      ) -> dict[str, Any]:
         self.sent.append(message)
         if message.kind == "space_open":
             self.spaces += 1
@@ -76,7 +78,8 @@ class Bot:
         return await self.run(user, "peer join", mode=mode, **{**JOIN, **fields})
 
     async def deliver(self) -> int:
-        result = await dispatch_due(self.storage.uow_factory, self.clock, {"test": self.deliverer})
+        result = await dispatch_due(self.storage.uow_factory, self.clock, {"test": self.deliverer},
+                                    defaults=self.services.defaults)
         return result.sent
 
 

@@ -1,7 +1,8 @@
 """Reference solutions and an independent checker, for tests and ``bench/matching.py``.
 
-Not used by rounds. ``violations`` re-checks a plan with the exact interval arithmetic of
-``core.availability`` (not the engine's slot masks). ``reference`` computes, on the pair and
+Not used by rounds. ``violations`` re-checks a plan against ``free_minutes``: an
+independent reading of the raw windows, minute by minute, with zoneinfo alone (no code of
+``core.availability`` or the engine's slot masks). ``reference`` computes, on the pair and
 support blocks, the exact optimum without candidate pruning and a greedy baseline.
 ``groups_against_cpsat`` needs OR-Tools (a development dependency), imported lazily.
 """
@@ -9,13 +10,15 @@ support blocks, the exact optimum without candidate pruning and a greedy baselin
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from core.availability import overlap_hours, week_start
+from core.availability import Availability, week_start
 from core.matching.candidates import Adjust, Edges, make_blocks, pair_adjustments
 from core.matching.features import Pool, build_pool
 from core.matching.groupexact import feasible
@@ -23,10 +26,77 @@ from core.matching.pairs import max_weight_pairs
 from core.matching.score import Scorer, pair_matrix
 from core.matching.support import sides, support_scores
 from core.matching.types import Candidate, RoundPlan
-from core.model import Mode, Setup
+from core.model import Mode
 
 _CLASS = {Mode.STUDY_BUDDY: "b", Mode.ACCOUNTABILITY: "a", Mode.STUDY_GROUP: "g",
           Mode.OFFER_SUPPORT: "s", Mode.NEED_SUPPORT: "s"}
+
+
+WEEK_MINUTES = 7 * 24 * 60
+
+
+@lru_cache(maxsize=4096)
+def _local_readings(tz: str, start: datetime) -> tuple[tuple[int, int, int], ...]:
+    """For each UTC minute of the week from ``start``: (local weekday, local minute of the
+    day, fold) as zoneinfo reads it. Spring-forward gaps never appear as a reading; the
+    second reading of a fall-back fold has fold 1."""
+    zone = ZoneInfo(tz)
+    out = []
+    for m in range(WEEK_MINUTES):
+        local = (start + timedelta(minutes=m)).astimezone(zone)
+        out.append((local.weekday(), local.hour * 60 + local.minute, local.fold))
+    return tuple(out)
+
+
+def free_minutes(avail: Availability, tz: str, start: datetime) -> np.ndarray:
+    """(10080,) bool: the learner is free in that UTC minute of the week from ``start``.
+
+    A minute is free when its local wall-clock reading lies in a window (an overnight
+    window's tail on the next day) and it is not the second reading of a fold (a repeated
+    hour counts once). Flexible is free all week."""
+    if avail.flexible:
+        return np.ones(WEEK_MINUTES, dtype=bool)
+    day_minutes = np.zeros((7, 2 * 24 * 60), dtype=bool)  # [weekday, minute incl. overnight]
+    for w in avail.windows:
+        day_minutes[w.day, w.start:w.end] = True
+    readings = np.array(_local_readings(tz, start.astimezone(UTC)), dtype=np.int64)
+    wd, minute, fold = readings[:, 0], readings[:, 1], readings[:, 2]
+    today = day_minutes[wd, minute]
+    overnight = day_minutes[(wd - 1) % 7, minute + 24 * 60]
+    return (today | overnight) & (fold == 0)
+
+
+def common_free(members: list[tuple[Availability, str]], start: datetime) -> np.ndarray:
+    """Minutes every member is free (``free_minutes`` ANDed)."""
+    out = np.ones(WEEK_MINUTES, dtype=bool)
+    for avail, tz in members:
+        out &= free_minutes(avail, tz, start)
+    return out
+
+
+def longest_run(free: np.ndarray) -> int:
+    """The longest stretch of consecutive free minutes."""
+    padded = np.concatenate([[0], free.astype(np.int8), [0]])
+    edges = np.flatnonzero(np.diff(padded))
+    return int((edges[1::2] - edges[0::2]).max()) if len(edges) else 0
+
+
+def _time_problems(ids: list[int], cs: list[Candidate], times: list[tuple[datetime, datetime]],
+                   settings: Any, start: datetime) -> list[str]:
+    """The match's common time, whole session and suggested times against ``free_minutes``."""
+    out = []
+    free = common_free([(c.availability, c.timezone) for c in cs], start)
+    if free.sum() / 60 + 1e-9 < settings.min_overlap_hours:
+        out.append(f"{ids}: only {free.sum() / 60:.2f} h in common")
+    if longest_run(free) < settings.session_minutes:
+        out.append(f"{ids}: no whole {settings.session_minutes}-minute session in common")
+    if not times:
+        out.append(f"{ids}: no suggested time")
+    for a, b in times:
+        lo, hi = int((a - start).total_seconds() // 60), int((b - start).total_seconds() // 60)
+        if lo < 0 or hi > WEEK_MINUTES or not free[lo:hi].all():
+            out.append(f"{ids}: suggested {a:%a %H:%M}-{b:%H:%M} UTC outside someone's time")
+    return out
 
 
 def _shape_problems(ids: list[int], cs: list[Candidate], settings: Any) -> list[str]:
@@ -60,12 +130,10 @@ def violations(plan: RoundPlan, cands: list[Candidate], settings: Any, now: date
         out += _shape_problems(ids, cs, settings)
         if not frozenset.intersection(*(frozenset(x.casefold() for x in c.languages) for c in cs)):
             out.append(f"{ids}: no common language")
-        explicit = {c.setup for c in cs} - {Setup.ANY}
-        if len(explicit) > 1:
-            out.append(f"{ids}: setups {explicit}")
-        h = overlap_hours([(c.availability, c.timezone) for c in cs], start)
-        if h + 1e-9 < settings.min_overlap_hours:
-            out.append(f"{ids}: only {h:.2f} h in common")
+        required = {c.setup.kind for c in cs if c.setup.required}
+        if len(required) > 1:  # a preference may give way; two different musts cannot
+            out.append(f"{ids}: required setups {required}")
+        out += _time_problems(ids, cs, m.times, settings, start)
         if any(frozenset((a, b)) in blocked for k, a in enumerate(ids) for b in ids[k + 1:]):
             out.append(f"{ids}: a blocked pair")
     out += [f"{lid}: in {k} matches" for lid, k in seen.items() if k > 1]

@@ -15,7 +15,7 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
 
 from adapters.slack import gate
-from adapters.slack.app import drain
+from adapters.slack.app import drain, flow_of
 from adapters.slack.settings import SlackSettings
 
 log = logging.getLogger(__name__)
@@ -89,3 +89,4 @@ async def _finish(app: AsyncApp) -> None:
             await drain(app)
     except TimeoutError:
         log.warning("Slack: stopped with interactions still running")
+    await flow_of(app).answer.close()

@@ -44,6 +44,7 @@ from core.matching.features import Pool, build_pool
 from core.matching.pairgraph import pair_candidates
 from core.matching.pairs import attach_trios, max_weight_pairs, neighbours
 from core.matching.score import Scorer
+from core.matching.slots import common_minutes
 from core.matching.support import assign
 from core.matching.times import best_slots
 from core.matching.types import IN_ORDER, Candidate, MatchPlan, RoundPlan, TaskMap
@@ -76,7 +77,7 @@ def plan_round(candidates: list[Candidate], *, settings: CommunitySettings, now:
     t0 = perf_counter()
     cands = _unique(candidates)
     start = week_start(now)
-    pool = build_pool(cands, settings, start)
+    pool = build_pool(cands, settings, start, now)
     block_set = set(blocked)
     past = set(past_partners) - block_set
     scorer = Scorer(pool, block_set, past)
@@ -200,10 +201,10 @@ def _plans(pool: Pool, scorer: Scorer, made: list[Made], now: datetime) -> list[
         common[has] &= pool.slots[idx[has, col]]
     offsets = np.where(idx >= 0, pool.offset[np.maximum(idx, 0)].astype(np.float64), np.nan)
     times = best_slots(common, offsets, pool.start, now, s.session_minutes, s.suggested_times)
-    hours = (common.sum(axis=1) / 2).tolist()
     out = []
-    for (kind, members, score, trio), when, h in zip(made, times, hours, strict=True):
+    for (kind, members, score, trio), when in zip(made, times, strict=True):
         ids = [i for i, _ in members]
+        h = common_minutes(pool.week, ids) / 60  # exact, not the grid: what people are told
         out.append(
             MatchPlan(
                 kind=kind,

@@ -83,9 +83,9 @@ def reasons(scorer: Scorer, members: list[int], kind: Mode, h: float, *,
     terms.append((n / 2 * w.overlap_per_hour * min(h, w.overlap_cap_hours),
                   f"{hours_text(h)} a week {when}"))
     terms += _place_terms(scorer, members, both)
-    setups = {c.setup for c in cs}
-    if len(setups) == 1 and cs[0].setup is not Setup.ANY:
-        terms.append((w.same_setup * n / 2, f"{both} prefer {SETUP_WORDS[cs[0].setup]}"))
+    setups = {c.setup.kind for c in cs}
+    if len(setups) == 1 and cs[0].setup.kind is not Setup.ANY:
+        terms.append((w.same_setup * n / 2, f"{both} prefer {SETUP_WORDS[cs[0].setup.kind]}"))
     kinds = {c.support_kind.casefold() for c in cs}
     if kind in (Mode.OFFER_SUPPORT, Mode.NEED_SUPPORT) and len(kinds) == 1 and cs[0].support_kind:
         terms.append((w.support_kind, f"help with {cs[0].support_kind} offered and needed"))

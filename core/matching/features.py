@@ -4,9 +4,10 @@ Categorical attributes become small integer codes plus lookup tables, so a block
 score matrix is a few gathers and adds instead of a Python loop over pairs:
 
 * ``compat``: one code per (language set, setup). ``compat_table[a, b]`` is ``-inf`` when the
-  two share no language or want incompatible setups (a hard constraint), otherwise the
-  same-setup bonus. Bilingual learners simply have their own code that is compatible with
-  both language groups, which is how they bridge them.
+  two share no language or both *require* different setups (a hard constraint; a setup
+  is a preference unless marked "only-..."), otherwise the same-setup bonus. Bilingual
+  learners simply have their own code that is compatible with both language groups,
+  which is how they bridge them.
 * ``geo``: one code per (country, UTC offset); ``geo_table`` holds the same-country or
   near-offset bonus.
 * ``cohort`` / ``kind``: equal codes mean the same cohort / support kind; empty values get
@@ -18,18 +19,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from math import ceil
 
 import numpy as np
 import numpy.typing as npt
 
-from core.matching.slots import U8, slot_masks, utc_offset_hours
+from core.matching.slots import (
+    SLOT_MINUTES,
+    U8,
+    Week,
+    availability_week,
+    session_starts,
+    utc_offset_hours,
+)
 from core.matching.types import Candidate
 from core.model import Setup
 from core.settings import CommunitySettings, MatchingWeights
 
 F32 = npt.NDArray[np.float32]
 I64 = npt.NDArray[np.int64]
-_SETUP_BITS = {Setup.TEXT: 1, Setup.VOICE: 2, Setup.VIDEO: 4, Setup.IN_PERSON: 8, Setup.ANY: 15}
+_KIND_BITS = {Setup.TEXT: 1, Setup.VOICE: 2, Setup.VIDEO: 4, Setup.IN_PERSON: 8, Setup.ANY: 15}
+
+
+def setup_bits(setup: Setup) -> int:
+    """The ways a learner can meet, as bits: a required setup's own, else every way."""
+    return _KIND_BITS[setup.kind] if setup.required else _KIND_BITS[Setup.ANY]
 
 
 def near_offset_bonus(delta_hours: float, w: MatchingWeights) -> float:
@@ -58,11 +72,13 @@ class Pool:
     cands: list[Candidate]
     settings: CommunitySettings
     start: datetime
-    slots: U8
+    week: Week  # exact merged UTC minutes per learner (for reasons)
+    slots: U8  # quarter hours free (inward), (n, 672)
+    runs: U8  # quarter hours from which a whole session fits (slots.session_starts)
     compat: I64
     compat_table: F32
     lang_sets: list[frozenset[str]]  # per compat code: casefolded languages
-    setup_bits: list[int]  # per compat code
+    setup_bits: list[int]  # per compat code: the ways they can meet (setup_bits)
     geo: I64
     geo_table: F32
     offset: F32
@@ -70,15 +86,23 @@ class Pool:
     kind: I64
     node: F32
     words: npt.NDArray[np.uint64]  # the slot rows packed 64 to a word, for popcounts
+    run_words: npt.NDArray[np.uint64]  # the session-start rows packed likewise
 
     @property
     def w(self) -> MatchingWeights:
         return self.settings.weights
 
 
-def build_pool(cands: list[Candidate], settings: CommunitySettings, start: datetime) -> Pool:
+def build_pool(cands: list[Candidate], settings: CommunitySettings, start: datetime,
+               now: datetime | None = None) -> Pool:
+    """The round's arrays for the week from ``start``; a session may start at ``now`` at the
+    earliest (default: ``start``), so every match has a time still to come."""
     w = settings.weights
-    slots = slot_masks([(c.availability, c.timezone) for c in cands], start)
+    week = availability_week([(c.availability, c.timezone) for c in cands], start)
+    slots = week.slots
+    runs = session_starts(slots, settings.session_minutes)
+    if now is not None and now > start:
+        runs[:, :ceil((now - start).total_seconds() / 60 / SLOT_MINUTES)] = 0
     folded: dict[frozenset[str], frozenset[str]] = {}
     langs = [folded.get(c.languages) or folded.setdefault(
         c.languages, frozenset(x.casefold() for x in c.languages)) for c in cands]
@@ -93,18 +117,18 @@ def build_pool(cands: list[Candidate], settings: CommunitySettings, start: datet
     rating = np.array([3.0 if c.rating is None else c.rating for c in cands], np.float64)
     node = w.wait_per_week * weeks + w.rating * (rating - 3.0)
     return Pool(
-        cands=cands, settings=settings, start=start, slots=slots,
+        cands=cands, settings=settings, start=start, week=week, slots=slots, runs=runs,
         compat=compat, compat_table=_compat_table(lang_sets, setups, w), lang_sets=lang_sets,
-        setup_bits=[_SETUP_BITS[s] for s in setups],
+        setup_bits=[setup_bits(s) for s in setups],
         geo=geo, geo_table=_geo_table(gkeys, w), offset=offset,
         cohort=_unique_or_negative([c.cohort for c in cands]),
         kind=_unique_or_negative([c.support_kind for c in cands]),
-        node=node.astype(np.float32), words=pack_words(slots),
+        node=node.astype(np.float32), words=pack_words(slots), run_words=pack_words(runs),
     )
 
 
 def pack_words(slots: U8) -> npt.NDArray[np.uint64]:
-    """(n, 6) uint64: bit s of the row = slot s."""
+    """(n, 11) uint64: bit s of the row = slot s."""
     packed = np.packbits(slots, axis=1, bitorder="little")
     pad = (-packed.shape[1]) % 8
     if pad:
@@ -133,11 +157,12 @@ def setup_fit_table(setup_bits: list[int]) -> npt.NDArray[np.bool_]:
 
 
 def _compat_table(lang_sets: list[frozenset[str]], setups: list[Setup], w: MatchingWeights) -> F32:
-    """-inf where two codes cannot meet (no common language / incompatible setups)."""
+    """-inf where two codes cannot meet (no common language / required setups that differ);
+    else the same-setup bonus when both prefer or require the same way (not "any")."""
     share = lang_share_table(lang_sets)
-    sb = np.array([_SETUP_BITS[s] for s in setups], dtype=np.int64)
-    fits = setup_fit_table([_SETUP_BITS[s] for s in setups])
-    same = (sb[:, None] == sb[None, :]) & (sb[:, None] != _SETUP_BITS[Setup.ANY])
+    sb = np.array([_KIND_BITS[s.kind] for s in setups], dtype=np.int64)
+    fits = setup_fit_table([setup_bits(s) for s in setups])
+    same = (sb[:, None] == sb[None, :]) & (sb[:, None] != _KIND_BITS[Setup.ANY])
     table = np.where(same, np.float32(w.same_setup), np.float32(0.0)).astype(np.float32)
     table[~(share & fits)] = -np.inf
     return table

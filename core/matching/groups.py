@@ -29,6 +29,7 @@ from core.matching.score import Scorer
 REGION = 12  # learners re-solved together in a repair
 RESTARTS = 4  # seeded restarts for small blocks
 REPAIRS = 3  # rounds of repair + search for small blocks
+BIG_REPAIRS = 3  # ... for big blocks: a repair is linear in the block (regions of REGION)
 FULL_SEARCH = 100  # blocks up to this size get the full search; bigger ones a linear one
 FAN = 6  # in big blocks: neighbours whose groups a learner may join
 Group = tuple[int, ...]
@@ -88,8 +89,10 @@ def solve(scorer: Scorer, members: np.ndarray, edges: Edges, seed: int, lo: int,
         state = construct(scorer, edges, adj, lo, hi, seed + attempt, shuffle=attempt > 0)
         local_search(state, ids, adj, seed + attempt, passes if small else 1, everyone=small,
                      fan=len(ids) if small else FAN)
-        for _ in range(REPAIRS if small else 0):
-            if not (repair(state, adj) and local_search(state, ids, adj, seed, passes)):
+        for _ in range(REPAIRS if small else BIG_REPAIRS):
+            if not (repair(state, adj) and local_search(
+                    state, ids, adj, seed, passes if small else 1, everyone=small,
+                    fan=len(ids) if small else FAN)):
                 break
         tries.append((state.total(), attempt, state))
     state = max(tries, key=lambda t: (t[0], -t[1]))[2]

@@ -1,12 +1,13 @@
 """The candidate kernel: score a chunk of rows against many columns and keep the top k.
 
 Speed comes from doing almost everything in one matrix product (BLAS, both cores):
-every learner becomes a feature row, left side ``[c * slots | geo bonus row | cohort
-one-hot * w | kind one-hot * w]`` and right side ``[slots | geo one-hot | cohort one-hot |
-kind one-hot]``, so ``left @ right.T`` is ``c * shared half hours + geography + cohort
-(+ kind)`` for the whole chunk at once. The overlap cap and the hard minimum are left to
-the exact re-scoring of the few kept pairs (``score.pair_scores``): the ranking key is an
-uncapped estimate; what is stored is exact.
+every learner becomes a feature row, left side ``[c * halves | geo bonus row | cohort
+one-hot * w | kind one-hot * w]`` and right side ``[halves | geo one-hot | cohort one-hot |
+kind one-hot]`` (halves: free quarter hours per half hour), so ``left @ right.T`` is
+``c * ~shared hours + geography + cohort (+ kind)`` for the whole chunk at once. The
+overlap cap, the hard minimum and the whole-session rule are left to the exact re-scoring
+of the few kept pairs (``score.pair_scores``): the ranking key is an uncapped estimate;
+what is stored is exact.
 
 The top k per row avoids a full ``argpartition`` (slow on rows with many equal values):
 columns are padded to ``width * G`` and viewed as width x G; the maxima of the G strided
@@ -46,15 +47,16 @@ class Encoder:
             out[np.flatnonzero(hit), pos[hit]] = value
         return out
 
-    def hours(self, idx: I64) -> F32:
-        """Half-hour slots summed per hour (0, 1 or 2): half the width for the product."""
+    def halves(self, idx: I64) -> F32:
+        """Quarter-hour slots summed per half hour (0, 1 or 2): the kernel's time features
+        at half the width of the slots (the kept pairs are re-scored on the exact slots)."""
         s = self.pool.slots[idx]
         return (s[:, 0::2] + s[:, 1::2]).astype(np.float32)
 
     def left(self, idx: I64) -> F32:
         p, w = self.pool, self.pool.w
-        # sum over hours of a_h * b_h ~ 2x the shared half hours when windows are on the hour
-        parts = [p.slots[idx].astype(np.float32) * np.float32(0.5 * w.overlap_per_hour),
+        # a half hour both have whole is 2 * 2 = 4 units: 1/8 h each
+        parts = [self.halves(idx) * np.float32(0.125 * w.overlap_per_hour),
                  p.geo_table[p.geo[idx]][:, self.geo],
                  self._onehot(idx, p.cohort[idx], self.coh, w.same_cohort)]
         if self.kinds:
@@ -63,7 +65,7 @@ class Encoder:
 
     def right(self, idx: I64) -> F32:
         p = self.pool
-        parts = [p.slots[idx].astype(np.float32),
+        parts = [self.halves(idx),
                  self._onehot(idx, p.geo[idx], self.geo, 1.0),
                  self._onehot(idx, p.cohort[idx], self.coh, 1.0)]
         if self.kinds:

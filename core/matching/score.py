@@ -1,14 +1,16 @@
 """The match score: one formula for pairs, trios, groups and supporter assignments.
 
 With ``w = settings.weights`` and ``H`` the weekly hours *everyone* in the match shares
-(UTC, over the coming week, DST-aware, half-hour slots)::
+(UTC, over the coming week, DST-true, merged per learner then counted in whole quarter
+hours: core/matching/slots.py)::
 
     pair(i, j)  = w.base
                 + w.overlap_per_hour * min(H, w.overlap_cap_hours)
                 + w.same_cohort                       if same cohort
                 + max(w.same_country if same country,
                       w.near_offset_per_hour * (3 - |UTC offset difference in hours|), 0)
-                + w.same_setup                        if both prefer the same setup (not "any")
+                + w.same_setup                        if both prefer the same setup (not "any";
+                                                      a setup is a hard rule only as "only-...")
                 + w.support_kind                      supporter <-> learner: kind offered = needed
                 + node(i) + node(j)
                 + w.past_partner                      if they were matched before (negative)
@@ -36,30 +38,44 @@ import numpy as np
 import numpy.typing as npt
 
 from core.matching.features import F32, I64, Pool
+from core.matching.slots import SLOT_MINUTES
 
 NEG = np.float32(-np.inf)
 
 
+SLOT_HOURS = SLOT_MINUTES / 60
+
+
 def min_slots(pool: Pool) -> int:
-    """The hard minimum overlap in half-hour slots."""
-    return max(0, ceil(pool.settings.min_overlap_hours * 2 - 1e-9))
+    """The hard minimum overlap in quarter-hour slots."""
+    return max(0, ceil(pool.settings.min_overlap_hours / SLOT_HOURS - 1e-9))
+
+
+def shared_session(pool: Pool, a: I64, b: I64) -> npt.NDArray[np.bool_]:
+    """For index arrays: the pair's common time holds one whole session (a hard rule)."""
+    words = pool.run_words
+    any_run = np.zeros(len(a), dtype=bool)
+    for k in range(words.shape[1]):
+        any_run |= (words[a, k] & words[b, k]) != 0
+    return any_run
 
 
 def pair_matrix(pool: Pool, rows: I64, cols: I64, a: F32, b: F32, *, kinds: bool = False) -> F32:
     """Pair terms for rows x cols without base and node terms: ``-inf`` where a hard
-    constraint (language, setup, overlap) fails. ``a``/``b`` are the rows' and columns'
-    slot rows as float32 so the overlap is one BLAS product."""
+    constraint (language, setup, overlap, a whole session in common) fails. ``a``/``b`` are
+    the rows' and columns' slot rows as float32 so the overlap is one BLAS product."""
     w = pool.w
-    ov = a @ b.T  # shared half-hour slots
+    ov = a @ b.T  # shared quarter-hour slots
+    session = pool.runs[rows].astype(np.float32) @ pool.runs[cols].astype(np.float32).T
     s = pool.compat_table[pool.compat[rows][:, None], pool.compat[cols][None, :]]
     s += pool.geo_table[pool.geo[rows][:, None], pool.geo[cols][None, :]]
     s += np.float32(w.same_cohort) * (pool.cohort[rows][:, None] == pool.cohort[cols][None, :])
     if kinds:
         s += np.float32(w.support_kind) * (pool.kind[rows][:, None] == pool.kind[cols][None, :])
     s += np.float32(w.overlap_per_hour) * np.minimum(
-        ov * np.float32(0.5), np.float32(w.overlap_cap_hours)
+        ov * np.float32(SLOT_HOURS), np.float32(w.overlap_cap_hours)
     )
-    s[ov < min_slots(pool) - 0.5] = NEG
+    s[(ov < min_slots(pool) - 0.5) | (session < 0.5)] = NEG
     return s
 
 
@@ -67,7 +83,8 @@ def pair_scores(
     pool: Pool, a: I64, b: I64, *, kinds: bool = False
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
     """Exact pair scores (without past partners) for index arrays, and whether each pair
-    meets the hard constraints (language, setup, overlap). Vectorised: no Python per pair."""
+    meets the hard constraints (language, setup, overlap, a whole session in common).
+    Vectorised: no Python per pair."""
     w = pool.w
     words = pool.words
     ov = np.zeros(len(a), dtype=np.int64)
@@ -75,7 +92,8 @@ def pair_scores(
         ov += np.bitwise_count(words[a, k] & words[b, k])
     compat = pool.compat_table[pool.compat[a], pool.compat[b]].astype(np.float64)
     ok = (ov >= min_slots(pool)) & np.isfinite(compat)
-    s = np.minimum(ov * 0.5, w.overlap_cap_hours) * w.overlap_per_hour + w.base
+    ok[ok] = shared_session(pool, a[ok], b[ok])
+    s = np.minimum(ov * SLOT_HOURS, w.overlap_cap_hours) * w.overlap_per_hour + w.base
     s += np.where(ok, compat, 0.0)
     s += pool.geo_table[pool.geo[a], pool.geo[b]]
     s += w.same_cohort * (pool.cohort[a] == pool.cohort[b])
@@ -110,8 +128,8 @@ class Scorer:
         self.sbits = pool.setup_bits
         default = pool.settings.group_default
         self.pref = [c.group_size or default for c in pool.cands]
-        packed = np.packbits(pool.slots, axis=1, bitorder="little")
-        self.bits = [int.from_bytes(row.tobytes(), "little") for row in packed]
+        self.bits = _as_ints(pool.slots)
+        self.runs = _as_ints(pool.runs)
         where = {c.learner_id: i for i, c in enumerate(pool.cands)}
         self.blocked = _index_pairs(blocked, where)
         self.past = _index_pairs(past, where)
@@ -134,19 +152,21 @@ class Scorer:
 
     def feasible(self, members: Sequence[int]) -> bool:
         """Hard constraints of a whole match: one common language, compatible setups,
-        enough common time, nobody blocked. (Mode and topic are fixed by the block.)"""
+        enough common time holding a whole session, nobody blocked. (Mode and topic are
+        fixed by the block.)"""
         code = self.code
         first = code[members[0]]
         langs = self.langs[first]
         setup = 15
-        bits = -1
+        bits = runs = -1
         for m in members:
             c = code[m]
             if c != first:
                 langs = langs & self.langs[c]
             setup &= self.sbits[c]
             bits &= self.bits[m]
-        if not langs or not setup or bits.bit_count() < self.need:
+            runs &= self.runs[m]
+        if not langs or not setup or not runs or bits.bit_count() < self.need:
             return False
         if self.blocked:
             for k, a in enumerate(members):
@@ -171,7 +191,7 @@ class Scorer:
     def _value(self, m: tuple[int, ...], *, kinds: bool, fit: bool) -> float:
         w = self.w
         n = len(m)
-        hours = self.common_bits(m).bit_count() / 2
+        hours = self.common_bits(m).bit_count() * SLOT_HOURS
         total = n * w.base / 2 + sum(self.node[i] for i in m)
         total += n / 2 * w.overlap_per_hour * min(hours, w.overlap_cap_hours)
         aff = past = 0.0
@@ -185,6 +205,12 @@ class Scorer:
         if fit:
             total += w.group_size_fit * sum(1 for i in m if self.pref[i] == n)
         return total
+
+
+def _as_ints(rows: npt.NDArray[np.uint8]) -> list[int]:
+    """Each 0/1 row as one Python int (bit s = column s): fast ANDs and popcounts."""
+    packed = np.packbits(rows, axis=1, bitorder="little")
+    return [int.from_bytes(row.tobytes(), "little") for row in packed]
 
 
 def _index_pairs(pairs: set[frozenset[int]], where: dict[int, int]) -> dict[int, set[int]]:

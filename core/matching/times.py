@@ -1,7 +1,8 @@
 """Suggested meeting times: the best few session-long slots in everyone's common time.
 
-Works on the half-hour UTC slot masks, so every suggestion starts on :00 or :30 UTC and
-lies entirely inside every member's availability. Preference, in order: a time that is
+Works on the quarter-hour UTC slot masks (DST-true, core/matching/slots.py), so every
+suggestion starts on a quarter hour UTC and lies entirely inside every member's real
+availability (never in a spring-forward gap). Preference, in order: a time that is
 sensible for every member locally (09:00-22:00 best, 07:00-23:30 acceptable), a day not
 suggested yet, then earlier in the week. Suggestions never overlap and never start before
 ``now``. All matches of a round are handled at once (numpy), k greedy picks per match.

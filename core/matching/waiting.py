@@ -2,9 +2,10 @@
 
 For each learner left over, the possible partners (same mode class and topic key; the
 other side for support) are filtered the way the engine filters them: study setup, then a
-shared language, then enough common time, then blocks and past partners. The first filter
-that leaves nobody is the honest reason; if somebody survives every filter, the learner
-lost out to better fits (or was the odd one out). Vectorised per topic block.
+shared language, then enough common time, then a whole session in common, then blocks and
+past partners. The first filter that leaves nobody is the honest reason; if somebody
+survives every filter, the learner lost out to better fits (or was the odd one out).
+Vectorised per topic block.
 """
 
 from __future__ import annotations
@@ -34,26 +35,28 @@ def explain_waiting(scorer: Scorer, group: I64, left: list[int], *,
     at_need = np.flatnonzero([m is Mode.NEED_SUPPORT for m in modes])
     everyone = np.arange(len(group))
     colf = pool.slots[group].astype(np.float32)
+    runf = pool.runs[group].astype(np.float32)
     out: dict[int, str] = {}
-    step = max(1, 2_000_000 // max(1, len(group)))
+    step = max(1, 1_000_000 // max(1, len(group)))
     for r0 in range(0, len(left), step):
         rows = np.array(left[r0:r0 + step], dtype=np.int64)
         shared = pool.slots[rows].astype(np.float32) @ colf.T
+        sessions = pool.runs[rows].astype(np.float32) @ runf.T
         for k, i in enumerate(rows.tolist()):
             mode = pool.cands[i].mode
             if mode is Mode.NEED_SUPPORT or mode is Mode.OFFER_SUPPORT:
                 at = at_offer if mode is Mode.NEED_SUPPORT else at_need
-                others, hours = group[at], shared[k, at]
+                others, hours, runs = group[at], shared[k, at], sessions[k, at]
             else:  # everybody else in the block: mask out oneself
                 me = int(np.searchsorted(group, i))
                 keep = everyone != me
-                others, hours = group[keep], shared[k][keep]
-            out[pool.cands[i].learner_id] = _reason(scorer, i, others, hours, tables, group_min,
-                                                   alone=len(left) == 1)
+                others, hours, runs = group[keep], shared[k][keep], sessions[k][keep]
+            out[pool.cands[i].learner_id] = _reason(scorer, i, others, (hours, runs), tables,
+                                                   group_min, alone=len(left) == 1)
     return out
 
 
-def _reason(scorer: Scorer, i: int, others: I64, shared: F32,
+def _reason(scorer: Scorer, i: int, others: I64, time: tuple[F32, F32],
             tables: tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]], group_min: int,
             *, alone: bool) -> str:
     pool = scorer.pool
@@ -80,18 +83,25 @@ def _reason(scorer: Scorer, i: int, others: I64, shared: F32,
     code = int(pool.compat[i])
     setup_ok = tables[0][code, pool.compat[others]]
     if not setup_ok.any():
-        return f"{who} on {topic} is up for {SETUP_WORDS.get(c.setup, str(c.setup))} yet."
+        words = SETUP_WORDS.get(c.setup.kind, str(c.setup.kind))
+        return f"{who} on {topic} is up for {words} yet (you asked for {words} only)."
     lang_ok = setup_ok & tables[1][code, pool.compat[others]]
     if not lang_ok.any():
         # Any one shared language will do, so the list is an "or".
         spoken = join_words(sorted(c.languages), "or") or "your language"
         return f"{who} on {topic} speaks {spoken} yet."
+    shared, runs = time
     time_ok = lang_ok & (shared >= min_slots(pool) - 0.5)
     if not time_ok.any():
         h = hours_text(pool.settings.min_overlap_hours)
         return (f"{who} on {topic} shares enough free time with you "
                 f"(you need at least {h} a week in common).")
-    fits = others[time_ok]
+    session_ok = time_ok & (runs > 0.5)
+    if not session_ok.any():
+        length = pool.settings.session_minutes
+        return (f"{who} on {topic} is free at the same time as you for a whole "
+                f"{length}-minute session (your common time comes in shorter pieces).")
+    fits = others[session_ok]
     history = _history_reason(scorer, i, fits)
     if history:
         return history

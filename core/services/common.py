@@ -71,7 +71,16 @@ async def active_match(ctx: Ctx, match_number: int | None, *, ended_ok: bool = F
 
 
 async def queue_position(uow: UnitOfWork, entry: QueueEntry) -> tuple[int, int]:
-    """(1-based position, total) of an entry among waiting entries of its mode."""
-    waiting = await uow.queue.waiting(entry.community_id, entry.mode)
-    ids = [e.id for e in waiting]
-    return (ids.index(entry.id) + 1 if entry.id in ids else len(ids), len(ids))
+    """(1-based position, total) of an entry among waiting entries of its mode: counted by
+    the storage, so a queue of 100,000 costs the same one statement as a queue of ten."""
+    return await uow.queue.position(entry)
+
+
+def queue_positions(entries: list[QueueEntry]) -> dict[int, tuple[int, int]]:
+    """``queue_position`` of every entry of one community's waiting list at once (the
+    list as ``uow.queue.waiting`` returns it, oldest first), by entry id."""
+    by_mode: dict[object, list[QueueEntry]] = {}
+    for entry in sorted(entries, key=lambda e: (e.joined_at, e.id or 0)):
+        by_mode.setdefault(entry.mode, []).append(entry)
+    return {e.id: (i, len(same)) for same in by_mode.values()
+            for i, e in enumerate(same, 1) if e.id is not None}

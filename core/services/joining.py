@@ -6,6 +6,7 @@ from dataclasses import asdict
 from typing import Any
 
 from core import catalogue
+from core.accepted import FOLLOW_UP, instant_match_work
 from core.availability import AvailabilityError, describe, parse_availability
 from core.model import Mode, Profile, QueueEntry, Setup
 from core.replies import Button, FormRequest, Reply, ts
@@ -13,7 +14,6 @@ from core.services.common import queue_position, waited
 from core.services.context import Ctx
 from core.services.errors import Refusal
 from core.services.feedback import rating_of
-from core.services.rounds import instant_match
 from core.timezones import timezone_note
 
 _PROFILE_FIELDS = (
@@ -30,6 +30,7 @@ _PROFILE_FIELDS = (
     "support_kind",
     "capacity",
     "anonymous",
+    "rotate_partners",
 )
 
 
@@ -78,7 +79,7 @@ def build_profile(ctx: Ctx, mode: Mode, args: dict[str, Any]) -> Profile:
         support_kind=values.get("support_kind", ""), goal=values.get("goal", ""),
         group_size=values.get("group_size", 0), capacity=values.get("capacity", 1),
         anonymous=values.get("anonymous", False), contact=values.get("contact", ""),
-        updated_at=ctx.now,
+        updated_at=ctx.now, rotate_partners=values.get("rotate_partners", False),
     )
 
 
@@ -134,13 +135,15 @@ async def enqueue(ctx: Ctx, profile: Profile) -> Reply:
     await ctx.uow.profiles.save(profile)
     entry = await ctx.uow.queue.add(QueueEntry(profile.learner_id, ctx.community.id,
                                                profile.mode, ctx.now))
+    follow_up: dict[str, Any] = {}
     if ctx.settings.instant_match:
-        match = await instant_match(ctx.services, ctx.uow, ctx.community, ctx.settings,
-                                    profile.learner_id)
-        if match is not None:
-            return Reply(text=f"🎉 Someone who fits you was already waiting: you're matched "
-                              f"(match #{match.id}). Check your DMs for the details.\n{reading}",
-                         buttons=(Button("Status", "peer status"),))
+        # Looking for a partner who already waits plans the newcomer's whole block: that
+        # runs after the reply, from the store (core/accepted.py), never before the ack; a
+        # match found is announced by DM like any other.
+        await ctx.uow.accepted.add(instant_match_work(
+            ctx.community.platform, ctx.community.external_id, ctx.community.id,
+            profile.learner_id, ctx.now))
+        follow_up = {FOLLOW_UP: True}
     pos, total = await queue_position(ctx.uow, entry)
     anon = (
         "\nYou'll stay anonymous: your supporter sees only an alias." if profile.anonymous else ""
@@ -156,6 +159,7 @@ async def enqueue(ctx: Ctx, profile: Profile) -> Reply:
             Button("Status", "peer status"),
             Button("Leave queue", "peer leave", style="danger"),
         ),
+        data=follow_up,
     )
 
 
@@ -204,6 +208,8 @@ def describe_profile(p: Profile) -> str:
         lines.append(f"**Group size:** {p.group_size}")
     if p.anonymous:
         lines.append("**Anonymous:** yes")
+    if p.rotate_partners:
+        lines.append("**Partners:** new ones every few weeks (`rematch_every_weeks`)")
     return "\n".join(lines)
 
 

@@ -27,11 +27,12 @@ async def status(ctx: Ctx, _args: dict[str, Any]) -> Reply:
                           "Please contact a moderator if you think this is a mistake.")
     if (until := me.pause_end(ctx.now)) is not None:
         lines.append(f"⏸️ Matching is paused until {ts(until)} (`/peer resume` to resume).")
-    for match in await ctx.uow.matches.active_for(me.id):
-        others = []
-        for other_id in match.member_ids():
-            if other_id != me.id and (other := await ctx.uow.learners.get(other_id)):
-                others.append(name_for(match, other, me.id))
+    active = await ctx.uow.matches.active_for(me.id)
+    people = await ctx.uow.learners.get_many(
+        [i for match in active for i in match.member_ids() if i != me.id])
+    for match in active:
+        others = [name_for(match, people[i], me.id) for i in match.member_ids()
+                  if i != me.id and i in people]
         lines.append(f"🤝 **Match #{match.id}** ({match.kind.label}) with {', '.join(others)}, "
                      f"since {ts(match.created_at)}.")
         if match.reasons:
@@ -93,7 +94,7 @@ async def pause(ctx: Ctx, args: dict[str, Any]) -> Reply:
     me = ctx.learner
     assert me.id is not None and ctx.community.id is not None
     was_paused = me.paused_until is not None
-    me.paused_until = until
+    me.paused_until, me.pause_reason = until, ""
     await ctx.uow.learners.update(me)
     await effects.publish(ctx.uow, ctx.settings,
                           Paused(me, ctx.community.id, until, ctx.now, was_paused))
@@ -106,7 +107,7 @@ async def resume(ctx: Ctx, _args: dict[str, Any]) -> Reply:
     assert me.id is not None
     if not me.is_paused(ctx.now):
         raise Refusal("You're not paused.")
-    me.paused_until = None
+    me.paused_until, me.pause_reason = None, ""
     await ctx.uow.learners.update(me)
     await effects.publish(ctx.uow, ctx.settings, Resumed(me, ctx.now))
     return Reply(text="Welcome back: matching is on again for you.")

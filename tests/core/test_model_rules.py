@@ -80,3 +80,11 @@ def test_a_profile_answers_its_mode_class() -> None:
     profile = Profile(learner_id=1, mode=Mode.NEED_SUPPORT, topic="python", languages=("en",),
                       timezone="UTC", availability="Mon 9-17")
     assert profile.mode_class == "support"
+
+
+def test_a_setup_is_a_preference_unless_only() -> None:
+    from core.model import Setup
+
+    assert not Setup.VIDEO.required and Setup.VIDEO.kind is Setup.VIDEO
+    assert Setup.ONLY_VIDEO.required and Setup.ONLY_VIDEO.kind is Setup.VIDEO
+    assert Setup.ONLY_IN_PERSON.kind is Setup.IN_PERSON and not Setup.ANY.required

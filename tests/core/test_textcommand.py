@@ -94,7 +94,8 @@ def test_the_last_free_text_option_takes_the_rest_with_its_spacing() -> None:
 def test_more_words_than_options_stay_on_the_last_option() -> None:
     # Nothing is lost: the core then says "'2 weeks' is not a whole number".
     assert parse("peer", "pause 2 weeks").args == {"weeks": "2 weeks"}
-    assert parse("peer", "met yes 2 3").args == {"answer": "yes", "match": "2 3"}
+    assert parse("peer", "met yes 2 @ana @ben").args == {"answer": "yes", "match": "2",
+                                                         "who": "@ana @ben"}
     # Both options named: the extra words go to the last declared one ("'2 and more' is not
     # a whole number"), not quietly into the reason.
     assert parse("peer", "unpair match=2 reason=busy and more").args == {
@@ -237,7 +238,7 @@ def test_usage_marks_required_and_optional_options() -> None:
     ("ana", "peer", "pause 0", "weeks", "Weeks: must be at least 1."),
     ("ana", "peer", "unpair reason=", "reason", "Why are you unpairing?: this is required."),
     ("ana", "peer", "met maybe", "answer",
-     "Did you meet?: 'maybe' is not one of: yes, not-yet, no."),
+     "Did you meet?: 'maybe' is not one of: yes, not-yet, no, no-show."),
     ("ana", "peer", "forget confirm:maybe", "confirm", "'maybe' is not yes or no."),
     ("ana", "peer", "join study-buddy extra words", "mode", "'study-buddy extra words' is not one"),
     ("ana", "peer", "reschedule x 2026-03-05 18:00", "session",

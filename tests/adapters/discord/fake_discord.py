@@ -4,7 +4,12 @@ REST: the calls PeerMatch makes, answered from an in-memory guild; every call is
 (``calls``) and every message the bot creates is kept (``sent``). JSON answers carry the
 content type exactly ``application/json`` (discord.py checks it); interaction callbacks
 return the ``with_response`` body. ``fail()`` queues error answers (429 with Retry-After,
-403 50013, 400 30013...) and ``dm_closed`` users answer 403 50007 to DMs.
+403 50013, 400 30013...) and ``dm_closed`` users answer 403 50007 to DMs. ``after()``
+carries a call out and then answers badly (a 500, a dropped connection, no answer).
+Unforgiving where Discord is: no deduplication by anything but what Discord itself does, a
+message ``nonce`` with ``enforce_nonce`` within ``nonce_window`` seconds (the same message is
+answered again, nothing new is made); the nonce is echoed only in the create's answer,
+never in the history; history pages hold at most 100 messages.
 Gateway: HELLO, IDENTIFY -> READY + GUILD_CREATE, heartbeats; ``dispatch()`` pushes events
 such as INTERACTION_CREATE (see ``interactions.py`` for building them).
 """
@@ -16,6 +21,7 @@ import contextlib
 import itertools
 import json
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -28,6 +34,8 @@ T = TypeVar("T")
 ADMIN, MANAGE_GUILD, VIEW, SEND = 1 << 3, 1 << 5, 1 << 10, 1 << 11
 LEARNER_PERMS = VIEW | SEND | (1 << 31)  # + use application commands
 WAIT_BOUND_SECONDS = 10.0  # how long wait_for waits before failing the test
+NONCE_WINDOW_SECONDS = 180.0  # "a few minutes" (Discord does not say exactly)
+AFTER_FAULTS = ("500", "drop", "hang")
 
 
 @dataclass
@@ -103,6 +111,10 @@ class FakeDiscord:
         self.commands: dict[str, list[dict[str, Any]]] = {}  # "global" or guild id -> synced
         self.dm_closed: set[str] = set()
         self.faults: list[Fault] = []
+        self.after_faults: list[Fault] = []
+        self.nonce_window = NONCE_WINDOW_SECONDS
+        self._nonces: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._stopping = asyncio.Event()
         self.identified: list[dict[str, Any]] = []
         self.tokens: dict[str, str] = {}  # interaction token -> channel id
         self._sockets: list[web.WebSocketResponse] = []
@@ -141,6 +153,7 @@ class FakeDiscord:
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
     async def close(self) -> None:
+        self._stopping.set()  # hung answers end now
         for ws in list(self._sockets):
             await ws.close()
         if self._runner is not None:
@@ -150,6 +163,27 @@ class FakeDiscord:
              headers: dict[str, str] | None = None, times: int = 1) -> None:
         """Answer the next ``times`` matching calls with this error."""
         self.faults.append(Fault(method, pattern, status, body, headers or {}, times))
+
+    def after(self, method: str, pattern: str, fault: str, times: int = 1) -> None:
+        """Carry out the next ``times`` matching calls, then answer badly: ``"500"``,
+        ``"drop"`` (close the connection, no answer) or ``"hang"`` (never answer)."""
+        if fault not in AFTER_FAULTS:
+            raise ValueError(f"unknown fault {fault!r}: one of {AFTER_FAULTS}")
+        self.after_faults.append(Fault(method, pattern, 0, {"fault": fault}, {}, times))
+
+    def nonce_seen(self, nonce: str) -> dict[str, Any] | None:
+        """The bot's message created with ``nonce`` within the window, if any."""
+        seen = self._nonces.get(nonce)
+        if seen is None or time.monotonic() - seen[0] > self.nonce_window:
+            return None
+        return seen[1]
+
+    def remember_nonce(self, nonce: str, message: dict[str, Any]) -> None:
+        self._nonces[nonce] = (time.monotonic(), message)
+
+    def expire_nonces(self) -> None:
+        """As if Discord's dedupe window had passed for every nonce seen so far."""
+        self._nonces.clear()
 
     def member(self, uid: str, permissions: int | None = None) -> dict[str, Any]:
         return p.member(self.users[uid], self.member_roles[uid], permissions)
@@ -232,14 +266,28 @@ class FakeDiscord:
         status, answer, headers = self._fault(call) or await self._route(call)
         call.status = status
         self._touch()
+        bad = self._fault(call, self.after_faults) if 200 <= status < 300 else None
+        if bad is not None:  # done; now the answer goes wrong
+            return await self._bad_answer(request, call, str(bad[1]["fault"]))
         if answer is None:
             return web.Response(status=status, headers=headers)
         # Exactly application/json: discord.py does not parse "application/json; charset=...".
         return web.Response(status=status, body=json.dumps(answer).encode(),
                             headers={"Content-Type": "application/json", **headers})
 
-    def _fault(self, call: Call) -> tuple[int, Any, dict[str, str]] | None:
-        for fault in self.faults:
+    async def _bad_answer(self, request: web.Request, call: Call, fault: str) -> web.Response:
+        call.status = 500
+        if fault == "drop":
+            assert request.transport is not None
+            request.transport.close()  # the client sees the server disconnect
+        elif fault == "hang":
+            await self._stopping.wait()
+        return web.Response(status=500, body=b'{"message": "500: Internal Server Error"}',
+                            headers={"Content-Type": "application/json"})
+
+    def _fault(self, call: Call,
+               faults: list[Fault] | None = None) -> tuple[int, Any, dict[str, str]] | None:
+        for fault in self.faults if faults is None else faults:
             if (
                 fault.times > 0
                 and fault.method == call.method

@@ -99,7 +99,7 @@ async def test_join_match_space_dms_fallback_and_unpair(bot: Bot) -> None:
 
     await bot.deliver()
     told = fake.dms_to("alice")[-1]
-    assert "left match #1" in told.content and "Find a new match" in told.buttons()
+    assert "left match #1" in told.content and "Find me someone new" in told.buttons()
     # The space is archived: renamed, members can no longer post.
     assert channel["name"].startswith("archived-peer-1-")
     assert int(overwrite(channel, alice)["deny"]) & SEND

@@ -24,12 +24,22 @@ def test_no_shared_language_is_told_in_words() -> None:
     assert plan.unmatched[1] == "No one else on Linear Algebra speaks Portuguese yet."
 
 
-def test_setup_any_fits_everything_but_video_and_voice_do_not_meet() -> None:
-    assert run([cand(1, setup=Setup.VIDEO), cand(2, setup=Setup.VOICE)]).matches == []
-    plan = run([cand(1, setup=Setup.VIDEO), cand(2, setup=Setup.ANY)])
-    assert groups_of(plan) == [{1, 2}]
-    why = run([cand(1, setup=Setup.VIDEO), cand(2, setup=Setup.VOICE)]).unmatched[1]
-    assert "video" in why
+def test_setup_is_a_preference_unless_required() -> None:
+    # issue 12.5: preferences give way; only two different musts never meet
+    assert groups_of(run([cand(1, setup=Setup.VIDEO), cand(2, setup=Setup.VOICE)])) == [{1, 2}]
+    assert groups_of(run([cand(1, setup=Setup.ONLY_VIDEO), cand(2, setup=Setup.VOICE)])) == [
+        {1, 2}]
+    assert groups_of(run([cand(1, setup=Setup.ONLY_VIDEO), cand(2, setup=Setup.ANY)])) == [{1, 2}]
+    apart = run([cand(1, setup=Setup.ONLY_VIDEO), cand(2, setup=Setup.ONLY_VOICE)])
+    assert apart.matches == []
+    assert "video" in apart.unmatched[1] and "only" in apart.unmatched[1]
+
+
+def test_the_same_setup_is_preferred() -> None:
+    plan = run([cand(1, setup=Setup.VIDEO), cand(2, setup=Setup.VOICE),
+                cand(3, setup=Setup.ONLY_VIDEO), cand(4, setup=Setup.VOICE)])
+    assert sorted(map(sorted, groups_of(plan))) == [[1, 3], [2, 4]]
+    assert any("prefer video" in r for r in plan.matches[0].reasons + plan.matches[1].reasons)
 
 
 def test_modes_and_topics_never_mix() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from core.model import Mode
 from core.settings import CommunitySettings
 from tests.helpers import Bot
 from tests.scheduler.support import (
@@ -88,7 +89,8 @@ async def test_nobody_is_double_booked_within_or_across_matches(storage) -> None
     assert (await bot.book("ana", "peer schedule", when="2026-03-03 18:00")).ok
     same = await bot.book("ben", "peer schedule", when="2026-03-03 18:30")
     assert not same.ok and "You already have a session booked then" in same.text
-    other = await add_match(bot, "ana", "cat")
+    # A second match of another mode (one mode allows one active match: migration 0005).
+    other = await add_match(bot, "ana", "cat", kind=Mode.ACCOUNTABILITY)
     across = await bot.book("cat", "peer schedule", when="2026-03-03 18:30", match=other.id)
     assert not across.ok and "{u:ana} already has a session booked then" in across.text
     touching = await bot.book("cat", "peer schedule", when="2026-03-03 19:00", match=other.id)

@@ -1,7 +1,7 @@
 """Booking by agreement: ``session_proposals``.
 
-Revision ID: 0007
-Revises: 0004
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-02
 
 ``/peer schedule`` used to book at once, and only inside everyone's declared hours. Now any
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0007'
-down_revision: str | Sequence[str] | None = '0004'
+revision: str = '0008'
+down_revision: str | Sequence[str] | None = '0007'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

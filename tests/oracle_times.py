@@ -1,0 +1,138 @@
+"""Bench judges for issue 12: hours together at the same number of pairs, and big study-group
+blocks against a time-limited CP-SAT. Not used by rounds; OR-Tools is a development
+dependency, imported lazily.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+from core.availability import week_start
+from core.matching.candidates import Edges, make_blocks, pair_adjustments
+from core.matching.features import Pool, build_pool
+from core.matching.groupexact import feasible
+from core.matching.pairs import max_weight_pairs
+from core.matching.score import SLOT_HOURS, Scorer
+from core.matching.types import Candidate, RoundPlan
+from core.model import Mode
+from tests.oracle import all_edges
+
+BIG = 1000.0  # per pair: more pairs first, then hours
+
+
+def capped_hours(pool: Pool, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Each pair's shared hours (quarter-hour slots), capped at the useful maximum."""
+    ov = np.zeros(len(a), dtype=np.int64)
+    for k in range(pool.words.shape[1]):
+        ov += np.bitwise_count(pool.words[a, k] & pool.words[b, k])
+    return np.minimum(ov * SLOT_HOURS, pool.w.overlap_cap_hours)
+
+
+def hours_at_same_pairs(plan: RoundPlan, cands: list[Candidate], settings: Any, now: datetime,
+                        blocked: set[frozenset[int]]) -> dict[str, float]:
+    """Pair blocks (study buddies, accountability): the engine's capped hours together and
+    pairs, against the most pairs possible and, among matchings with that many pairs, the
+    most capped hours (exact blossom on every compatible edge: weight BIG + hours). When
+    the engine has as many pairs as possible this is "the best possible at the same number
+    of pairs"; with fewer it is a stricter yardstick."""
+    pool = build_pool(sorted(cands, key=lambda c: c.learner_id), settings, week_start(now), now)
+    adjust = pair_adjustments(pool, blocked, float("-inf"))
+    best_pairs = best_hours = 0.0
+    for block in make_blocks(pool):
+        m = block.members
+        if block.mode_class not in ("pair", "accountability") or len(m) < 2:
+            continue
+        e = all_edges(pool, m, adjust)
+        if not len(e):
+            continue
+        h = capped_hours(pool, e.a, e.b)
+        pairs = max_weight_pairs(Edges(e.a, e.b, (BIG + h).astype(np.float32)), 0,
+                                 exact_nodes=10**9)
+        best_pairs += len(pairs)
+        if pairs:
+            pa, pb = np.array(pairs).T
+            best_hours += float(capped_hours(pool, pa, pb).sum())
+    index = {c.learner_id: i for i, c in enumerate(pool.cands)}
+    eng_pairs = eng_hours = 0.0
+    for mp in plan.matches:
+        if mp.kind not in (Mode.STUDY_BUDDY, Mode.ACCOUNTABILITY):
+            continue
+        idx = [index[lid] for lid, _ in mp.members]  # a trio counts as one pair here
+        eng_pairs += 1
+        shared = float(pool.slots[idx].min(axis=0).sum()) * SLOT_HOURS
+        eng_hours += min(shared, pool.w.overlap_cap_hours)
+    return {"eng_pairs": eng_pairs, "best_pairs": best_pairs, "eng_hours": eng_hours,
+            "best_hours": best_hours,
+            "pct_hours": 100 * eng_hours / best_hours if best_hours else 100.0}
+
+
+def group_columns(scorer: Scorer, edges: Edges, n: int, lo: int, hi: int,
+                  k: int) -> list[tuple[tuple[int, ...], float]]:
+    """Feasible groups whose members are all among the lowest member's ``k`` best
+    neighbours (by pair score), with the engine's group score."""
+    near: dict[int, list[tuple[float, int]]] = {}
+    for a, b, w in zip(edges.a.tolist(), edges.b.tolist(), edges.w.tolist(), strict=True):
+        near.setdefault(a, []).append((w, b))
+        near.setdefault(b, []).append((w, a))
+    seen: dict[tuple[int, ...], float] = {}
+    for i in range(n):
+        best = sorted(near.get(i, []), reverse=True)[:k]
+        ids = sorted({i, *(j for _, j in best)})
+        for g, v in feasible(scorer, ids, lo, hi):
+            if i in g:
+                seen.setdefault(g, v)
+    return sorted(seen.items())
+
+
+def big_groups_vs_cpsat(cands: list[Candidate], settings: Any, now: datetime, seed: int, *,
+                        seconds: float, k: int = 8) -> dict[str, float]:
+    """One study-group block: the engine's total group score against CP-SAT set packing
+    over ``group_columns`` plus the engine's own groups (so CP-SAT can only do better;
+    time-limited; its proven bound holds for those columns)."""
+    from ortools.sat.python import cp_model
+
+    from core.matching.engine import plan_round
+    from tests.oracle import all_edges as every_edge
+
+    plan = plan_round(cands, settings=settings, now=now, seed=seed)
+    engine = sum(m.score for m in plan.matches)
+    engine_s = float(plan.figures["seconds"]["wall"])  # type: ignore[index]
+    pool = build_pool(sorted(cands, key=lambda c: c.learner_id), settings, week_start(now), now)
+    scorer = Scorer(pool, set(), set())
+    n = len(pool.cands)
+    edges = every_edge(pool, np.arange(n, dtype=np.int64), pair_adjustments(pool, set(), 0.0))
+    cols = group_columns(scorer, edges, n, settings.group_min, settings.group_max, k)
+    index = {c.learner_id: i for i, c in enumerate(pool.cands)}
+    mine = {tuple(sorted(index[lid] for lid, _ in m.members)) for m in plan.matches}
+    known = {g for g, _ in cols}
+    cols += [(g, scorer.score(g, fit=True) or 0.0) for g in sorted(mine - known)]  # a start
+    model = cp_model.CpModel()
+    x = [model.new_bool_var(f"g{c}") for c in range(len(cols))]
+    member_of: dict[int, list[int]] = {}
+    for c, (g, _) in enumerate(cols):
+        for i in g:
+            member_of.setdefault(i, []).append(c)
+    for lst in member_of.values():
+        model.add_at_most_one(x[c] for c in lst)
+    model.maximize(sum(round(v * 1000) * x[c] for c, (_, v) in enumerate(cols)))
+    for c, (g, _) in enumerate(cols):  # the engine's plan as a hint: CP-SAT starts there
+        model.add_hint(x[c], g in mine)
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 2
+    solver.parameters.max_time_in_seconds = seconds
+    solver.parameters.random_seed = seed
+    status = solver.solve(model)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):  # nothing found in the time
+        return {"engine": engine, "cpsat": float("nan"), "bound": float("nan"),
+                "columns": len(cols), "engine_s": engine_s}
+    chosen = [c for c in range(len(cols)) if solver.value(x[c])]
+    best = sum(cols[c][1] for c in chosen)
+    in_groups = sum(len(m.members) for m in plan.matches)
+    cp_members = sum(len(cols[c][0]) for c in chosen)
+    return {"engine": engine, "cpsat": best, "bound": solver.best_objective_bound / 1000,
+            "columns": len(cols), "engine_s": engine_s, "engine_members": in_groups,
+            "cpsat_members": cp_members, "engine_groups": len(plan.matches),
+            "cpsat_groups": len(chosen), "optimal": float(status == cp_model.OPTIMAL)}
