@@ -23,7 +23,7 @@ async def test_status_shows_position_wait_and_reason(storage) -> None:
     bot.clock.advance(days=3)
     status = await bot.run("ana", "peer status")
     assert "1 of 1" in status.text and "3 days" in status.text
-    assert "hasn't run" in status.text
+    assert "no matching round has run since you joined" in status.text
     await bot.run("mod", "peeradmin match-now")
     after = await bot.run("ana", "peer status")
     assert "Why no match yet" in after.text and "next round" in after.text
