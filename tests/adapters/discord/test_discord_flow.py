@@ -103,6 +103,8 @@ async def test_join_match_space_dms_fallback_and_unpair(bot: Bot) -> None:
     # The space is archived: renamed, members can no longer post.
     assert channel["name"].startswith("archived-peer-1-")
     assert int(overwrite(channel, alice)["deny"]) & SEND
+    # ... and says why before it goes quiet (issue 14.8: it used to get no closing message).
+    assert "Match #1 has ended" in fake.in_channel(channel["id"])[-1].content
 
 
 async def test_a_button_in_a_dm_works_without_a_guild(bot: Bot) -> None:
