@@ -29,6 +29,7 @@ from core.services.round_load import RoundInput, gather, load
 from core.services.round_solve import solve
 from core.services.round_store import store_plan
 from core.settings import CommunitySettings
+from core.text import plural
 
 __all__ = ["InstantPlan", "RoundOutcome", "gather", "match_now", "plan_instant", "run_round",
            "store_instant", "summary"]
@@ -149,7 +150,7 @@ def summary(outcome: RoundOutcome, *, dry_run: bool) -> Reply:
     """The round as moderators see it: each match with its reasons, then who waits and why."""
     plan, learners = outcome.plan, outcome.learners
     head = "🔍 **Dry run** (nothing was changed)" if dry_run else "✅ **Round done**"
-    lines = [f"{head}: {len(plan.matches)} matches, {len(plan.unmatched)} still waiting "
+    lines = [f"{head}: {plural(len(plan.matches), 'match')}, {len(plan.unmatched)} still waiting "
              f"(seed {outcome.round.seed})."]
     for i, mp in enumerate(plan.matches, 1):
         names = ", ".join(learners[lid].display_name if lid in learners else str(lid)

@@ -55,7 +55,7 @@ async def test_match_now_is_stored_before_its_ack_and_answered_once_after(
     assert row.command == "peeradmin match-now"
     await http_driver.settle()
     [summary] = texts(fake, key)
-    assert "Round done" in summary and "1 matches" in summary
+    assert "Round done" in summary and "1 match," in summary
     [row] = await _work(memory_storage)
     assert row.state is WorkState.REPLIED
 
