@@ -68,8 +68,10 @@ class SqlMatchRepository(SqlRepository):
             round_id=r.round_id, score=r.score, space_id=r.space_id, state=MatchState(r.state),
             ended_reason=r.ended_reason, ended_at=r.ended_at, id=r.id) for r in rows]
 
-    async def _save_members(self, match: Match) -> None:
-        await self.conn.execute(delete(match_members).where(match_members.c.match_id == match.id))
+    async def _save_members(self, match: Match, *, new: bool = False) -> None:
+        if not new:  # a new match has no members to replace yet
+            await self.conn.execute(
+                delete(match_members).where(match_members.c.match_id == match.id))
         if match.members:
             await self.conn.execute(insert(match_members), [
                 {"match_id": match.id, "learner_id": m.learner_id, "role": m.role,
@@ -85,7 +87,7 @@ class SqlMatchRepository(SqlRepository):
                 match.id = int((await self.conn.execute(
                     matches.insert().values(_match_values(match)).returning(matches.c.id)
                 )).scalar_one())
-                await self._save_members(match)
+                await self._save_members(match, new=True)
         except IntegrityError as exc:
             match.id = None
             raise StorageConflict(f"match not stored: {exc.orig}") from exc
