@@ -197,6 +197,16 @@ class SqlSessionRepository(SqlRepository):
                                        .order_by(*self._order))
         return [_session(r) for r in rows]
 
+    async def for_matches(self, match_ids: Sequence[int]) -> dict[int, list[Session]]:
+        out: dict[int, list[Session]] = {}
+        if not match_ids:
+            return out
+        rows = await self.conn.execute(select(sessions).where(
+            sessions.c.match_id.in_(list(match_ids))).order_by(*self._order))
+        for r in rows:
+            out.setdefault(r.match_id, []).append(_session(r))
+        return out
+
     async def booked_for_learners(self, learner_ids: Sequence[int]) -> list[Session]:
         """Booked sessions of any match any of these learners belongs to."""
         if not learner_ids:

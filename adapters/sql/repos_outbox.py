@@ -85,6 +85,16 @@ class SqlOutboxRepository(SqlRepository):
             outbox.c.idempotency_key.startswith(prefix, autoescape=True))
             .order_by(outbox.c.id)))
 
+    async def with_prefix(self, community_id: int, key_prefix: str,
+                          sent_since: datetime | None = None) -> list[OutboxMessage]:
+        stmt = select(outbox).where(
+            outbox.c.community_id == community_id,
+            outbox.c.idempotency_key.startswith(key_prefix, autoescape=True))
+        if sent_since is not None:
+            stmt = stmt.where(outbox.c.state == OutboxState.SENT.value,
+                              outbox.c.sent_at >= sent_since)
+        return [_message(r) for r in await self.conn.execute(stmt.order_by(outbox.c.id))]
+
     async def count_errors(self, community_id: int, error: str) -> int:
         return int(await self.conn.scalar(select(func.count()).select_from(outbox).where(
             outbox.c.community_id == community_id, outbox.c.last_error == error)) or 0)

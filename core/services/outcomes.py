@@ -32,7 +32,7 @@ async def figures(uow: UnitOfWork, community_id: int, matches: list[Match],
     booked = len({s.match_id for s in sessions if s.state is not SessionState.CANCELLED
                   and not s.ics_uid.startswith(MET_UID)})
     met = len({s.match_id for s in sessions if s.state is SessionState.DONE})
-    ghosted = {key.split(":")[1]
+    ghosted = {keys.match_of_ghost(key)
                for key in await uow.outbox.keys_starting(community_id, keys.ghost_prefix())}
     ghosts_now = sum(1 for lr in await uow.learners.list(community_id) if lr.ghosted(now))
     return {"booked": booked, "met": met, "ghosted": len(ghosted), "ghosts_now": ghosts_now}

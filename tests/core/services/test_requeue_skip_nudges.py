@@ -71,7 +71,7 @@ async def test_skip_needs_a_queue_entry_and_a_dry_run_keeps_it(storage) -> None:
     preview = await bot.run("mod", "peeradmin match-now", dry_run="yes")
     assert "0 matches" in preview.text
     assert "0 matches" in (await bot.run("mod", "peeradmin match-now")).text
-    assert "1 matches" in (await bot.run("mod", "peeradmin match-now")).text
+    assert "1 match," in (await bot.run("mod", "peeradmin match-now")).text
 
 
 async def test_an_anonymous_match_is_nudged_by_dm_and_met_stops_it(storage) -> None:
@@ -126,3 +126,11 @@ async def test_rotating_partners_move_on_and_meet_someone_new(storage) -> None:
     assert "2 matches" in (await bot.run("mod", "peeradmin match-now")).text
     new = {frozenset(m.member_ids()) for m in await matches(bot) if m.is_active} - {keepers}
     assert len(new) == 2 and not new & first  # nobody is matched again with a recent partner
+
+
+async def test_requeue_after_the_partner_forgot_everything(storage) -> None:
+    bot = Bot(storage)
+    await pair(bot)
+    assert (await bot.run("ben", "peer forget", confirm="yes")).ok
+    back = await bot.run("ana", "peer requeue")
+    assert back.ok and "original waiting time" in back.text, back.text
