@@ -29,6 +29,7 @@ from core.model import (
 )
 from core.ports import StorageConflict, UnitOfWork
 from core.services import effects
+from core.services.outbox_buffer import buffered_outbox
 from core.settings import CommunitySettings
 
 SUPPORTER = "supporter"  # a supporter has several seats: their entry waits until all are taken
@@ -60,6 +61,21 @@ async def store_plan(uow: UnitOfWork, community: Community, settings: CommunityS
     plans = [mp for mp in plan.matches if all(lid in waiting for lid, _ in mp.members)]
     claimed = await uow.queue.claim_waiting([lid for mp in plans for lid in _peers(mp)])
     stored: list[Match] = []
+    async with buffered_outbox(uow):  # the effects' rows, many per INSERT
+        await _store_matches(uow, community, settings, rnd, plans, claimed, waiting, learners,
+                             profiles, now, stored)
+    await _close_full_supporters(uow, stored, profiles)
+    await uow.queue.note_unmatched(
+        {lid: why for lid, why in plan.unmatched.items() if lid in waiting})
+    return stored
+
+
+async def _store_matches(uow: UnitOfWork, community: Community, settings: CommunitySettings,
+                         rnd: Round, plans: list[MatchPlan], claimed: set[int],
+                         waiting: dict[int, QueueEntry], learners: dict[int, Learner],
+                         profiles: dict[int, Profile], now: datetime,
+                         stored: list[Match]) -> None:
+    assert community.id is not None
     alias_no = 0
     for mp in plans:
         if not all(lid in claimed for lid in _peers(mp)):  # someone left in between
@@ -82,10 +98,6 @@ async def store_plan(uow: UnitOfWork, community: Community, settings: CommunityS
         stored.append(match)
         await effects.publish(uow, settings, MatchMade(
             match, learners, {i: profiles[i] for i in match.member_ids() if i in profiles}, now))
-    await _close_full_supporters(uow, stored, profiles)
-    await uow.queue.note_unmatched(
-        {lid: why for lid, why in plan.unmatched.items() if lid in waiting})
-    return stored
 
 
 async def _close_full_supporters(uow: UnitOfWork, stored: list[Match],
