@@ -35,7 +35,8 @@ def build_app(config: Config, *, database_url: str | None = None, check_schema: 
     url = database_url or config.database.url
     if check_schema:
         check_up_to_date(url)
-    storage = SqlStorage(url)
+    storage = SqlStorage(url, connect_timeout=config.database.connect_timeout_seconds,
+                         statement_timeout=config.database.statement_timeout_seconds)
     # matching_workers: 1 = the round in the bot's own process; 0 = a worker per core.
     workers = config.community_defaults.matching_workers
     services = Services(uow_factory=storage.uow_factory, clock=SystemClock(),

@@ -13,11 +13,16 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Any, BinaryIO
 
 from adapters.sql.migrate import DatabaseMismatch, downgrade, upgrade
-from bot.config import Config, ConfigError, load_config
+from bot.config import DEMO_DB, Config, ConfigError, DatabaseConfig, load_config
+from core.ports import StorageUnavailable
 
 EXIT_CONFIG = 2
+EXIT_DATABASE = 3  # unreachable, read-only or not answering in time
+# Sub-commands that may run a round (numpy): one BLAS thread per process (bot/process.py).
+_COMPUTING = frozenset({"demo", "console", "run", "round", "import"})
 
 
 def _version() -> str:
@@ -60,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("file", type=Path)
     imp.add_argument("--dry-run", action="store_true",
                      help="print how each header is read and what each row would do; store nothing")
+    imp.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                     help="a progress bar on stderr (default: only when stderr is a terminal)")
     community_args(imp)
     exp = sub.add_parser("export", help="write learners, matches or feedback as CSV or XLSX")
     exp.add_argument("what", choices=("learners", "matches", "feedback"))
@@ -87,7 +94,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"peermatch: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    url = args.database or config.database.url
+    url = _database(args, config)
+    if args.command in _COMPUTING:
+        from bot.process import one_blas_thread_per_process
+
+        one_blas_thread_per_process()
     try:
         return _dispatch(args, config, url)
     except ConfigError as exc:  # e.g. a platform enabled without its token
@@ -96,8 +107,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DatabaseMismatch as exc:
         print(f"peermatch: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    except StorageUnavailable as exc:
+        print(f"peermatch: the database at {_redacted(url)} cannot be used: {exc}",
+              file=sys.stderr)
+        return EXIT_DATABASE
     except KeyboardInterrupt:
         return 130
+
+
+# The demo keeps its own file (`peermatch demo` starts it afresh each time); the commands that
+# look at data use it while the configured default database does not exist yet, and say so.
+_LOOKING = ("console", "export", "round")
+_QUIET = ("version", "demo")  # print nothing about a database: none, or their own
+
+
+def _database(args: argparse.Namespace, config: Config) -> str:
+    """The database URL this command opens, told on stderr (stdout may be a CSV)."""
+    url = args.database or config.database.url
+    default = DatabaseConfig().url
+    if (not args.database and url == default and args.command in _LOOKING
+            and not _sqlite_path(default).exists() and DEMO_DB.exists()):
+        url = f"sqlite+aiosqlite:///{DEMO_DB}"
+        print(f"peermatch: no database at {_sqlite_path(default)} yet, so this is the demo's "
+              f"({DEMO_DB}); choose one with --database or [database] url.", file=sys.stderr)
+    elif args.command not in _QUIET:
+        print(f"peermatch: database {_redacted(url)}", file=sys.stderr)
+    return url
+
+
+def _sqlite_path(url: str) -> Path:
+    return Path(url.removeprefix("sqlite+aiosqlite:///"))
 
 
 def _confirm_downgrade(url: str, revision: str) -> bool:
@@ -164,22 +203,42 @@ def _import(args: argparse.Namespace, config: Config, url: str) -> int:
     table = read_table(args.file.read_bytes())
     print(f"Read {args.file}: {table.encoding}, {table.delimiter_name}-separated, "
           f"{len(table.records) + len(table.unreadable)} rows.")
+    show = sys.stderr.isatty() if args.progress is None else args.progress
     return asyncio.run(commands.import_file(config, url, args.platform, args.community,
-                                            table, dry_run=args.dry_run))
+                                            table, dry_run=args.dry_run, progress=show))
+
+
+class _WithoutBom:
+    """A binary sink that drops a leading UTF-8 BOM: CSV on a terminal or a pipe is text
+    for people and programs; the BOM is for spreadsheets reading a file."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw, self.first = raw, True
+
+    def write(self, data: bytes) -> int:
+        if self.first:
+            self.first = False
+            data = data.removeprefix(b"\xef\xbb\xbf")
+        return self.raw.write(data)
+
+    def flush(self) -> None:
+        self.raw.flush()
 
 
 def _export(args: argparse.Namespace, config: Config, url: str) -> int:
     from bot import commands
 
-    data = asyncio.run(commands.export(config, url, args.platform, args.community, args.what,
-                                       args.fmt))
+    def run(sink: Any) -> int:
+        return asyncio.run(commands.export(config, url, args.platform, args.community,
+                                           args.what, args.fmt, sink))
+
     if args.out:
-        args.out.write_bytes(data)
-        print(f"Wrote {args.out}")
-    elif args.fmt == "xlsx":
-        sys.stdout.buffer.write(data)
-    else:  # text on a terminal or a pipe: the BOM is for spreadsheets reading a file
-        sys.stdout.write(data.decode("utf-8-sig"))
+        with args.out.open("wb") as out:
+            rows = run(out)
+        print(f"Wrote {args.out} ({rows} rows)")
+    else:
+        run(sys.stdout.buffer if args.fmt == "xlsx" else _WithoutBom(sys.stdout.buffer))
+        sys.stdout.flush()
     return 0
 
 

@@ -7,31 +7,33 @@ import contextlib
 import io
 import sys
 from pathlib import Path
+from typing import BinaryIO
 
 from adapters.console.deliver import ConsoleDeliverer
 from adapters.console.render import render_text
 from adapters.console.repl import PLATFORM, Console
 from adapters.sql.migrate import upgrade
 from bot.app import App, build_app, setup_logging
-from bot.config import Config
+from bot.config import DEMO_DB, Config
 from bot.sample import sample_rows
 from core.model import Community
-from core.replies import Reply
+from core.ports import StorageUnavailable
+from core.replies import Reply, error
 from core.services.delivery import drain
 from core.services.dispatch import effective_settings
+from core.services.errors import Refusal
 from core.services.import_file import Table
 from core.services.importing import ImportReport, import_rows, import_table
 from core.services.lookup import people
-from core.services.reports import export_csv
+from core.services.reports import write_export
 from core.services.rounds import run_round, summary
 
-DEMO_DB = Path("var/demo.db")
 DEMO_COMMUNITY = "default"
 DEMO_SEED = 42
 
 
 async def _community(app: App, platform: str, external_id: str) -> Community:
-    async with app.services.uow_factory() as uow:
+    async with app.services.uow_factory(writes=False) as uow:
         community = await uow.communities.by_external(platform, external_id)
     if community is None:
         raise SystemExit(f"peermatch: there is no {platform} community '{external_id}' yet "
@@ -46,25 +48,26 @@ async def round_(config: Config, url: str, platform: str, external_id: str, *,
     try:
         community = await _community(app, platform, external_id)
         settings = effective_settings(app.services, community)
-        async with app.services.uow_factory() as uow:
-            outcome = await run_round(app.services, uow, community, settings,
-                                      dry_run=dry_run, seed=seed)
-            await uow.commit()
+        try:
+            outcome = await run_round(app.services, community, settings, dry_run=dry_run,
+                                      seed=seed)
+        except Refusal as refusal:
+            return error(str(refusal))
         return summary(outcome, dry_run=dry_run)
     finally:
         await app.close()
 
 
 async def export(config: Config, url: str, platform: str, external_id: str, what: str,
-                 fmt: str = "csv") -> bytes:
-    """The export file of one community (CSV with a BOM, or XLSX)."""
+                 fmt: str, sink: BinaryIO) -> int:
+    """Write the export file of one community (CSV with a BOM, or XLSX) to ``sink`` as it
+    is read, a page at a time; returns the number of rows."""
     app = build_app(config, database_url=url)
     try:
         community = await _community(app, platform, external_id)
         assert community.id is not None
         async with app.services.uow_factory() as uow:
-            content, _ = await export_csv(uow, community.id, what, fmt)
-        return content
+            return await write_export(uow, community.id, what, fmt, sink)
     finally:
         await app.close()
 
@@ -80,13 +83,14 @@ def progress_bar(done: int, total: int) -> None:
 
 
 async def import_file(config: Config, url: str, platform: str, external_id: str,
-                      table: Table, *, dry_run: bool = False) -> int:
+                      table: Table, *, dry_run: bool = False, progress: bool = False) -> int:
     """Import (or preview) a table and print the report; exit code 1 if any row was
-    rejected or the file could not be read."""
+    rejected or the file could not be read. ``progress``: a bar on stderr as batches land."""
     app = build_app(config, database_url=url)
     try:
         report = await import_table(app.services, platform, external_id, table,
-                                    dry_run=dry_run, progress=progress_bar)
+                                    dry_run=dry_run,
+                                    progress=progress_bar if progress else None)
     finally:
         await app.close()
     print_report(report)
@@ -139,10 +143,8 @@ async def demo(config: Config, learners: int, *, keep: bool) -> int:
               f"({len(report.rejected)} rows rejected) into {DEMO_DB}.")
         community = await _community(app, PLATFORM, DEMO_COMMUNITY)
         settings = effective_settings(app.services, community)
-        async with app.services.uow_factory() as uow:
-            outcome = await run_round(app.services, uow, community, settings, dry_run=False,
-                                      seed=DEMO_SEED)
-            await uow.commit()
+        outcome = await run_round(app.services, community, settings, dry_run=False,
+                                  seed=DEMO_SEED)
         print(render_text(summary(outcome, dry_run=False).text, "UTC", {}))
         # Deliver the round's DMs and spaces quietly; the console shows new ones as they come.
         quiet = ConsoleDeliverer(
@@ -153,9 +155,12 @@ async def demo(config: Config, learners: int, *, keep: bool) -> int:
         )
         result = await drain(app.services.uow_factory, app.services.clock, {PLATFORM: quiet})
         print(f"Delivered {result.sent} DMs and private spaces (console).")
+        print(f"The CLI looks at this database ({DEMO_DB}) until the configured one exists, "
+              "e.g. `peermatch export learners`.")
         if not sys.stdin.isatty():
             return 0
-        print("\nTry: `as ana` then `/peer status`; `as moderator` then `/peeradmin queue`.")
+        print("\nTry: `as ana` then `/peer status`; `as moderator` then `/peeradmin queue`; "
+              "`who` lists who is who.")
         await Console(app.services, DEMO_COMMUNITY, sys.stdin, sys.stdout).repl()
         return 0
     finally:
@@ -171,6 +176,19 @@ async def console(config: Config, url: str, community: str) -> int:
     return 0
 
 
+async def writable(app: App) -> None:
+    """Refuse to start on a database that takes no writes (a read-only file or mount, a
+    standby server): every command would fail. Raises ``StorageUnavailable`` saying so."""
+    try:
+        await app.storage.check_writable()
+    except StorageUnavailable as exc:
+        raise StorageUnavailable(
+            f"it does not take writes ({exc}). Check that the bot's user may write the "
+            "database file and its folder (SQLite keeps -wal and -shm files beside it), "
+            "or that the server is not a read-only standby."
+        ) from exc
+
+
 async def run(config: Config, url: str) -> int:
     """Run the enabled platforms, the scheduler and the outbox dispatcher until stopped."""
     from bot.runner import run_bot
@@ -178,6 +196,7 @@ async def run(config: Config, url: str) -> int:
     setup_logging(config.bot.log_level)
     app = build_app(config, database_url=url)
     try:
+        await writable(app)
         with contextlib.suppress(KeyboardInterrupt):
             await run_bot(app)
     finally:

@@ -9,7 +9,9 @@ one ``/peeradmin config`` uses.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import socket
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -66,6 +68,11 @@ def _url_path(path: str) -> str:
 _DATABASES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
 
 
+# `peermatch demo`'s own SQLite file (started afresh each time); bot/cli.py looks there when
+# the default database does not exist yet, and says so.
+DEMO_DB = Path("var/demo.db")
+
+
 @dataclass(frozen=True)
 class DatabaseConfig:
     url: str = setting("sqlite+aiosqlite:///var/peermatch.db",
@@ -73,6 +80,12 @@ class DatabaseConfig:
                        "processes), e.g. postgresql+asyncpg://peermatch@127.0.0.1:5432/peermatch",
                        check=_database_url, accepts="a sqlite+aiosqlite:// or "
                        "postgresql+asyncpg:// URL")
+    connect_timeout_seconds: float = setting(5.0, "PostgreSQL: how long opening a connection "
+                                             "(or waiting for a free one) may take before "
+                                             "the bot answers that the database is "
+                                             "unavailable", lo=0.5, hi=300.0)
+    statement_timeout_seconds: float = setting(10.0, "PostgreSQL: the longest one statement "
+                                               "may run (0 = no limit)", lo=0.0, hi=3600.0)
 
 
 @dataclass(frozen=True)
@@ -103,6 +116,12 @@ class SlackConfig:
                                                     "are moderators")
 
 
+def _instance_id(value: str) -> str:
+    if len(value) > 64:
+        raise detail(f"must be at most 64 characters, not {len(value)}")
+    return value
+
+
 @dataclass(frozen=True)
 class BotConfig:
     platforms: tuple[str, ...] = setting(("console",), "where the bot listens",
@@ -115,6 +134,10 @@ class BotConfig:
     shutdown_timeout_seconds: float = setting(10.0, "on SIGTERM/SIGINT: how long running "
                                               "deliveries may finish before the bot exits",
                                               lo=0.0, hi=600.0)
+    instance_id: str = setting("", "names this process in its outbox claims, so a restart "
+                               "takes back its own at once; empty = host name + database. "
+                               "Give each process on one host and database its own",
+                               check=_instance_id, accepts="at most 64 characters")
 
 
 @dataclass(frozen=True)
@@ -136,6 +159,16 @@ class Config:
             dict.fromkeys(self.community.moderator_roles + self.slack.moderator_usergroups)
         )
         return replace(self.community, weights=self.matching, moderator_roles=roles)
+
+
+def instance_id(cfg: Config) -> str:
+    """This process's name in outbox claims: ``[bot] instance_id``, else one derived from
+    the host name and the database (stable across restarts; the URL is hashed, so no
+    password ends up in the database)."""
+    if cfg.bot.instance_id:
+        return cfg.bot.instance_id
+    database = hashlib.sha256(cfg.database.url.encode()).hexdigest()[:12]
+    return f"{socket.gethostname()[:48]}:{database}"
 
 
 SCHEMAS: dict[str, Schema] = {

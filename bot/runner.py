@@ -6,11 +6,12 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from bot.app import App
-from bot.config import Config, ConfigError
+from bot.config import Config, ConfigError, instance_id
+from bot.work import WorkRunner
 from core.ports import Deliverer
 
 if TYPE_CHECKING:  # the adapters are imported only when their platform is enabled
@@ -50,18 +51,29 @@ def slack_settings(cfg: Config) -> SlackSettings:
         raise ConfigError("slack", str(exc)) from None
 
 
-def platform_tasks(app: App, deliverers: dict[str, Deliverer]) -> list[Coroutine[Any, Any, Any]]:
-    """Build every enabled platform (failing early on bad settings) and return what to run."""
+def platform_tasks(app: App, deliverers: dict[str, Deliverer],
+                   work: WorkRunner | None = None,
+                   closers: list[Callable[[], Awaitable[None]]] | None = None,
+                   ) -> list[Coroutine[Any, Any, Any]]:
+    """Build every enabled platform (failing early on bad settings) and return what to run.
+    With ``work``, the platforms' accepted commands are run (and answered) by that runner;
+    ``closers`` gets what to close once deliveries have stopped too."""
     cfg, services = app.config, app.services
     tasks: list[Coroutine[Any, Any, Any]] = []
     if "slack" in cfg.bot.platforms:
-        from adapters.slack.app import build_app, deliverer_for
-        from adapters.slack.runner import run_slack
+        from adapters.slack.app import build_app, deliverer_for, flow_of
+        from adapters.slack.runner import close_slack, run_slack
 
         settings = slack_settings(cfg)
         slack_app = build_app(services, settings)
         deliverers["slack"] = deliverer_for(slack_app)
+        if work is not None:
+            flow = flow_of(slack_app)
+            work.serve("slack", flow.work)
+            flow.on_accepted = work.kick
         tasks.append(run_slack(slack_app, settings))
+        if closers is not None:
+            closers.append(lambda: close_slack(slack_app))
     if "discord" in cfg.bot.platforms:
         from adapters.discord.client import run_discord
 
@@ -97,12 +109,16 @@ async def run_bot(app: App) -> None:
     from bot.scheduler import PeerScheduler
 
     deliverers: dict[str, Deliverer] = {}
-    tasks = [asyncio.ensure_future(t) for t in platform_tasks(app, deliverers)]
+    work = WorkRunner(app.services)
+    closers: list[Callable[[], Awaitable[None]]] = []
+    tasks = [asyncio.ensure_future(t) for t in platform_tasks(app, deliverers, work, closers)]
     scheduler = PeerScheduler(app.services, deliverers, dispatch=app.config.dispatch,
-                              tick_seconds=app.config.bot.dispatch_interval_seconds)
+                              tick_seconds=app.config.bot.dispatch_interval_seconds,
+                              instance_id=instance_id(app.config))
     stop = asyncio.Event()
     signals = _on_stop_signals(stop)
     await scheduler.start()
+    work.start()  # what a crashed process accepted runs now
     log.info("PeerMatch running on %s; jobs: %s", ", ".join(app.config.bot.platforms),
              ", ".join(scheduler.jobs()))
     stopper = asyncio.ensure_future(stop.wait())
@@ -120,7 +136,10 @@ async def run_bot(app: App) -> None:
             task.cancel()
         if tasks:
             await asyncio.wait(tasks, timeout=bound)
-        finished = await scheduler.stop(bound)
+        worked, delivered = await asyncio.gather(work.stop(bound), scheduler.stop(bound))
+        finished = worked and delivered
+        for close in closers:
+            await close()
         loop = asyncio.get_running_loop()
         for sig in signals:
             loop.remove_signal_handler(sig)

@@ -8,10 +8,13 @@ database: due messages are outbox rows, so a restart loses nothing.
 
 Several bot processes on one PostgreSQL database are safe:
 
-- a round holds the community's advisory lock (``uow.lock_community``) and is skipped when
-  a round already started at or after this cron fire time, so each fire makes one round
-  whichever process gets there first;
-- the dispatcher claims due rows with ``FOR UPDATE SKIP LOCKED`` and a lease;
+- a round stores its plan under the community's advisory lock (``uow.lock_community``) and
+  is skipped when a round already started at or after this cron fire time (checked before
+  loading and again under the lock), so each fire makes one round whichever process gets
+  there first; the store re-checks who still waits, so nobody is matched twice;
+- the dispatcher claims due rows with ``FOR UPDATE SKIP LOCKED``, a lease and a claim
+  token that guards every later write (core/services/delivery.py); at start a process
+  takes back its own dead claims (``instance_id``) at once;
 - the planner only writes rows under idempotency keys.
 
 The job bodies are plain async functions (``tick``, ``run_scheduled_round``,
@@ -34,12 +37,14 @@ from apscheduler.triggers.cron import CronTrigger
 
 from core.cron import NO_SCHEDULE, WEEKDAYS, CronError, CronSpec, parse_cron
 from core.model import Community
-from core.ports import Deliverer
-from core.services.checkins import plan_periodic
+from core.ports import Deliverer, UnitOfWork
+from core.services.cadence import rotate_due
 from core.services.context import Services
-from core.services.delivery import TickResult, dispatch_due, drain
+from core.services.delivery import TickResult, dispatch_due, drain, reclaim_own
 from core.services.dispatch import effective_settings
 from core.services.errors import Refusal
+from core.services.ghosts import find_ghosts
+from core.services.planner import plan_periodic
 from core.services.rounds import RoundOutcome, run_round
 from core.settings import DispatchSettings
 
@@ -119,21 +124,26 @@ async def tick(services: Services, deliverers: Mapping[str, Deliverer],
 async def run_scheduled_round(services: Services, community_id: int,
                               fire_time: datetime) -> RoundOutcome | None:
     """Run the community's round for the cron fire at ``fire_time`` and commit; None when
-    another process holds the round lock or a round already started since that fire."""
-    async with services.uow_factory() as uow:
+    another process holds the round lock or a round already started since that fire
+    (checked before loading and again under the lock just before storing)."""
+
+    async def still_due(uow: UnitOfWork) -> bool:
+        latest = await uow.rounds.latest(community_id, dry_run=False)
+        return latest is None or latest.started_at < fire_time
+
+    async with services.uow_factory(writes=False) as uow:
         community = await uow.communities.get(community_id)
         if community is None or not await uow.lock_community(community_id):
             return None
-        latest = await uow.rounds.latest(community_id, dry_run=False)
-        if latest is not None and latest.started_at >= fire_time:
+        if not await still_due(uow):
             return None
-        settings = effective_settings(services, community)
-        try:
-            outcome = await run_round(services, uow, community, settings, dry_run=False)
-        except Refusal as refusal:
-            log.info("round for community %s skipped: %s", community_id, refusal)
-            return None
-        await uow.commit()
+    settings = effective_settings(services, community)
+    try:
+        outcome = await run_round(services, community, settings, dry_run=False,
+                                  still_wanted=still_due)
+    except Refusal as refusal:
+        log.info("round for community %s skipped: %s", community_id, refusal)
+        return None
     log.info("round for community %s: %d matches, %d waiting", community_id,
              len(outcome.matches), len(outcome.plan.unmatched))
     return outcome
@@ -161,11 +171,17 @@ async def run_due_rounds(services: Services, since: datetime, until: datetime,
 
 
 async def plan_all(services: Services, communities: list[Community] | None = None) -> int:
-    """Write the weekly check-ins and waiting updates now due, in every community."""
+    """Write the weekly check-ins and waiting updates now due, in every community; then
+    pause the ghosts (and ask silent members again: core/services/ghosts.py) and rotate
+    the partners due for it (core/services/cadence.py), each in its own unit of work."""
     written = 0
     for community in communities if communities is not None else await list_communities(services):
+        # Reads in one unit of work, then short write batches (core/services/planner.py).
+        written += await plan_periodic(services.uow_factory, community, services.clock.now())
+        settings, now = effective_settings(services, community), services.clock.now()
+        await find_ghosts(services.uow_factory, community, settings, now)  # reads, then writes
         async with services.uow_factory() as uow:
-            written += await plan_periodic(uow, community, services.clock.now())
+            await rotate_due(uow, community, settings, now)  # after: a ghost is not "moved on"
             await uow.commit()
     return written
 
@@ -178,8 +194,9 @@ class PeerScheduler:
                  communities: CommunityLister | None = None,
                  dispatch: DispatchSettings | None = None, tick_seconds: float = 5.0,
                  plan_minutes: float = 15.0, catch_up_hours: float = 6.0,
-                 round_grace_minutes: float = 30.0) -> None:
+                 round_grace_minutes: float = 30.0, instance_id: str = "") -> None:
         self.services = services
+        self.instance_id = instance_id  # names this process's outbox claims
         self.deliverers = deliverers
         self.communities = communities or (lambda: list_communities(services))
         self.dispatch = dispatch
@@ -197,7 +214,9 @@ class PeerScheduler:
         self._stopping = False  # set by stop(): the outbox starts no new row
 
     async def start(self) -> None:
-        """Build every job, start the scheduler, and run a round missed during downtime."""
+        """Take back this instance's dead outbox claims, build every job, start the
+        scheduler, and run a round missed during downtime."""
+        await reclaim_own(self.services.uow_factory, self.services.clock, self.instance_id)
         self.scheduler.add_job(self._tick, "interval", seconds=self.tick_seconds, id="tick",
                                replace_existing=True, next_run_time=datetime.now(UTC))
         self.scheduler.add_job(self._plan, "interval", minutes=self.plan_minutes, id="plan",
@@ -276,7 +295,8 @@ class PeerScheduler:
         self._track()
         try:
             await drain(self.services.uow_factory, self.services.clock, self.deliverers,
-                        self.dispatch, stopping=lambda: self._stopping)
+                        self.dispatch, stopping=lambda: self._stopping,
+                        instance=self.instance_id, defaults=self.services.defaults)
         except Exception:  # a database hiccup must not kill the job; next tick retries
             log.exception("outbox tick failed")
 

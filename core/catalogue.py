@@ -107,12 +107,14 @@ SUPPORT_OFFERED = Field("support_kind", "What kind of support can you offer?", K
 CAPACITY = Field("capacity", "How many learners can you support at once?", Kind.INT,
                  min_value=1, max_value=10)
 ANONYMOUS = Field("anonymous", "Stay anonymous to your supporter?", Kind.BOOL, required=False)
+ROTATE = Field("rotate_partners", "New partners every few weeks? (no: keep them)", Kind.BOOL,
+               required=False, description="yes: rotate every rematch_every_weeks weeks")
 
 _COMMON = (TOPIC, LANGUAGES, TIMEZONE, AVAILABILITY, COHORT, COUNTRY, SETUP, GOAL, CONTACT)
 _EXTRA: dict[Mode, tuple[Field, ...]] = {
     Mode.STUDY_BUDDY: (),
-    Mode.STUDY_GROUP: (GROUP_SIZE,),
-    Mode.ACCOUNTABILITY: (),
+    Mode.STUDY_GROUP: (GROUP_SIZE, ROTATE),
+    Mode.ACCOUNTABILITY: (ROTATE,),
     Mode.OFFER_SUPPORT: (SUPPORT_OFFERED, CAPACITY),
     Mode.NEED_SUPPORT: (SUPPORT_NEEDED, ANONYMOUS),
 }
@@ -129,10 +131,20 @@ def _score(name: str) -> Field:
     return Field(name, f"{name.capitalize()} (1-5)", Kind.INT, min_value=1, max_value=5)
 
 
+def _profile_fields(mode: Mode) -> tuple[Field, ...]:
+    return _COMMON[:4] + _EXTRA[mode] + _COMMON[4:]
+
+
 FORMS: dict[str, Form] = {
     **{
         f"join-{mode.value}": Form(f"join-{mode.value}", f"Join: {mode.label}",
-                                   _COMMON[:4] + _EXTRA[mode] + _COMMON[4:])
+                                   _profile_fields(mode))
+        for mode in Mode
+    },
+    # The same fields, titled for what they do: editing a saved profile is not joining.
+    **{
+        f"profile-{mode.value}": Form(f"profile-{mode.value}", f"Edit profile: {mode.label}",
+                                      _profile_fields(mode))
         for mode in Mode
     },
     **{
@@ -151,6 +163,11 @@ MATCH_ID = Field("match", "Match number", Kind.INT, min_value=1)
 SESSION_ID = Field("session", "Session number", Kind.INT, min_value=1)
 WHEN = Field("when", "When (your local time)", Kind.WHEN, max_length=40,
              description="'YYYY-MM-DD HH:MM' in your time zone, or the number of a suggested time")
+# Lengths a proposed session may have (minutes); without one, the community's session_minutes.
+SESSION_LENGTHS = ("30", "45", "60", "90")
+MINUTES = Field("minutes", "Length (minutes)", Kind.CHOICE, required=False,
+                choices=SESSION_LENGTHS, description="30, 45, 60 or 90 minutes")
+PROPOSAL_ID = Field("proposal", "Proposal number", Kind.INT, min_value=1)
 
 COMMANDS: tuple[Command, ...] = (
     # ---- learners ----
@@ -171,15 +188,30 @@ COMMANDS: tuple[Command, ...] = (
     Command("peer", "resume", "Resume matching after a pause"),
     Command("peer", "forget", "Delete all your data from PeerMatch",
             (Field("confirm", "Type yes to confirm", Kind.BOOL),)),
-    Command("peer", "schedule", "Book a session with your match",
+    Command("peer", "schedule", "Propose a session time to your match; it is booked once "
+            "they accept",
             (WHEN, Field("match", "Match number (if you have several)", Kind.INT, required=False,
-                         min_value=1))),
-    Command("peer", "reschedule", "Move a booked session", (SESSION_ID, WHEN)),
+                         min_value=1), MINUTES),
+            usage="/peer schedule 2026-12-12 13:00 19"),
+    Command("peer", "reschedule", "Propose a new time for a booked session",
+            (SESSION_ID, WHEN, MINUTES)),
+    Command("peer", "accept", "Accept a proposed session time (it is booked when all accept)",
+            (PROPOSAL_ID,)),
+    Command("peer", "decline", "Decline a proposed session time (nothing is booked)",
+            (PROPOSAL_ID,)),
     Command("peer", "cancel", "Cancel a booked session", (SESSION_ID,)),
     Command("peer", "sessions", "Your upcoming sessions"),
     Command("peer", "met", "Tell us whether you met your match",
-            (Field("answer", "Did you meet?", Kind.CHOICE, choices=("yes", "not-yet", "no")),
-             Field("match", "Match number", Kind.INT, required=False, min_value=1))),
+            (Field("answer", "Did you meet?", Kind.CHOICE,
+                   choices=("yes", "not-yet", "no", "no-show"),
+                   description="yes, not-yet, no (unpair) or no-show (they didn't come)"),
+             Field("match", "Match number", Kind.INT, required=False, min_value=1),
+             Field("who", "Who didn't show up (in a group)", Kind.USER, required=False,
+                   max_length=64))),
+    Command("peer", "skip", "Sit out the next matching round (you stay in the queue)"),
+    Command("peer", "requeue", "Find me someone new: back in the queue with your waiting time, "
+            "after a partner left",
+            (Field("match", "Match number", Kind.INT, required=False, min_value=1),)),
     Command("peer", "feedback", "Rate your partner after a session",
             (Field("match", "Match number", Kind.INT, required=False, min_value=1),
              Field("session", "Session number", Kind.INT, required=False, min_value=1))),
@@ -213,6 +245,9 @@ COMMANDS: tuple[Command, ...] = (
             (Field("key", "Setting", Kind.TEXT, required=False, max_length=60),
              Field("value", "New value", Kind.TEXT, required=False, max_length=1000)),
             moderator=True),
+    Command("peeradmin", "deliveries", "Messages PeerMatch gave up sending, and sending them again",
+            (Field("retry", "Send again: a delivery number or all", Kind.TEXT, required=False,
+                   max_length=20, placeholder="all"),), moderator=True),
 )
 
 COMMANDS_BY_KEY: dict[str, Command] = {c.key: c for c in COMMANDS}
@@ -224,6 +259,11 @@ def command(key: str) -> Command | None:
 
 def join_form(mode: Mode) -> Form:
     return FORMS[f"join-{mode.value}"]
+
+
+def profile_form(mode: Mode) -> Form:
+    """The profile editing form of a mode: the join form's fields, its own title."""
+    return FORMS[f"profile-{mode.value}"]
 
 
 _TRUE = {"yes", "y", "true", "1", "on"}
@@ -342,5 +382,10 @@ def help_lines(moderator: bool) -> list[str]:
         if c.moderator and not moderator:
             continue
         args = " ".join(f"<{o.name}>" if o.required else f"[{o.name}]" for o in c.options)
-        lines.append(f"`/{c.group} {c.name}{(' ' + args) if args else ''}`: {c.description}")
+        line = f"`/{c.group} {c.name}{(' ' + args) if args else ''}`: {c.description}"
+        if any(o.kind is Kind.WHEN for o in c.options):
+            line += " (`when`: YYYY-MM-DD HH:MM in your time, or a suggested time's number)"
+        if c.usage:
+            line += f"; e.g. `{c.usage}`"
+        lines.append(line)
     return lines

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from core.model import Learner, Match, Profile, Session
+from core.model import Learner, Match, Profile, Proposal, Session
 
 
 @dataclass(frozen=True)
@@ -93,6 +93,28 @@ class SessionMoved(_SessionTimed):
 
 
 @dataclass(frozen=True)
+class SessionProposed:
+    """A member proposed ``proposal`` (stored, OPEN, the proposer's yes in it) in
+    ``match``; the others are asked."""
+
+    match: Match
+    proposal: Proposal
+    learners: dict[int, Learner]
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ProposalDeclined:
+    """``by`` declined ``proposal`` (stored DECLINED): nothing was booked."""
+
+    match: Match
+    proposal: Proposal
+    learners: dict[int, Learner]
+    by: int
+    at: datetime
+
+
+@dataclass(frozen=True)
 class SessionCancelled:
     """``by`` (a learner id) cancelled ``session`` of ``match`` (already stored CANCELLED)."""
 
@@ -112,6 +134,29 @@ class Forgotten:
     at: datetime
 
 
+@dataclass(frozen=True)
+class CheckinAnswered:
+    """``learner_id`` answered "did you meet?" in ``match`` (``answer``: yes, not-yet, no,
+    no-show); their ``answered_at`` is already stored."""
+
+    match: Match
+    learner_id: int
+    answer: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Ghosted:
+    """``learner`` went quiet in ``match`` (or did not show up) and was paused, already
+    out of the match; ``reason`` says why, in words they read."""
+
+    learner: Learner
+    match: Match
+    reason: str
+    at: datetime
+
+
 Event = (MatchMade | MatchEnded | MemberLeft | Paused | Resumed | SessionBooked | SessionMoved
-         | SessionCancelled | Forgotten)
+         | SessionCancelled | SessionProposed | ProposalDeclined | Forgotten
+         | CheckinAnswered | Ghosted)
 """Every event the use cases publish."""

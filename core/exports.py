@@ -5,6 +5,7 @@
 - A cell starting with ``= + - @``, a tab or a carriage return is a formula to Excel,
   LibreOffice and Google Sheets (``=HYPERLINK("http://evil.example","click")`` in a goal):
   in CSV such a cell gets a leading ``'`` (the OWASP advice), so it shows as text.
+- Both are written as they go (``ExportWriter``), a page of rows at a time.
 - In XLSX every cell is written as a string with the Text format: 18-digit Discord ids and
   phone numbers stay exactly as typed (no 4.47e+17, no lost leading 0), and a cell starting
   with ``=`` is text, never a formula.
@@ -15,8 +16,10 @@
 
 from __future__ import annotations
 
+import csv
 import io
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, BinaryIO
 
 from core.model import Feedback, Learner, Match, Profile, QueueEntry
 
@@ -31,45 +34,73 @@ def neutralise(value: str) -> str:
     return "'" + value if value.startswith(_FORMULA_START) else value
 
 
-def _csv(rows: list[dict[str, Any]], columns: list[str]) -> bytes:
-    import pandas as pd  # imported on use: it is slow to import and only exports need it
+class ExportWriter:
+    """Rows in, a file out, a page at a time: nothing but the current page is held, so a
+    community of 100,000 learners is exported in bounded memory (issue 9.7).
 
-    safe = [{c: neutralise(str(r.get(c, ""))) for c in columns} for r in rows]
-    frame = pd.DataFrame(safe, columns=columns, dtype="string")
-    buf = io.StringIO()
-    frame.to_csv(buf, index=False)
-    return buf.getvalue().encode("utf-8-sig")  # the BOM Excel needs to read UTF-8
+    ``sink`` is any binary file (an open file, ``sys.stdout.buffer``, a ``BytesIO``).
+    ``close()`` finishes the file (XLSX is written out then); the sink stays open."""
+
+    def __init__(self, sink: BinaryIO, columns: list[str], fmt: str, title: str) -> None:
+        if fmt not in FORMATS:
+            raise ValueError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
+        self.sink, self.columns, self.fmt, self.rows = sink, columns, fmt, 0
+        if fmt == "csv":
+            sink.write(BOM)  # the BOM Excel needs to read UTF-8
+            self._write_csv([columns])
+        else:
+            self._start_xlsx(title)
+
+    def _start_xlsx(self, title: str) -> None:
+        # Imported on use: openpyxl is slow to import and only exports need it (it ships
+        # no type hints; no stubs installed here).
+        from openpyxl import Workbook  # type: ignore[import-untyped]
+        from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped]
+
+        self._book = Workbook(write_only=True)  # rows go to a temporary file, not memory
+        self._sheet = self._book.create_sheet(title[:31])
+
+        def text(value: str) -> Any:
+            cell = WriteOnlyCell(self._sheet, value=value)
+            cell.data_type = "s"  # a string, even "=..." (openpyxl would make it a formula)
+            cell.number_format = "@"
+            return cell
+
+        self._cell = text
+        self._sheet.append([text(c) for c in self.columns])
+
+    def write(self, rows: Iterable[dict[str, Any]]) -> None:
+        """Append rows (dicts by column; a missing column is an empty cell)."""
+        if self.fmt == "csv":
+            cells = [[neutralise(str(r.get(c, ""))) for c in self.columns] for r in rows]
+            self.rows += len(cells)
+            self._write_csv(cells)
+            return
+        for r in rows:
+            self.rows += 1
+            self._sheet.append([self._cell(str(r.get(c, ""))) for c in self.columns])
+
+    def _write_csv(self, cells: list[list[str]]) -> None:
+        text = io.StringIO()
+        csv.writer(text, lineterminator="\n").writerows(cells)
+        self.sink.write(text.getvalue().encode("utf-8"))
+
+    def close(self) -> None:
+        """Finish the file (the sink stays open for its owner)."""
+        if self.fmt == "xlsx":
+            self._book.save(self.sink)
 
 
-def _xlsx(rows: list[dict[str, Any]], columns: list[str], title: str) -> bytes:
-    # Imported on use, like pandas. openpyxl ships no type hints (no stubs installed here).
-    from openpyxl import Workbook  # type: ignore[import-untyped]
-    from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped]
-
-    book = Workbook(write_only=True)  # rows are streamed out, not kept as cell objects
-    sheet = book.create_sheet(title[:31])
-
-    def text(value: str) -> WriteOnlyCell:
-        cell = WriteOnlyCell(sheet, value=value)
-        cell.data_type = "s"  # a string, even "=..." (openpyxl would make it a formula)
-        cell.number_format = "@"
-        return cell
-
-    sheet.append([text(c) for c in columns])
-    for r in rows:
-        sheet.append([text(str(r.get(c, ""))) for c in columns])
-    buf = io.BytesIO()
-    book.save(buf)
-    return buf.getvalue()
+BOM = "\ufeff".encode()
 
 
 def render(rows: list[dict[str, Any]], columns: list[str], fmt: str, title: str) -> bytes:
     """The rows as a file in ``fmt`` ("csv" or "xlsx")."""
-    if fmt == "xlsx":
-        return _xlsx(rows, columns, title)
-    if fmt != "csv":
-        raise ValueError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
-    return _csv(rows, columns)
+    buf = io.BytesIO()
+    writer = ExportWriter(buf, columns, fmt, title)
+    writer.write(rows)
+    writer.close()
+    return buf.getvalue()
 
 
 LEARNER_COLUMNS = ["user_id", "display_name", "mode", "topic", "languages", "timezone",
@@ -122,9 +153,9 @@ MATCH_COLUMNS = ["match_id", "kind", "created_at", "state", "members", "member_n
                  "reasons", "score", "suggested_times", "space_id", "ended_reason", "ended_at"]
 
 
-def matches_csv(matches: list[Match], learners: dict[int, Learner], fmt: str = "csv") -> bytes:
-    """Matches with their members' ids and display names (``; `` between names)."""
-    rows = [{
+def match_rows(matches: list[Match], learners: dict[int, Learner]) -> list[dict[str, str]]:
+    """The export rows of these matches (``learners``: at least their members)."""
+    return [{
         "match_id": str(m.id), "kind": m.kind.value, "created_at": m.created_at.isoformat(),
         "state": m.state.value,
         "members": " ".join(_member(m, i, learners, name=False) for i in m.member_ids()),
@@ -135,7 +166,11 @@ def matches_csv(matches: list[Match], learners: dict[int, Learner], fmt: str = "
         "space_id": m.space_id, "ended_reason": m.ended_reason,
         "ended_at": m.ended_at.isoformat() if m.ended_at else "",
     } for m in matches]
-    return render(rows, MATCH_COLUMNS, fmt, "matches")
+
+
+def matches_csv(matches: list[Match], learners: dict[int, Learner], fmt: str = "csv") -> bytes:
+    """Matches with their members' ids and display names (``; `` between names)."""
+    return render(match_rows(matches, learners), MATCH_COLUMNS, fmt, "matches")
 
 
 def feedback_csv(items: list[Feedback], matches: dict[int, Match], learners: dict[int, Learner],

@@ -16,6 +16,11 @@ from __future__ import annotations
 # ---- a match: its intro DMs and check-ins share ``match:{mid}:`` (dropped when it ends) ---
 
 
+def every_match_prefix() -> str:
+    """The rows of every match (what the ghost finder reads, with a sent-since bound)."""
+    return "match:"
+
+
 def match_prefix(match_id: int | None) -> str:
     """Every pending row that only makes sense while the match is on."""
     return f"match:{match_id}:"
@@ -53,6 +58,44 @@ def weekly_checkin(match_id: int | None, week: int, learner_id: int) -> str:
     return f"{match_prefix(match_id)}weekly:{week}:{learner_id}"
 
 
+def nudge_prefix(match_id: int | None) -> str:
+    """The bumps of a quiet match (dropped once it books a session or meets)."""
+    return f"{match_prefix(match_id)}nudge:"
+
+
+def nudge(match_id: int | None, number: int) -> str:
+    """Bump number ``number`` (1, 2, ...) of a match with no booking yet, in its space."""
+    return f"{nudge_prefix(match_id)}{number}"
+
+
+def nudge_dm(match_id: int | None, number: int, learner_id: int) -> str:
+    """The same bump as a DM to one member (anonymous matches have no space)."""
+    return f"{nudge(match_id, number)}:{learner_id}"
+
+
+def is_prompt_of(key: str, match_id: int | None, learner_id: int) -> bool:
+    """Whether ``key`` asked this member of the match for an answer: the intro DM, a "did
+    you meet?" or its follow-ups, a weekly check-in (what core/services/ghosts.py counts)."""
+    weekly = f"{match_prefix(match_id)}weekly:"
+    return (key == intro_dm(match_id, learner_id) or is_checkin_of(key, match_id, learner_id)
+            or (key.startswith(weekly) and key.rsplit(":", 1)[-1] == str(learner_id)))
+
+
+def proposal_prefix(match_id: int | None, proposal_id: int | None) -> str:
+    """Every row of one proposed session time (dropped with the match's rows)."""
+    return f"{match_prefix(match_id)}proposal:{proposal_id}:"
+
+
+def proposal_ask(match_id: int | None, proposal_id: int | None, learner_id: int) -> str:
+    """Asking one member to accept or decline a proposed time."""
+    return f"{proposal_prefix(match_id, proposal_id)}ask:{learner_id}"
+
+
+def proposal_declined(match_id: int | None, proposal_id: int | None, learner_id: int) -> str:
+    """Telling one member that a proposed time was declined (nothing booked)."""
+    return f"{proposal_prefix(match_id, proposal_id)}declined:{learner_id}"
+
+
 # ---- a match's space ------------------------------------------------------------------
 
 
@@ -79,9 +122,40 @@ def member_left(match_id: int | None, leaver_id: int, other_id: int) -> str:
     return f"left:{match_id}:{leaver_id}:{other_id}"
 
 
+def member_left_prefix(match_id: int | None) -> str:
+    """Every "someone left" DM of a match."""
+    return f"left:{match_id}:"
+
+
+def is_left_behind(key: str, match_id: int | None, other_id: int) -> bool:
+    """Whether ``key`` told ``other_id`` that somebody else left match ``match_id``."""
+    return key.startswith(member_left_prefix(match_id)) and key.endswith(f":{other_id}")
+
+
 def ended_by_moderator(match_id: int | None, learner_id: int) -> str:
     """Telling a member that a moderator ended their match."""
     return f"ended:{match_id}:{learner_id}"
+
+
+def ghost_prefix() -> str:
+    """Every "you've been paused because you went quiet" DM (stats count them)."""
+    return "ghost:"
+
+
+def ghost(match_id: int | None, learner_id: int) -> str:
+    """Telling ``learner_id`` they were paused for leaving match ``match_id``'s check-ins
+    unanswered (or for not showing up)."""
+    return f"{ghost_prefix()}{match_id}:{learner_id}"
+
+
+def match_of_ghost(key: str) -> str:
+    """The match a ``ghost:{mid}:{learner}`` key is about."""
+    return key[len(ghost_prefix()):].split(":", 1)[0]
+
+
+def rotated(match_id: int | None, learner_id: int) -> str:
+    """Telling a member who chose to rotate that they moved on to new partners."""
+    return f"rotate:{match_id}:{learner_id}"
 
 
 def relay(match_id: int | None, from_id: int, to_id: int, digest: str) -> str:
@@ -133,3 +207,17 @@ def feedback_prompt(session_id: int | None, sequence: int, learner_id: int) -> s
 def session_cancel(session_id: int | None, learner_id: int) -> str:
     """The cancellation DM with a METHOD:CANCEL .ics."""
     return f"{session_prefix(session_id)}cancel:{learner_id}"
+
+
+# ---- delivery problems ------------------------------------------------------------------
+
+
+def delivery_problem_prefix(community_id: int | None) -> str:
+    """Every report of a delivery problem to the community's moderators."""
+    return f"delivery-problem:{community_id}:"
+
+
+def delivery_problem(community_id: int | None, problem: str, moderator_user_id: str) -> str:
+    """Telling one moderator, once, that deliveries fail for good for this kind of problem
+    (``problem``: a short slug such as ``missing_permission``)."""
+    return f"{delivery_problem_prefix(community_id)}{problem}:{moderator_user_id}"

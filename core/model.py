@@ -99,6 +99,13 @@ class SessionState(StrEnum):
     DONE = "done"
 
 
+class ProposalState(StrEnum):
+    OPEN = "open"  # waiting for the others' answers
+    BOOKED = "booked"  # everyone accepted: the session is booked (or moved)
+    DECLINED = "declined"  # someone declined: nothing was booked
+    WITHDRAWN = "withdrawn"  # replaced by a newer proposal, or the match ended
+
+
 class OutboxState(StrEnum):
     PENDING = "pending"
     SENT = "sent"
@@ -130,6 +137,9 @@ class Learner:
     paused_until: datetime | None = None
     created_at: datetime | None = None
     id: int | None = None
+    # Why the pause: '' when the learner asked for it; GHOST_PAUSE + the reason when
+    # PeerMatch paused them for leaving check-ins unanswered (core/services/ghosts.py).
+    pause_reason: str = ""
 
     def pause_end(self, now: datetime) -> datetime | None:
         """When a pause that is still running ends; None when not paused (or run out)."""
@@ -140,6 +150,17 @@ class Learner:
     def is_paused(self, now: datetime) -> bool:
         """Paused matching, and the pause has not run out yet."""
         return self.pause_end(now) is not None
+
+    def ghosted(self, now: datetime) -> str:
+        """Why PeerMatch paused this learner as a ghost ('' when it did not, or the pause
+        is over)."""
+        if self.is_paused(now) and self.pause_reason.startswith(GHOST_PAUSE):
+            return self.pause_reason[len(GHOST_PAUSE):].strip()
+        return ""
+
+
+GHOST_PAUSE = "ghost:"
+"""``Learner.pause_reason`` of a pause PeerMatch made because the learner went silent."""
 
 
 @dataclass
@@ -162,6 +183,8 @@ class Profile:
     anonymous: bool = False  # need-support: stay anonymous to the supporter
     contact: str = ""  # optional contact (phone, email): kept as a string, always
     updated_at: datetime | None = None
+    # accountability and study groups: new partners every ``rematch_every_weeks`` weeks
+    rotate_partners: bool = False
 
     @property
     def mode_class(self) -> str:
@@ -179,6 +202,8 @@ class QueueEntry:
     state: QueueState = QueueState.WAITING
     unmatched_reason: str = ""  # why the last round left this learner waiting
     id: int | None = None
+    # `/peer skip`: sit out the first real round that starts after this instant
+    skip_at: datetime | None = None
 
 
 @dataclass
@@ -186,6 +211,7 @@ class MatchMember:
     learner_id: int
     role: str = "peer"  # peer | supporter | supported
     alias: str = ""  # shown instead of the name when anonymous
+    answered_at: datetime | None = None  # the member's last answer to a check-in here
 
 
 @dataclass
@@ -295,6 +321,33 @@ class Session:
     sequence: int = 0
     state: SessionState = SessionState.BOOKED
     id: int | None = None
+
+
+@dataclass
+class Proposal:
+    """A session time one member proposed; it is booked only once every member accepts.
+
+    ``session_id``: the booked session it would move (a reschedule), None for a new one.
+    ``accepted``: who said yes so far (the proposer, from the start)."""
+
+    match_id: int
+    proposed_by: int
+    start: datetime
+    end: datetime
+    created_at: datetime
+    accepted: tuple[int, ...] = ()
+    session_id: int | None = None
+    state: ProposalState = ProposalState.OPEN
+    decided_by: int | None = None  # who declined it, or whose yes booked it
+    id: int | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.state is ProposalState.OPEN
+
+    def waiting_for(self, member_ids: list[int]) -> list[int]:
+        """The members whose answer is still missing, in the match's order."""
+        return [i for i in member_ids if i not in self.accepted]
 
 
 @dataclass

@@ -7,11 +7,12 @@ tests/fakes.py in memory. Both run the same contract tests (tests/sql/test_repos
 from __future__ import annotations
 
 import builtins
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from core.accepted import AcceptedWork
 from core.model import (
     AuditEntry,
     Block,
@@ -23,6 +24,7 @@ from core.model import (
     Mode,
     OutboxMessage,
     Profile,
+    Proposal,
     QueueEntry,
     Round,
     Session,
@@ -68,6 +70,19 @@ class StorageConflict(Exception):
     failed insert is undone, the rest of the transaction is kept."""
 
 
+class StorageUnavailable(Exception):
+    """The storage cannot be reached or did not answer in time (connection refused or
+    dropped, a connect or statement timeout, SQLite busy past its timeout, a read-only or
+    missing database file). Nothing of the unit of work was kept; trying again later may
+    work. Units of work raise it in place of their driver's errors, so the core never needs
+    to know the driver."""
+
+
+class ReadOnlyUnit(RuntimeError):
+    """A unit of work made with ``writes=False`` tried to write: a bug in the caller, who
+    must ask for a writing unit (``uow_factory()``)."""
+
+
 class CommunityRepository(Protocol):
     async def get(self, community_id: int) -> Community | None: ...
     async def by_external(self, platform: str, external_id: str) -> Community | None: ...
@@ -91,6 +106,15 @@ class LearnerRepository(Protocol):
     async def add_many(self, learners: Sequence[Learner]) -> builtins.list[Learner]:
         """Add several learners in one statement; sets and returns their ids in order.
         A duplicate platform id raises ``StorageConflict`` and adds none of them."""
+        ...
+
+    async def get_many(self, learner_ids: Sequence[int]) -> dict[int, Learner]:
+        """These learners (those that exist), by id: a set-based read, not one per id."""
+        ...
+
+    async def page(self, community_id: int, after_id: int, limit: int) -> builtins.list[Learner]:
+        """Up to ``limit`` of the community's learners with ids above ``after_id``, by id
+        (exports walk a big community a page at a time)."""
         ...
 
 
@@ -125,6 +149,25 @@ class QueueRepository(Protocol):
         A second WAITING entry for a learner raises ``StorageConflict`` and adds none."""
         ...
 
+    async def claim_waiting(self, learner_ids: Sequence[int]) -> set[int]:
+        """Mark these learners' entries MATCHED only where they are still WAITING (reason
+        cleared); return the learners whose entries changed (a few statements at most)."""
+        ...
+
+    async def note_unmatched(self, reasons: Mapping[int, str]) -> None:
+        """Store why each learner is still waiting, on WAITING entries only (batched)."""
+        ...
+
+    async def latest_for_many(self, learner_ids: Sequence[int]) -> dict[int, QueueEntry]:
+        """Each learner's most recent queue entry (any state), by learner id."""
+        ...
+
+    async def position(self, entry: QueueEntry) -> tuple[int, int]:
+        """(1-based place, total) of a WAITING entry among the waiting entries of its
+        community and mode, oldest first; one count, whatever the queue's length. An entry
+        that no longer waits gets (total, total)."""
+        ...
+
 
 class MatchRepository(Protocol):
     async def add(self, match: Match) -> Match: ...
@@ -139,6 +182,14 @@ class MatchRepository(Protocol):
     ) -> builtins.list[Match]: ...
     async def remove_member(self, learner_id: int) -> None:
         """Forget a learner in every match (used by /peer forget)."""
+        ...
+
+    async def page(self, community_id: int, after_id: int, limit: int) -> builtins.list[Match]:
+        """Up to ``limit`` of the community's matches with ids above ``after_id``, by id."""
+        ...
+
+    async def get_many(self, match_ids: Sequence[int]) -> dict[int, Match]:
+        """These matches (those that exist), by id."""
         ...
 
 
@@ -175,12 +226,34 @@ class SessionRepository(Protocol):
     async def get(self, session_id: int) -> Session | None: ...
     async def update(self, session: Session) -> None: ...
     async def for_match(self, match_id: int) -> builtins.list[Session]: ...
+    async def for_matches(self, match_ids: Sequence[int]) -> dict[int, builtins.list[Session]]:
+        """Every session of these matches, by match id (one statement; a match without
+        sessions is left out)."""
+        ...
+
     async def booked_for_learners(self, learner_ids: Sequence[int]) -> builtins.list[Session]:
         """Booked sessions of any match any of these learners belongs to."""
         ...
 
     async def count_since(self, community_id: int, since: datetime,
                           learner_id: int | None = None) -> int: ...
+
+    async def matches_with_sessions(self, community_id: int) -> set[int]:
+        """Ids of the community's matches that have at least one session not cancelled."""
+        ...
+
+    async def for_community(self, community_id: int) -> builtins.list[Session]:
+        """Every session of the community's matches (one statement: stats)."""
+        ...
+
+
+class ProposalRepository(Protocol):
+    async def add(self, proposal: Proposal) -> Proposal: ...
+    async def get(self, proposal_id: int) -> Proposal | None: ...
+    async def update(self, proposal: Proposal) -> None: ...
+    async def open_for_match(self, match_id: int) -> builtins.list[Proposal]:
+        """The match's proposals still waiting for answers, oldest first."""
+        ...
 
 
 class FeedbackRepository(Protocol):
@@ -194,21 +267,71 @@ class FeedbackRepository(Protocol):
 
 
 class OutboxRepository(Protocol):
+    """The outbox. Claims mean something: ``claim_due`` gives every row it leases a fresh
+    random ``claim_token`` and the claiming instance (``claimed_by``); every write the
+    dispatcher makes afterwards (``begin_attempt``, ``save_progress``, ``record``) holds
+    only ``WHERE id = ? AND claim_token = ?`` and says whether it won. A lost claim (the
+    lease ran out and another process took the row) never overwrites the new holder."""
+
     async def add(self, message: OutboxMessage) -> OutboxMessage:
         """Add a message; a second message with the same idempotency key is ignored."""
         ...
 
     async def claim_due(
-        self, now: datetime, limit: int, lease_until: datetime
+        self, now: datetime, limit: int, lease_until: datetime, claimed_by: str = ""
     ) -> builtins.list[OutboxMessage]:
-        """Claim pending due messages (FOR UPDATE SKIP LOCKED where supported).
+        """Claim pending due messages (FOR UPDATE SKIP LOCKED where supported), oldest first.
 
-        Claimed rows get ``due_at = lease_until`` so another dispatcher does not take them
-        while this one works; a crash simply lets the lease run out.
+        Claimed rows get ``due_at = lease_until``, a new random ``claim_token`` and
+        ``claimed_by``, so another dispatcher does not take them while this one works; a
+        crash lets the lease run out (or the same instance takes them back at start-up:
+        ``reclaim``). ``attempt_started_at`` and ``progress`` are kept: a row claimed with
+        an attempt in flight is ``unclear`` and reconciled by its deliverer.
         """
         ...
 
-    async def update(self, message: OutboxMessage) -> None: ...
+    async def begin_attempt(self, message_id: int, claim_token: str, started_at: datetime,
+                            lease_until: datetime) -> bool:
+        """Journal that an attempt starts now (``attempt_started_at``, kept if an earlier
+        unclear one is there) and renew the row's lease; False when the claim was lost."""
+        ...
+
+    async def save_progress(self, message_id: int, claim_token: str,
+                            progress: dict[str, str]) -> bool:
+        """Store the finished steps of a multi-step delivery; False when the claim was lost."""
+        ...
+
+    async def record(self, message: OutboxMessage, claim_token: str) -> bool:
+        """Write the outcome of an attempt (every column of ``message``) only while
+        ``claim_token`` still holds the row; False (nothing written) when it was lost."""
+        ...
+
+    async def reclaim(self, claimed_by: str, now: datetime) -> int:
+        """Take back the pending rows this instance had claimed when it died: they are
+        due ``now`` (no lease to wait out) and unclaimed; their journal mark is kept, so
+        the next attempt reconciles. Returns how many. Call it at start-up only."""
+        ...
+
+    async def defer_target(self, community_id: int, kinds: Sequence[str], target: str,
+                           until: datetime) -> int:
+        """Pace one target (a channel or person after a 429): its pending, unclaimed rows of
+        these kinds due before ``until`` become due at ``until``. Returns how many."""
+        ...
+
+    async def failed(self, community_id: int, limit: int) -> builtins.list[OutboxMessage]:
+        """The community's failed rows, newest first, at most ``limit``."""
+        ...
+
+    async def retry_failed(self, community_id: int, message_ids: Sequence[int] | None,
+                           now: datetime) -> builtins.list[OutboxMessage]:
+        """Put the community's failed rows (these ids, or all when None) back to pending,
+        due ``now``, attempts reset; returns those put back."""
+        ...
+
+    async def update(self, message: OutboxMessage) -> None:
+        """Write a row without a claim (use cases changing rows they own: drops, tests)."""
+        ...
+
     async def pending(self, community_id: int | None = None) -> builtins.list[OutboxMessage]: ...
     async def list(self, community_id: int | None = None) -> builtins.list[OutboxMessage]: ...
     async def drop_matching(self, key_prefix: str, reason: str) -> int:
@@ -219,6 +342,63 @@ class OutboxRepository(Protocol):
         """Delete the community's messages to ``target`` (a platform user id)."""
         ...
 
+    async def add_many(self, messages: Sequence[OutboxMessage]) -> int:
+        """Add several messages in a few statements; those whose idempotency key is
+        already stored are ignored, as ``add`` does. Returns how many were new."""
+        ...
+
+    async def existing_keys(self, keys: Sequence[str]) -> set[str]:
+        """Which of these idempotency keys are stored already (any state)."""
+        ...
+
+    async def keys_starting(self, community_id: int, prefix: str) -> builtins.list[str]:
+        """The idempotency keys of the community's messages that start with ``prefix``."""
+        ...
+
+    async def with_prefix(self, community_id: int, key_prefix: str,
+                          sent_since: datetime | None = None) -> builtins.list[OutboxMessage]:
+        """The community's rows whose key starts with ``key_prefix`` (any state), or with
+        ``sent_since`` only those sent at or after it; oldest first, one statement."""
+        ...
+
+    async def count_errors(self, community_id: int, error: str) -> int:
+        """How many of the community's messages ended with ``last_error == error``."""
+        ...
+
+
+class AcceptedWorkRepository(Protocol):
+    """Accepted work (core/accepted.py): written before an ack, run from the store."""
+
+    async def add(self, work: AcceptedWork) -> AcceptedWork: ...
+
+    async def claim(self, now: datetime, lease_until: datetime, token: str,
+                    limit: int) -> builtins.list[AcceptedWork]:
+        """Claim rows still to run (``pending``) or to answer (``done``) whose lease is free
+        (never claimed, or ``claimed_until <= now``), oldest first: each gets ``token``,
+        ``claimed_until = lease_until`` and, when pending, one more attempt. SKIP LOCKED
+        where supported, so two runners never claim the same row."""
+        ...
+
+    async def extend(self, work_id: int, token: str, lease_until: datetime) -> bool:
+        """Renew a claim while its work runs; False if the claim is no longer ours."""
+        ...
+
+    async def settle(self, work_id: int, token: str, result: dict[str, Any],
+                     now: datetime) -> bool:
+        """Mark pending work done with its reply, only while ``token`` holds the claim.
+        Call it in the transaction that commits the work's effects: False means someone
+        else did (or holds) it, and the caller must roll back."""
+        ...
+
+    async def finish(self, work_id: int, token: str, now: datetime, *,
+                     failed: str = "") -> None:
+        """After the reply reached the person: ``replied``; with ``failed`` (the reason):
+        ``failed``. Only while ``token`` holds the claim; the lease is released."""
+        ...
+
+    async def get(self, work_id: int) -> AcceptedWork | None: ...
+    async def list(self) -> builtins.list[AcceptedWork]: ...
+
 
 class AuditRepository(Protocol):
     async def add(self, entry: AuditEntry) -> None: ...
@@ -226,8 +406,10 @@ class AuditRepository(Protocol):
 
 
 class UnitOfWork(Protocol):
-    """One transaction. ``async with uow:`` opens it; leaving without commit rolls back."""
+    """One transaction. ``async with uow:`` opens it; leaving without commit rolls back.
+    ``writes`` is False for a read-only unit (``UnitOfWorkFactory``), which refuses writes."""
 
+    writes: bool
     communities: CommunityRepository
     learners: LearnerRepository
     profiles: ProfileRepository
@@ -236,22 +418,34 @@ class UnitOfWork(Protocol):
     blocks: BlockRepository
     rounds: RoundRepository
     sessions: SessionRepository
+    proposals: ProposalRepository
     feedback: FeedbackRepository
     outbox: OutboxRepository
     audit: AuditRepository
+    accepted: AcceptedWorkRepository
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(self, exc_type: type[BaseException] | None,
                         exc: BaseException | None, tb: TracebackType | None) -> None: ...
     async def commit(self) -> None: ...
     async def rollback(self) -> None: ...
-    async def lock_community(self, community_id: int) -> bool:
+    async def lock_community(self, community_id: int, *, wait: bool = False) -> bool:
         """Take the per-community round lock for this transaction (advisory lock on
-        PostgreSQL). Returns False when another process holds it."""
+        PostgreSQL). Returns False when another process holds it, or with ``wait`` waits
+        for it (bounded by the statement timeout)."""
         ...
 
 
-UnitOfWorkFactory = Callable[[], UnitOfWork]
+class UnitOfWorkFactory(Protocol):
+    """Makes units of work. ``writes=False`` asks for one that only reads: on SQLite it
+    begins DEFERRED and so never takes (or waits for) the write lock, and it refuses to
+    write; use it for anything that cannot write (status, lists, a round's load). The
+    default ``writes=True`` takes the write lock up front on SQLite (``BEGIN IMMEDIATE``):
+    a transaction that reads and then writes would otherwise fail at once with "database
+    is locked" whenever another writer committed in between (SQLite cannot upgrade a stale
+    read snapshot), so every unit that may write says so when it begins."""
+
+    def __call__(self, *, writes: bool = True) -> UnitOfWork: ...
 
 
 class DeliveryError(Exception):
@@ -260,12 +454,16 @@ class DeliveryError(Exception):
     ``dm_closed`` when the person does not accept DMs from the bot (Discord 50007): the
     dispatcher then mentions them in their match space instead; ``unclear`` when the
     platform may have carried it out anyway (a timeout, a 5xx, a dropped connection): the
-    next attempt must reconcile (ask the platform) before sending again."""
+    next attempt must reconcile (ask the platform) before sending again. ``problem`` names
+    the kind of a permanent failure (``missing_permission``, ``channel_not_found``,
+    ``revoked_token``...) so moderators are told once per kind; the dispatcher derives one
+    from the text when an adapter gives none."""
 
     def __init__(self, message: str, *, retry_after: float | None = None,
                  permanent: bool = False, dm_closed: bool = False,
-                 unclear: bool = False) -> None:
+                 unclear: bool = False, problem: str = "") -> None:
         super().__init__(message)
+        self.problem = problem
         self.retry_after = retry_after
         self.permanent = permanent or dm_closed
         self.dm_closed = dm_closed

@@ -77,6 +77,9 @@ class CommunitySettings:
         {}, 'topics matched together (topic = family), e.g. { "Calculus I" = "calculus", '
         '"Calculus II" = "calculus" }', chat=False)
     cohorts: tuple[str, ...] = setting((), "cohorts learners choose from; empty = free text")
+    icebreakers: dict[str, str] = setting(
+        {}, 'conversation starters per topic for match intros (topic = "question | question"); '
+        "topics without one use the shipped lists", chat=False)
     languages: tuple[str, ...] = setting((
         "English", "Spanish", "Portuguese", "French", "German", "Arabic", "Hindi", "Swahili",
     ), "languages learners choose from", min_items=1)
@@ -122,11 +125,20 @@ class CommunitySettings:
                                           hi=50)
     checkin_after_days: int = setting(3, '"did you meet?" this many days after a match',
                                       lo=1, hi=60)
+    nudge_after_hours: tuple[int, ...] = setting(
+        (24, 72), "a match with no booking and no \"we met\" is bumped in its space this many "
+        "hours after it was made (empty = never)", item=Kind.INT, lo=1, hi=24 * 60)
+    ghost_after_unanswered: int = setting(3, "a member who leaves this many check-ins and "
+                                          "intros unanswered is paused (0 = never)", lo=0, hi=20)
+    rematch_every_weeks: int = setting(4, "accountability and study groups: members who chose "
+                                       "to rotate get new partners after this many weeks "
+                                       "(0 = everyone keeps their partners)", lo=0, hi=52)
     reminder_offsets_minutes: tuple[int, ...] = setting(
         (24 * 60, 60), "session reminders, minutes before (24 h and 1 h)", item=Kind.INT,
         lo=1, hi=20160)
-    allow_outside_availability: bool = setting(False, "yes: booking outside availability "
-                                               "only warns")
+    allow_outside_availability: bool = setting(True, "yes: a time outside someone's declared "
+                                               "hours may be proposed (with a warning; they "
+                                               "accept or decline); no: it is refused")
     commands_per_minute: int = setting(20, "per-user rate limit; 0 = unlimited", lo=0, hi=1000)
     # Processes one round may use: 1 = in the bot's process; 0 = one per core for queues of
     # 5,000+ learners (forked workers; measured 19 s -> 12 s at 100,000 on 2 cores).
@@ -178,7 +190,13 @@ class DispatchSettings:
                                          lo=1.0, hi=86400.0)
     batch_size: int = setting(50, "messages claimed per dispatcher batch", lo=1, hi=1000)
     lease_seconds: float = setting(120.0, "a claimed message is not taken by another process "
-                                   "for this long", lo=5.0, hi=3600.0)
+                                   "for this long (renewed when its attempt starts)", lo=5.0,
+                                   hi=3600.0)
+    concurrency: int = setting(4, "deliveries to different targets (people, spaces) at once; "
+                               "one target's always in order", lo=1, hi=64)
+    call_timeout_seconds: float = setting(30.0, "one platform call may take this long, at "
+                                          "most half the lease (then it counts as unclear "
+                                          "and is reconciled)", lo=1.0, hi=1800.0)
 
 
 COMMUNITY = Schema(CommunitySettings, "community")

@@ -23,6 +23,7 @@ _TAGS = range(0xE0020, 0xE0080)
 _KEEP_CONTROLS = {"\n", "\t"}
 _ASCII_BREAKS = str.maketrans(dict.fromkeys("\r\v\f", "\n"))
 _ASCII_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")  # \t \n \v \f \r are spacing
+_DISPLAY_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # all but \t and \n
 # Invisible characters that are not in category Cf (format) but still render as nothing.
 _INVISIBLE_EXTRA = {"\u115f", "\u1160", "\u3164", "\uffa0", "\u034f"}
 
@@ -50,6 +51,10 @@ def _keep_joiner(ch: str, before: str, after: str) -> bool:
 def clean_display(text: str) -> str:
     """``text`` without bidi controls, zero-width or control characters (newline and tab
     stay), keeping joiners inside emoji sequences and between letters that need them."""
+    if text.isascii() and not _DISPLAY_CONTROLS.search(text):
+        # The usual case, and hot (an import cleans every cell of 100,000 rows): ASCII
+        # without controls (newline and tab aside) has nothing to remove.
+        return text
     out: list[str] = []
     for i, ch in enumerate(text):
         if ch in _KEEP_CONTROLS:
@@ -95,3 +100,61 @@ def clean_input(text: str) -> str:
             kept.append(ch)
     lines = (" ".join(line.split()) for line in "".join(kept).split("\n"))
     return "\n".join(line for line in lines if line)
+
+
+# ---- wording: the one place plurals, articles and lists are made --------------------------
+
+_IRREGULAR = {"match": "matches", "person": "people", "session": "sessions", "is": "are",
+              "has": "have", "was": "were"}
+
+
+def plural(count: int, word: str, many: str = "") -> str:
+    """``plural(1, "match")`` -> '1 match'; ``plural(2, "match")`` -> '2 matches'.
+
+    ``many`` spells an irregular plural; without it a few known words and the usual
+    English endings are used (box -> boxes, city -> cities, minute -> minutes)."""
+    return f"{count} {word if count == 1 else many or plural_of(word)}"
+
+
+def plural_of(word: str) -> str:
+    """The plural of one English word (the few the bot says, and the usual endings)."""
+    if word in _IRREGULAR:
+        return _IRREGULAR[word]
+    if word.endswith(("s", "x", "z", "ch", "sh")):
+        return word + "es"
+    if word.endswith("y") and len(word) > 1 and word[-2] not in "aeiou":
+        return word[:-1] + "ies"
+    return word + "s"
+
+
+def with_article(phrase: str) -> str:
+    """'a study buddy', 'an accountability partner' (by the first letter's sound, which is
+    right for every mode and topic word the bot uses; 'an hour' is the known exception)."""
+    first = phrase.strip()[:1].casefold()
+    vowel = first in "aeio" or phrase.casefold().startswith(("hour", "honest"))
+    return f"{'an' if vowel and first else 'a'} {phrase}"
+
+
+def join_words(items: list[str] | tuple[str, ...], conjunction: str = "and") -> str:
+    """['A'] -> 'A'; ['A', 'B'] -> 'A and B'; ['A', 'B', 'C'] -> 'A, B and C'.
+    ``conjunction='or'`` when any one will do ("speaks English or Swahili")."""
+    words = [w for w in items if w]
+    if len(words) <= 1:
+        return "".join(words)
+    return f"{', '.join(words[:-1])} {conjunction} {words[-1]}"
+
+
+def relative_time(seconds: float) -> str:
+    """How far an instant is, in words: 'in a moment', 'in 1 minute', 'in 3 hours',
+    '2 days ago'. Under a minute is 'a moment' (never 'in 0 minutes')."""
+    ahead = seconds >= 0
+    minutes = abs(seconds) / 60
+    if minutes < 1:
+        return "in a moment" if ahead else "a moment ago"
+    if minutes < 90:
+        amount = plural(round(minutes), "minute")
+    elif minutes < 48 * 60:
+        amount = plural(round(minutes / 60), "hour")
+    else:
+        amount = plural(round(minutes / 1440), "day")
+    return f"in {amount}" if ahead else f"{amount} ago"

@@ -20,7 +20,10 @@ from core import catalogue
 from core.catalogue import Command, Field, Kind
 
 # Kinds whose values may contain spaces: the last of them takes the rest of the line.
-_GREEDY = (Kind.TEXT, Kind.PARAGRAPH, Kind.WHEN)
+_GREEDY = (Kind.TEXT, Kind.PARAGRAPH)
+# A ``when`` is one word (a suggested time's number) or a date and a time: two words, so
+# ``schedule 2026-12-12 13:00 19`` leaves ``19`` for the next option (the match).
+_DATE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")
 _KEYWORD = re.compile(r"^([A-Za-z][\w-]*)[:=](.*)$", re.S)
 _FORM_COMMANDS = ("peer join", "peer profile", "peer feedback")
 
@@ -66,23 +69,9 @@ def _keyword_value(tokens: list[tuple[str, int]], i: int, first: str) -> tuple[s
     return " ".join(parts).removesuffix('"'), j
 
 
-def parse_args(cmd: Command, text: str, user: Callable[[str], str] | None = None) -> dict[str, str]:
-    """Raw arguments of ``cmd`` from the text after its name. ``user`` turns a platform's
-    mention syntax into a user id (Slack's ``<@U123|name>``)."""
-    tokens = _tokens(text)
-    names = _keyword_names(cmd)
-    args: dict[str, str] = {}
-    positional: list[tuple[str, int]] = []
-    i = 0
-    while i < len(tokens):
-        word, start = tokens[i]
-        kw = _KEYWORD.match(word)
-        name = names.get(kw.group(1).casefold().replace("-", "_")) if kw else None
-        if kw and name is not None:
-            args[name], i = _keyword_value(tokens, i, kw.group(2))
-            continue
-        positional.append((word, start))
-        i += 1
+def _fill(cmd: Command, args: dict[str, str], positional: list[tuple[str, int]],
+          tokens: list[tuple[str, int]], text: str) -> None:
+    """Positional words into the options not named by keyword, in order."""
     free = [o for o in cmd.options if o.name not in args]
     greedy = next((o for o in reversed(free) if o.kind in _GREEDY), None)
     for opt in free:
@@ -96,12 +85,40 @@ def parse_args(cmd: Command, text: str, user: Callable[[str], str] | None = None
                 args[opt.name] = " ".join(w for w, _ in positional)
             positional = []
             break
+        if opt.kind is Kind.WHEN and len(positional) > 1 and _DATE.match(positional[0][0]):
+            args[opt.name] = f"{positional.pop(0)[0]} {positional.pop(0)[0]}"
+            continue
         args[opt.name] = positional.pop(0)[0]
     if positional and cmd.options:
         # More words than options: keep them on the last option so nothing is silently lost
         # (the core then refuses politely, e.g. "'3 4' is not a whole number").
         last = cmd.options[-1].name
         args[last] = " ".join(filter(None, [args.get(last, ""), *(w for w, _ in positional)]))
+
+
+def parse_args(cmd: Command, text: str, user: Callable[[str], str] | None = None) -> dict[str, str]:
+    """Raw arguments of ``cmd`` from the text after its name. ``user`` turns a platform's
+    mention syntax into a user id (Slack's ``<@U123|name>``)."""
+    tokens = _tokens(text)
+    names = _keyword_names(cmd)
+    flags = {o.name.casefold(): o.name for o in cmd.options if o.kind is Kind.BOOL}
+    args: dict[str, str] = {}
+    positional: list[tuple[str, int]] = []
+    i = 0
+    while i < len(tokens):
+        word, start = tokens[i]
+        kw = _KEYWORD.match(word)
+        name = names.get(kw.group(1).casefold().replace("-", "_")) if kw else None
+        if kw and name is not None:
+            args[name], i = _keyword_value(tokens, i, kw.group(2))
+            continue
+        flag = flags.get(word.casefold().replace("-", "_"))
+        if flag is not None and flag not in args:  # `match-now dry_run`: the flag's name = yes
+            args[flag] = "yes"
+        else:
+            positional.append((word, start))
+        i += 1
+    _fill(cmd, args, positional, tokens, text)
     if user is not None:
         for opt in cmd.options:
             if opt.kind is Kind.USER and opt.name in args:

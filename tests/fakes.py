@@ -11,21 +11,23 @@ feedback, as the foreign keys do.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import itertools
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, cast
 
 from core import model as md
 from core import ports
-from core.ports import StorageConflict
+from core.accepted import AcceptedWork, WorkState
+from core.ports import ReadOnlyUnit, StorageConflict
 
 _MISSING = object()
 TABLES = ("communities", "learners", "profiles", "queue", "matches", "blocks", "rounds",
-          "sessions", "feedback", "outbox", "audit", "tombstones")
+          "sessions", "proposals", "feedback", "outbox", "audit", "tombstones", "accepted")
 
 
 def _as_utc(value: datetime) -> datetime:
@@ -77,9 +79,10 @@ class InMemoryStorage:
     def next_id(self, table: str) -> int:
         return next(self._ids[table])
 
-    def uow_factory(self) -> InMemoryUnitOfWork:
-        """A new unit of work on this storage (use as ``UnitOfWorkFactory``)."""
-        return InMemoryUnitOfWork(self)
+    def uow_factory(self, *, writes: bool = True) -> InMemoryUnitOfWork:
+        """A new unit of work on this storage (use as ``UnitOfWorkFactory``); like the SQL
+        one, a unit made with ``writes=False`` refuses to write."""
+        return InMemoryUnitOfWork(self, writes=writes)
 
     async def dispose(self) -> None:
         """Nothing to release; mirrors SqlStorage.dispose."""
@@ -195,6 +198,13 @@ class _Learners(_Repo):
     async def add_many(self, items: Sequence[md.Learner]) -> list[md.Learner]:
         return _add_all(self, items)
 
+    async def get_many(self, learner_ids: Sequence[int]) -> dict[int, md.Learner]:
+        wanted = set(learner_ids)
+        return {x.id: x for x in self._rows(lambda x: x.id in wanted)}
+
+    async def page(self, community_id: int, after_id: int, limit: int) -> list[md.Learner]:
+        return self._rows(lambda x: x.community_id == community_id and x.id > after_id)[:limit]
+
 
 class _Profiles(_Repo):
     table = "profiles"
@@ -256,9 +266,45 @@ class _Queue(_Repo):
             raise ValueError("add_many stores new WAITING entries only")
         return _add_all(self, entries)
 
+    async def claim_waiting(self, learner_ids: Sequence[int]) -> set[int]:
+        wanted, claimed = set(learner_ids), set()
+        for e in self._rows(lambda e: e.learner_id in wanted
+                            and e.state == md.QueueState.WAITING):
+            e.state, e.unmatched_reason = md.QueueState.MATCHED, ""
+            self._update(e)
+            claimed.add(e.learner_id)
+        return claimed
+
+    async def note_unmatched(self, reasons: Mapping[int, str]) -> None:
+        for e in self._rows(lambda e: e.learner_id in reasons
+                            and e.state == md.QueueState.WAITING):
+            e.unmatched_reason = reasons[e.learner_id]
+            self._update(e)
+
+
+    async def latest_for_many(self, learner_ids: Sequence[int]) -> dict[int, md.QueueEntry]:
+        wanted = set(learner_ids)
+        return {e.learner_id: e for e in self._rows(lambda e: e.learner_id in wanted,
+                                                    key=self._order)}
+
+    async def position(self, entry: md.QueueEntry) -> tuple[int, int]:
+        ids = [e.id for e in await self.waiting(entry.community_id, entry.mode)]
+        return (ids.index(entry.id) + 1 if entry.id in ids else len(ids), len(ids))
+
+
+def _share_a_seat(a: md.Match, b: md.Match) -> bool:
+    """Two ACTIVE matches of one mode with a learner in both (a supporter, who has several
+    seats, aside): what migration 0005 forbids in SQL."""
+    if not (a.state == b.state == md.MatchState.ACTIVE and a.kind == b.kind):
+        return False
+    seats = {m.learner_id for m in a.members if m.role != "supporter"}
+    return any(m.learner_id in seats for m in b.members if m.role != "supporter")
+
 
 class _Matches(_Repo):
     table = "matches"
+    same = staticmethod(_share_a_seat)
+    conflict = "a learner would be in two active matches of one mode"
 
     async def active_for(self, learner_id: int) -> list[md.Match]:
         return self._rows(
@@ -271,6 +317,13 @@ class _Matches(_Repo):
     async def list(self, community_id: int, state: md.MatchState | None = None) -> list[md.Match]:
         return self._rows(lambda m: m.community_id == community_id
                           and (state is None or m.state == state))
+
+    async def page(self, community_id: int, after_id: int, limit: int) -> list[md.Match]:
+        return self._rows(lambda m: m.community_id == community_id and m.id > after_id)[:limit]
+
+    async def get_many(self, match_ids: Sequence[int]) -> dict[int, md.Match]:
+        wanted = set(match_ids)
+        return {m.id: m for m in self._rows(lambda m: m.id in wanted)}
 
     async def remove_member(self, learner_id: int) -> None:
         for m in self._rows(lambda m: learner_id in m.member_ids()):
@@ -347,8 +400,23 @@ class _Sessions(_Repo):
     async def for_match(self, match_id: int) -> list[md.Session]:
         return self._rows(lambda s: s.match_id == match_id, key=lambda s: (s.start, s.id))
 
+    async def for_community(self, community_id: int) -> list[md.Session]:
+        mids = self._match_ids(lambda m: m.community_id == community_id)
+        return self._rows(lambda s: s.match_id in mids, key=lambda s: (s.start, s.id))
+
+    async def matches_with_sessions(self, community_id: int) -> set[int]:
+        mids = self._match_ids(lambda m: m.community_id == community_id)
+        return {s.match_id for s in self._rows(
+            lambda s: s.match_id in mids and s.state != md.SessionState.CANCELLED)}
+
     def _match_ids(self, where: Callable[[md.Match], bool]) -> set[int]:
         return {m.id for m in self.u.data("matches").values() if where(m)}
+
+    async def for_matches(self, match_ids: Sequence[int]) -> dict[int, list[md.Session]]:
+        wanted, out = set(match_ids), {}
+        for s in self._rows(lambda s: s.match_id in wanted, key=lambda s: (s.start, s.id)):
+            out.setdefault(s.match_id, []).append(s)
+        return out
 
     async def booked_for_learners(self, learner_ids: Sequence[int]) -> list[md.Session]:
         wanted = set(learner_ids)
@@ -364,6 +432,13 @@ class _Sessions(_Repo):
                                and (learner_id is None or learner_id in m.member_ids()))
         return len(self._rows(lambda s: s.match_id in mids and s.start >= since
                               and s.state != md.SessionState.CANCELLED))
+
+
+class _Proposals(_Repo):
+    table = "proposals"
+
+    async def open_for_match(self, match_id: int) -> list[md.Proposal]:
+        return self._rows(lambda p: p.match_id == match_id and p.state == md.ProposalState.OPEN)
 
 
 class _Feedback(_Repo):
@@ -404,15 +479,79 @@ class _Outbox(_Repo):
         added: md.OutboxMessage = self._insert(message)
         return added
 
-    async def claim_due(
-        self, now: datetime, limit: int, lease_until: datetime
-    ) -> list[md.OutboxMessage]:
+    async def claim_due(self, now: datetime, limit: int, lease_until: datetime,
+                        claimed_by: str = "") -> list[md.OutboxMessage]:
         due = self._rows(lambda m: m.state == md.OutboxState.PENDING and m.due_at <= now,
                          key=self._order)[:limit]
+        token = secrets.token_hex(16)
         for m in due:
-            m.due_at = lease_until
+            m.due_at, m.claim_token, m.claimed_by = lease_until, token, claimed_by
             self.u.put(self.table, m.id, m)
         return due
+
+    def _held(self, message_id: int, claim_token: str) -> md.OutboxMessage | None:
+        """The stored row (a copy) while this claim holds it; None when it was lost."""
+        row = self._get(message_id)
+        if not claim_token or row is None or row.claim_token != claim_token:
+            return None
+        return cast(md.OutboxMessage, row)
+
+    async def begin_attempt(self, message_id: int, claim_token: str, started_at: datetime,
+                            lease_until: datetime) -> bool:
+        if (row := self._held(message_id, claim_token)) is None:
+            return False
+        row.due_at, row.attempt_started_at = lease_until, row.attempt_started_at or started_at
+        self.u.put(self.table, message_id, row)
+        return True
+
+    async def save_progress(self, message_id: int, claim_token: str,
+                            progress: dict[str, str]) -> bool:
+        if (row := self._held(message_id, claim_token)) is None:
+            return False
+        row.progress = dict(progress)
+        self.u.put(self.table, message_id, row)
+        return True
+
+    async def record(self, message: md.OutboxMessage, claim_token: str) -> bool:
+        assert message.id is not None
+        if self._held(message.id, claim_token) is None:
+            return False
+        self.u.put(self.table, message.id, message)
+        return True
+
+    async def reclaim(self, claimed_by: str, now: datetime) -> int:
+        mine = self._rows(lambda m: bool(claimed_by) and m.state == md.OutboxState.PENDING
+                          and m.claimed_by == claimed_by and m.claim_token != "")
+        for m in mine:
+            m.due_at, m.claim_token, m.claimed_by = now, "", ""
+            self.u.put(self.table, m.id, m)
+        return len(mine)
+
+    async def defer_target(self, community_id: int, kinds: Sequence[str], target: str,
+                           until: datetime) -> int:
+        rows = self._rows(lambda m: m.community_id == community_id and m.target == target
+                          and m.kind in kinds and m.state == md.OutboxState.PENDING
+                          and not m.claim_token and m.due_at < until)
+        for m in rows:
+            m.due_at = until
+            self.u.put(self.table, m.id, m)
+        return len(rows)
+
+    async def failed(self, community_id: int, limit: int) -> list[md.OutboxMessage]:
+        rows = self._rows(lambda m: m.community_id == community_id
+                          and m.state == md.OutboxState.FAILED)
+        return rows[::-1][:limit]
+
+    async def retry_failed(self, community_id: int, message_ids: Sequence[int] | None,
+                           now: datetime) -> list[md.OutboxMessage]:
+        rows = self._rows(lambda m: m.community_id == community_id
+                          and m.state == md.OutboxState.FAILED
+                          and (message_ids is None or m.id in message_ids))
+        for m in rows:
+            m.state, m.attempts, m.due_at = md.OutboxState.PENDING, 0, now
+            m.claim_token = m.claimed_by = ""
+            self.u.put(self.table, m.id, m)
+        return rows
 
     async def pending(self, community_id: int | None = None) -> list[md.OutboxMessage]:
         return self._rows(lambda m: m.state == md.OutboxState.PENDING
@@ -432,6 +571,34 @@ class _Outbox(_Repo):
     async def delete_for_target(self, community_id: int, target: str) -> None:
         self._delete(lambda m: m.community_id == community_id and m.target == target)
 
+    async def add_many(self, messages: Sequence[md.OutboxMessage]) -> int:
+        added = 0
+        for message in messages:
+            if not await self.existing_keys([message.idempotency_key]):
+                added += (await self.add(message)).id is not None
+        return added
+
+    async def existing_keys(self, keys: Sequence[str]) -> set[str]:
+        stored = {m.idempotency_key for m in self.u.data(self.table).values()}
+        return stored & set(keys)
+
+    async def keys_starting(self, community_id: int, prefix: str) -> list[str]:
+        return [m.idempotency_key for m in self._rows(
+            lambda m: m.community_id == community_id and m.idempotency_key.startswith(prefix))]
+
+    async def with_prefix(self, community_id: int, key_prefix: str,
+                          sent_since: datetime | None = None) -> list[md.OutboxMessage]:
+        return self._rows(lambda m: m.community_id == community_id
+                          and m.idempotency_key.startswith(key_prefix)
+                          and (sent_since is None or (m.state == md.OutboxState.SENT
+                                                      and m.sent_at is not None
+                                                      and m.sent_at >= sent_since)),
+                          key=lambda m: m.id)
+
+    async def count_errors(self, community_id: int, error: str) -> int:
+        return len(self._rows(lambda m: m.community_id == community_id
+                              and m.last_error == error))
+
 
 class _Audit(_Repo):
     table = "audit"
@@ -440,11 +607,62 @@ class _Audit(_Repo):
         return self._rows(lambda e: e.community_id == community_id)
 
 
+class _Accepted(_Repo):
+    table = "accepted"
+    _open = (WorkState.PENDING, WorkState.DONE)
+
+    def _mine(self, work_id: int, token: str) -> AcceptedWork | None:
+        work: AcceptedWork | None = self._get(work_id)
+        ok = work is not None and work.claim_token == token and work.state in self._open
+        return work if ok else None
+
+    async def claim(self, now: datetime, lease_until: datetime, token: str,
+                    limit: int) -> list[AcceptedWork]:
+        free = self._rows(lambda w: w.state in self._open
+                          and (w.claimed_until is None or w.claimed_until <= now),
+                          key=lambda w: (w.accepted_at, w.id))[:limit]
+        for work in free:
+            work.attempts += work.state is WorkState.PENDING
+            work.claim_token, work.claimed_until = token, lease_until
+            self.u.put(self.table, work.id, work)
+        return free
+
+    async def extend(self, work_id: int, token: str, lease_until: datetime) -> bool:
+        work = self._mine(work_id, token)
+        if work is not None:
+            work.claimed_until = lease_until
+            self.u.put(self.table, work_id, work)
+        return work is not None
+
+    async def settle(self, work_id: int, token: str, result: dict[str, Any],
+                     now: datetime) -> bool:
+        work = self._mine(work_id, token)
+        if work is None or work.state is not WorkState.PENDING:
+            return False
+        work.state, work.result, work.finished_at = WorkState.DONE, dict(result), now
+        self.u.put(self.table, work_id, work)
+        return True
+
+    async def finish(self, work_id: int, token: str, now: datetime, *,
+                     failed: str = "") -> None:
+        work = self._mine(work_id, token)
+        if work is None:
+            return
+        work.claimed_until, work.state = None, WorkState.REPLIED
+        if failed:
+            work.state, work.result, work.finished_at = WorkState.FAILED, {"error": failed}, now
+        self.u.put(self.table, work_id, work)
+
+    async def list(self) -> list[AcceptedWork]:
+        return self._rows()
+
+
 class InMemoryUnitOfWork:
     """One 'transaction' on an InMemoryStorage: writes are logged and undone on rollback."""
 
-    def __init__(self, storage: InMemoryStorage) -> None:
+    def __init__(self, storage: InMemoryStorage, *, writes: bool = True) -> None:
         self.storage = storage
+        self.writes = writes
         self._undo: list[tuple[str, Any, Any]] = []
         self._open = False
         self.communities: ports.CommunityRepository = _Communities(self)
@@ -455,9 +673,11 @@ class InMemoryUnitOfWork:
         self.blocks: ports.BlockRepository = _Blocks(self)
         self.rounds: ports.RoundRepository = _Rounds(self)
         self.sessions: ports.SessionRepository = _Sessions(self)
+        self.proposals: ports.ProposalRepository = _Proposals(self)
         self.feedback: ports.FeedbackRepository = _Feedback(self)
         self.outbox: ports.OutboxRepository = _Outbox(self)
         self.audit: ports.AuditRepository = _Audit(self)
+        self.accepted: ports.AcceptedWorkRepository = _Accepted(self)
 
     # An undo log rather than a whole-storage snapshot: a rollback then cannot wipe out what
     # another unit of work committed meanwhile (tasks running concurrently in one test).
@@ -466,13 +686,18 @@ class InMemoryUnitOfWork:
             raise RuntimeError("unit of work used outside `async with`")
         return self.storage.tables[table]
 
+    def _writable(self, table: str) -> dict[Any, Any]:
+        if not self.writes:
+            raise ReadOnlyUnit(f"a read-only unit of work tried to write {table}")
+        return self.data(table)
+
     def put(self, table: str, key: Any, value: Any) -> None:
-        rows = self.data(table)
+        rows = self._writable(table)
         self._undo.append((table, key, rows.get(key, _MISSING)))
         rows[key] = _utc(copy.deepcopy(value))
 
     def delete(self, table: str, key: Any) -> None:
-        rows = self.data(table)
+        rows = self._writable(table)
         self._undo.append((table, key, rows.pop(key)))
 
     async def __aenter__(self) -> Self:
@@ -500,8 +725,15 @@ class InMemoryUnitOfWork:
         self._undo.clear()
         self._release()
 
-    async def lock_community(self, community_id: int) -> bool:
+    async def lock_community(self, community_id: int, *, wait: bool = False) -> bool:
         holder = self.storage.locks.setdefault(community_id, self)
+        # Waiting, like pg_advisory_xact_lock: until the holder's transaction ends (bounded,
+        # as the statement timeout bounds it there).
+        for _ in range(1000 if wait else 0):
+            if holder is self:
+                break
+            await asyncio.sleep(0.01)
+            holder = self.storage.locks.setdefault(community_id, self)
         return holder is self
 
     def _release(self) -> None:

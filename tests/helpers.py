@@ -23,7 +23,9 @@ class RecordingDeliverer:
         self.sent: list[Any] = []
         self.spaces = 0
 
-    async def deliver(self, message: Any, _community_external_id: str = "") -> dict[str, Any]:
+    async def deliver(self, message: Any, _community_external_id: str = "", *,
+                      journal: Any = None,  # noqa: ARG002 (one step only)
+                      ) -> dict[str, Any]:
         self.sent.append(message)
         if message.kind == "space_open":
             self.spaces += 1
@@ -53,11 +55,31 @@ class Bot:
                                  {k: str(v) for k, v in args.items()})
         return await handle_request(self.services, request)
 
+    async def book(self, user: str, command: str = "peer schedule", /, **args: Any) -> Reply:
+        """Propose a time (schedule or reschedule) and have every other member accept it,
+        as they would with the buttons; the answer is the last accept's (or the refusal)."""
+        proposed = await self.run(user, command, **args)
+        if not proposed.ok:
+            return proposed
+        pid = int(next(b.args["proposal"] for b in proposed.buttons if "proposal" in b.args))
+        async with self.storage.uow_factory() as uow:
+            proposal = await uow.proposals.get(pid)
+            assert proposal is not None
+            match = await uow.matches.get(proposal.match_id)
+            assert match is not None
+            others = [learner.platform_user_id for i in proposal.waiting_for(match.member_ids())
+                      if (learner := await uow.learners.get(i)) is not None]
+        reply = proposed
+        for other in others:
+            reply = await self.run(other, "peer accept", proposal=pid)
+        return reply
+
     async def join(self, user: str, mode: str = "study-buddy", **fields: Any) -> Reply:
         return await self.run(user, "peer join", mode=mode, **{**JOIN, **fields})
 
     async def deliver(self) -> int:
-        result = await dispatch_due(self.storage.uow_factory, self.clock, {"test": self.deliverer})
+        result = await dispatch_due(self.storage.uow_factory, self.clock, {"test": self.deliverer},
+                                    defaults=self.services.defaults)
         return result.sent
 
 

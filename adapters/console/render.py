@@ -6,14 +6,11 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from core.replies import Reply, TimeRef, UserRef, substitute
+from core.text import relative_time
 
 
 def _relative(when: datetime, now: datetime) -> str:
-    seconds = (when - now).total_seconds()
-    minutes = abs(seconds) / 60
-    amount = (f"{minutes:.0f} minutes" if minutes < 90 else
-              f"{minutes / 60:.0f} hours" if minutes < 48 * 60 else f"{minutes / 1440:.0f} days")
-    return f"in {amount}" if seconds >= 0 else f"{amount} ago"
+    return relative_time((when - now).total_seconds())
 
 
 def render_text(text: str, zone: str, names: dict[str, str], now: datetime | None = None) -> str:

@@ -5,18 +5,28 @@ Discord's answers become ``DeliveryError``s the dispatcher understands: DMs clos
 429 -> ``retry_after`` from the response (discord.py itself sleeps through short waits and
 raises ``RateLimited`` for long ones); a missing permission (403, 50001/50013) ->
 ``permanent`` with what a moderator has to grant, also posted once in the server's
-system channel so the moderators actually see it.
+system channel so the moderators actually see it. A 5xx (once discord.py has given up
+retrying it), a dropped connection or a call that outlives ``timeout`` is ``unclear``: it may
+have been carried out, so the next attempt looks before sending (once.py).
+
+Exactly once (issue 10.1): every message goes with a nonce derived from the row's key and
+step, and a marker to find it by later; each finished step (the space, each message) is
+journaled and skipped on retries (adapters/steps.py, once.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
+import aiohttp
 import discord
 
 from adapters.discord import spaces
-from adapters.discord.render import render_text, send_to
+from adapters.discord.once import send_steps
+from adapters.discord.render import render_text
+from adapters.steps import Steps, step_nonce
 from core.messages import CloseSpace, DirectMessage, Message, OpenSpace, SpaceMessage
 from core.model import OutboxMessage
 from core.ports import DeliveryError, StepJournal
@@ -62,49 +72,66 @@ def as_delivery_error(kind: type[Message],
                              f"A moderator should grant the bot's role: {grant}.", permanent=True)
     if exc.status == 429:
         return DeliveryError("rate limited by Discord", retry_after=retry_after_of(exc))
+    if exc.status >= 500:  # discord.py retried it already; it may have been done
+        return DeliveryError(f"Discord answered {exc.status}: {exc.text or exc.code}",
+                             unclear=True)
     # Other 4xx will fail the same way again; 5xx are worth retrying.
     return DeliveryError(f"Discord answered {exc.status}: {exc.text or exc.code}",
                          permanent=400 <= exc.status < 500)
 
 
 class DiscordDeliverer:
-    """Delivers every outbox message type: DMs, opening, posting in and closing spaces."""
+    """Delivers every outbox message type: DMs, opening, posting in and closing spaces.
 
-    def __init__(self, client: discord.Client) -> None:
+    ``timeout`` bounds one delivery (discord.py itself waits up to five minutes for an
+    answer): a hung call becomes an unclear failure instead of stalling the outbox.
+    """
+
+    def __init__(self, client: discord.Client, *, timeout: float = 60.0) -> None:
         self.client = client
+        self.timeout = timeout
         # (guild, message type) permission notices already sent
         self._told: set[tuple[int, type[Message]]] = set()
 
     async def deliver(self, message: OutboxMessage, community_external_id: str = "", *,
-                      journal: StepJournal | None = None,  # noqa: ARG002 (issue 10.1)
-                      ) -> dict[str, Any]:
+                      journal: StepJournal | None = None) -> dict[str, Any]:
         if not self.client.is_ready():
             raise DeliveryError("the Discord connection is not ready yet")
         # The dispatcher names the guild; closing a space needs only the space itself.
         guild_id = community_external_id
         if not guild_id.isdigit() and not isinstance(message.message, CloseSpace):
             raise DeliveryError("this outbox row names no Discord server", permanent=True)
+        steps = Steps(message, journal)
         try:
-            return await self._deliver(message.message, guild_id)
+            async with asyncio.timeout(self.timeout):
+                return await self._deliver(message.message, guild_id, steps)
         except (discord.HTTPException, discord.RateLimited) as exc:
             error = as_delivery_error(type(message.message), exc)
             if error.permanent and not error.dm_closed:
                 await self._tell_moderators(guild_id, type(message.message), str(error))
             raise error from exc
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise DeliveryError(f"no answer from Discord ({type(exc).__name__}); it may have "
+                                "been done", unclear=True) from exc
 
-    async def _deliver(self, msg: Message, guild_id: str) -> dict[str, Any]:
+    async def _deliver(self, msg: Message, guild_id: str, steps: Steps) -> dict[str, Any]:
+        assert self.client.user is not None  # ready, so logged in
+        bot_id = self.client.user.id
         match msg:
             case DirectMessage():
                 uid = int(msg.user_id)
                 user = self.client.get_user(uid) or await self.client.fetch_user(uid)
-                await send_to(user, render_text(msg.text, msg.buttons, msg.attachments), guild_id)
+                dm = user.dm_channel or await user.create_dm()  # its history is read by id
+                await send_steps(dm, render_text(msg.text, msg.buttons, msg.attachments),
+                                 guild_id, steps, bot_id)
                 return {}
             case OpenSpace():
-                return await spaces.open_space(self.client, await self._guild(guild_id), msg)
+                return await spaces.open_space(self.client, await self._guild(guild_id), msg,
+                                               steps)
             case SpaceMessage():
                 channel = await self._channel(msg.space_id)
-                await send_to(channel, render_text(msg.text, msg.buttons, msg.attachments),
-                              guild_id)
+                await send_steps(channel, render_text(msg.text, msg.buttons, msg.attachments),
+                                 guild_id, steps, bot_id)
                 return {}
             case CloseSpace():
                 return await spaces.close_space(self.client, msg)
@@ -126,6 +153,8 @@ class DiscordDeliverer:
             return
         self._told.add((guild.id, kind))
         try:
-            await guild.system_channel.send(f"⚠️ {text}")
+            # A nonce, so discord.py's own retry of a 500 cannot post the notice twice.
+            await guild.system_channel.send(
+                f"⚠️ {text}", nonce=step_nonce(f"notice:{guild.id}:{kind.__name__}", "text"))
         except discord.HTTPException:
             log.warning("could not tell the moderators of guild %s about: %s", guild_id, text)

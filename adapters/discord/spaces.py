@@ -4,7 +4,10 @@ Channel mode: a text channel under the configured category, hidden from @everyon
 to the members, the bot and the moderator roles. Thread mode (or when the guild is at its
 500-channel cap, error 30013): a private thread in the configured channel (or the system
 channel); moderators with Manage Threads see private threads anyway. Opening is
-idempotent by name, so a retried outbox row reuses the space it already made.
+idempotent by name, so a retried outbox row reuses the space it already made; the create
+itself is one request that is never repeated blindly (once.post_once: discord.py would
+re-send it on a 500 and make a second channel). Steps: ``space`` (its id), then the intro
+(``intro0``, ...; once.send_steps).
 """
 
 from __future__ import annotations
@@ -13,8 +16,11 @@ import logging
 from typing import Any
 
 import discord
+from discord.http import Route
 
-from adapters.discord.render import render_text, send_to
+from adapters.discord.once import post_once, send_steps
+from adapters.discord.render import render_text
+from adapters.steps import Steps, step_nonce
 from core.messages import CloseSpace, OpenSpace
 from core.ports import DeliveryError
 
@@ -84,57 +90,91 @@ async def _thread_parent(guild: discord.Guild, parent_id: str) -> discord.TextCh
     return guild.system_channel or (guild.text_channels[0] if guild.text_channels else None)
 
 
-async def _open_thread(guild: discord.Guild, space: OpenSpace) -> discord.Thread:
+async def _open_thread(client: discord.Client, guild: discord.Guild,
+                       space: OpenSpace) -> discord.Thread:
     parent = await _thread_parent(guild, space.space_parent)
     if parent is None:
         raise DeliveryError("there is no text channel to open a private thread in: set the "
                             "community's space_parent to a channel id", permanent=True)
-    thread = await parent.create_thread(name=space.name[:100], invitable=False,
-                                        type=discord.ChannelType.private_thread,
-                                        reason=f"PeerMatch: match #{space.match_id}")
-    for user_id in space.members:
-        await thread.add_user(discord.Object(int(user_id)))
+    # What discord.py's TextChannel.create_thread sends, but in one request (post_once).
+    created = await post_once(
+        client, Route("POST", "/channels/{channel_id}/threads", channel_id=parent.id),
+        {"name": space.name[:100], "type": discord.ChannelType.private_thread.value,
+         "invitable": False, "auto_archive_duration": parent.default_auto_archive_duration},
+        reason=f"PeerMatch: match #{space.match_id}")
+    thread = await client.fetch_channel(int(created["id"]))
+    assert isinstance(thread, discord.Thread)
+    await _add_members(thread, space)
     return thread
 
 
-async def _open_channel(guild: discord.Guild, bot_id: int,
+async def _add_members(thread: discord.Thread, space: OpenSpace) -> None:
+    for user_id in space.members:  # a PUT: adding someone twice is harmless
+        await thread.add_user(discord.Object(int(user_id)))
+
+
+def overwrites_payload(ow: dict[Target, discord.PermissionOverwrite]) -> list[dict[str, Any]]:
+    """Permission overwrites as Discord's API takes them (as discord.py builds them)."""
+    payload = []
+    for target, perm in ow.items():
+        allow, deny = perm.pair()
+        payload.append({"id": str(target.id), "type": 0 if isinstance(target, discord.Role) else 1,
+                        "allow": str(allow.value), "deny": str(deny.value)})
+    return payload
+
+
+async def _open_channel(client: discord.Client, guild: discord.Guild, bot_id: int,
                         space: OpenSpace) -> discord.TextChannel:
-    parent = space.space_parent
-    category = discord.Object(int(parent)) if parent.isdigit() else None
     overwrites = overwrites_for(guild, bot_id, list(space.members), list(space.moderator_roles))
-    # discord.py only reads the category's id: an Object works without the channel cached.
-    return await guild.create_text_channel(space.name[:100], category=category,  # type: ignore[arg-type]
-                                           overwrites=overwrites,
-                                           reason=f"PeerMatch: match #{space.match_id}")
+    body: dict[str, Any] = {"name": space.name[:100], "type": discord.ChannelType.text.value,
+                            "permission_overwrites": overwrites_payload(overwrites)}
+    if space.space_parent.isdigit():
+        body["parent_id"] = space.space_parent
+    created = await post_once(
+        client, Route("POST", "/guilds/{guild_id}/channels", guild_id=guild.id), body,
+        reason=f"PeerMatch: match #{space.match_id}")
+    channel = await client.fetch_channel(int(created["id"]))
+    assert isinstance(channel, discord.TextChannel)
+    return channel
 
 
-async def _bot_posted(space: Space, bot_id: int) -> bool:
-    async for message in space.history(limit=20, oldest_first=True):
-        if message.author.id == bot_id:
-            return True
-    return False
+async def _make_space(client: discord.Client, guild: discord.Guild, bot_id: int,
+                      wanted: OpenSpace) -> Space:
+    if wanted.space_mode == "thread":
+        return await _open_thread(client, guild, wanted)
+    try:  # auto, channel, and group_dm (which Discord lacks) make a channel
+        return await _open_channel(client, guild, bot_id, wanted)
+    except discord.HTTPException as exc:
+        if exc.code != MAX_CHANNELS_REACHED:
+            raise
+    log.warning("guild %s is at its channel cap: using a private thread", guild.id)
+    return await _open_thread(client, guild, wanted)
 
 
-async def open_space(client: discord.Client, guild: discord.Guild,
-                     wanted: OpenSpace) -> dict[str, Any]:
+async def _space_of(client: discord.Client, space_id: str) -> Space:
+    space = client.get_channel(int(space_id)) or await client.fetch_channel(int(space_id))
+    if not isinstance(space, discord.TextChannel | discord.Thread):
+        raise DeliveryError(f"the match's space {space_id} is not a text channel or thread",
+                            permanent=True)
+    return space
+
+
+async def open_space(client: discord.Client, guild: discord.Guild, wanted: OpenSpace,
+                     steps: Steps) -> dict[str, Any]:
     """Create (or find) the match's space, post the intro once, return ``{"space_id"}``."""
     assert client.user is not None
     bot_id = client.user.id
-    space = await find_space(guild, wanted.name[:100])
-    fresh = space is None
+    made = steps.get("space")
+    space = await _space_of(client, made) if made else await find_space(guild, wanted.name[:100])
     if space is None:
-        if wanted.space_mode == "thread":
-            space = await _open_thread(guild, wanted)
-        else:  # auto, channel, and group_dm (which Discord lacks) make a channel
-            try:
-                space = await _open_channel(guild, bot_id, wanted)
-            except discord.HTTPException as exc:
-                if exc.code != MAX_CHANNELS_REACHED:
-                    raise
-                log.warning("guild %s is at its channel cap: using a private thread", guild.id)
-                space = await _open_thread(guild, wanted)
-    if fresh or not await _bot_posted(space, bot_id):
-        await send_to(space, render_text(wanted.intro, wanted.buttons), str(guild.id))
+        space = await _make_space(client, guild, bot_id, wanted)
+    elif not made:
+        # Made by an attempt whose outcome was lost: its intro may be there too.
+        steps.reconciling = True
+    if not made:
+        await steps.finish("space", str(space.id))
+    await send_steps(space, render_text(wanted.intro, wanted.buttons), str(guild.id), steps,
+                     bot_id, step="intro")
     return {"space_id": str(space.id)}
 
 
@@ -161,7 +201,12 @@ async def _close(client: discord.Client, space: Any, close: CloseSpace) -> None:
     reason = f"PeerMatch: match #{close.match_id} ended"
     if close.action == "delete":
         await space.delete(reason=reason)
-    elif isinstance(space, discord.Thread):
+        return
+    if close.text:
+        # Said first, so the members of an archived (read-only) space also see why; the
+        # nonce makes a retry after a failed archive answer with the same message.
+        await space.send(close.text, nonce=step_nonce(close.key, "closing"))
+    if isinstance(space, discord.Thread):
         await space.edit(archived=True, locked=True, reason=reason)
     elif isinstance(space, discord.TextChannel):
         bot_id = client.user.id if client.user else 0

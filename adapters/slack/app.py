@@ -7,9 +7,11 @@
   (``pmcmd:<command>``);
 - ``app_home_opened`` publishes the Home tab.
 
-Listeners ack first (Slack wants an answer within 3 s) and then do the work; modal
-submissions are the exception: their ack *is* the answer (close, update or inline errors),
-which the core computes in milliseconds.
+Slack wants an ack within 3 s. A command is acknowledged once the core has done it (a few
+milliseconds; ``flow.ACK_BUDGET_SECONDS`` at most), so an acknowledged command is a done one
+and a crash cannot lose it; slow commands (a round) are stored first and acknowledged
+"on it" (core/accepted.py), then run from the store. The reply follows the ack. A modal
+submission's ack *is* its answer (close, update or inline errors).
 """
 
 from __future__ import annotations
@@ -66,6 +68,22 @@ def _team(context: AsyncBoltContext, body: Mapping[str, object]) -> str:
                or body.get("team_id") or context.enterprise_id or "")
 
 
+def _bare(ack: AsyncAck) -> Callable[..., Awaitable[None]]:
+    """A block action's ack carries no message: whatever is passed, send a bare ack."""
+    async def bare(**_kwargs: Any) -> None:
+        await ack()
+
+    return bare
+
+
+def _with_text(ack: AsyncAck) -> Callable[..., Awaitable[None]]:
+    """A slash command's ack may carry a message (shown to the person at once)."""
+    async def send(**kwargs: Any) -> None:
+        await ack(**kwargs)
+
+    return send
+
+
 def _unknown_note(typed: str) -> str:
     return f"I don't know `{grammar.SLASH} {typed}`. Here is what I can do:"
 
@@ -90,7 +108,6 @@ def build_app(services: Services, settings: SlackSettings, *,
     # Bolt passes listener arguments by name; the annotations type the payload dicts it gives.
     async def on_slash(ack: AsyncAck, body: SlashBody, context: AsyncBoltContext) -> None:
         async with flow.tracker.track():
-            await ack()
             parsed = grammar.parse(str(body.get("text") or ""))
             origin = Origin(
                 _team(context, body),
@@ -101,12 +118,11 @@ def build_app(services: Services, settings: SlackSettings, *,
                 trigger_id=str(body.get("trigger_id") or ""),
             )
             note = _unknown_note(parsed.unknown) if parsed.unknown else ""
-            await flow.command(origin, parsed.command, parsed.args, note)
+            await flow.command(origin, parsed.command, parsed.args, _with_text(ack), note)
 
     async def on_button(ack: AsyncAck, body: InteractionBody, action: BlockAction,
                         context: AsyncBoltContext) -> None:
         async with flow.tracker.track():
-            await ack()
             command, args = blocks.decode_button(action)
             user: SlackUser = body.get("user") or {}
             origin = Origin(_team(context, body), str(user.get("id")),
@@ -114,7 +130,7 @@ def build_app(services: Services, settings: SlackSettings, *,
                             channel_id=str((body.get("channel") or {}).get("id") or ""),
                             response_url=str(body.get("response_url") or ""),
                             trigger_id=str(body.get("trigger_id") or ""))
-            await flow.command(origin, command, args)
+            await flow.command(origin, command, args, _bare(ack))
 
     async def on_submit(ack: AsyncAck, body: InteractionBody, view: dict[str, Any],
                         context: AsyncBoltContext) -> None:
@@ -123,10 +139,7 @@ def build_app(services: Services, settings: SlackSettings, *,
             origin = Origin(_team(context, body), str(user.get("id")),
                             str(user.get("username") or user.get("name") or ""),
                             trigger_id=str(body.get("trigger_id") or ""))
-            response, reply, origin = await flow.submit(origin, view)
-            await ack(**response)
-            if reply is not None:
-                await flow.after_submit(origin, reply)
+            await flow.submission(origin, view, _with_text(ack))
 
     async def on_home(event: HomeOpenedEvent, body: EventBody,
                       context: AsyncBoltContext) -> None:
@@ -137,6 +150,7 @@ def build_app(services: Services, settings: SlackSettings, *,
 
     async def well_formed(body: dict[str, Any], next_: Callable[[], Awaitable[None]]
                           ) -> BoltResponse | None:
+        flow.answer.share_session()  # inside the loop: one connection pool for every call
         # HTTP requests were checked by the gate already; this holds for Socket Mode and
         # in-process dispatch too: a payload our listeners cannot read goes no further.
         found = shape.problem(body)
@@ -176,7 +190,8 @@ def deliverer_for(app: AsyncApp) -> SlackDeliverer:
                 users = ()
         for user in users:
             team = flow.home.viewer_team(user)
-            if team:
-                await flow.home.refresh(Origin(team, user))
+            if team:  # after the delivery, not inside it: the outbox does not wait on it
+                origin = Origin(team, user)
+                flow.tracker.spawn(lambda o=origin: flow.home.refresh(o))  # type: ignore[misc]
 
     return SlackDeliverer(app.client, on_delivered=refresh_homes)

@@ -12,7 +12,13 @@
   a group DM cannot be archived, so it gets a closing message instead.
 
 Slack errors become ``DeliveryError`` (see client.py): wait for ``Retry-After``, give up on
-permanent ones, retry the rest.
+permanent ones, retry the rest; a 5xx, a timeout or a dropped connection is ``unclear``.
+
+Exactly once (issue 10.1): every message posted carries its outbox key and step in message
+metadata (reconcile.py). Each step (``text`` then ``files``; ``space`` then ``intro``;
+``text`` then ``archive``) is recorded with the step journal as soon as it is done and
+skipped on a retry, so a failed upload never posts the text twice; when the row is unclear,
+a step not recorded is first looked for in the conversation's history.
 """
 
 from __future__ import annotations
@@ -20,13 +26,16 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack import reconcile
 from adapters.slack.blocks import fallback_text, message_blocks
-from adapters.slack.client import delivery_error
+from adapters.slack.client import delivery_error, transport_error
+from adapters.steps import Steps
 from core.messages import CloseSpace, DirectMessage, Message, OpenSpace, SpaceMessage
 from core.model import OutboxMessage
 from core.ports import DeliveryError, StepJournal
@@ -39,6 +48,9 @@ CLOSING_TEXT = "This match has ended, so this conversation is closed. Thanks for
 _NAME_JUNK = re.compile(r"[^a-z0-9_-]+")
 
 DeliveredHook = Callable[[Message], Awaitable[None]]
+# An unclear attempt younger than this may still land (Slack can carry out a call after the
+# client gave up waiting, 30 s): not finding it yet is no proof, so look again later.
+SETTLE_SECONDS = 60.0
 
 
 def channel_name(slug: str, suffix: int = 0) -> str:
@@ -56,25 +68,30 @@ class SlackDeliverer:
     """
 
     def __init__(
-        self, client: AsyncWebClient, *, on_delivered: DeliveredHook | None = None
+        self, client: AsyncWebClient, *, on_delivered: DeliveredHook | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        settle_seconds: float = SETTLE_SECONDS,
     ) -> None:
         self.client = client
         self.on_delivered = on_delivered
+        self._now = now  # the time the dispatcher stamps attempts with (tests inject theirs)
+        self.settle_seconds = settle_seconds
+        self._bot_user = ""
 
     async def deliver(self, message: OutboxMessage,
                       community_external_id: str = "",  # noqa: ARG002 (Deliverer port)
-                      *, journal: StepJournal | None = None,  # noqa: ARG002 (issue 10.1)
-                      ) -> dict[str, Any]:
+                      *, journal: StepJournal | None = None) -> dict[str, Any]:
         facts: dict[str, Any] = {}
+        steps = Steps(message, journal)
         match message.message:
             case DirectMessage() as dm:
-                await self._dm(dm)
+                await self._dm(dm, steps)
             case OpenSpace() as space:
-                facts = await self._space_open(space)
+                facts = await self._space_open(space, steps)
             case SpaceMessage() as post:
-                await self._space_message(post)
+                await self._space_message(post, steps)
             case CloseSpace() as close:
-                await self._space_close(close)
+                await self._space_close(close, steps)
         if self.on_delivered is not None:
             try:
                 await self.on_delivered(message.message)
@@ -87,38 +104,102 @@ class SlackDeliverer:
             return await method(**kwargs)
         except SlackApiError as exc:
             raise delivery_error(exc, doing) from exc
+        except Exception as exc:
+            error = transport_error(exc, doing)
+            if error is None:
+                raise
+            raise error from exc
 
-    async def _post(self, channel: str, text: str, buttons: tuple[Button, ...],
-                    doing: str) -> str:
-        response = await self._call(doing, self.client.chat_postMessage, channel=channel,
-                                    text=fallback_text(text), blocks=message_blocks(text, buttons),
-                                    unfurl_links=False)
-        return str(response.get("channel") or channel)
+    # ---- one message: its text, then its files ----------------------------------------
+    async def _message(self, channel: str, text: str, buttons: tuple[Button, ...],
+                       files: tuple[Attachment, ...], steps: Steps, doing: str, *,
+                       step: str = "text") -> None:
+        """Post ``text`` (step ``step``, answered "channel/ts") then upload ``files`` (step
+        ``files``) in ``channel``, skipping what is done. When reconciling, ``channel``
+        must be a conversation id (history is read per conversation, not per user)."""
+        answer = steps.get(step)
+        if answer is None and steps.reconciling:
+            found = reconcile.posted(await self._history(channel), steps.key, step)
+            answer = await steps.finish(step, f"{channel}/{found}") if found else None
+            if answer is None:
+                self._not_too_early(steps, doing)
+        if answer is None:
+            response = await self._call(
+                doing, self.client.chat_postMessage, channel=channel, text=fallback_text(text),
+                blocks=message_blocks(text, buttons), unfurl_links=False,
+                metadata=reconcile.metadata(steps.key, step))
+            answer = await steps.finish(
+                step, f"{response.get('channel') or channel}/{response.get('ts')}")
+        if files and steps.get("files") is None:
+            posted_in, _, ts = answer.partition("/")
+            await self._upload(posted_in, ts, files, steps)
+
+    async def _upload(self, channel: str, after_ts: str, files: tuple[Attachment, ...],
+                      steps: Steps) -> None:
+        if steps.reconciling:
+            found = reconcile.uploaded(await self._history(channel), await self._bot(),
+                                       [f.filename for f in files], after_ts)
+            if found:
+                await steps.finish("files", found)
+                return
+            self._not_too_early(steps, "uploading files")
+        response = await self._call(
+            "uploading files", self.client.files_upload_v2, channel=channel,
+            file_uploads=[{"content": f.content, "filename": f.filename, "title": f.filename}
+                          for f in files])
+        await steps.finish("files", ",".join(str(f.get("id")) for f in
+                                             response.get("files") or []))
+
+    def _not_too_early(self, steps: Steps, doing: str) -> None:
+        """Wait (a ``retry_after``, no attempt used, still unclear) rather than send when the
+        unclear attempt is so recent that its effect may not show in the history yet."""
+        if steps.unclear_since is None:
+            return
+        age = (self._now() - steps.unclear_since).total_seconds()
+        if 0 <= age < self.settle_seconds:
+            raise DeliveryError(f"{doing}: an attempt {age:.0f} s ago may still land; "
+                                "looking again before sending", unclear=True,
+                                retry_after=self.settle_seconds - age)
+
+    async def _history(self, channel: str) -> list[dict[str, Any]]:
+        page = await self._call(f"reading the history of {channel}",
+                                self.client.conversations_history, channel=channel,
+                                limit=reconcile.HISTORY_LIMIT, include_all_metadata=True)
+        return list(page.get("messages") or [])
+
+    async def _bot(self) -> str:
+        """The bot's own user id (to tell its file shares from others')."""
+        if not self._bot_user:
+            me = await self._call("asking who the bot is", self.client.auth_test)
+            self._bot_user = str(me.get("user_id") or "")
+        return self._bot_user
+
+    async def _dm_channel(self, user_id: str) -> str:
+        opened = await self._call("opening the DM", self.client.conversations_open,
+                                  users=user_id)
+        return str(opened["channel"]["id"])
 
     # ---- kinds ----------------------------------------------------------------------
-    async def _dm(self, dm: DirectMessage) -> None:
-        dm_channel = await self._post(dm.user_id, dm.text, dm.buttons, f"DM to {dm.user_id}")
-        if dm.attachments:
-            if not dm_channel.startswith("D"):
-                opened = await self._call("opening the DM", self.client.conversations_open,
-                                          users=dm.user_id)
-                dm_channel = opened["channel"]["id"]
-            await self._upload(dm_channel, dm.attachments)
+    async def _dm(self, dm: DirectMessage, steps: Steps) -> None:
+        channel = dm.user_id  # chat.postMessage to a user id lands in the app's DM
+        if steps.get("text") is None and (steps.reconciling or dm.attachments):
+            channel = await self._dm_channel(dm.user_id)  # history and uploads need its id
+        await self._message(channel, dm.text, dm.buttons, dm.attachments, steps,
+                            f"DM to {dm.user_id}")
 
-    async def _upload(self, channel: str, files: tuple[Attachment, ...]) -> None:
-        await self._call("uploading files", self.client.files_upload_v2, channel=channel,
-                         file_uploads=[{"content": f.content, "filename": f.filename,
-                                        "title": f.filename} for f in files])
-
-    async def _space_open(self, space: OpenSpace) -> dict[str, Any]:
-        members = list(space.members)
-        if space.space_mode == "channel" or len(members) > GROUP_DM_MAX:
-            space_id = await self._private_channel(space.name, members)
-        else:  # auto, group_dm, and Discord's thread (Slack has none) all mean a group DM
-            opened = await self._call("opening the group DM", self.client.conversations_open,
-                                      users=",".join(members))
-            space_id = opened["channel"]["id"]
-        await self._post(space_id, space.intro, space.buttons, "posting the intro")
+    async def _space_open(self, space: OpenSpace, steps: Steps) -> dict[str, Any]:
+        # Opening is idempotent by itself (same people, same group DM; a channel is found
+        # again by name), so the space step needs no history check.
+        space_id = steps.get("space")
+        if space_id is None:
+            members = list(space.members)
+            if space.space_mode == "channel" or len(members) > GROUP_DM_MAX:
+                space_id = await self._private_channel(space.name, members)
+            else:  # auto, group_dm, and Discord's thread (Slack has none): a group DM
+                space_id = await self._dm_channel(",".join(members))
+            await steps.finish("space", space_id)
+        await self._message(space_id, space.intro, space.buttons, (), steps,
+                            "posting the intro", step="intro")
         return {"space_id": space_id}
 
     async def _private_channel(self, slug: str, members: list[str]) -> str:
@@ -159,22 +240,21 @@ class SlackDeliverer:
             if not cursor:
                 return ""
 
-    async def _space_message(self, post: SpaceMessage) -> None:
-        space_id = post.space_id
-        if not space_id:
+    async def _space_message(self, post: SpaceMessage, steps: Steps) -> None:
+        if not post.space_id:
             raise DeliveryError("the match's space does not exist yet")
-        await self._post(space_id, post.text, post.buttons, f"posting in {space_id}")
-        if post.attachments:  # e.g. the invite of a DM that fell back to the space
-            await self._upload(space_id, post.attachments)
+        # Attachments too: e.g. the invite or CANCEL file of a DM that fell back to the space.
+        await self._message(post.space_id, post.text, post.buttons, post.attachments, steps,
+                            f"posting in {post.space_id}")
 
-    async def _space_close(self, close: CloseSpace) -> None:
+    async def _space_close(self, close: CloseSpace, steps: Steps) -> None:
         space_id = close.space_id
         if not space_id:
             return  # the space was never made: nothing to close
-        text = close.text or CLOSING_TEXT
         try:
             # Said first, so members of an archived channel (read-only) also see why.
-            await self._post(space_id, text, (), f"closing {space_id}")
+            await self._message(space_id, close.text or CLOSING_TEXT, (), (), steps,
+                                f"closing {space_id}")
         except DeliveryError as exc:
             if "is_archived" in str(exc):
                 return  # closed on an earlier attempt

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+import secrets
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -27,43 +27,25 @@ from adapters.slack import blocks, grammar
 from adapters.slack.answer import Answerer, Origin
 from adapters.slack.home import HomeTab
 from adapters.slack.identity import ActorResolver
+from adapters.slack.work import SettingsCache, SlackWork, Tracker, reply_to
 from core import catalogue
+from core.accepted import FOLLOW_UP, command_work
 from core.catalogue import Command
 from core.replies import Button, FormRequest, Reply
+from core.services import accepted
 from core.services.context import CommandRequest, Services
 from core.services.dispatch import handle
-from core.services.lookup import community_settings
 from core.services.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
 PLATFORM = "slack"
 TITLE = "PeerMatch"
 SORRY = "Sorry, something went wrong on our side. Please try again in a moment."
-
-
-class Tracker:
-    """Counts interactions still being worked on after their ack, so a shutdown (or a
-    test) can wait for them to finish."""
-
-    def __init__(self) -> None:
-        self._busy = 0
-        self._idle = asyncio.Event()
-        self._idle.set()
-
-    @asynccontextmanager
-    async def track(self) -> AsyncIterator[None]:
-        self._busy += 1
-        self._idle.clear()
-        try:
-            yield
-        finally:
-            self._busy -= 1
-            if self._busy == 0:
-                self._idle.set()
-
-    async def drain(self) -> None:
-        """Return once no tracked interaction is running; the caller bounds the wait."""
-        await self._idle.wait()
+ON_IT = "⏳ On it: I'll post the result here when it's done."
+# A command answers before its ack (so an acknowledged command is a done one) unless it
+# takes longer than this: then the ack goes first and the reply follows (Slack allows 3 s).
+ACK_BUDGET_SECONDS = 2.0
+Ack = Callable[..., Awaitable[None]]
 
 
 class HomeReadLimiter(RateLimiter):
@@ -72,6 +54,37 @@ class HomeReadLimiter(RateLimiter):
 
     def check(self, key: tuple[str, str], limit: int, now: datetime) -> datetime | None:
         return super().check(key, limit * 10, now)
+
+
+def late_answer(response: Mapping[str, Any]) -> Reply:
+    """What a submission's ack would have shown, as a message: the modal was closed because
+    the answer took longer than Slack waits."""
+    errors = dict(response.get("errors") or {})
+    if errors:
+        return Reply(text="Please check: " + " ".join(errors.values()) + " (submit the form "
+                          "again)", ok=False)
+    view = response.get("view") or {}
+    texts = [str(b.get("text", {}).get("text", "")) for b in view.get("blocks", [])
+             if b.get("type") == "section"]
+    return Reply(text="\n".join(t for t in texts if t) or "Please open the form again.",
+                 ok=False)
+
+
+async def _noop(**_kwargs: Any) -> None:
+    """The ack of a modal submission is its response_action, sent by the listener."""
+
+
+def _once(ack: Ack) -> Ack:
+    """An ack that only the first call sends (the others would be lost anyway)."""
+    sent = False
+
+    async def once(**kwargs: Any) -> None:
+        nonlocal sent
+        if not sent:
+            sent = True
+            await ack(**kwargs)
+
+    return once
 
 
 def _asks_for_missing(cmd: Command | None, args: Mapping[str, str], reply: Reply) -> bool:
@@ -106,36 +119,75 @@ class Flow:
         self.answer = Answerer(client)
         self.home = HomeTab(client, self.read_for_home)
         self.tracker = Tracker()
+        self.settings = SettingsCache(services)
+        self.work = SlackWork(self.settings, self.actors, self.answer)
+        # Called when accepted work waits (a durable command, an instant match after a
+        # join); the bot wires its runner (bot/work.py). Alone, the app runs it itself.
+        self.on_accepted: Callable[[], None] = self._run_accepted_here
+        self._token = secrets.token_hex(8)
+
+    def _run_accepted_here(self) -> None:
+        async def run() -> None:
+            await accepted.run_pending(self.services, self._token, {PLATFORM: self.work})
+
+        self.tracker.spawn(run)
 
     async def run(self, origin: Origin, command: str, args: dict[str, str],
                   services: Services | None = None) -> Reply:
         """One command through the core, as the person behind ``origin``."""
         services = services or self.services
-        settings = await community_settings(services, PLATFORM, origin.team_id)
+        settings = await self.settings.get(origin.team_id)
         actor = await self.actors.actor(origin.user_id, origin.user_name, settings.moderator_roles)
-        return await handle(
+        reply = await handle(
             services, CommandRequest(PLATFORM, origin.team_id, actor, command, args)
         )
+        if command == "peeradmin config" and reply.ok:
+            self.settings.forget(origin.team_id)  # the next command sees the change
+        if reply.data.get(FOLLOW_UP):
+            self.on_accepted()
+        return reply
 
     async def read_for_home(self, origin: Origin, command: str, args: dict[str, str]) -> Reply:
         return await self.run(origin, command, args, self.home_services)
 
-    async def command(
-        self, origin: Origin, command: str, args: dict[str, str], note: str = ""
-    ) -> None:
-        """A slash command or a button: run it, ask for what is missing, answer."""
+    async def command(self, origin: Origin, command: str, args: dict[str, str], ack: Ack,
+                      note: str = "") -> None:
+        """A slash command or a button: acknowledged once it is done (or accepted, when
+        slow); then asked for what is missing, or answered."""
+        ack = _once(ack)
+        if command in accepted.DURABLE_COMMANDS:
+            await self._accept(origin, command, args, ack)
+            return
+        if command in accepted.SLOW_READS:
+            await ack()  # changes nothing: nothing to lose if the process dies now
+        running = asyncio.ensure_future(self.run(origin, command, args))
+        done, _ = await asyncio.wait([running], timeout=ACK_BUDGET_SECONDS)
+        await ack()  # no-op when acknowledged above
         try:
-            reply = await self.run(origin, command, args)
+            reply = await running
             cmd = catalogue.command(command)
             if _asks_for_missing(cmd, args, reply):
                 assert cmd is not None
                 await self._ask(origin, cmd, args)
                 return
             await self.show(origin, reply, command, args, note)
-            await self.home.refresh(origin)
+            self.tracker.spawn(lambda: self.home.refresh(origin))
         except Exception:
-            log.exception("Slack command %s failed", command)
+            log.exception("Slack command %s failed%s", command, "" if done else " (after ack)")
             await self.answer.post(origin, Reply(text=SORRY, ok=False))
+
+    async def _accept(self, origin: Origin, command: str, args: dict[str, str], ack: Ack) -> None:
+        """Store a slow command before acknowledging it; the runner does it from there."""
+        try:
+            await accepted.accept(self.services, command_work(
+                PLATFORM, origin.team_id, command, args, {}, reply_to(origin),
+                self.services.clock.now()))
+        except Exception:
+            log.exception("could not accept Slack command %s", command)
+            await ack(text=SORRY)
+            return
+        await ack(text=ON_IT)
+        self.on_accepted()
 
     async def show(self, origin: Origin, reply: Reply, command: str, args: dict[str, str],
                    note: str = "") -> None:
@@ -159,7 +211,7 @@ class Flow:
 
     async def form_view(self, origin: Origin, form: FormRequest, intro: str) -> dict[str, Any]:
         spec = catalogue.FORMS[form.form]
-        settings = await community_settings(self.services, PLATFORM, origin.team_id)
+        settings = await self.settings.get(origin.team_id)
         return blocks.modal(blocks.FORM_CALLBACK + spec.name, spec.title, spec.fields, form.values,
                             settings, self._meta(origin, form.submit_command, form.context), intro)
 
@@ -167,7 +219,7 @@ class Flow:
         self, origin: Origin, cmd: Command, args: Mapping[str, str]
     ) -> dict[str, Any]:
         fields = tuple(o for o in cmd.options if o.name not in args)
-        settings = await community_settings(self.services, PLATFORM, origin.team_id)
+        settings = await self.settings.get(origin.team_id)
         title = ("Admin: " if cmd.moderator else "") + cmd.name.replace("-", " ").capitalize()
         return blocks.modal(blocks.COMMAND_CALLBACK + blocks.dotted(cmd.key), title, fields, {},
                             settings, self._meta(origin, cmd.key, args), cmd.description)
@@ -195,6 +247,10 @@ class Flow:
         command = str(meta.get("c") or "")
         args = {**{str(k): str(v) for k, v in dict(meta.get("x") or {}).items()},
                 **blocks.read_values(view)}
+        if command in accepted.DURABLE_COMMANDS:
+            notice = {"response_action": "update", "view": blocks.notice_modal(TITLE, ON_IT)}
+            await self._accept(origin, command, args, _noop)
+            return notice, None, origin
         try:
             reply = await self.run(origin, command, args)
         except Exception:
@@ -218,9 +274,22 @@ class Flow:
             )
         return {}, reply, origin
 
+    async def submission(self, origin: Origin, view: Mapping[str, Any], ack: Ack) -> None:
+        """A modal submission: its ack is its answer, unless the core takes longer than
+        ``ACK_BUDGET_SECONDS``; then the modal is closed and the answer sent as a message."""
+        running = asyncio.ensure_future(self.submit(origin, view))
+        done, _ = await asyncio.wait([running], timeout=ACK_BUDGET_SECONDS)
+        if not done:
+            await ack()
+        response, reply, origin = await running
+        if done:
+            await ack(**response)
+        if reply is not None or not done:
+            await self.after_submit(origin, reply or late_answer(response))
+
     async def after_submit(self, origin: Origin, reply: Reply) -> None:
         try:
             await self.answer.post(origin.without_trigger(), reply)
-            await self.home.refresh(origin)
+            self.tracker.spawn(lambda: self.home.refresh(origin))
         except Exception:
             log.exception("answering a Slack submission failed")

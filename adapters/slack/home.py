@@ -62,6 +62,9 @@ class HomeTab:
         self._client = client
         self._run = run
         self._viewers: dict[str, str] = {}  # user id -> team id
+        # Refreshes coalesce per person: while one publishes, later asks only mark it stale
+        # and it publishes once more after, so a burst of commands costs two, not one each.
+        self._busy: dict[str, bool] = {}  # user id -> stale since the publish began
 
     def viewer_team(self, user_id: str) -> str | None:
         return self._viewers.get(user_id)
@@ -72,8 +75,21 @@ class HomeTab:
 
     async def refresh(self, origin: Origin) -> None:
         """Republish if this person has opened their tab (after a command, a DM, ...)."""
-        if origin.user_id in self._viewers:
-            await self.publish(origin)
+        user = origin.user_id
+        if user not in self._viewers:
+            return
+        if user in self._busy:
+            self._busy[user] = True
+            return
+        self._busy[user] = False
+        try:
+            while True:
+                await self.publish(origin)
+                if not self._busy[user]:
+                    return
+                self._busy[user] = False
+        finally:
+            del self._busy[user]
 
     async def publish(self, origin: Origin) -> None:
         quiet = origin.without_trigger()

@@ -21,7 +21,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 
 from adapters.sql.tables import metadata
-from adapters.sql.uow import make_engine
+from adapters.sql.uow import driver_message, make_engine, unavailable
+from core.ports import StorageUnavailable
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 T = TypeVar("T")
@@ -83,6 +84,11 @@ def _with_connection(url: str, schema: str | None, fn: Callable[[Connection], T]
         try:
             async with engine.connect() as conn:
                 return await conn.run_sync(fn)
+        except Exception as exc:
+            # An unreadable file or a server that is not there: say so, not a traceback.
+            if unavailable(exc):
+                raise StorageUnavailable(driver_message(exc)) from exc
+            raise
         finally:
             await engine.dispose()
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Row, Select, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from adapters.sql.repo_base import SqlRepository
+from adapters.sql.repos_people import among
 from adapters.sql.tables import feedback as feedback_t
 from adapters.sql.tables import match_members, matches, rounds, sessions
 from core.model import (
@@ -21,6 +24,7 @@ from core.model import (
     Session,
     SessionState,
 )
+from core.ports import StorageConflict
 
 _MATCH_FIELDS = ("community_id", "round_id", "kind", "reasons", "score", "space_id", "state",
                  "ended_reason", "ended_at", "created_at")
@@ -41,14 +45,21 @@ def _member_of(learner_ids: Sequence[int]) -> Select[tuple[int]]:
 
 class SqlMatchRepository(SqlRepository):
     async def _load(self, stmt: Select[Any]) -> list[Match]:
-        rows = (await self.conn.execute(stmt.order_by(matches.c.id))).all()
+        stmt = stmt.order_by(None).order_by(matches.c.id)
+        rows = (await self.conn.execute(stmt)).all()
         if not rows:
             return []
         members: dict[int, list[MatchMember]] = {r.id: [] for r in rows}
+        # The members of the same selection, as a sub-select: a community's 50,000 matches
+        # would not fit an IN (...) list of ids (SQLite takes 32,766 parameters).
+        chosen = (list(members) if len(members) <= 500
+                  else stmt.with_only_columns(matches.c.id))  # keeps a page's ORDER BY and LIMIT
         for m in await self.conn.execute(
-                select(match_members).where(match_members.c.match_id.in_(list(members)))
+                select(match_members).where(match_members.c.match_id.in_(chosen))
                 .order_by(match_members.c.match_id, match_members.c.position)):
-            members[m.match_id].append(MatchMember(m.learner_id, m.role, m.alias))
+            if m.match_id in members:  # a match added since the first read is not shown
+                members[m.match_id].append(MatchMember(m.learner_id, m.role, m.alias,
+                                                       m.answered_at))
         return [Match(
             community_id=r.community_id, kind=Mode(r.kind), members=members[r.id],
             reasons=list(r.reasons), created_at=r.created_at,
@@ -62,11 +73,22 @@ class SqlMatchRepository(SqlRepository):
         if match.members:
             await self.conn.execute(insert(match_members), [
                 {"match_id": match.id, "learner_id": m.learner_id, "role": m.role,
-                 "alias": m.alias, "position": i} for i, m in enumerate(match.members)])
+                 "alias": m.alias, "position": i, "answered_at": m.answered_at}
+                for i, m in enumerate(match.members)])
 
     async def add(self, match: Match) -> Match:
-        match.id = await self._insert(matches, _match_values(match), "match not stored")
-        await self._save_members(match)
+        """Store a new match with its members, all or nothing: a member already in an
+        active match of this mode (the guard of migration 0005) raises ``StorageConflict``
+        and leaves the rest of the transaction usable."""
+        try:
+            async with self.conn.begin_nested():
+                match.id = int((await self.conn.execute(
+                    matches.insert().values(_match_values(match)).returning(matches.c.id)
+                )).scalar_one())
+                await self._save_members(match)
+        except IntegrityError as exc:
+            match.id = None
+            raise StorageConflict(f"match not stored: {exc.orig}") from exc
         return match
 
     async def get(self, match_id: int) -> Match | None:
@@ -74,10 +96,15 @@ class SqlMatchRepository(SqlRepository):
         return found[0] if found else None
 
     async def update(self, match: Match) -> None:
-        """Store the match and replace its member list with ``match.members``."""
-        await self.conn.execute(update(matches).where(matches.c.id == match.id)
-                                .values(_match_values(match)))
-        await self._save_members(match)
+        """Store the match and replace its member list with ``match.members`` (all or
+        nothing; ``StorageConflict`` as for ``add``)."""
+        try:
+            async with self.conn.begin_nested():
+                await self.conn.execute(update(matches).where(matches.c.id == match.id)
+                                        .values(_match_values(match)))
+                await self._save_members(match)
+        except IntegrityError as exc:
+            raise StorageConflict(f"match not stored: {exc.orig}") from exc
 
     async def active_for(self, learner_id: int) -> list[Match]:
         return await self._load(select(matches).where(
@@ -91,6 +118,18 @@ class SqlMatchRepository(SqlRepository):
         if state is not None:
             stmt = stmt.where(matches.c.state == str(state))
         return await self._load(stmt)
+
+    async def page(self, community_id: int, after_id: int,
+                   limit: int) -> builtins.list[Match]:
+        return await self._load(select(matches).where(
+            matches.c.community_id == community_id, matches.c.id > after_id)
+            .order_by(matches.c.id).limit(limit))
+
+    async def get_many(self, match_ids: Sequence[int]) -> dict[int, Match]:
+        if not match_ids:
+            return {}
+        return {m.id or 0: m for m in await self._load(select(matches).where(
+            among(self.conn.dialect.name, matches.c.id, sorted(set(match_ids)))))}
 
     async def remove_member(self, learner_id: int) -> None:
         """Forget a learner in every match (used by /peer forget)."""
@@ -158,6 +197,16 @@ class SqlSessionRepository(SqlRepository):
                                        .order_by(*self._order))
         return [_session(r) for r in rows]
 
+    async def for_matches(self, match_ids: Sequence[int]) -> dict[int, list[Session]]:
+        out: dict[int, list[Session]] = {}
+        if not match_ids:
+            return out
+        rows = await self.conn.execute(select(sessions).where(
+            sessions.c.match_id.in_(list(match_ids))).order_by(*self._order))
+        for r in rows:
+            out.setdefault(r.match_id, []).append(_session(r))
+        return out
+
     async def booked_for_learners(self, learner_ids: Sequence[int]) -> list[Session]:
         """Booked sessions of any match any of these learners belongs to."""
         if not learner_ids:
@@ -178,6 +227,21 @@ class SqlSessionRepository(SqlRepository):
         if learner_id is not None:
             stmt = stmt.where(sessions.c.match_id.in_(_member_of([learner_id])))
         return int(await self.conn.scalar(stmt) or 0)
+
+
+    async def for_community(self, community_id: int) -> list[Session]:
+        rows = await self.conn.execute(
+            select(sessions).join(matches, matches.c.id == sessions.c.match_id)
+            .where(matches.c.community_id == community_id).order_by(*self._order))
+        return [_session(r) for r in rows]
+
+    async def matches_with_sessions(self, community_id: int) -> set[int]:
+        rows = await self.conn.scalars(
+            select(sessions.c.match_id).distinct()
+            .join(matches, matches.c.id == sessions.c.match_id)
+            .where(matches.c.community_id == community_id,
+                   sessions.c.state != SessionState.CANCELLED.value))
+        return set(rows)
 
 
 _FEEDBACK_FIELDS = ("match_id", "from_learner", "to_learner", "scores", "comment", "created_at")

@@ -1,14 +1,17 @@
-"""The outbox repository: idempotent adds and leased claims for the dispatcher."""
+"""The outbox repository: idempotent adds, and leased claims whose token guards every later
+write of the dispatcher (core/ports.py ``OutboxRepository`` says what each method promises)."""
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, select, update
+from sqlalchemy import Row, delete, func, select, update
 
 from adapters.sql.repo_base import SqlRepository
-from adapters.sql.repos_people import upsert_insert
+from adapters.sql.repos_people import among, chunks, upsert_insert
 from adapters.sql.tables import outbox
 from core.messages import from_row
 from core.model import OutboxMessage, OutboxState
@@ -16,6 +19,11 @@ from core.model import OutboxMessage, OutboxState
 _FIELDS = ("community_id", "due_at", "attempts", "last_error", "sent_at", "claim_token",
            "claimed_by", "attempt_started_at")
 _PENDING = OutboxState.PENDING.value
+
+
+def new_token() -> str:
+    """A fresh random claim token (32 hex digits: the column's width)."""
+    return secrets.token_hex(16)
 
 
 def _message(row: Row[Any]) -> OutboxMessage:
@@ -47,12 +55,56 @@ class SqlOutboxRepository(SqlRepository):
             message.id = int(new_id)
         return message
 
-    async def claim_due(
-        self, now: datetime, limit: int, lease_until: datetime
-    ) -> list[OutboxMessage]:
+    async def add_many(self, messages: Sequence[OutboxMessage]) -> int:
+        """One multi-row INSERT ... ON CONFLICT DO NOTHING RETURNING per few hundred rows
+        (SQLAlchemy's "insertmanyvalues"); RETURNING names only the rows really added."""
+        if not messages:
+            return 0
+        stmt = (upsert_insert(self.conn.dialect.name)(outbox)
+                .on_conflict_do_nothing(index_elements=[outbox.c.idempotency_key])
+                .returning(outbox.c.id, outbox.c.idempotency_key))
+        added = 0
+        for chunk in chunks(list(messages)):
+            result = await self.conn.execute(stmt, [_values(m) for m in chunk])
+            ids = {r.idempotency_key: int(r.id) for r in result}
+            for message in chunk:
+                if message.idempotency_key in ids:
+                    message.id = ids[message.idempotency_key]
+            added += len(ids)
+        return added
+
+    async def existing_keys(self, keys: Sequence[str]) -> set[str]:
+        if not keys:
+            return set()
+        return set(await self.conn.scalars(select(outbox.c.idempotency_key).where(
+            among(self.conn.dialect.name, outbox.c.idempotency_key, list(dict.fromkeys(keys))))))
+
+    async def keys_starting(self, community_id: int, prefix: str) -> list[str]:
+        return list(await self.conn.scalars(select(outbox.c.idempotency_key).where(
+            outbox.c.community_id == community_id,
+            outbox.c.idempotency_key.startswith(prefix, autoescape=True))
+            .order_by(outbox.c.id)))
+
+    async def with_prefix(self, community_id: int, key_prefix: str,
+                          sent_since: datetime | None = None) -> list[OutboxMessage]:
+        stmt = select(outbox).where(
+            outbox.c.community_id == community_id,
+            outbox.c.idempotency_key.startswith(key_prefix, autoescape=True))
+        if sent_since is not None:
+            stmt = stmt.where(outbox.c.state == OutboxState.SENT.value,
+                              outbox.c.sent_at >= sent_since)
+        return [_message(r) for r in await self.conn.execute(stmt.order_by(outbox.c.id))]
+
+    async def count_errors(self, community_id: int, error: str) -> int:
+        return int(await self.conn.scalar(select(func.count()).select_from(outbox).where(
+            outbox.c.community_id == community_id, outbox.c.last_error == error)) or 0)
+
+    async def claim_due(self, now: datetime, limit: int, lease_until: datetime,
+                        claimed_by: str = "") -> list[OutboxMessage]:
         """Claim up to ``limit`` pending messages due at ``now``, oldest first, and lease them
-        until ``lease_until`` (their ``due_at``). On PostgreSQL rows another transaction is
-        claiming are skipped (FOR UPDATE SKIP LOCKED); SQLite's write lock serialises claims.
+        until ``lease_until`` (their ``due_at``) under a new random claim token. On
+        PostgreSQL rows another transaction is claiming are skipped (FOR UPDATE SKIP
+        LOCKED); SQLite's write lock serialises claims. Two statements whatever ``limit``.
         """
         rows = (await self.conn.execute(
             select(outbox).where(outbox.c.state == _PENDING, outbox.c.due_at <= now)
@@ -60,12 +112,77 @@ class SqlOutboxRepository(SqlRepository):
             .with_for_update(skip_locked=True))).all()
         if not rows:
             return []
+        token = new_token()  # one per claim; the row id in every guard makes it per row
         await self.conn.execute(update(outbox).where(outbox.c.id.in_([r.id for r in rows]))
-                                .values(due_at=lease_until))
+                                .values(due_at=lease_until, claim_token=token,
+                                        claimed_by=claimed_by))
         claimed = [_message(r) for r in rows]
         for message in claimed:
-            message.due_at = lease_until
+            message.due_at, message.claim_token, message.claimed_by = (
+                lease_until, token, claimed_by)
         return claimed
+
+    async def _held(self, message_id: int, claim_token: str, values: dict[str, Any]) -> bool:
+        """One write that holds only while the claim does; whether it won."""
+        if not claim_token:
+            return False  # an unclaimed row has nothing to guard with
+        result = await self.conn.execute(
+            update(outbox).where(outbox.c.id == message_id, outbox.c.claim_token == claim_token)
+            .values(values))
+        return int(result.rowcount) == 1
+
+    async def begin_attempt(self, message_id: int, claim_token: str, started_at: datetime,
+                            lease_until: datetime) -> bool:
+        # An earlier unclear start is kept: the next outcome only clears it when known.
+        return await self._held(message_id, claim_token, {
+            "due_at": lease_until,
+            "attempt_started_at": func.coalesce(outbox.c.attempt_started_at, started_at)})
+
+    async def save_progress(self, message_id: int, claim_token: str,
+                            progress: dict[str, str]) -> bool:
+        return await self._held(message_id, claim_token, {"progress": dict(progress)})
+
+    async def record(self, message: OutboxMessage, claim_token: str) -> bool:
+        assert message.id is not None
+        return await self._held(message.id, claim_token, _values(message))
+
+    async def reclaim(self, claimed_by: str, now: datetime) -> int:
+        if not claimed_by:
+            return 0  # rows claimed anonymously (tests, the demo) belong to no instance
+        result = await self.conn.execute(
+            update(outbox).where(outbox.c.state == _PENDING, outbox.c.claimed_by == claimed_by,
+                                 outbox.c.claim_token != "")
+            .values(due_at=now, claim_token="", claimed_by=""))
+        return int(result.rowcount)
+
+    async def defer_target(self, community_id: int, kinds: Sequence[str], target: str,
+                           until: datetime) -> int:
+        result = await self.conn.execute(
+            update(outbox).where(outbox.c.community_id == community_id,
+                                 outbox.c.target == target, outbox.c.kind.in_(list(kinds)),
+                                 outbox.c.state == _PENDING, outbox.c.claim_token == "",
+                                 outbox.c.due_at < until)
+            .values(due_at=until))
+        return int(result.rowcount)
+
+    async def failed(self, community_id: int, limit: int) -> list[OutboxMessage]:
+        rows = await self.conn.execute(
+            select(outbox).where(outbox.c.community_id == community_id,
+                                 outbox.c.state == OutboxState.FAILED.value)
+            .order_by(outbox.c.id.desc()).limit(limit))
+        return [_message(r) for r in rows]
+
+    async def retry_failed(self, community_id: int, message_ids: Sequence[int] | None,
+                           now: datetime) -> list[OutboxMessage]:
+        where = [outbox.c.community_id == community_id,
+                 outbox.c.state == OutboxState.FAILED.value]
+        if message_ids is not None:
+            where.append(outbox.c.id.in_(list(message_ids)))
+        rows = (await self.conn.execute(
+            update(outbox).where(*where)
+            .values(state=_PENDING, attempts=0, due_at=now, claim_token="", claimed_by="")
+            .returning(*outbox.c))).all()
+        return sorted((_message(r) for r in rows), key=lambda m: m.id or 0)
 
     async def update(self, message: OutboxMessage) -> None:
         await self.conn.execute(update(outbox).where(outbox.c.id == message.id)

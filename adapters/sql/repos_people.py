@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from secrets import token_hex
 from typing import Any
 
-from sqlalchemy import Row, Table, delete, insert, or_, select, update
+from sqlalchemy import (
+    Row,
+    Table,
+    and_,
+    any_,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -50,12 +64,29 @@ def _fields(obj: Any, *names: str) -> dict[str, Any]:
     return {n: getattr(obj, n) for n in names}
 
 
-# Ids per IN (...) list: well under SQLite's and asyncpg's bound-parameter limits.
+# Ids per IN (...) list: well under SQLite's and asyncpg's bound-parameter limits (32,766
+# and 32,767), for the writes that read back what they wrote. Reads of many rows by key use
+# ``among`` instead.
 _IN_CHUNK = 500
 
 
-def _chunks(items: Sequence[Any]) -> list[list[Any]]:
-    return [list(items[i:i + _IN_CHUNK]) for i in range(0, len(items), _IN_CHUNK)]
+def chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> list[list[Any]]:
+    """``items`` in lists of at most ``size`` (for IN (...) lists)."""
+    return [list(items[i:i + size]) for i in range(0, len(items), size)]
+
+
+_chunks = chunks
+
+
+def among(dialect_name: str, column: Any, values: Sequence[Any]) -> Any:
+    """``column IN values`` with all the values in ONE bound parameter: a PostgreSQL array
+    (``= ANY(:values)``) or, on SQLite, a JSON array read by ``json_each``. One statement
+    for 20 keys or 100,000, no parameter limit, and no per-value compile cost (an expanding
+    IN of 20,000 values cost SQLAlchemy seconds to render: bench/planner.py)."""
+    if dialect_name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(column.type)))
+    each = func.json_each(json.dumps(list(values))).table_valued("value")
+    return column.in_(select(each.c.value))
 
 
 async def _insert_many(repo: SqlRepository, table: Table, rows: list[dict[str, Any]],
@@ -106,7 +137,7 @@ class SqlCommunityRepository(SqlRepository):
 
 
 _LEARNER_FIELDS = ("community_id", "platform_user_id", "display_name", "is_moderator", "banned",
-                   "ban_reason", "paused_until", "created_at")
+                   "ban_reason", "paused_until", "created_at", "pause_reason")
 
 
 def _learner(row: Row[Any]) -> Learner:
@@ -157,6 +188,19 @@ class SqlLearnerRepository(SqlRepository):
             found.update((r.platform_user_id, _learner(r)) for r in rows)
         return found
 
+    async def get_many(self, learner_ids: Sequence[int]) -> dict[int, Learner]:
+        if not learner_ids:
+            return {}
+        rows = await self.conn.execute(select(learners).where(
+            among(self.conn.dialect.name, learners.c.id, sorted(set(learner_ids)))))
+        return {r.id: _learner(r) for r in rows}
+
+    async def page(self, community_id: int, after_id: int, limit: int) -> builtins.list[Learner]:
+        rows = await self.conn.execute(select(learners).where(
+            learners.c.community_id == community_id, learners.c.id > after_id)
+            .order_by(learners.c.id).limit(limit))
+        return [_learner(r) for r in rows]
+
     async def add_many(self, items: Sequence[Learner]) -> builtins.list[Learner]:
         await _insert_many(self, learners, [_fields(lr, *_LEARNER_FIELDS) for lr in items],
                            "learner already exists")
@@ -170,7 +214,7 @@ class SqlLearnerRepository(SqlRepository):
 
 _PROFILE_FIELDS = ("mode", "topic", "languages", "timezone", "availability", "cohort", "country",
                    "setup", "support_kind", "goal", "group_size", "capacity", "anonymous",
-                   "contact", "updated_at")
+                   "contact", "updated_at", "rotate_partners")
 
 
 def _profile(row: Row[Any]) -> Profile:
@@ -216,18 +260,20 @@ class SqlProfileRepository(SqlRepository):
         if not learner_ids:
             return {}
         rows = await self.conn.execute(select(profiles).where(
-            profiles.c.learner_id.in_(list(learner_ids))).order_by(profiles.c.learner_id))
+            among(self.conn.dialect.name, profiles.c.learner_id, sorted(set(learner_ids))))
+            .order_by(profiles.c.learner_id))
         return {r.learner_id: _profile(r) for r in rows}
 
 
-_QUEUE_FIELDS = ("learner_id", "community_id", "mode", "joined_at", "state", "unmatched_reason")
+_QUEUE_FIELDS = ("learner_id", "community_id", "mode", "joined_at", "state", "unmatched_reason",
+                 "skip_at")
 _ONE_WAITING = "learner already has a waiting queue entry"
 
 
 def _entry(row: Row[Any]) -> QueueEntry:
     return QueueEntry(learner_id=row.learner_id, community_id=row.community_id,
                       mode=Mode(row.mode), joined_at=row.joined_at, state=QueueState(row.state),
-                      unmatched_reason=row.unmatched_reason, id=row.id)
+                      unmatched_reason=row.unmatched_reason, skip_at=row.skip_at, id=row.id)
 
 
 def _entry_values(entry: QueueEntry) -> dict[str, Any]:
@@ -281,6 +327,26 @@ class SqlQueueRepository(SqlRepository):
             found.update((r.learner_id, _entry(r)) for r in rows)
         return found
 
+    async def latest_for_many(self, learner_ids: Sequence[int]) -> dict[int, QueueEntry]:
+        if not learner_ids:
+            return {}
+        rows = await self.conn.execute(select(queue_entries).where(
+            among(self.conn.dialect.name, queue_entries.c.learner_id, sorted(set(learner_ids))))
+            .order_by(*self._order))
+        return {r.learner_id: _entry(r) for r in rows}  # oldest first: the latest wins
+
+    async def position(self, entry: QueueEntry) -> tuple[int, int]:
+        q = queue_entries.c
+        ahead = or_(q.joined_at < entry.joined_at,
+                    and_(q.joined_at == entry.joined_at, q.id <= entry.id))
+        row = (await self.conn.execute(select(
+            func.count(), func.coalesce(func.sum(case((ahead, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((q.id == entry.id, 1), else_=0)), 0),
+        ).where(q.community_id == entry.community_id, q.state == QueueState.WAITING.value,
+                q.mode == str(entry.mode)))).one()
+        total, place, present = int(row[0]), int(row[1]), int(row[2])
+        return (place if present else total, total)
+
     async def add_many(self, entries: Sequence[QueueEntry]) -> list[QueueEntry]:
         if any(e.state is not QueueState.WAITING for e in entries):
             raise ValueError("add_many stores new WAITING entries only")
@@ -291,6 +357,31 @@ class SqlQueueRepository(SqlRepository):
         for entry in entries:
             entry.id = stored[entry.learner_id].id
         return list(entries)
+
+    async def claim_waiting(self, learner_ids: Sequence[int]) -> set[int]:
+        """Mark these learners' entries MATCHED only ``WHERE state = 'waiting'`` (reason
+        cleared); return whose entries changed. Someone who left (or was matched by
+        someone else) since they were read is simply not among them."""
+        claimed: set[int] = set()
+        for chunk in _chunks(list(dict.fromkeys(learner_ids))):
+            rows = await self.conn.execute(
+                update(queue_entries).where(queue_entries.c.learner_id.in_(chunk),
+                                            queue_entries.c.state == QueueState.WAITING.value)
+                .values(state=QueueState.MATCHED.value, unmatched_reason="")
+                .returning(queue_entries.c.learner_id))
+            claimed.update(r.learner_id for r in rows)
+        return claimed
+
+    async def note_unmatched(self, reasons: Mapping[int, str]) -> None:
+        """Store why each of these learners is still waiting (entries still WAITING only),
+        in one batched statement."""
+        if not reasons:
+            return
+        await self.conn.execute(
+            update(queue_entries).where(queue_entries.c.learner_id == bindparam("lid"),
+                                        queue_entries.c.state == QueueState.WAITING.value)
+            .values(unmatched_reason=bindparam("why")),
+            [{"lid": lid, "why": why} for lid, why in reasons.items()])
 
 
 class SqlBlockRepository(SqlRepository):

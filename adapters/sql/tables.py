@@ -28,6 +28,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.types import TypeDecorator
@@ -104,6 +105,7 @@ learners = Table(
     Column("ban_reason", Text, nullable=False),
     Column("paused_until", UtcDateTime, nullable=True, index=True),
     Column("created_at", UtcDateTime, nullable=True),
+    Column("pause_reason", Text, nullable=False, server_default=""),  # migration 0006
     UniqueConstraint("community_id", "platform_user_id"),
 )
 
@@ -128,6 +130,7 @@ profiles = Table(
     Column("anonymous", Boolean, nullable=False),
     Column("contact", String(200), nullable=False),
     Column("updated_at", UtcDateTime, nullable=True),
+    Column("rotate_partners", Boolean, nullable=False, server_default=false()),  # 0006
 )
 
 queue_entries = Table(
@@ -139,6 +142,7 @@ queue_entries = Table(
     Column("joined_at", UtcDateTime, nullable=False),
     Column("state", String(16), nullable=False),
     Column("unmatched_reason", Text, nullable=False),
+    Column("skip_at", UtcDateTime, nullable=True),  # migration 0006: /peer skip
     Index("ix_queue_entries_community_state", "community_id", "state", "joined_at"),
     # One open request per learner, whatever process or race wrote it.
     Index("uq_queue_entries_one_waiting", "learner_id", unique=True,
@@ -181,6 +185,7 @@ match_members = Table(
     Column("role", String(16), nullable=False),
     Column("alias", String(100), nullable=False),
     Column("position", Integer, nullable=False),  # keeps Match.members in its given order
+    Column("answered_at", UtcDateTime, nullable=True),  # migration 0006
     PrimaryKeyConstraint("match_id", "learner_id"),
 )
 
@@ -232,6 +237,22 @@ sessions = Table(
     Column("state", String(16), nullable=False),
 )
 
+# Session times proposed in a match, booked once every member accepts (migration 0007).
+session_proposals = Table(
+    "session_proposals", metadata,
+    _id(),
+    _fk("match_id", "matches.id", cascade=True),
+    # No foreign keys: a proposal outlives its proposer being forgotten, as a session does.
+    Column("proposed_by", Integer, nullable=False),
+    Column("start", UtcDateTime, nullable=False),
+    Column("end", UtcDateTime, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("accepted", JSON, nullable=False),  # learner ids who said yes
+    Column("session_id", Integer, nullable=True),  # the session it moves, if a reschedule
+    Column("state", String(16), nullable=False),
+    Column("decided_by", Integer, nullable=True),
+)
+
 feedback = Table(
     "feedback", metadata,
     _id(),
@@ -268,6 +289,25 @@ outbox = Table(
     Index("ix_outbox_state_due_at", "state", "due_at"),  # what the dispatcher polls
 )
 
+# Work accepted before an ack and run from here (core/accepted.py; migration 0006).
+accepted_work = Table(
+    "accepted_work", metadata,
+    _id(),
+    Column("kind", String(32), nullable=False),
+    Column("platform", String(16), nullable=False),
+    Column("community_external_id", String(64), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("reply_to", JSON, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("claim_token", String(32), nullable=False),
+    Column("claimed_until", UtcDateTime, nullable=True),
+    Column("result", JSON, nullable=False),
+    Column("accepted_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime, nullable=True),
+    Index("ix_accepted_work_state_accepted_at", "state", "accepted_at"),  # what runners poll
+)
+
 audit = Table(
     "audit", metadata,
     _id(),
@@ -289,4 +329,16 @@ session_attendees = Table(
     Column("start", UtcDateTime, nullable=False),
     Column("end", UtcDateTime, nullable=False),
     PrimaryKeyConstraint("session_id", "learner_id"),
+)
+
+# One row per seat a learner holds in an ACTIVE match: (learner, mode) is the primary key,
+# so nobody is in two active matches of one mode, whatever process or race wrote them. A
+# supporter has several seats (capacity) and holds none here. Triggers keep it in step with
+# ``matches`` and ``match_members`` (nobody writes it from Python); see migration 0005.
+active_memberships = Table(
+    "active_memberships", metadata,
+    _fk("learner_id", "learners.id", cascade=True, index=False),  # leads the primary key
+    Column("kind", String(32), nullable=False),
+    _fk("match_id", "matches.id", cascade=True),
+    PrimaryKeyConstraint("learner_id", "kind"),
 )

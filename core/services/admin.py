@@ -26,6 +26,7 @@ from core.services import effects, ending
 from core.services.common import find_learner, waited
 from core.services.context import Ctx
 from core.services.errors import Refusal
+from core.services.ghosts import ghost_lines
 
 
 async def audit(ctx: Ctx, action: str, detail: str) -> None:
@@ -44,13 +45,16 @@ async def queue(ctx: Ctx, args: dict[str, Any]) -> Reply:
     topic = str(args.get("topic", "")).casefold()
     if topic:
         entries = [e for e in entries if topic in profiles[e.learner_id].topic.casefold()]
+    ghosts = ghost_lines(await ctx.uow.learners.list(ctx.community.id), ctx.now)
     if not entries:
-        return Reply(text="Nobody is waiting" + (" with those filters." if mode or topic else "."))
+        return Reply(text="\n".join(["Nobody is waiting" + (
+            " with those filters." if mode or topic else ".")] + ghosts))
     counts = Counter((e.mode.label, profiles[e.learner_id].topic) for e in entries)
     lines = [f"**{len(entries)} waiting.** " + ", ".join(
         f"{m} / {t}: {n}" for (m, t), n in sorted(counts.items()))]
+    shown = await ctx.uow.learners.get_many([e.learner_id for e in entries[:50]])
     for i, e in enumerate(entries[:50], 1):
-        learner = await ctx.uow.learners.get(e.learner_id)
+        learner = shown.get(e.learner_id)
         p = profiles[e.learner_id]
         name = learner.display_name if learner else "?"
         why = f": {e.unmatched_reason}" if e.unmatched_reason else ""
@@ -60,7 +64,7 @@ async def queue(ctx: Ctx, args: dict[str, Any]) -> Reply:
         )
     if len(entries) > 50:
         lines.append(f"... and {len(entries) - 50} more (use `/peeradmin export learners`).")
-    return Reply(text="\n".join(lines))
+    return Reply(text="\n".join(lines + ghosts))
 
 
 async def pair(ctx: Ctx, args: dict[str, Any]) -> Reply:

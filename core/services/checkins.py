@@ -10,7 +10,8 @@ Rows and their keys (outbox, written in the transaction that makes them due):
   match;
 - ``queue:{entry}:update:{k}``: "still waiting, because ...", k weeks after joining.
 
-Weekly rows are written by ``plan_periodic``, which the scheduler runs every few minutes:
+Weekly rows are written by ``core.services.planner.plan_periodic``, which the scheduler
+runs every few minutes:
 it writes the row for the latest week that has begun, due now, so the text is fresh (the
 current waiting reason) and a bot that was down for weeks sends one update, not a backlog.
 Idempotency keys make re-running it harmless, in one process or several. A match that ends
@@ -30,19 +31,18 @@ from core import keys
 from core.ics import UID_DOMAIN
 from core.messages import DirectMessage
 from core.model import (
-    Community,
     Learner,
     Match,
-    MatchState,
     Mode,
     OutboxMessage,
     OutboxState,
+    QueueEntry,
     Session,
     SessionState,
 )
 from core.ports import UnitOfWork
 from core.replies import Button, Reply, ts
-from core.services.common import active_match, queue_position, waited
+from core.services.common import active_match, waited
 from core.services.context import Ctx
 from core.services.reminders import feedback_buttons, others
 from core.services.session_rules import next_occurrence
@@ -51,10 +51,14 @@ from core.settings import CommunitySettings
 WEEK = timedelta(days=7)
 
 
-def checkin_buttons(match: Match, *, unpair: bool = True) -> tuple[Button, ...]:
+def checkin_buttons(match: Match, *, unpair: bool = True,
+                    no_show: bool = False) -> tuple[Button, ...]:
+    """Yes / Not yet (/ No (unpair)); ``no_show``: also "They didn't show up" (a pair)."""
     args = {"match": str(match.id)}
     buttons = [Button("Yes, we met", "peer met", {**args, "answer": "yes"}, style="primary"),
                Button("Not yet", "peer met", {**args, "answer": "not-yet"})]
+    if no_show and len(match.members) == 2:
+        buttons.append(Button("They didn't show up", "peer met", {**args, "answer": "no-show"}))
     if unpair:
         buttons.append(Button("No (unpair)", "peer met", {**args, "answer": "no"}, style="danger"))
     return tuple(buttons)
@@ -70,7 +74,7 @@ def _dm(match: Match, learner: Learner, text: str, key: str, due: datetime,
 async def write_checkins(uow: UnitOfWork, settings: CommunitySettings, match: Match,
                          learners: dict[int, Learner]) -> None:
     """The "did you meet?" rows of a new match, and an accountability pair's first weekly
-    check-in (the same key plan_periodic would write, so it is never sent twice)."""
+    check-in (the same key the planner would write, so it is never sent twice)."""
     due = match.created_at + timedelta(days=max(0, settings.checkin_after_days))
     for lid in match.member_ids():
         if lid in learners:
@@ -89,50 +93,35 @@ async def write_checkins(uow: UnitOfWork, settings: CommunitySettings, match: Ma
         await _weekly(uow, match, learners, 1, match.created_at + WEEK)
 
 
+def weekly_rows(match: Match, learners: dict[int, Learner], k: int,
+                due: datetime) -> list[OutboxMessage]:
+    """Accountability check-in number ``k`` of a match, one row per member known."""
+    return [_dm(match, learners[lid],
+                f"📆 Weekly check-in #{k} with your accountability partner "
+                f"{others(match, learners, lid)}: did you check in with each other this "
+                "week? Share what you got done and next week's goal in your chat.",
+                keys.weekly_checkin(match.id, k, lid), due, checkin_buttons(match, unpair=False))
+            for lid in match.member_ids() if lid in learners]
+
+
 async def _weekly(uow: UnitOfWork, match: Match, learners: dict[int, Learner], k: int,
                   due: datetime) -> int:
-    written = 0
-    for lid in match.member_ids():
-        if lid in learners:
-            msg = await uow.outbox.add(_dm(
-                match, learners[lid],
-                f"📆 Weekly check-in #{k} with your accountability partner "
-                f"{others(match, learners, lid)}: did you check in with each other this week? "
-                "Share what you got done and next week's goal in your chat.",
-                keys.weekly_checkin(match.id, k, lid), due, checkin_buttons(match, unpair=False)))
-            written += msg.id is not None
-    return written
+    return await uow.outbox.add_many(weekly_rows(match, learners, k, due))
 
 
-async def plan_periodic(uow: UnitOfWork, community: Community, now: datetime) -> int:
-    """Write this week's accountability check-ins and waiting updates that are not written
-    yet; returns how many rows were new."""
-    assert community.id is not None
-    written = 0
-    for match in await uow.matches.list(community.id, MatchState.ACTIVE):
-        k = int((now - match.created_at) / WEEK)
-        if match.kind is Mode.ACCOUNTABILITY and k >= 1:
-            learners = {lid: lr for lid in match.member_ids()
-                        if (lr := await uow.learners.get(lid)) is not None}
-            written += await _weekly(uow, match, learners, k, now)
-    for entry in await uow.queue.waiting(community.id):
-        k = int((now - entry.joined_at) / WEEK)
-        learner = await uow.learners.get(entry.learner_id)
-        if k < 1 or learner is None or learner.banned or (
-                learner.is_paused(now)):
-            continue
-        pos, total = await queue_position(uow, entry)
-        why = entry.unmatched_reason or "no matching round has run since you joined."
-        msg = await uow.outbox.add(OutboxMessage(DirectMessage(
-            learner.platform_user_id,
-            f"⏳ Still looking for your **{entry.mode.label}** match: you've waited "
-            f"{waited(entry.joined_at, now)} and are {pos} of {total} in line.\n"
-            f"Why no match yet: {why}\nYou stay in the queue; `/peer leave` if you'd rather not.",
-            keys.queue_update(entry.id, k),
-            buttons=(Button("Status", "peer status"),
-                     Button("Leave queue", "peer leave", style="danger"))), community.id, now))
-        written += msg.id is not None
-    return written
+def waiting_update(learner: Learner, entry: QueueEntry, place: tuple[int, int],
+                   k: int, now: datetime) -> OutboxMessage:
+    """The "still waiting, because ..." DM of week ``k`` (``place``: position, total)."""
+    pos, total = place
+    why = entry.unmatched_reason or "no matching round has run since you joined."
+    return OutboxMessage(DirectMessage(
+        learner.platform_user_id,
+        f"⏳ Still looking for your **{entry.mode.label}** match: you've waited "
+        f"{waited(entry.joined_at, now)} and are {pos} of {total} in line.\n"
+        f"Why no match yet: {why}\nYou stay in the queue; `/peer leave` if you'd rather not.",
+        keys.queue_update(entry.id, k),
+        buttons=(Button("Status", "peer status"),
+                 Button("Leave queue", "peer leave", style="danger"))), entry.community_id, now)
 
 
 async def drop_checkins(uow: UnitOfWork, match: Match, learner_id: int, reason: str) -> int:
@@ -159,9 +148,10 @@ async def record_met(ctx: Ctx, match: Match) -> Session | None:
             await ctx.uow.sessions.update(s)
     if past:
         return max(past, key=lambda s: s.start)
-    length = timedelta(minutes=ctx.settings.session_minutes)
+    # They met between the match and now: never a session that starts before the match.
+    start = max(ctx.now - timedelta(minutes=ctx.settings.session_minutes), match.created_at)
     return await ctx.uow.sessions.add(Session(
-        match.id, ctx.now - length, ctx.now, ctx.learner.id, f"met-{match.id}@{UID_DOMAIN}",
+        match.id, start, ctx.now, ctx.learner.id, f"met-{match.id}@{UID_DOMAIN}",
         state=SessionState.DONE))
 
 

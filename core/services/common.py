@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from core.cron import CronError, next_fire, parse_cron
 from core.model import Learner, Match, QueueEntry
 from core.ports import UnitOfWork
-from core.replies import mention
+from core.replies import mention, ts
 from core.services.context import Ctx
 from core.services.errors import Refusal
+from core.settings import CommunitySettings
 
 
 def waited(since: datetime, now: datetime) -> str:
@@ -70,8 +72,30 @@ async def active_match(ctx: Ctx, match_number: int | None, *, ended_ok: bool = F
     return max(active or pool, key=lambda m: m.created_at)
 
 
+def next_round_line(settings: CommunitySettings, now: datetime) -> str:
+    """When the next matching round runs, for a learner: an instant placeholder (each
+    platform shows it in the reader's own zone), or that a moderator runs them by hand."""
+    try:
+        spec = parse_cron(settings.schedule)
+    except CronError:
+        spec = None  # a schedule that no longer parses runs nothing (settings' fallback)
+    when = next_fire(spec, now, settings.timezone or "UTC") if spec is not None else None
+    if when is None:
+        return "Matching rounds here are started by a moderator (there is no schedule)."
+    return f"The next matching round runs {ts(when)} ({ts(when, 'R')})."
+
+
 async def queue_position(uow: UnitOfWork, entry: QueueEntry) -> tuple[int, int]:
-    """(1-based position, total) of an entry among waiting entries of its mode."""
-    waiting = await uow.queue.waiting(entry.community_id, entry.mode)
-    ids = [e.id for e in waiting]
-    return (ids.index(entry.id) + 1 if entry.id in ids else len(ids), len(ids))
+    """(1-based position, total) of an entry among waiting entries of its mode: counted by
+    the storage, so a queue of 100,000 costs the same one statement as a queue of ten."""
+    return await uow.queue.position(entry)
+
+
+def queue_positions(entries: list[QueueEntry]) -> dict[int, tuple[int, int]]:
+    """``queue_position`` of every entry of one community's waiting list at once (the
+    list as ``uow.queue.waiting`` returns it, oldest first), by entry id."""
+    by_mode: dict[object, list[QueueEntry]] = {}
+    for entry in sorted(entries, key=lambda e: (e.joined_at, e.id or 0)):
+        by_mode.setdefault(entry.mode, []).append(entry)
+    return {e.id: (i, len(same)) for same in by_mode.values()
+            for i, e in enumerate(same, 1) if e.id is not None}

@@ -1,60 +1,100 @@
-"""The outbox dispatcher: delivers due messages with retries, backoff and idempotency.
+"""The outbox dispatcher: delivers due messages exactly once, with retries and pacing.
 
-Each tick claims due rows in one short transaction (a lease: ``due_at`` moves to the
-future, so other dispatchers skip them; on PostgreSQL the claim also uses
-``FOR UPDATE SKIP LOCKED``), delivers them outside any transaction, and records each
-result in its own transaction. A crash between claim and record lets the lease expire and
-the row is tried again; deliverers make that safe with the idempotency key.
+Each pass claims due rows in one short transaction: a lease (``due_at`` moves to the
+future; on PostgreSQL ``FOR UPDATE SKIP LOCKED`` too), a new random claim token, and this
+instance's id (``claimed_by``). Then, per row, outside any long transaction:
 
-A message with an ``expires_at`` that has passed is no longer
-useful (a reminder after its session started, after downtime): it is dropped and logged,
-never sent late.
+1. the attempt is journaled first, in its own transaction (``attempt_started_at``), which
+   also renews the row's lease, so a batch that outlives its lease never lets another
+   process take a row this one is about to send; a lost claim means the row is skipped;
+2. the deliverer gets a ``journal`` that stores each finished step (``progress``) at once;
+3. the outcome is recorded (core/services/delivery_record.py). Every write after the claim
+   holds only while the claim token does: a lost claim is logged and never overwrites.
+
+A crash (or a database error while recording) leaves the journal mark: whoever claims the
+row next, after the lease or at once when this instance restarts (``reclaim_own``), hands
+the deliverer a message that is ``unclear``, and the deliverer asks the platform before
+sending again. Rows travel in lanes, one per target (core/services/pacing.py): different
+targets side by side (``concurrency``), one target in order, a 429 pausing only its target.
+Each call is bounded by ``call_timeout_seconds``: a hung platform cannot stall the outbox.
+
+A message with an ``expires_at`` that has passed is no longer useful (a reminder after its
+session started, after downtime): it is dropped and logged, never sent late.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import Enum
-from typing import Any
+from typing import TypeVar
 
-from core import keys
-from core.messages import CloseSpace, DirectMessage, Message, OpenSpace, SpaceMessage
 from core.model import OutboxMessage, OutboxState
 from core.ports import Clock, Deliverer, DeliveryError, UnitOfWork, UnitOfWorkFactory
-from core.replies import mention
-from core.settings import DispatchSettings
+from core.services.delivery_call import ClaimLost, call, journal_for
+from core.services.delivery_ready import Readiness, expired, prepare
+from core.services.delivery_record import (
+    Attempt,
+    TickResult,
+    backoff,
+    fallback_for,
+    park,
+    record,
+)
+from core.services.pacing import run_lanes
+from core.settings import CommunitySettings, DispatchSettings
+
+__all__ = ["TickResult", "backoff", "dispatch_due", "drain", "expired", "fallback_for",
+           "reclaim_own"]
 
 log = logging.getLogger(__name__)
-
+T = TypeVar("T")
 
 SPACE_WAIT_SECONDS = 5.0
 NO_ADAPTER_WAIT_SECONDS = 60.0
 
 
-class Readiness(Enum):
-    """Whether a message can be handed to a deliverer now (its value says why not)."""
-
-    READY = ""
-    SPACE_PENDING = "space not created yet"  # wait: not a failed attempt
-    MATCH_GONE = "the match no longer exists"  # never deliverable
-    NO_SPACE = "the match has no private space (it could not be created)"  # never either
-
-
 @dataclass
-class TickResult:
-    sent: int = 0
-    retried: int = 0
-    failed: int = 0
-    dm_closed: int = 0
-    expired: int = 0
+class _Pass:
+    """One dispatcher pass: what it needs and what it has done."""
+
+    uow_factory: UnitOfWorkFactory
+    clock: Clock
+    deliverers: Mapping[str, Deliverer]
+    cfg: DispatchSettings
+    defaults: CommunitySettings
+    result: TickResult = field(default_factory=TickResult)
+    platforms: dict[int, str] = field(default_factory=dict)
+    externals: dict[int, str] = field(default_factory=dict)
+    settings: dict[int, CommunitySettings] = field(default_factory=dict)
+
+    async def write(self, what: str, msg: OutboxMessage,
+                    fn: Callable[[UnitOfWork], Awaitable[T]]) -> T | None:
+        """Run ``fn`` in its own short transaction and commit. A database error is logged
+        and swallowed (None): the row keeps its claim and journal mark, so it is
+        reconciled on its next attempt, never blindly re-sent; the pass goes on."""
+        try:
+            async with self.uow_factory() as uow:
+                out = await fn(uow)
+                await uow.commit()
+                return out
+        except Exception:
+            log.exception("outbox row %s (%s): %s failed in the database; the row keeps its "
+                          "claim and is reconciled when next tried", msg.id,
+                          msg.idempotency_key, what)
+            return None
+
+    def lost(self, msg: OutboxMessage, doing: str) -> None:
+        self.result.lost += 1
+        log.warning("outbox row %s (%s): claim lost before %s (another process holds it "
+                    "now); nothing written", msg.id, msg.idempotency_key, doing)
 
 
 async def drain(uow_factory: UnitOfWorkFactory, clock: Clock, deliverers: Mapping[str, Deliverer],
                 settings: DispatchSettings | None = None, max_batches: int = 100, *,
-                stopping: Callable[[], bool] = lambda: False) -> TickResult:
+                stopping: Callable[[], bool] = lambda: False, instance: str = "",
+                defaults: CommunitySettings | None = None) -> TickResult:
     """Deliver everything due now: batch after batch while full batches come back (a
     backlog) or a batch sent something (a delivery may queue a follow-up that is due at
     once, e.g. the space mention for closed DMs). Bounded, so it always returns."""
@@ -63,195 +103,167 @@ async def drain(uow_factory: UnitOfWorkFactory, clock: Clock, deliverers: Mappin
     for _ in range(max_batches):
         if stopping():
             break
-        r = await dispatch_due(uow_factory, clock, deliverers, settings, stopping=stopping)
-        for name in ("sent", "retried", "failed", "dm_closed", "expired"):
-            setattr(total, name, getattr(total, name) + getattr(r, name))
-        processed = r.sent + r.retried + r.failed + r.dm_closed + r.expired
-        if processed < batch and not (r.sent or r.dm_closed):
+        r = await dispatch_due(uow_factory, clock, deliverers, settings, stopping=stopping,
+                               instance=instance, defaults=defaults)
+        total.add(r)
+        if r.processed + r.lost < batch and not (r.sent or r.dm_closed):
             break
     return total
 
 
-def backoff(attempts: int, settings: DispatchSettings, retry_after: float | None) -> float:
-    """Seconds to wait before the next attempt: the platform's Retry-After when given,
-    else exponential from the base, capped."""
-    if retry_after is not None and retry_after >= 0:
-        return retry_after
-    return float(min(settings.max_backoff_seconds,
-                     settings.base_backoff_seconds * 2 ** (attempts - 1)))
+async def reclaim_own(uow_factory: UnitOfWorkFactory, clock: Clock, instance: str) -> int:
+    """At start-up: take back the rows this instance had claimed when it died, due now (no
+    lease to wait out). Their journal mark stays, so each is reconciled, not re-sent."""
+    async with uow_factory() as uow:
+        taken = await uow.outbox.reclaim(instance, clock.now())
+        await uow.commit()
+    if taken:
+        log.info("took back %d outbox row(s) this instance (%s) had claimed before it "
+                 "stopped", taken, instance)
+    return taken
 
 
 async def dispatch_due(uow_factory: UnitOfWorkFactory, clock: Clock,
                        deliverers: Mapping[str, Deliverer],
                        settings: DispatchSettings | None = None, *,
-                       stopping: Callable[[], bool] = lambda: False) -> TickResult:
-    """Deliver what is due now. Returns counts; never raises for a delivery failure.
+                       stopping: Callable[[], bool] = lambda: False, instance: str = "",
+                       defaults: CommunitySettings | None = None) -> TickResult:
+    """Deliver what is due now (one claimed batch). Returns counts; never raises for a
+    delivery failure, nor for a database error after the claim.
 
     ``stopping``: asked before each row; once it says yes (the process is shutting down),
     the rows not started yet are released at once, so a restart need not wait out a lease.
+    ``instance`` names this process in its claims; ``defaults`` are the community settings
+    before overrides (who the moderators are, for reports of permanent failures).
     """
-    cfg = settings or DispatchSettings()
+    run = _Pass(uow_factory, clock, deliverers, settings or DispatchSettings(),
+                defaults or CommunitySettings())
     now = clock.now()
     async with uow_factory() as uow:
-        claimed = await uow.outbox.claim_due(now, cfg.batch_size,
-                                             now + timedelta(seconds=cfg.lease_seconds))
-        platforms: dict[int, str] = {}
+        claimed = await uow.outbox.claim_due(
+            now, run.cfg.batch_size, now + timedelta(seconds=run.cfg.lease_seconds), instance)
         # Deliverers learn the guild/workspace here rather than reading the store.
-        externals: dict[int, str] = {}
-        for msg in claimed:
-            if msg.community_id not in platforms:
-                community = await uow.communities.get(msg.community_id)
-                platforms[msg.community_id] = community.platform if community else ""
-                externals[msg.community_id] = community.external_id if community else ""
+        for cid in {m.community_id for m in claimed}:
+            community = await uow.communities.get(cid)
+            run.platforms[cid] = community.platform if community else ""
+            run.externals[cid] = community.external_id if community else ""
+            run.settings[cid] = run.defaults.with_overrides(
+                community.settings if community else {}, skip_invalid=True)
         await uow.commit()
-    result = TickResult()
-    for done, msg in enumerate(claimed):
-        if stopping():
-            await _release(uow_factory, claimed[done:], clock.now())
-            break
-        await _deliver_one(uow_factory, clock, deliverers.get(platforms[msg.community_id]),
-                           msg, externals[msg.community_id], cfg, result)
-    return result
+
+    async def deliver(msg: OutboxMessage) -> datetime | None:
+        return await _deliver_one(run, msg)
+
+    async def park_rows(rows: Sequence[OutboxMessage], until: datetime | None) -> None:
+        await _park_rows(run, rows, until)
+
+    await run_lanes(claimed, run.cfg.concurrency, deliver, park_rows, stopping)
+    return run.result
 
 
-async def _release(uow_factory: UnitOfWorkFactory, rows: list[OutboxMessage],
-                   now: datetime) -> None:
-    """Give claimed rows back, due now: nothing was attempted, so nothing is counted."""
-    async with uow_factory() as uow:
-        for msg in rows:
-            msg.due_at = now
-            await uow.outbox.update(msg)
-        await uow.commit()
-    log.info("released %d claimed outbox row(s) unsent: stopping", len(rows))
-
-
-async def _prepare(uow_factory: UnitOfWorkFactory, msg: OutboxMessage) -> Readiness:
-    """Fill in the space a space message goes to (it is made after the message is written)."""
-    match msg.message:
-        case SpaceMessage(match_id=match_id) | CloseSpace(match_id=match_id):
-            pass
-        case _:
-            return Readiness.READY
-    async with uow_factory() as uow:
-        match = await uow.matches.get(match_id)
-        opening = match is not None and not match.space_id and any(
-            m.idempotency_key == keys.space_open(match.id)
-            for m in await uow.outbox.pending(msg.community_id))
-    if match is None:
-        return Readiness.MATCH_GONE
-    if not match.space_id:
-        # Still being created: wait for it. Never created (it failed for good): give up.
-        return Readiness.SPACE_PENDING if opening else Readiness.NO_SPACE
-    msg.message = replace(msg.message, space_id=match.space_id)
-    return Readiness.READY
-
-
-def expired(msg: OutboxMessage, now: datetime) -> bool:
-    """Whether the message's ``expires_at`` has passed (only DMs carry one)."""
-    match msg.message:
-        case DirectMessage(expires_at=datetime() as until):
-            return until <= now
-        case _:
-            return False
-
-
-async def _drop_expired(uow_factory: UnitOfWorkFactory, msg: OutboxMessage,
-                        result: TickResult) -> None:
-    async with uow_factory() as uow:
-        msg.state, msg.last_error = OutboxState.DROPPED, "expired: no longer useful"
-        await uow.outbox.update(msg)
-        await uow.commit()
-    result.expired += 1
-    log.info("outbox row %s (%s) expired at %s before it could be sent: dropped",
-             msg.id, msg.idempotency_key, getattr(msg.message, "expires_at", None))
-
-
-async def _attempt(uow_factory: UnitOfWorkFactory, deliverer: Deliverer | None,
-                   msg: OutboxMessage, community_external_id: str,
-                   ) -> tuple[dict[str, Any], DeliveryError | None, float | None]:
-    """Try to deliver ``msg``: (facts the platform answered, the problem if any, how long to
-    wait before trying again when it is waiting for something else rather than failing)."""
-    ready = await _prepare(uow_factory, msg)
-    # Waiting for something else (the space, the platform adapter) is not a failed attempt:
-    # the row stays pending however long that takes, so nothing is lost.
-    if ready in (Readiness.MATCH_GONE, Readiness.NO_SPACE):
-        return {}, DeliveryError(ready.value, permanent=True), None
-    if ready is Readiness.SPACE_PENDING:
-        return {}, DeliveryError(ready.value), SPACE_WAIT_SECONDS
-    if deliverer is None:
-        no_adapter = DeliveryError("no adapter for this platform is running")
-        return {}, no_adapter, NO_ADAPTER_WAIT_SECONDS
-    try:
-        return await deliverer.deliver(msg, community_external_id), None, None
-    except DeliveryError as exc:
-        return {}, exc, None
-    except Exception as exc:  # a bug or an unexpected platform answer: retry, keep the row
-        log.exception("delivery of outbox row %s failed", msg.id)
-        return {}, DeliveryError(f"{type(exc).__name__}: {exc}"), None
-
-
-async def _record(uow: UnitOfWork, msg: OutboxMessage, facts: dict[str, Any],
-                  problem: DeliveryError | None, now: datetime, cfg: DispatchSettings,
-                  result: TickResult) -> None:
-    """Write the outcome of one attempt: sent, failed (with the DM fallback when DMs are
-    closed) or pending again after a backoff. A rate limit (the platform said when to come
-    back) is not a failed attempt: a 429 storm delays a message, it never makes it fail."""
-    rate_limited = (problem is not None and problem.retry_after is not None
-                    and not problem.permanent)
-    if not rate_limited:
-        msg.attempts += 1
-    if problem is None:
-        msg.state, msg.sent_at, msg.last_error = OutboxState.SENT, now, ""
-        result.sent += 1
-        if isinstance(msg.message, OpenSpace) and facts.get("space_id"):
-            match = await uow.matches.get(msg.message.match_id)
-            if match is not None:
-                match.space_id = str(facts["space_id"])
-                await uow.matches.update(match)
-    elif problem.dm_closed:
-        msg.state, msg.last_error = OutboxState.FAILED, "dm_closed"
-        result.dm_closed += 1
-        fallback = fallback_for(msg.message)
-        if fallback is not None:
-            await uow.outbox.add(OutboxMessage(fallback, msg.community_id, now))
-    elif problem.permanent or msg.attempts >= cfg.max_attempts:
-        msg.state, msg.last_error = OutboxState.FAILED, str(problem)[:500]
-        result.failed += 1
-        log.warning("outbox row %s (%s) failed for good: %s", msg.id, msg.kind, problem)
-    else:
-        msg.state, msg.last_error = OutboxState.PENDING, str(problem)[:500]
-        msg.due_at = now + timedelta(seconds=backoff(msg.attempts, cfg, problem.retry_after))
-        result.retried += 1
-
-
-async def _deliver_one(uow_factory: UnitOfWorkFactory, clock: Clock, deliverer: Deliverer | None,
-                       msg: OutboxMessage, community_external_id: str, cfg: DispatchSettings,
-                       result: TickResult) -> None:
-    if expired(msg, clock.now()):
-        await _drop_expired(uow_factory, msg, result)
+async def _park_rows(run: _Pass, rows: Sequence[OutboxMessage], until: datetime | None) -> None:
+    """Give claimed rows back unattempted, in one transaction: due ``until`` (their target
+    is rate-limited) or due now (the process is stopping). Nothing was attempted, so
+    nothing is counted; a row whose claim was lost meanwhile is left to its new holder."""
+    if not rows:
         return
-    facts, problem, pause = await _attempt(uow_factory, deliverer, msg, community_external_id)
-    now = clock.now()
-    async with uow_factory() as uow:
-        if pause is not None:  # not an attempt: no count, just later
-            msg.state, msg.last_error = OutboxState.PENDING, str(problem)
-            msg.due_at = now + timedelta(seconds=pause)
-            result.retried += 1
-        else:
-            await _record(uow, msg, facts, problem, now, cfg, result)
-        await uow.outbox.update(msg)
-        await uow.commit()
+    when = until or run.clock.now()
+
+    async def give_back(uow: UnitOfWork) -> int:
+        return sum([await park(uow, m.claim_token, m, when) for m in rows])
+
+    given = await run.write(f"handing {len(rows)} row(s) back", rows[0], give_back)
+    if until is None and given is not None:
+        log.info("released %d claimed outbox row(s) unsent: stopping", given)
 
 
-def fallback_for(message: Message) -> SpaceMessage | None:
-    """What replaces a DM the person cannot receive (DMs closed): a mention in their match
-    space with the same text, buttons and files. None when there is no space to use (not a
-    DM, or an anonymous match, which has no space)."""
-    match message:
-        case DirectMessage(match_id=int() as match_id):
-            return SpaceMessage(
-                match_id, f"{mention(message.user_id)} I couldn't DM you (your DMs are closed):"
-                f"\n\n{message.text}", keys.dm_fallback(message.key), message.buttons,
-                message.attachments)
-        case _:
-            return None
+async def _deliver_one(run: _Pass, msg: OutboxMessage) -> datetime | None:
+    """One row, start to end; returns when its target may be tried again after a 429."""
+    try:
+        return await _deliver_claimed(run, msg)
+    except Exception:  # a bug or the database before the attempt: the lease runs out
+        log.exception("outbox row %s (%s) could not be handled; it is tried again after its "
+                      "lease", msg.id, msg.idempotency_key)
+        return None
+
+
+async def _deliver_claimed(run: _Pass, msg: OutboxMessage) -> datetime | None:
+    token, now = msg.claim_token, run.clock.now()
+    if expired(msg, now):
+        await _drop_expired(run, msg, token)
+        return None
+    ready = await prepare(run.uow_factory, msg)
+    deliverer = run.deliverers.get(run.platforms.get(msg.community_id, ""))
+    if ready in (Readiness.MATCH_GONE, Readiness.NO_SPACE):  # never deliverable
+        refused = Attempt(now, problem=DeliveryError(ready.value, permanent=True),
+                          earlier_mark=msg.attempt_started_at, asked_platform=False)
+        return await _record(run, msg, token, refused)
+    if ready is Readiness.SPACE_PENDING or deliverer is None:
+        # Waiting for something else (the space, the platform adapter) is not a failed
+        # attempt: the row stays pending however long that takes, so nothing is lost.
+        wait, why = ((SPACE_WAIT_SECONDS, ready.value) if deliverer is not None
+                     else (NO_ADAPTER_WAIT_SECONDS, "no adapter for this platform is running"))
+
+        async def later(uow: UnitOfWork) -> bool:
+            return await park(uow, token, msg, now + timedelta(seconds=wait), why)
+
+        if await run.write("postponing", msg, later) is not None:
+            run.result.retried += 1
+        return None
+    started = run.clock.now()
+    earlier = msg.attempt_started_at  # the deliverer sees it: ``msg.unclear``
+    lease = started + timedelta(seconds=run.cfg.lease_seconds)
+
+    async def begin(uow: UnitOfWork) -> bool:
+        assert msg.id is not None
+        return await uow.outbox.begin_attempt(msg.id, token, started, lease)
+
+    began = await run.write("journaling the attempt", msg, begin)
+    if not began:
+        if began is False:
+            run.lost(msg, "its attempt")
+        return None
+    try:
+        attempt = await call(deliverer, msg, run.externals.get(msg.community_id, ""),
+                             journal_for(run.uow_factory, msg, token), run.cfg, started)
+    except ClaimLost:
+        run.lost(msg, "its next step")
+        return None
+    attempt.earlier_mark = earlier
+    return await _record(run, msg, token, attempt)
+
+
+async def _record(run: _Pass, msg: OutboxMessage, token: str,
+                  attempt: Attempt) -> datetime | None:
+    now = run.clock.now()
+    settings = run.settings.get(msg.community_id, run.defaults)
+    outcome = TickResult()
+
+    async def write(uow: UnitOfWork) -> tuple[bool, datetime | None]:
+        return await record(uow, token, msg, attempt, now, run.cfg, settings, outcome)
+
+    done = await run.write("recording the outcome", msg, write)
+    if done is None:
+        return None
+    won, paced = done
+    if not won:
+        run.lost(msg, "recording its outcome")
+        return None
+    run.result.add(outcome)
+    return paced
+
+
+async def _drop_expired(run: _Pass, msg: OutboxMessage, token: str) -> None:
+    async def drop(uow: UnitOfWork) -> bool:
+        msg.state, msg.last_error = OutboxState.DROPPED, "expired: no longer useful"
+        msg.claim_token = msg.claimed_by = ""
+        return await uow.outbox.record(msg, token)
+
+    won = await run.write("dropping", msg, drop)
+    if won:
+        run.result.expired += 1
+        log.info("outbox row %s (%s) expired at %s before it could be sent: dropped",
+                 msg.id, msg.idempotency_key, getattr(msg.message, "expires_at", None))
+    elif won is False:
+        run.lost(msg, "dropping it")
+

@@ -16,16 +16,20 @@ from typing import Any
 
 from core import keys
 from core.events import (
+    CheckinAnswered,
     Event,
     Forgotten,
+    Ghosted,
     MatchEnded,
     MatchMade,
     MemberLeft,
     Paused,
+    ProposalDeclined,
     Resumed,
     SessionBooked,
     SessionCancelled,
     SessionMoved,
+    SessionProposed,
 )
 from core.messages import CloseSpace, DirectMessage
 from core.model import Learner, OutboxMessage, SessionState
@@ -33,6 +37,8 @@ from core.ports import UnitOfWork
 from core.replies import Button
 from core.services import tombstones
 from core.services.notify import dm_members, open_space, schedule_checkins
+from core.services.nudges import drop_nudges, schedule_nudges
+from core.services.proposal_messages import ask_members, tell_declined, withdraw_open_proposals
 from core.services.reminders import drop_session_rows, write_cancel_rows, write_session_rows
 from core.settings import CommunitySettings
 
@@ -54,7 +60,8 @@ async def cancel_sessions(uow: UnitOfWork, _settings: CommunitySettings,
             await uow.sessions.update(session)
             await drop_session_rows(uow, session, "session cancelled: match ended")
             if session.start > event.at:
-                await write_cancel_rows(uow, match, session, learners, event.by or -1, event.at)
+                await write_cancel_rows(uow, match, session, learners, event.by or -1, event.at,
+                                        match_ended=True)
 
 
 async def drop_match_rows(uow: UnitOfWork, _settings: CommunitySettings,
@@ -91,20 +98,37 @@ async def tell_ended_by_moderator(uow: UnitOfWork, _settings: CommunitySettings,
 
 
 async def tell_others(uow: UnitOfWork, _settings: CommunitySettings, event: MemberLeft) -> None:
-    """The members still there (or left behind when it ended) are told, once each."""
+    """The members still there (or left behind when it ended) are told, once each; those
+    left behind get "Find me someone new" (core/services/requeue.py)."""
     match, leaver = event.match, event.leaver
     assert leaver.id is not None
     for other_id in event.others:
         other = await uow.learners.get(other_id)
         if other is None:
             continue
-        buttons = ((Button("Find a new match", "peer rejoin", style="primary"),)
-                   if event.ended else ())
+        # Left behind: one click re-queues them with their original waiting time.
+        buttons = ((Button("Find me someone new", "peer requeue", {"match": str(match.id)},
+                           style="primary"),) if event.ended else ())
         await uow.outbox.add(OutboxMessage(DirectMessage(
             other.platform_user_id,
-            event.text + (" You can rejoin the queue with one click." if event.ended else ""),
+            event.text + (" One click puts you back in the queue, keeping your waiting time."
+                          if event.ended else ""),
             keys.member_left(match.id, leaver.id, other_id), buttons=buttons),
             match.community_id, event.at))
+
+
+async def tell_ghost(uow: UnitOfWork, _settings: CommunitySettings, event: Ghosted) -> None:
+    """The ghost reads why they were paused and how to come back (once per match)."""
+    learner = event.learner
+    assert learner.id is not None
+    await uow.outbox.add(OutboxMessage(DirectMessage(
+        learner.platform_user_id,
+        f"⏸️ I've paused your matching: in match #{event.match.id} {event.reason}, so I took "
+        "you out of it and told your partner(s). No worries, life gets busy. Whenever you're "
+        "ready, `/peer resume` and then `/peer rejoin` find you a new match.",
+        keys.ghost(event.match.id, learner.id),
+        buttons=(Button("Resume", "peer resume", style="primary"),)),
+        learner.community_id, event.at))
 
 
 async def drop_pause_end(uow: UnitOfWork, _settings: CommunitySettings,
@@ -161,15 +185,20 @@ async def delete_pending_to_them(uow: UnitOfWork, _settings: CommunitySettings,
 
 
 EFFECTS: dict[type[Event], tuple[Handler, ...]] = {
-    MatchMade: (dm_members, open_space, schedule_checkins),
-    MatchEnded: (cancel_sessions, drop_match_rows, close_space, tell_ended_by_moderator),
+    MatchMade: (dm_members, open_space, schedule_checkins, schedule_nudges),
+    MatchEnded: (cancel_sessions, withdraw_open_proposals, drop_match_rows, close_space,
+                 tell_ended_by_moderator),
     MemberLeft: (tell_others,),
     Paused: (drop_pause_end, schedule_pause_end),
     Resumed: (drop_pause_end,),
-    SessionBooked: (invite_and_remind,),
+    SessionBooked: (invite_and_remind, drop_nudges),
     SessionMoved: (drop_old_session_rows, invite_and_remind),
     SessionCancelled: (drop_old_session_rows, send_cancellations),
+    SessionProposed: (ask_members,),
+    ProposalDeclined: (tell_declined,),
     Forgotten: (bury_blocks, delete_pending_to_them),
+    CheckinAnswered: (drop_nudges,),
+    Ghosted: (tell_ghost,),
 }
 
 

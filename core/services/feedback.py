@@ -21,18 +21,12 @@ from core import catalogue
 from core.model import Feedback, Learner, Match, Session, SessionState
 from core.ports import UnitOfWork
 from core.replies import FormRequest, Reply, ts
-from core.services import checkins
 from core.services.common import active_match, name_for
 from core.services.context import Ctx
 from core.services.errors import Refusal
 from core.services.reminders import feedback_buttons
 
 EDIT_WINDOW = timedelta(hours=24)
-
-
-async def met(ctx: Ctx, args: dict[str, Any]) -> Reply:
-    """`/peer met <yes|not-yet|no> [match]` (see core/services/checkins.py)."""
-    return await checkins.answer(ctx, args)
 
 
 def averages(items: list[Feedback]) -> dict[str, float]:

@@ -6,14 +6,15 @@ from dataclasses import asdict
 from typing import Any
 
 from core import catalogue
+from core.accepted import FOLLOW_UP, instant_match_work
 from core.availability import AvailabilityError, describe, parse_availability
 from core.model import Mode, Profile, QueueEntry, Setup
 from core.replies import Button, FormRequest, Reply, ts
-from core.services.common import queue_position, waited
+from core.services.common import next_round_line, queue_position, waited
 from core.services.context import Ctx
 from core.services.errors import Refusal
 from core.services.feedback import rating_of
-from core.services.rounds import instant_match
+from core.text import with_article
 from core.timezones import timezone_note
 
 _PROFILE_FIELDS = (
@@ -30,6 +31,7 @@ _PROFILE_FIELDS = (
     "support_kind",
     "capacity",
     "anonymous",
+    "rotate_partners",
 )
 
 
@@ -78,7 +80,7 @@ def build_profile(ctx: Ctx, mode: Mode, args: dict[str, Any]) -> Profile:
         support_kind=values.get("support_kind", ""), goal=values.get("goal", ""),
         group_size=values.get("group_size", 0), capacity=values.get("capacity", 1),
         anonymous=values.get("anonymous", False), contact=values.get("contact", ""),
-        updated_at=ctx.now,
+        updated_at=ctx.now, rotate_partners=values.get("rotate_partners", False),
     )
 
 
@@ -134,13 +136,15 @@ async def enqueue(ctx: Ctx, profile: Profile) -> Reply:
     await ctx.uow.profiles.save(profile)
     entry = await ctx.uow.queue.add(QueueEntry(profile.learner_id, ctx.community.id,
                                                profile.mode, ctx.now))
+    follow_up: dict[str, Any] = {}
     if ctx.settings.instant_match:
-        match = await instant_match(ctx.services, ctx.uow, ctx.community, ctx.settings,
-                                    profile.learner_id)
-        if match is not None:
-            return Reply(text=f"🎉 Someone who fits you was already waiting: you're matched "
-                              f"(match #{match.id}). Check your DMs for the details.\n{reading}",
-                         buttons=(Button("Status", "peer status"),))
+        # Looking for a partner who already waits plans the newcomer's whole block: that
+        # runs after the reply, from the store (core/accepted.py), never before the ack; a
+        # match found is announced by DM like any other.
+        await ctx.uow.accepted.add(instant_match_work(
+            ctx.community.platform, ctx.community.external_id, ctx.community.id,
+            profile.learner_id, ctx.now))
+        follow_up = {FOLLOW_UP: True}
     pos, total = await queue_position(ctx.uow, entry)
     anon = (
         "\nYou'll stay anonymous: your supporter sees only an alias." if profile.anonymous else ""
@@ -148,14 +152,16 @@ async def enqueue(ctx: Ctx, profile: Profile) -> Reply:
     return Reply(
         text=(
             f"You're in the queue for **{profile.mode.label}** on **{profile.topic}** "
-            f"({pos} of {total} waiting). I'll DM you when you're matched.{anon}\n"
-            f"{reading}\n"
+            f"({pos} of {total} waiting for {with_article(profile.mode.label.lower())}, in "
+            f"order of joining). I'll DM you when you're matched.{anon}\n"
+            f"{next_round_line(ctx.settings, ctx.now)}\n{reading}\n"
             "`/peer status` any time; `/peer leave` to leave."
         ),
         buttons=(
             Button("Status", "peer status"),
             Button("Leave queue", "peer leave", style="danger"),
         ),
+        data=follow_up,
     )
 
 
@@ -204,6 +210,8 @@ def describe_profile(p: Profile) -> str:
         lines.append(f"**Group size:** {p.group_size}")
     if p.anonymous:
         lines.append("**Anonymous:** yes")
+    if p.rotate_partners:
+        lines.append("**Partners:** new ones every few weeks (`rematch_every_weeks`)")
     return "\n".join(lines)
 
 
@@ -221,9 +229,12 @@ async def profile(ctx: Ctx, args: dict[str, Any]) -> Reply:
                               Button("Rejoin", "peer rejoin", style="primary")))
     if not _has_form_fields(args):
         return Reply(text="Edit your profile.",
-                     form=FormRequest(f"join-{saved.mode.value}", profile_values(saved, ctx),
+                     form=FormRequest(catalogue.profile_form(saved.mode).name,
+                                      profile_values(saved, ctx),
                                       submit_command="peer profile",
                                       context={"action": "edit"}))
-    updated = build_profile(ctx, saved.mode, args)
+    # An edit changes what it names; every other field keeps its saved value (typing
+    # `profile edit availability:"Mon 10-12"` must not ask again for the topic).
+    updated = build_profile(ctx, saved.mode, {**profile_values(saved, ctx), **args})
     await ctx.uow.profiles.save(updated)
     return Reply(text=f"Saved. Your profile:\n{describe_profile(updated)}\n{understood(updated)}")

@@ -5,14 +5,19 @@ from __future__ import annotations
 
 from core.services import (
     admin,
+    answers,
     community_config,
+    deliveries,
     feedback,
     joining,
     lifecycle,
+    proposals,
     relay,
     reports,
+    requeue,
     rounds,
     sessions,
+    skipping,
 )
 from core.services.context import Handler
 
@@ -27,11 +32,15 @@ HANDLERS: dict[str, Handler] = {
     "peer resume": lifecycle.resume,
     "peer forget": lifecycle.forget,
     "peer help": lifecycle.help_,
-    "peer schedule": sessions.schedule,
-    "peer reschedule": sessions.reschedule,
+    "peer schedule": proposals.schedule,
+    "peer reschedule": proposals.reschedule,
+    "peer accept": proposals.accept,
+    "peer decline": proposals.decline,
     "peer cancel": sessions.cancel,
     "peer sessions": sessions.list_sessions,
-    "peer met": feedback.met,
+    "peer met": answers.met,
+    "peer skip": skipping.skip,
+    "peer requeue": requeue.requeue,
     "peer feedback": feedback.feedback,
     "peer message": relay.message,
     "peeradmin queue": admin.queue,
@@ -44,4 +53,5 @@ HANDLERS: dict[str, Handler] = {
     "peeradmin export": reports.export,
     "peeradmin stats": reports.stats,
     "peeradmin config": community_config.config,
+    "peeradmin deliveries": deliveries.deliveries,
 }

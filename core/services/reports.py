@@ -3,35 +3,65 @@
 from __future__ import annotations
 
 import asyncio
+import io
 from collections import Counter, defaultdict
 from statistics import mean, median
-from typing import Any
+from typing import Any, BinaryIO
 
 from core import exports
-from core.model import Match, QueueState, SessionState
+from core.model import Match, QueueState
 from core.ports import UnitOfWork
 from core.replies import Attachment, Reply
+from core.services import outcomes
 from core.services.context import Ctx
+from core.text import plural
+
+# Rows read and written per step of an export: memory holds one page, whatever the size
+# of the community (a 100,000-learner export is 20 pages of learners).
+EXPORT_PAGE = 5_000
+MATCH_PAGE = 500
+
+
+async def write_export(uow: UnitOfWork, community_id: int, what: str, fmt: str,
+                       sink: BinaryIO) -> int:
+    """Write the export of learners, matches or feedback of one community to ``sink``
+    (``fmt``: csv or xlsx), a page at a time; returns the number of rows."""
+    if what == "learners":
+        writer = exports.ExportWriter(sink, exports.LEARNER_COLUMNS, fmt, "learners")
+        after = 0
+        while page := await uow.learners.page(community_id, after, EXPORT_PAGE):
+            ids = [lr.id or 0 for lr in page]
+            writer.write(exports.learner_rows(page, await uow.profiles.for_learners(ids),
+                                              await uow.queue.latest_for_many(ids)))
+            after = ids[-1]
+    elif what == "matches":
+        writer = exports.ExportWriter(sink, exports.MATCH_COLUMNS, fmt, "matches")
+        after = 0
+        while matches := await uow.matches.page(community_id, after, MATCH_PAGE):
+            people = await uow.learners.get_many(sorted({i for m in matches
+                                                          for i in m.member_ids()}))
+            writer.write(exports.match_rows(matches, people))
+            after = matches[-1].id or 0
+    else:
+        # Feedback is a few rows per match: read whole, with only the matches it names.
+        items = await uow.feedback.list(community_id)
+        by_id = await uow.matches.get_many(sorted({f.match_id for f in items}))
+        named = {i for m in by_id.values() for i in m.member_ids()}
+        named |= {f.from_learner for f in items} | {f.to_learner for f in items}
+        people = await uow.learners.get_many(sorted(named))
+        sink.write(exports.feedback_csv(items, by_id, people, fmt))
+        return len(items)
+    writer.close()
+    return writer.rows
 
 
 async def export_csv(uow: UnitOfWork, community_id: int, what: str,
                      fmt: str = "csv") -> tuple[bytes, int]:
     """File bytes (``fmt``: csv or xlsx) and row count of learners, matches or feedback of
-    one community."""
-    learners = {lr.id or 0: lr for lr in await uow.learners.list(community_id)}
-    if what == "learners":
-        profiles = await uow.profiles.for_learners(list(learners))
-        latest = {}
-        for entry in sorted(await uow.queue.history(community_id), key=lambda e: e.joined_at):
-            latest[entry.learner_id] = entry
-        return (exports.learners_csv(list(learners.values()), profiles, latest, fmt),
-                len(learners))
-    if what == "matches":
-        matches = await uow.matches.list(community_id)
-        return exports.matches_csv(matches, learners, fmt), len(matches)
-    items = await uow.feedback.list(community_id)
-    by_id = {m.id or 0: m for m in await uow.matches.list(community_id)}
-    return exports.feedback_csv(items, by_id, learners, fmt), len(items)
+    one community (a file to attach: it is held in memory, the rows behind it are not)."""
+    buf = io.BytesIO()
+    count = await write_export(uow, community_id, what, fmt, buf)
+    return buf.getvalue(), count
 
 
 async def export(ctx: Ctx, args: dict[str, Any]) -> Reply:
@@ -59,16 +89,14 @@ async def compute_stats(ctx: Ctx) -> dict[str, Any]:
     waits = [(first_match[e.learner_id] - e.joined_at).total_seconds() / 86400
              for e in history if e.state is QueueState.MATCHED and e.learner_id in first_match
              and first_match[e.learner_id] >= e.joined_at]
-    met = 0
-    for m in matches:
-        sessions = await ctx.uow.sessions.for_match(m.id or 0)
-        met += any(s.state is not SessionState.CANCELLED for s in sessions)
+    # Set-based: one statement each, however many matches and messages (issue 9.7).
+    met = len(await ctx.uow.sessions.matches_with_sessions(cid))
     ratings: dict[str, list[int]] = defaultdict(list)
     for f in await ctx.uow.feedback.list(cid):
         for criterion, score in f.scores.items():
             ratings[criterion].append(score)
     waiting = await ctx.uow.queue.waiting(cid)
-    dm_closed = sum(1 for o in await ctx.uow.outbox.list(cid) if o.last_error == "dm_closed")
+    dm_closed = await ctx.uow.outbox.count_errors(cid, "dm_closed")
     return {
         "title": f"PeerMatch: {ctx.community.name}",
         "requested": requested, "matched": len(matched_ids),
@@ -79,6 +107,7 @@ async def compute_stats(ctx: Ctx) -> dict[str, Any]:
         "waiting": len(waiting), "waiting_by_mode": dict(Counter(e.mode.value for e in waiting)),
         "ratings": {c: round(mean(v), 2) for c, v in sorted(ratings.items())},
         "dm_closed": dm_closed,
+        **await outcomes.figures(ctx.uow, cid, matches, ctx.now),
     }
 
 
@@ -86,11 +115,13 @@ async def stats(ctx: Ctx, _args: dict[str, Any]) -> Reply:
     s = await compute_stats(ctx)
     ratings = ", ".join(f"{c} {v}" for c, v in s["ratings"].items()) or "no feedback yet"
     text = (f"📊 **{s['matched']} of {s['requested']}** learners who asked were matched "
-            f"({100 * s['match_rate']:.0f} %), in {s['matches']} matches ({s['active']} active).\n"
+            f"({100 * s['match_rate']:.0f} %), in {plural(s['matches'], 'match')} "
+            f"({s['active']} active).\n"
             f"Median wait before a match: {s['median_wait_days']:.1f} days. "
             f"Waiting now: {s['waiting']}.\n"
             f"Matches that booked a session: {100 * s['meeting_rate']:.0f} %. Ratings: {ratings}.\n"
-            f"Learners with DMs closed (told in their match space instead): {s['dm_closed']}.")
+            f"Learners with DMs closed (told in their match space instead): {s['dm_closed']}.\n"
+            + outcomes.figures_line(s))
     png = await asyncio.to_thread(ctx.services.render_chart, s)  # seconds: not on the loop
     data = {k: v for k, v in s.items() if k != "wait_days"}
     return Reply(text=text, attachments=(Attachment("peermatch-stats.png", png, "image/png"),),

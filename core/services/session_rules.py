@@ -33,24 +33,30 @@ def next_occurrence(start: datetime, end: datetime, now: datetime) -> tuple[date
     return start + weeks * WEEK, end + weeks * WEEK
 
 
+def _slot_range(count: int) -> str:
+    """'suggested time 1' or 'a suggested time between 1 and 3' (never 'between 1 and 1')."""
+    return "suggested time 1" if count == 1 else f"a suggested time between 1 and {count}"
+
+
 def parse_when(raw: str, match: Match, zone_name: str, settings: CommunitySettings,
-               now: datetime) -> tuple[datetime, datetime, str]:
+               now: datetime, minutes: int | None = None) -> tuple[datetime, datetime, str]:
     """(start, end, note) of a ``when`` value: a suggested slot number, or
-    'YYYY-MM-DD HH:MM' in the booker's zone. ``note`` explains an adjustment, if any."""
+    'YYYY-MM-DD HH:MM' in the booker's zone. ``minutes``: the length asked for (default:
+    the community's session length). ``note`` explains an adjustment, if any."""
     text = " ".join(raw.split())
-    length = timedelta(minutes=settings.session_minutes)
+    length = timedelta(minutes=minutes or settings.session_minutes)
     if text.isdigit():
         number = int(text)
         if not match.suggested_times:
             raise Refusal("Your match has no suggested times; give a date and time instead, "
                           "like `2026-03-14 18:00` (your local time).")
         if not 1 <= number <= len(match.suggested_times):
-            raise Refusal(f"Pick a suggested time between 1 and {len(match.suggested_times)}, "
+            raise Refusal(f"Pick {_slot_range(len(match.suggested_times))}, "
                           "or give a date and time like `2026-03-14 18:00`.")
-        start, end = next_occurrence(*match.suggested_times[number - 1], now)
+        start, _ = next_occurrence(*match.suggested_times[number - 1], now)
         moved = start != match.suggested_times[number - 1][0]
-        return start, end, (" (that suggested time had passed, so this is the same time in a "
-                            "later week)" if moved else "")
+        return start, start + length, (" (that suggested time had passed, so this is the same "
+                                       "time in a later week)" if moved else "")
     m = _WHEN.match(text)
     if not m:
         raise Refusal(f"'{raw}' isn't a time I understand. Use the number of a suggested time, "
@@ -94,6 +100,63 @@ def is_available(profile: Profile | None, start: datetime, end: datetime) -> boo
     except (AvailabilityError, ValueError):
         return True
     return any(a <= start and end <= b for a, b in windows)
+
+
+def _windows(profile: Profile, start: datetime) -> list[tuple[datetime, datetime]] | None:
+    """The learner's weekly windows (UTC) around ``start``; None when they don't limit."""
+    try:
+        avail = parse_availability(profile.availability)
+        return utc_intervals(avail, profile.timezone, (start - timedelta(days=1))
+                             .replace(minute=0, second=0, microsecond=0))
+    except (AvailabilityError, ValueError):
+        return None
+
+
+def _hhmm(instant: datetime, zone: ZoneInfo) -> str:
+    return instant.astimezone(zone).strftime("%H:%M")
+
+
+def why_unavailable(profile: Profile | None, start: datetime, end: datetime,
+                    whose: str, viewer_zone: str) -> str:
+    """'' when [start, end) fits one of the learner's windows, else the rule it breaks in
+    words, in the learner's own time: "the 60-minute session must fit: 13:30-14:30 ends
+    after your window 10:00-14:00". ``whose``: 'your' or '@bo's'."""
+    windows = _windows(profile, start) if profile is not None else None
+    if windows is None or any(a <= start and end <= b for a, b in windows):
+        return ""
+    assert profile is not None
+    zone = ZoneInfo(profile.timezone)
+    span = f"{_hhmm(start, zone)}-{_hhmm(end, zone)}"
+    where = "" if profile.timezone == viewer_zone else f" ({profile.timezone} time)"
+    minutes = int((end - start).total_seconds() // 60)
+    holding = next(((a, b) for a, b in windows if a <= start < b), None)
+    if holding is not None:
+        a, b = holding
+        return (f"the {minutes}-minute session must fit: {span}{where} ends after {whose} "
+                f"window {_hhmm(a, zone)}-{_hhmm(b, zone)}")
+    ending = next(((a, b) for a, b in windows if a < end <= b), None)
+    if ending is not None:
+        a, b = ending
+        return (f"the {minutes}-minute session must fit: {span}{where} starts before {whose} "
+                f"window {_hhmm(a, zone)}-{_hhmm(b, zone)}")
+    return f"{span}{where} is outside {whose} declared hours ({profile.availability})"
+
+
+def availability_notes(match: Match, learners: dict[int, Learner],
+                       profiles: dict[int, Profile], start: datetime, end: datetime,
+                       viewer_id: int, viewer_zone: str) -> list[str]:
+    """One sentence per member who is not free then (as ``viewer_id`` sees them), naming
+    who and the rule: "@bo: the 60-minute session must fit: ..."."""
+    notes = []
+    for i in match.member_ids():
+        if i not in learners:
+            continue
+        name = "you" if i == viewer_id else name_for(match, learners[i], viewer_id)
+        whose = "your" if i == viewer_id else "their"
+        why = why_unavailable(profiles.get(i), start, end, whose, viewer_zone)
+        if why:
+            notes.append(f"{name}: {why}")
+    return notes
 
 
 def check_time(start: datetime, now: datetime) -> None:

@@ -18,7 +18,6 @@ from core.ports import StorageConflict
 from core.replies import Button, Reply, ts
 from core.services import effects
 from core.services import session_rules as rules
-from core.services.common import active_match
 from core.services.context import Ctx
 from core.services.errors import Refusal
 from core.services.reminders import others
@@ -49,57 +48,48 @@ def reminders_note(minutes: tuple[int, ...]) -> str:
     return f" and reminders {when} before" if when else ""
 
 
-async def _check(ctx: Ctx, match: Match, learners: dict[int, Learner],
-                 profiles: dict[int, Profile], start: datetime, end: datetime,
-                 moving: Session | None = None) -> str:
-    """Apply every rule; return a warning to show (outside availability, when allowed)."""
+async def _check(ctx: Ctx, match: Match, learners: dict[int, Learner], start: datetime,
+                 end: datetime, moving: Session | None = None) -> None:
+    """The rules every booking passes, whoever agreed: the time is ahead, nobody is booked
+    twice, the monthly quotas hold."""
     me = ctx.learner.id or 0
     rules.check_time(start, ctx.now)
-    away = rules.outside_availability(match, learners, profiles, start, end, me)
-    warning = ""
-    if away:
-        who = " and ".join(away)
-        if not ctx.settings.allow_outside_availability:
-            raise Refusal(f"{ts(start)} is outside the weekly availability of {who}. "
-                          "Pick a suggested time (`/peer status` lists them) or another time "
-                          "that suits everyone.")
-        warning = f"\n⚠️ Heads up: this is outside the availability {who} gave."
     await rules.check_double_booking(ctx.uow, match, learners, start, end, me,
                                      ignore=moving.id if moving else None)
     await rules.check_quotas(ctx.uow, ctx.settings, match, learners, start, me, moving)
-    return warning
 
 
-def _when(ctx: Ctx, match: Match, profiles: dict[int, Profile],
-          raw: str) -> tuple[datetime, datetime, str]:
-    zone = rules.booker_zone(profiles.get(ctx.learner.id or 0), ctx.actor.timezone, ctx.settings)
-    return rules.parse_when(raw, match, zone, ctx.settings, ctx.now)
-
-
-async def schedule(ctx: Ctx, args: dict[str, Any]) -> Reply:
-    """`/peer schedule <when> [match]`: book a session; everyone gets an invite."""
-    match = await active_match(ctx, args.get("match"))
+async def book(ctx: Ctx, match: Match, learners: dict[int, Learner], start: datetime,
+               end: datetime, moving: Session | None, warning: str, booked_by: int) -> Session:
+    """Book [start, end) in ``match`` (or move ``moving`` there) once everyone agreed
+    (``booked_by``: who proposed it):
+    every rule again (things may have changed since the proposal), then the invites,
+    reminders and feedback prompts (SessionBooked / SessionMoved)."""
     assert match.id is not None and ctx.learner.id is not None
-    learners, profiles = await members(ctx, match)
-    start, end, note = _when(ctx, match, profiles, str(args["when"]))
-    warning = await _check(ctx, match, learners, profiles, start, end)
+    await _check(ctx, match, learners, start, end, moving)
     try:
-        session = await ctx.uow.sessions.add(Session(match.id, start, end, ctx.learner.id,
-                                                     ics.new_uid(match.id, ctx.services.ids)))
+        if moving is None:
+            session = await ctx.uow.sessions.add(Session(
+                match.id, start, end, booked_by, ics.new_uid(match.id, ctx.services.ids)))
+        else:
+            session = moving
+            session.start, session.end, session.sequence = start, end, session.sequence + 1
+            await ctx.uow.sessions.update(session)
     except StorageConflict:
         raise Refusal(_RACE) from None
-    await effects.publish(ctx.uow, ctx.settings,
-                          SessionBooked(match, session, learners, ctx.now, warning))
-    return Reply(
-        text=(f"✅ Booked session #{session.id} with {others(match, learners, ctx.learner.id)}: "
-              f"{ts(start)} to {ts(end, 't')}{note}.{warning}\n"
-              "Everyone gets the invite by DM (an .ics file for your calendar)"
-              f"{reminders_note(ctx.settings.reminder_offsets_minutes)}."),
-        buttons=(Button("Cancel session", "peer cancel", {"session": str(session.id)},
-                        style="danger"),))
+    event = (SessionBooked(match, session, learners, ctx.now, warning) if moving is None
+             else SessionMoved(match, session, learners, ctx.now, warning))
+    await effects.publish(ctx.uow, ctx.settings, event)
+    return session
 
 
-async def _own_session(ctx: Ctx, session_id: int) -> tuple[Session, Match]:
+async def precheck(ctx: Ctx, match: Match, learners: dict[int, Learner], start: datetime,
+                   end: datetime, moving: Session | None = None) -> None:
+    """The booking rules, checked when a time is proposed so nobody accepts in vain."""
+    await _check(ctx, match, learners, start, end, moving)
+
+
+async def own_session(ctx: Ctx, session_id: int) -> tuple[Session, Match]:
     """A booked, not yet started session of one of the caller's active matches."""
     session = await ctx.uow.sessions.get(session_id)
     match = await ctx.uow.matches.get(session.match_id) if session else None
@@ -113,27 +103,9 @@ async def _own_session(ctx: Ctx, session_id: int) -> tuple[Session, Match]:
     return session, match
 
 
-async def reschedule(ctx: Ctx, args: dict[str, Any]) -> Reply:
-    """`/peer reschedule <session> <when>`: move it; invites and reminders follow."""
-    session, match = await _own_session(ctx, int(args["session"]))
-    learners, profiles = await members(ctx, match)
-    start, end, note = _when(ctx, match, profiles, str(args["when"]))
-    warning = await _check(ctx, match, learners, profiles, start, end, moving=session)
-    old = session.start
-    session.start, session.end, session.sequence = start, end, session.sequence + 1
-    try:
-        await ctx.uow.sessions.update(session)
-    except StorageConflict:
-        raise Refusal(_RACE) from None
-    await effects.publish(ctx.uow, ctx.settings,
-                          SessionMoved(match, session, learners, ctx.now, warning))
-    return Reply(text=(f"🔁 Moved session #{session.id} from {ts(old)} to {ts(start)}{note}."
-                       f"{warning}\nEveryone gets an updated invite and new reminders."))
-
-
 async def cancel(ctx: Ctx, args: dict[str, Any]) -> Reply:
     """`/peer cancel <session>`: cancel it; reminders go, everyone gets a CANCEL .ics."""
-    session, match = await _own_session(ctx, int(args["session"]))
+    session, match = await own_session(ctx, int(args["session"]))
     assert ctx.learner.id is not None
     learners, _ = await members(ctx, match)
     session.state, session.sequence = SessionState.CANCELLED, session.sequence + 1
@@ -145,16 +117,44 @@ async def cancel(ctx: Ctx, args: dict[str, Any]) -> Reply:
                  buttons=(Button("Book another", "peer schedule", {"match": str(match.id)}),))
 
 
+async def _proposal_lines(ctx: Ctx, me: int) -> tuple[list[str], list[Button]]:
+    """The open proposals of the caller's active matches: what they wait for, with the
+    caller's own answer to give (Accept / Decline) where it is still missing."""
+    lines: list[str] = []
+    buttons: list[Button] = []
+    for match in await ctx.uow.matches.active_for(me):
+        assert match.id is not None
+        for proposal in await ctx.uow.proposals.open_for_match(match.id):
+            if proposal.end <= ctx.now:
+                continue
+            learners, _ = await members(ctx, match)
+            mine = me in proposal.accepted
+            lines.append(f"- proposal #{proposal.id}: {ts(proposal.start)} to "
+                         f"{ts(proposal.end, 't')} with {others(match, learners, me)}: "
+                         + ("you accepted, waiting for the others" if mine
+                            else "waiting for your answer"))
+            if not mine and len(buttons) < 4:
+                args = {"proposal": str(proposal.id)}
+                buttons += [Button(f"Accept #{proposal.id}", "peer accept", args,
+                                   style="primary"),
+                            Button(f"Decline #{proposal.id}", "peer decline", args)]
+    return lines, buttons
+
+
 async def list_sessions(ctx: Ctx, _args: dict[str, Any]) -> Reply:
-    """`/peer sessions`: the caller's upcoming sessions, soonest first."""
+    """`/peer sessions`: the caller's upcoming sessions, soonest first, then the proposed
+    times still waiting for answers."""
     me = ctx.learner.id
     assert me is not None
     upcoming = [s for s in await ctx.uow.sessions.booked_for_learners([me]) if s.end > ctx.now]
+    proposed, answer = await _proposal_lines(ctx, me)
+    tail = ["**Proposed times:**", *proposed] if proposed else []
     if not upcoming:
-        return Reply(text="You have no upcoming sessions. Book one with `/peer schedule <when>` "
-                          "(the number of a suggested time works too).")
+        head = ("You have no upcoming sessions. Propose one with `/peer schedule <when>` "
+                "(the number of a suggested time works too).")
+        return Reply(text="\n".join([head, *tail]), buttons=tuple(answer))
     lines = ["**Your upcoming sessions:**"]
-    buttons: list[Button] = []
+    buttons: list[Button] = list(answer)
     for session in sorted(upcoming, key=lambda s: s.start)[:20]:
         match = await ctx.uow.matches.get(session.match_id)
         if match is None or not match.is_active:
@@ -162,9 +162,9 @@ async def list_sessions(ctx: Ctx, _args: dict[str, Any]) -> Reply:
         learners, _ = await members(ctx, match)
         lines.append(f"- #{session.id}: {ts(session.start)} to {ts(session.end, 't')} with "
                      f"{others(match, learners, me)} (match #{match.id})")
-        if len(buttons) < 3:
+        if len(buttons) < 5:
             buttons.append(Button(f"Cancel #{session.id}", "peer cancel",
                                   {"session": str(session.id)}, style="danger"))
-    lines.append("`/peer reschedule <session> <when>` moves one; `/peer cancel <session>` "
-                 "cancels it.")
-    return Reply(text="\n".join(lines), buttons=tuple(buttons))
+    lines.append("`/peer reschedule <session> <when>` proposes a new time; `/peer cancel "
+                 "<session>` cancels it.")
+    return Reply(text="\n".join(lines + tail), buttons=tuple(buttons))

@@ -111,3 +111,31 @@ async def test_the_stats_chart_is_drawn_off_the_event_loop() -> None:
     reply = await bot.run("mod", "peeradmin stats")
     assert drawn_on and drawn_on[0] != threading.get_ident()
     assert [a.content for a in reply.attachments] == [b"\x89PNG fake"]
+
+
+_BLAS_PROBE = """
+import json
+from bot.process import one_blas_thread_per_process
+one_blas_thread_per_process()
+import numpy
+from threadpoolctl import threadpool_info
+print(json.dumps([p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]))
+"""
+
+
+def _blas_threads(env: dict[str, str]) -> list[int]:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    clean = {k: v for k, v in os.environ.items()
+             if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    out = subprocess.run([sys.executable, "-c", _BLAS_PROBE], env={**clean, **env},
+                         capture_output=True, text=True, check=True).stdout
+    return list(json.loads(out.splitlines()[-1]))
+
+
+def test_one_blas_thread_per_process_unless_the_operator_says_otherwise() -> None:
+    assert _blas_threads({}) == [1]
+    assert _blas_threads({"OPENBLAS_NUM_THREADS": "2"}) == [2]

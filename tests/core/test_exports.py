@@ -100,3 +100,26 @@ async def test_the_admin_export_neutralises_what_a_learner_typed(sqlite_storage:
     assert file.content.startswith(b"\xef\xbb\xbf")
     [row] = [r for r in _read_csv(file.content) if r["user_id"] == "ana"]
     assert row["goal"] == "'" + EVIL
+
+
+async def test_exports_walk_the_community_a_page_at_a_time(sqlite_storage: Any,
+                                                           monkeypatch: Any) -> None:
+    from core.services import reports
+
+    monkeypatch.setattr(reports, "EXPORT_PAGE", 2)
+    monkeypatch.setattr(reports, "MATCH_PAGE", 1)
+    bot = Bot(sqlite_storage)
+    for user in ("ana", "ben", "cai", "dee", "eve"):
+        assert (await bot.join(user)).ok
+    assert (await bot.run("mod", "peeradmin match-now")).ok
+    async with sqlite_storage.uow_factory() as uow:
+        community = await uow.communities.by_external("test", bot.community)
+        learners, n = await reports.export_csv(uow, community.id, "learners")
+        matches, m = await reports.export_csv(uow, community.id, "matches")
+    rows = _read_csv(learners)
+    assert n == len(rows) == 6  # five learners and the moderator, each once, in id order
+    assert [r["user_id"] for r in rows] == ["ana", "ben", "cai", "dee", "eve", "mod"]
+    assert {r["queue_state"] for r in rows[:5]} <= {"matched", "waiting"}
+    pairs = _read_csv(matches)
+    assert m == len(pairs) == 2 and all(len(p["members"].split()) == 2 for p in pairs)
+    assert learners.count(b"\xef\xbb\xbf") == 1  # one BOM, at the start, not one per page

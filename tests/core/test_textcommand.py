@@ -94,7 +94,8 @@ def test_the_last_free_text_option_takes_the_rest_with_its_spacing() -> None:
 def test_more_words_than_options_stay_on_the_last_option() -> None:
     # Nothing is lost: the core then says "'2 weeks' is not a whole number".
     assert parse("peer", "pause 2 weeks").args == {"weeks": "2 weeks"}
-    assert parse("peer", "met yes 2 3").args == {"answer": "yes", "match": "2 3"}
+    assert parse("peer", "met yes 2 @ana @ben").args == {"answer": "yes", "match": "2",
+                                                         "who": "@ana @ben"}
     # Both options named: the extra words go to the last declared one ("'2 and more' is not
     # a whole number"), not quietly into the reason.
     assert parse("peer", "unpair match=2 reason=busy and more").args == {
@@ -124,6 +125,34 @@ def test_keywords_set_options_by_name(text: str, args: dict[str, str]) -> None:
     assert parse("peer", text).args == args
 
 
+def test_a_flag_named_alone_means_yes() -> None:
+    # issue 14.8: `/peeradmin match-now dry_run` was refused ("'dry_run' is not yes or no").
+    assert parse("peeradmin", "match-now dry_run").args == {"dry_run": "yes"}
+    assert parse("peeradmin", "match-now dry-run").args == {"dry_run": "yes"}
+    assert parse("peeradmin", "pair U1 U2 confirm").args == {"user_a": "U1", "user_b": "U2",
+                                                             "confirm": "yes"}
+
+
+def test_schedule_takes_a_date_a_time_then_the_match() -> None:
+    # issue 14.8: `/peer schedule 2026-12-12 13:00 19` (date time match-id) is understood.
+    assert parse("peer", "schedule 2026-12-12 13:00 19").args == {
+        "when": "2026-12-12 13:00", "match": "19"}
+    assert parse("peer", "schedule 2 19").args == {"when": "2", "match": "19"}
+    assert parse("peer", "schedule 2026-12-12 13:00").args == {"when": "2026-12-12 13:00"}
+    assert parse("peer", "schedule 2026-12-12 13:00 19 90").args == {
+        "when": "2026-12-12 13:00", "match": "19", "minutes": "90"}
+    assert parse("peer", "schedule 2026-12-12 13:00 minutes:45").args == {
+        "when": "2026-12-12 13:00", "minutes": "45"}
+
+
+def test_the_help_line_of_schedule_is_what_parses() -> None:
+    line = next(x for x in catalogue.help_lines(False) if x.startswith("`/peer schedule"))
+    assert "YYYY-MM-DD HH:MM" in line and "[match]" in line
+    example = line.split("e.g. `")[1].split("`")[0]
+    assert parse("peer", example.removeprefix("/peer ")).args == {
+        "when": "2026-12-12 13:00", "match": "19"}
+
+
 def test_keywords_accept_a_dash_for_an_underscore() -> None:
     assert parse("peeradmin", "match-now dry-run=yes").args == {"dry_run": "yes"}
     assert parse("peeradmin", "match-now DRY_RUN:yes").args == {"dry_run": "yes"}
@@ -132,7 +161,7 @@ def test_keywords_accept_a_dash_for_an_underscore() -> None:
 @pytest.mark.parametrize(("text", "args"), [
     ("unpair topic=Python is done", {"reason": "topic=Python is done"}),  # not an option here
     ("unpair see: the notes at 10:00", {"reason": "see: the notes at 10:00"}),
-    ("schedule reason=x 1", {"when": "reason=x 1"}),
+    ("schedule reason=x 1", {"when": "reason=x", "match": "1"}),
 ])
 def test_unknown_option_names_are_just_words(text: str, args: dict[str, str]) -> None:
     assert parse("peer", text).args == args
@@ -209,7 +238,7 @@ def test_usage_marks_required_and_optional_options() -> None:
     ("ana", "peer", "pause 0", "weeks", "Weeks: must be at least 1."),
     ("ana", "peer", "unpair reason=", "reason", "Why are you unpairing?: this is required."),
     ("ana", "peer", "met maybe", "answer",
-     "Did you meet?: 'maybe' is not one of: yes, not-yet, no."),
+     "Did you meet?: 'maybe' is not one of: yes, not-yet, no, no-show."),
     ("ana", "peer", "forget confirm:maybe", "confirm", "'maybe' is not yes or no."),
     ("ana", "peer", "join study-buddy extra words", "mode", "'study-buddy extra words' is not one"),
     ("ana", "peer", "reschedule x 2026-03-05 18:00", "session",

@@ -49,6 +49,7 @@ class Platform(Protocol):
     async def deliver(self) -> None: ...
     async def space(self) -> tuple[set[str], str]: ...  # (members, intro text)
     async def schedule(self, who: str, when: str) -> str: ...
+    async def accept(self, who: str, proposal: int) -> str: ...
     def dms(self, who: str) -> list[str]: ...
     def invites(self, who: str) -> list[bytes]: ...  # .ics files received by DM
     async def give_feedback(self, who: str, answers: dict[str, str]) -> str: ...
@@ -128,6 +129,9 @@ class ConsolePlatform:
     async def schedule(self, who: str, when: str) -> str:
         return await self._as(who, f"/peer schedule {when}")
 
+    async def accept(self, who: str, proposal: int) -> str:
+        return await self._as(who, f"/peer accept {proposal}")
+
     def _dm_blocks(self, who: str) -> list[list[str]]:
         return [body for head, body in self._blocks("📨 DM to @") if head == f"{self.uid(who)}:"]
 
@@ -172,6 +176,10 @@ class DiscordPlatform:
 
     async def schedule(self, who: str, when: str) -> str:
         token = await self.users.slash(self._names[who], "peer schedule", when=when)
+        return await self.users.text(token)
+
+    async def accept(self, who: str, proposal: int) -> str:
+        token = await self.users.slash(self._names[who], "peer accept", proposal=proposal)
         return await self.users.text(token)
 
     def dms(self, who: str) -> list[str]:
@@ -229,6 +237,10 @@ class SlackPlatform:
 
     async def schedule(self, who: str, when: str) -> str:
         _, key = await self.driver.slash(self.uid(who), f"schedule {when}")
+        return "\n".join(texts(self.fake, key))
+
+    async def accept(self, who: str, proposal: int) -> str:
+        _, key = await self.driver.slash(self.uid(who), f"accept {proposal}")
         return "\n".join(texts(self.fake, key))
 
     def dms(self, who: str) -> list[str]:

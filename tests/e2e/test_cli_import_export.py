@@ -42,6 +42,10 @@ def test_dry_run_then_import_then_xlsx_export(workdir: Path) -> None:  # noqa: F
     assert real.returncode == 1  # one row rejected
     summary = "Imported 1 learners; 0 already imported; 0 updated; 0 skipped; 1 rejected"
     assert summary in real.stdout
+    assert "1/1" not in real.stderr  # no progress bar when stderr is not a terminal...
+    again = peermatch(*args, "--progress", cwd=workdir)  # ...unless asked for
+    assert again.stderr.endswith("] 1/1\n"), again.stderr
+    assert "Imported 0 learners; 1 already imported" in again.stdout
     assert peermatch("export", "learners", "--platform", "discord", "--community", "g1",
                      "--format", "xlsx", "--out", "l.xlsx", cwd=workdir).returncode == 0
     sheet = load_workbook(io.BytesIO((workdir / "l.xlsx").read_bytes())).active

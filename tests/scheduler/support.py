@@ -29,7 +29,7 @@ async def pair(bot: Bot, ana: dict[str, Any] | None = None,
     assert (await bot.join("ana", **(ana or {}))).ok
     assert (await bot.join("ben", **(ben or {}))).ok
     reply = await bot.run("mod", "peeradmin match-now")
-    assert reply.ok and "1 matches" in reply.text, reply.text
+    assert reply.ok and "1 match," in reply.text, reply.text
     return int((await matches(bot))[-1].id)
 
 
@@ -91,22 +91,37 @@ class TimedDeliverer:
 
     Like the real platforms it does NOT deduplicate: every call shows the message again, so
     a message sent twice is seen twice (``delivered``); ``attempts`` counts every call too.
+    Like the real platforms it can be *asked* (Slack ``conversations.history``, Discord
+    channel history): when the dispatcher says an earlier attempt is unclear
+    (``message.unclear``), the deliverer looks the key up first and, found, does not send
+    it again (``reconciled``), the way the real deliverers reconcile.
     """
 
     def __init__(self, clock: Any) -> None:
         self.clock = clock
         self.delivered: list[tuple[datetime, OutboxMessage]] = []
         self.attempts: list[str] = []
+        self.reconciled: list[str] = []
+        self.unclear_calls: list[str] = []
         self._spaces = 0
+        self._answers: dict[str, dict[str, Any]] = {}
 
-    async def deliver(self, message: OutboxMessage,
-                      _community_external_id: str = "") -> dict[str, Any]:
+    async def deliver(self, message: OutboxMessage, _community_external_id: str = "", *,
+                      journal: Any = None,  # noqa: ARG002 (one step only)
+                      ) -> dict[str, Any]:
         self.attempts.append(message.idempotency_key)
+        if message.unclear:
+            self.unclear_calls.append(message.idempotency_key)
+            if message.idempotency_key in self._answers:  # it is there already
+                self.reconciled.append(message.idempotency_key)
+                return self._answers[message.idempotency_key]
         self.delivered.append((self.clock.now(), message))
+        answer: dict[str, Any] = {}
         if message.kind == "space_open":
             self._spaces += 1
-            return {"space_id": f"space-{message.payload['match_id']}"}
-        return {}
+            answer = {"space_id": f"space-{message.payload['match_id']}"}
+        self._answers[message.idempotency_key] = answer
+        return answer
 
     def delivered_keys(self) -> list[str]:
         return [m.idempotency_key for _, m in self.delivered]

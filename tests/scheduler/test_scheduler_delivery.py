@@ -34,8 +34,8 @@ class DyingPlatform(TimedDeliverer):
         super().__init__(clock)
         self.survive = survive
 
-    async def deliver(self, message, community_external_id=""):  # type: ignore[no-untyped-def]
-        facts = await super().deliver(message, community_external_id)
+    async def deliver(self, message, community_external_id="", *, journal=None):  # type: ignore[no-untyped-def]
+        facts = await super().deliver(message, community_external_id, journal=journal)
         if len(self.attempts) > self.survive:
             raise Killed
         return facts
@@ -51,7 +51,7 @@ async def _due_dms(storage, clock: FakeClock, count: int) -> list[str]:
     return keys
 
 
-async def test_a_process_killed_mid_batch_loses_nothing_and_resends_only_the_one_in_flight(
+async def test_a_process_killed_mid_batch_loses_nothing_and_sends_nothing_twice(
         storage, clock) -> None:
     keys = await _due_dms(storage, clock, 6)
     services = Services(storage.uow_factory, clock)
@@ -68,14 +68,18 @@ async def test_a_process_killed_mid_batch_loses_nothing_and_resends_only_the_one
     clock.advance(seconds=LEASE / 2 + 1)
     result = await tick(services, {"test": platform})
     assert result.sent == 4
-    # Nothing is lost. The platform, like Slack and Discord, does not deduplicate: the message
-    # the process died on (the platform had it, the database never heard) arrives twice.
-    # That is today's at-least-once across a crash; issue 10.1 (reconciliation) removes it.
-    delivered = platform.delivered_keys()
-    assert sorted(set(delivered)) == sorted(keys)
-    assert [k for k in set(delivered) if delivered.count(k) > 1] == ["test:2"]
+    # Nothing is lost, nothing arrives twice. The platform does not deduplicate; but the
+    # message the process died on (the platform had it, the database never heard) was
+    # journaled before the call, so the next attempt is marked unclear and the deliverer
+    # asks the platform first: found, it is recorded as sent without a second copy.
+    assert sorted(platform.delivered_keys()) == sorted(keys)
+    assert platform.unclear_calls == ["test:2"] and platform.reconciled == ["test:2"]
     assert [k for k in set(platform.attempts) if platform.attempts.count(k) > 1] == ["test:2"]
     assert (await tick(services, {"test": platform})).sent == 0
+    async with storage.uow_factory() as uow:
+        rows = await uow.outbox.list()
+    assert {m.state for m in rows} == {OutboxState.SENT}
+    assert all(m.attempt_started_at is None and not m.claim_token for m in rows)
 
 
 async def test_claimed_then_abandoned_rows_are_delivered_once_after_the_lease(
@@ -107,9 +111,9 @@ async def test_two_dispatchers_on_postgres_never_deliver_a_row_twice(pg_storage,
     got: dict[str, int] = {"a": 0, "b": 0}
 
     class Slow(TimedDeliverer):
-        async def deliver(self, message, community_external_id=""):  # type: ignore[no-untyped-def]
+        async def deliver(self, message, community_external_id="", *, journal=None):  # type: ignore[no-untyped-def]
             await asyncio.sleep(0)  # let the other dispatcher run in between
-            return await platform.deliver(message, community_external_id)
+            return await platform.deliver(message, community_external_id, journal=journal)
 
     async def drain(name: str, storage) -> None:
         services = Services(storage.uow_factory, clock)
@@ -127,7 +131,7 @@ async def test_two_dispatchers_on_postgres_never_deliver_a_row_twice(pg_storage,
 async def test_after_downtime_only_still_useful_reminders_are_sent(storage, caplog) -> None:
     bot = Bot(storage)
     mid = await pair(bot)
-    assert (await bot.run("ana", "peer schedule", when="2026-03-05 18:00")).ok
+    assert (await bot.book("ana", "peer schedule", when="2026-03-05 18:00")).ok
     [session] = await sessions(bot, mid)
     ana = await learner_id(bot, "ana")
     # The bot was down from Monday until 30 minutes before Thursday's session.
@@ -148,7 +152,7 @@ async def test_after_downtime_only_still_useful_reminders_are_sent(storage, capl
 async def test_a_reminder_found_after_its_session_started_is_dropped(storage) -> None:
     bot = Bot(storage, settings=CommunitySettings(reminder_offsets_minutes=(60,)))
     mid = await pair(bot)
-    assert (await bot.run("ana", "peer schedule", when="2026-03-05 18:00")).ok
+    assert (await bot.book("ana", "peer schedule", when="2026-03-05 18:00")).ok
     [session] = await sessions(bot, mid)
     bot.clock.set(utc(2026, 3, 5, 18, 10))
     platform = TimedDeliverer(bot.clock)
@@ -170,12 +174,12 @@ class RateLimitedPlatform(TimedDeliverer):
         super().__init__(clock)
         self.times = times
 
-    async def deliver(self, message, community_external_id=""):  # type: ignore[no-untyped-def]
+    async def deliver(self, message, community_external_id="", *, journal=None):  # type: ignore[no-untyped-def]
         if self.times > 0:
             self.times -= 1
             self.attempts.append(message.idempotency_key)
             raise DeliveryError("rate limited", retry_after=2.0)
-        return await super().deliver(message, community_external_id)
+        return await super().deliver(message, community_external_id, journal=journal)
 
 
 async def test_a_429_storm_never_uses_up_attempts(storage, clock) -> None:

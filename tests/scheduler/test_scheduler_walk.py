@@ -82,14 +82,14 @@ async def test_two_weeks_of_a_match(storage) -> None:
     # Friday: Ben books Tuesday 13:00 his time. New York moves to EDT on Sunday 8 March,
     # London only on 29 March: that is 17:00 in London, four hours apart, not five.
     bot.clock.set(utc(2026, 3, 6, 12))
-    assert (await bot.run("ben", "peer schedule", when="2026-03-10 13:00")).ok
-    assert (await bot.run("ana", "peer schedule", when="2026-03-12 18:00")).ok
+    assert (await bot.book("ben", "peer schedule", when="2026-03-10 13:00")).ok
+    assert (await bot.book("ana", "peer schedule", when="2026-03-12 18:00")).ok
     first, second = await sessions(bot, mid)
     assert first.start == utc(2026, 3, 10, 17) and second.start == utc(2026, 3, 12, 18)
 
     # Wednesday: Ana moves the second session by an hour; its reminders move with it.
     await walk.until(utc(2026, 3, 11, 10))
-    moved = await bot.run("ana", "peer reschedule", session=second.id, when="2026-03-12 19:00")
+    moved = await bot.book("ana", "peer reschedule", session=second.id, when="2026-03-12 19:00")
     assert moved.ok, moved.text
     await walk.until(utc(2026, 3, 13, 9))
 
@@ -123,8 +123,8 @@ async def test_two_weeks_of_a_match(storage) -> None:
         assert saved.ok, saved.text
 
     # The third session fits the quota of three; the fourth is refused until April.
-    assert (await bot.run("ana", "peer schedule", when="2026-03-13 17:00")).ok
-    fourth = await bot.run("ben", "peer schedule", when="2026-03-16 13:00")
+    assert (await bot.book("ana", "peer schedule", when="2026-03-13 17:00")).ok
+    fourth = await bot.book("ben", "peer schedule", when="2026-03-16 13:00")
     assert not fourth.ok and "limit of 3 sessions in March" in fourth.text
     assert f"{{t:{unix(utc(2026, 3, 31, 23))}:F}}" in fourth.text
 

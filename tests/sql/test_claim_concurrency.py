@@ -1,5 +1,6 @@
 """Several dispatchers (or bot processes) on one PostgreSQL: a due outbox row is claimed by
-exactly one of them (FOR UPDATE SKIP LOCKED), and a round lock has one holder."""
+exactly one of them (FOR UPDATE SKIP LOCKED), a slow platform never lets a row be sent by
+two (claim tokens), and a round lock has one holder."""
 
 from __future__ import annotations
 
@@ -11,6 +12,10 @@ from sqlalchemy import func, select
 from adapters.sql.uow import ROUND_LOCK_NAMESPACE, SqlStorage, make_engine
 from core.messages import DirectMessage
 from core.model import Community, OutboxMessage
+from core.services.delivery import TickResult, dispatch_due
+from core.settings import DispatchSettings
+from tests.fakes import FakeClock
+from tests.scheduler.support import TimedDeliverer
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 LEASE = T0 + timedelta(minutes=2)
@@ -102,3 +107,49 @@ async def test_round_lock_is_private_to_the_schema(pg_storage: SqlStorage) -> No
                 assert await uow.lock_community(cid)
     finally:
         await other.dispose()
+
+
+async def test_two_dispatchers_and_a_slow_platform_send_nothing_twice(pg_storage: SqlStorage,
+                                                                      pg_database) -> None:
+    # Each call takes a fake second and a lease is five: every batch outlives its lease,
+    # so each process keeps finding rows the other took over. Results are written only
+    # where the claim still holds, and an attempt renews its own row's lease first.
+    clock = FakeClock(T0)
+    cid = await _seed(pg_storage, 0)
+    async with pg_storage.uow_factory() as uow:
+        for i in range(60):
+            await uow.outbox.add(OutboxMessage(DirectMessage(f"u{i % 6}", "", f"s{i}"), cid,
+                                               T0 - timedelta(seconds=60 - i)))
+        await uow.commit()
+    other = pg_database.storage()  # a second process: its own engine and connections
+    platform = TimedDeliverer(clock)
+    cfg = DispatchSettings(batch_size=12, lease_seconds=5.0, concurrency=2,
+                           call_timeout_seconds=2.0)
+
+    class Slow(TimedDeliverer):
+        async def deliver(self, message, community_external_id="", *, journal=None):  # type: ignore[no-untyped-def]
+            clock.advance(seconds=1)
+            await asyncio.sleep(0.01)  # the other process runs meanwhile
+            return await platform.deliver(message, community_external_id, journal=journal)
+
+    totals = {"a": TickResult(), "b": TickResult()}
+
+    async def run(name: str, storage: SqlStorage) -> None:
+        for _ in range(200):
+            result = await dispatch_due(storage.uow_factory, clock, {"discord": Slow(clock)},
+                                        cfg, instance=name)
+            totals[name].add(result)
+            if not result.processed and not result.lost:
+                async with storage.uow_factory() as uow:
+                    if not await uow.outbox.pending(cid):
+                        return
+                clock.advance(seconds=1)
+
+    try:
+        await asyncio.gather(run("a", pg_storage), run("b", other))
+    finally:
+        await other.dispose()
+    assert sorted(platform.attempts) == sorted(f"s{i}" for i in range(60))  # each once
+    assert totals["a"].sent + totals["b"].sent == 60
+    assert totals["a"].sent and totals["b"].sent
+    assert totals["a"].lost + totals["b"].lost > 0  # the takeovers did happen

@@ -4,7 +4,12 @@ REST: the calls PeerMatch makes, answered from an in-memory guild; every call is
 (``calls``) and every message the bot creates is kept (``sent``). JSON answers carry the
 content type exactly ``application/json`` (discord.py checks it); interaction callbacks
 return the ``with_response`` body. ``fail()`` queues error answers (429 with Retry-After,
-403 50013, 400 30013...) and ``dm_closed`` users answer 403 50007 to DMs.
+403 50013, 400 30013...) and ``dm_closed`` users answer 403 50007 to DMs. ``after()``
+carries a call out and then answers badly (a 500, a dropped connection, no answer); both
+live in fake_faults.py. Unforgiving where Discord is: no deduplication but Discord's own
+(a message ``nonce`` with ``enforce_nonce`` within ``nonce_window`` seconds: the same
+message is answered again, nothing new is made); the nonce is echoed only in the
+create's answer, never in the history; history pages hold at most 100 messages.
 Gateway: HELLO, IDENTIFY -> READY + GUILD_CREATE, heartbeats; ``dispatch()`` pushes events
 such as INTERACTION_CREATE (see ``interactions.py`` for building them).
 """
@@ -23,6 +28,7 @@ from typing import Any, TypeVar
 from aiohttp import WSMsgType, web
 
 from tests.adapters.discord import payloads as p
+from tests.adapters.discord.fake_faults import Faults
 
 T = TypeVar("T")
 ADMIN, MANAGE_GUILD, VIEW, SEND = 1 << 3, 1 << 5, 1 << 10, 1 << 11
@@ -66,17 +72,7 @@ class Sent:
                 for c in row.get("components", []) if c.get("type") == 2}
 
 
-@dataclass
-class Fault:
-    method: str
-    pattern: str
-    status: int
-    body: dict[str, Any]
-    headers: dict[str, str]
-    times: int
-
-
-class FakeDiscord:
+class FakeDiscord(Faults):
     """One guild with roles, channels and members, served over HTTP and a websocket."""
 
     def __init__(self) -> None:
@@ -102,7 +98,7 @@ class FakeDiscord:
         self.sent: list[Sent] = []
         self.commands: dict[str, list[dict[str, Any]]] = {}  # "global" or guild id -> synced
         self.dm_closed: set[str] = set()
-        self.faults: list[Fault] = []
+        Faults.__init__(self)
         self.identified: list[dict[str, Any]] = []
         self.tokens: dict[str, str] = {}  # interaction token -> channel id
         self._sockets: list[web.WebSocketResponse] = []
@@ -141,15 +137,11 @@ class FakeDiscord:
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
     async def close(self) -> None:
+        self._stopping.set()  # hung answers end now
         for ws in list(self._sockets):
             await ws.close()
         if self._runner is not None:
             await self._runner.cleanup()
-
-    def fail(self, method: str, pattern: str, status: int, body: dict[str, Any],
-             headers: dict[str, str] | None = None, times: int = 1) -> None:
-        """Answer the next ``times`` matching calls with this error."""
-        self.faults.append(Fault(method, pattern, status, body, headers or {}, times))
 
     def member(self, uid: str, permissions: int | None = None) -> dict[str, Any]:
         return p.member(self.users[uid], self.member_roles[uid], permissions)
@@ -232,22 +224,14 @@ class FakeDiscord:
         status, answer, headers = self._fault(call) or await self._route(call)
         call.status = status
         self._touch()
+        bad = self._fault(call, self.after_faults) if 200 <= status < 300 else None
+        if bad is not None:  # done; now the answer goes wrong
+            return await self._bad_answer(request, call, str(bad[1]["fault"]))
         if answer is None:
             return web.Response(status=status, headers=headers)
         # Exactly application/json: discord.py does not parse "application/json; charset=...".
         return web.Response(status=status, body=json.dumps(answer).encode(),
                             headers={"Content-Type": "application/json", **headers})
-
-    def _fault(self, call: Call) -> tuple[int, Any, dict[str, str]] | None:
-        for fault in self.faults:
-            if (
-                fault.times > 0
-                and fault.method == call.method
-                and re.fullmatch(fault.pattern, call.path)
-            ):
-                fault.times -= 1
-                return fault.status, fault.body, fault.headers
-        return None
 
     async def _route(self, call: Call) -> tuple[int, Any, dict[str, str]]:
         from tests.adapters.discord import fake_routes  # the handlers, kept in their own module

@@ -94,11 +94,32 @@ def post_message(f: FakeDiscord, call: Call, channel_id: str) -> Answer:
         return 404, {"code": 10003, "message": "Unknown Channel"}
     if channel["type"] == 1 and channel["recipients"][0]["id"] in f.dm_closed:
         return 403, {"code": 50007, "message": "Cannot send messages to this user"}
-    return 200, f.record("message", channel_id, call.json or {}, call.files).message
+    body = call.json or {}
+    nonce = body.get("nonce")
+    if len(str(nonce or "")) > 25:
+        return 400, {"code": 50035, "message": "Invalid Form Body",
+                     "errors": {"nonce": {"_errors": [{"code": "BASE_TYPE_MAX_LENGTH"}]}}}
+    if nonce and body.get("enforce_nonce"):
+        earlier = f.nonce_seen(str(nonce))
+        if earlier is not None:  # Discord: the same author and nonce within minutes
+            return 200, {**earlier, "nonce": nonce}
+    sent = f.record("message", channel_id, body, call.files).message
+    assert sent is not None
+    if nonce:
+        f.remember_nonce(str(nonce), sent)
+    # The nonce is echoed in the answer to the create only, never in the history.
+    return 200, {**sent, "nonce": nonce} if nonce else sent
 
 
-def history(f: FakeDiscord, _call: Call, channel_id: str) -> Answer:
-    return 200, [s.message for s in reversed(f.in_channel(channel_id))]
+def history(f: FakeDiscord, call: Call, channel_id: str) -> Answer:
+    if channel_id not in f.channels:
+        return 404, {"code": 10003, "message": "Unknown Channel"}
+    newest_first = [s.message for s in reversed(f.in_channel(channel_id))]
+    before = call.query.get("before")
+    if before:
+        newest_first = [m for m in newest_first if m and int(m["id"]) < int(before)]
+    limit = max(1, min(int(call.query.get("limit") or 50), 100))  # Discord's page: 1..100
+    return 200, newest_first[:limit]
 
 
 def channel(f: FakeDiscord, call: Call, channel_id: str) -> Answer:

@@ -58,7 +58,8 @@ def message(mid: str, channel_id: str, author: dict[str, Any], body: dict[str, A
     return {"id": mid, "channel_id": channel_id, "author": author,
             "content": body.get("content") or "", "timestamp": NOW, "edited_timestamp": None,
             "tts": False, "mention_everyone": False,
-            "mentions": [], "mention_roles": [], "attachments": attachments, "embeds": [],
+            "mentions": [], "mention_roles": [], "attachments": attachments,
+            "embeds": body.get("embeds") or [],
             "pinned": False, "type": 0, "flags": int(body.get("flags") or 0),
             "components": body.get("components") or []}
 

@@ -3,8 +3,10 @@
 It answers the methods the adapter uses with Slack's shapes, keeps the workspace's state
 (users, usergroups, conversations, messages, views, files), merges query, form and JSON
 params like Slack does, checks Block Kit limits (blockkit.py), and can be told to fail a
-method (an error, or 429 with ``Retry-After``). It also serves response_urls, the file
-upload URLs of ``files_upload_v2`` and a Socket Mode websocket.
+method (an error, or 429 with ``Retry-After``) before doing it, or to do it and then answer
+badly (``after``: a 500, a dropped connection, no answer at all), which is when a client
+that retries blindly posts twice. It also serves response_urls, the file upload URLs of
+``files_upload_v2`` and a Socket Mode websocket.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ from tests.adapters.slack.fake_workspace import Workspace
 BOT_TOKEN = "xoxb-test-token"
 APP_TOKEN = "xapp-test-token"
 _JSON_PARAMS = ("blocks", "view", "files", "metadata", "attachments")
+RESPONSE_URL_USES = 5
 WAIT_BOUND_SECONDS = 5.0  # how long wait_for polls before failing the test
+AFTER_FAULTS = ("500", "drop", "hang")
 
 
 @dataclass
@@ -49,9 +53,12 @@ class FakeSlack(Workspace):
         super().__init__(team_id)
         self.calls: list[Call] = []
         self.responses: list[dict[str, Any]] = []  # what was posted to response_urls
+        self.response_peers: list[tuple[str, int]] = []  # the client end of each post
+        self._expired: set[str] = set()
         self.socket_acks: list[dict[str, Any]] = []
         self._failures: dict[str, list[Failure]] = defaultdict(list)
         self._delays: dict[str, float] = {}
+        self._after: dict[str, list[str]] = defaultdict(list)
         self._stopping = asyncio.Event()
         self._sockets: list[web.WebSocketResponse] = []
         self._runner: web.AppRunner | None = None
@@ -91,9 +98,36 @@ class FakeSlack(Workspace):
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
         self._failures[method].extend(Failure(error, status, headers, extra) for _ in range(times))
 
+    def after(self, method: str, fault: str, *, times: int = 1) -> None:
+        """Carry out the next ``times`` calls of ``method``, then answer badly: ``"500"``
+        (an internal error status), ``"drop"`` (close the connection, no answer) or
+        ``"hang"`` (no answer until the fake stops; the client times out)."""
+        if fault not in AFTER_FAULTS:
+            raise ValueError(f"unknown fault {fault!r}: one of {AFTER_FAULTS}")
+        self._after[method].extend([fault] * times)
+
+    # The names bench/chaos.py looks for.
+    def fail_after_posting(self, method: str, *, status: int = 500, times: int = 1) -> None:
+        """Carry the call out, then answer ``status`` (a 5xx: Slack's ``internal_error``)."""
+        if status != 500:
+            raise ValueError("only a 500 after acting is supported")
+        self.after(method, "500", times=times)
+
+    def drop_after_posting(self, method: str, *, times: int = 1) -> None:
+        """Carry the call out, then close the connection without an answer."""
+        self.after(method, "drop", times=times)
+
+    def after_faults_clear(self) -> None:
+        """Answer well again (faults queued by ``after`` and not used yet are dropped)."""
+        self._after.clear()
+
     def slow(self, method: str, seconds: float) -> None:
         """Answer ``method`` only after ``seconds`` (a slow or hung platform); 0 restores."""
         self._delays[method] = seconds
+
+    def expire(self, key: str) -> None:
+        """The response_url ``key`` has expired (Slack keeps them 30 minutes)."""
+        self._expired.add(key)
 
     def calls_to(self, method: str) -> list[dict[str, Any]]:
         return [c.params for c in self.calls if c.method == method]
@@ -157,16 +191,34 @@ class FakeSlack(Workspace):
             return web.json_response({"ok": False, "error": "invalid_auth"})
         handler = getattr(self, "m_" + method.replace(".", "_"), None)
         result = handler(params) if handler else {}
+        if self._after[method]:  # done; now the answer goes wrong
+            return await self._bad_answer(request, self._after[method].pop(0))
         if result.get("ok") is False:
             return web.json_response(result)
         return web.json_response({"ok": True, **result})
+
+    async def _bad_answer(self, request: web.Request, fault: str) -> web.Response:
+        if fault == "drop":
+            assert request.transport is not None
+            request.transport.close()  # the client sees the server disconnect
+        elif fault == "hang":
+            await self._stopping.wait()
+        return web.json_response({"ok": False, "error": "internal_error"}, status=500)
 
     async def _upload(self, request: web.Request) -> web.Response:
         self._uploads[request.match_info["file_id"]] = await request.read()
         return web.Response(text="OK")
 
     async def _response(self, request: web.Request) -> web.Response:
-        self.responses.append({"key": request.match_info["key"], **await request.json()})
+        key = request.match_info["key"]
+        # Like Slack: a response_url lives 30 minutes and takes at most 5 posts.
+        if key in self._expired:
+            return web.Response(status=404, text="expired_url")
+        if sum(r["key"] == key for r in self.responses) >= RESPONSE_URL_USES:
+            return web.Response(status=404, text="used_url")
+        self.responses.append({"key": key, **await request.json()})
+        self.response_peers.append(request.transport.get_extra_info("peername")
+                                   if request.transport else ("", 0))
         return web.Response(text="ok")
 
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:

@@ -2,14 +2,36 @@
 
 Each ``m_<method>`` answers one Web API method (dots become underscores) with Slack's
 response shape and error codes; ``FakeSlack`` serves them over HTTP.
+
+Unforgiving where Slack is: ``chat.postMessage`` never deduplicates (the same text and
+metadata posted twice are two messages); message ``metadata`` is kept and shown by
+``conversations.history`` only with ``include_all_metadata``; reading a conversation's
+history needs its ``*:history`` scope, and the fake holds exactly the scopes of the app
+manifest (adapters/slack/manifest.yml), so a scope missing there fails here too.
 """
 
 from __future__ import annotations
 
 import itertools
+import re
+from pathlib import Path
 from typing import Any
 
+import adapters.slack
 from tests.adapters.slack.blockkit import block_problems, view_problems
+
+MANIFEST = Path(adapters.slack.__file__).parent / "manifest.yml"
+HISTORY_MAX = 999  # Slack's largest conversations.history page
+
+
+def manifest_scopes() -> set[str]:
+    """The bot scopes the app manifest asks for (what an installed app holds)."""
+    block = MANIFEST.read_text().split("bot:", 1)[1].split("settings:", 1)[0]
+    return set(re.findall(r"^\s+- ([a-z:._]+)", block, re.M))
+
+
+def _flag(value: Any) -> bool:
+    return str(value).lower() in ("1", "true")
 
 
 class Workspace:
@@ -30,6 +52,8 @@ class Workspace:
         self.expired_triggers: set[str] = set()
         self._uploads: dict[str, bytes] = {}
         self._ids = itertools.count(1)
+        self._names: dict[str, str] = {}  # file id -> file name (from the upload URL call)
+        self.scopes = manifest_scopes()
 
     def add_user(self, user_id: str, name: str, *, tz: str = "Europe/London",
                  admin: bool = False, owner: bool = False) -> None:
@@ -148,11 +172,45 @@ class Workspace:
         bad = self._check(block_problems(p.get("blocks") or [], "message"), "invalid_blocks")
         if bad:
             return bad
-        ts = f"1700000000.{next(self._ids):06d}"
+        meta = p.get("metadata")
+        if meta is not None and not (isinstance(meta, dict) and isinstance(
+                meta.get("event_type"), str) and isinstance(meta.get("event_payload"), dict)):
+            return self._error("invalid_metadata_format")
         message = {"channel": target, "text": p.get("text", ""), "blocks": p.get("blocks") or [],
-                   "ts": ts, "user": p.get("user", ""), "ephemeral": ephemeral}
+                   "ts": self._new_ts(), "user": p.get("user") or self.bot_user,
+                   "ephemeral": ephemeral}
+        if meta is not None and not ephemeral:
+            message["metadata"] = meta
         self.messages.append(message)
-        return {"channel": target, "ts": ts, "message": message}
+        return {"channel": target, "ts": message["ts"], "message": message}
+
+    def _new_ts(self) -> str:
+        return f"1700000000.{next(self._ids):06d}"
+
+    def m_conversations_history(self, p: dict[str, Any]) -> dict[str, Any]:
+        channel = self.channels.get(str(p.get("channel", "")))
+        if channel is None or self.bot_user not in channel.get("members", []):
+            return self._error("channel_not_found")
+        needed = ("im:history" if channel["is_im"] else "mpim:history" if channel["is_mpim"]
+                  else "groups:history" if channel["is_private"] else "channels:history")
+        if needed not in self.scopes:
+            return self._error("missing_scope", needed=needed,
+                               provided=",".join(sorted(self.scopes)))
+        shown = [dict(m) for m in self.messages
+                 if m["channel"] == channel["id"] and not m["ephemeral"]]
+        shown += [{"ts": f["ts"], "user": self.bot_user, "text": "", "upload": True,
+                   "files": [{"id": f["id"], "name": f["name"], "title": f["title"]}]}
+                  for f in self.files if f["channel"] == channel["id"]]
+        shown.sort(key=lambda m: float(m["ts"]), reverse=True)  # newest first, like Slack
+        if not _flag(p.get("include_all_metadata")):
+            for m in shown:
+                m.pop("metadata", None)
+        limit = min(int(p.get("limit") or 100), HISTORY_MAX)
+        start = int(p.get("cursor") or 0)
+        page = shown[start:start + limit]
+        more = start + limit < len(shown)
+        return {"messages": page, "has_more": more,
+                "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
 
     def m_chat_postMessage(self, p: dict[str, Any]) -> dict[str, Any]:
         return self._post(p, ephemeral=False)
@@ -180,8 +238,9 @@ class Workspace:
         self.homes[str(p.get("user_id"))] = view
         return {"view": view}
 
-    def m_files_getUploadURLExternal(self, _p: dict[str, Any]) -> dict[str, Any]:
+    def m_files_getUploadURLExternal(self, p: dict[str, Any]) -> dict[str, Any]:
         file_id = f"F{next(self._ids):04d}"
+        self._names[file_id] = str(p.get("filename", ""))
         return {"file_id": file_id, "upload_url": f"{self.url}upload/{file_id}"}
 
     def m_files_completeUploadExternal(self, p: dict[str, Any]) -> dict[str, Any]:
@@ -189,7 +248,9 @@ class Workspace:
         for item in p.get("files") or []:
             record = {"id": item["id"], "title": item.get("title"), "channel": p.get("channel_id"),
                       "content": self._uploads.get(item["id"], b""),
-                      "initial_comment": p.get("initial_comment")}
+                      "initial_comment": p.get("initial_comment"),
+                      "name": self._names.get(item["id"], item.get("title")),
+                      "ts": self._new_ts()}
             self.files.append(record)
             done.append({"id": item["id"], "title": item.get("title")})
         return {"files": done}

@@ -20,6 +20,9 @@ SCOPE_OF = {
     "conversations_invite": "groups:write",
     "conversations_archive": "groups:write",
     "conversations_list": "groups:read",
+    # Reconciling an unclear delivery reads the DM, group DM or private channel it went to.
+    "conversations_history": "im:history",
+    "auth_test": "",  # the bot's own user id: no scope
     "users_info": "users:read",
     "usergroups_users_list": "usergroups:read",
     "files_upload_v2": "files:write",
@@ -44,6 +47,14 @@ def test_every_method_the_adapter_calls_has_its_scope() -> None:
     missing = {SCOPE_OF[m] for m in used if SCOPE_OF[m]} - bot_scopes()
     assert not missing
     assert {"im:write", "commands"} <= bot_scopes()
+
+
+def test_every_kind_of_match_conversation_can_be_read_back() -> None:
+    # DMs, group DMs and private channels: where deliveries go and are looked for again.
+    assert {"im:history", "mpim:history", "groups:history"} <= bot_scopes()
+    setup = (SOURCES / "SETUP.md").read_text()
+    assert all(f"`{scope}`" in setup for scope in ("im:history", "mpim:history",
+                                                   "groups:history"))
 
 
 def test_the_manifest_declares_the_command_home_events_and_socket_mode() -> None:

@@ -26,7 +26,7 @@ async def test_ending_a_match_produces_exactly_the_documented_messages(memory_st
     assert (await bot.join("ana")).ok and (await bot.join("ben")).ok
     assert (await bot.run("mod", "peeradmin match-now")).ok
     await bot.deliver()
-    assert (await bot.run("ana", "peer schedule", when="2026-03-03 18:00")).ok
+    assert (await bot.book("ana", "peer schedule", when="2026-03-03 18:00")).ok
     async with bot.storage.uow_factory() as uow:
         [match] = await uow.matches.list(1)
         ana = await uow.learners.by_platform_id(1, "ana")
@@ -76,7 +76,7 @@ async def _booked_pair(bot: Bot) -> tuple[int, int, int, int]:
     assert (await bot.join("ana")).ok and (await bot.join("ben")).ok
     assert (await bot.run("mod", "peeradmin match-now")).ok
     await bot.deliver()
-    assert (await bot.run("ana", "peer schedule", when="2026-03-03 18:00")).ok
+    assert (await bot.book("ana", "peer schedule", when="2026-03-03 18:00")).ok
     async with bot.storage.uow_factory() as uow:
         [match] = await uow.matches.list(1)
         ana = await uow.learners.by_platform_id(1, "ana")
@@ -105,14 +105,19 @@ async def test_booking_moving_and_cancelling_produce_exactly_the_documented_rows
     assert all(booked[k] is OutboxState.PENDING for k in session_keys)
     assert not before_booking
 
-    assert (await bot.run("ben", "peer reschedule", session=sid, when="2026-03-04 18:00")).ok
+    assert (await bot.book("ben", "peer reschedule", session=sid, when="2026-03-04 18:00")).ok
     moved = await _rows(bot)
-    assert set(moved) - set(booked) == _session_rows(sid, 1, ana, ben)
+    # The proposal's ask (booking is by agreement) and the new version's session rows.
+    assert set(moved) - set(booked) == _session_rows(sid, 1, ana, ben) | {
+        f"match:{mid}:proposal:2:ask:{ana}"}
+    assert moved[f"match:{mid}:proposal:2:ask:{ana}"] is OutboxState.DROPPED  # answered
     assert {k for k in session_keys if moved[k] is OutboxState.DROPPED} == session_keys
     assert all(moved[k] is OutboxState.PENDING for k in _session_rows(sid, 1, ana, ben))
     # Nothing else changed: the match's own rows are as they were.
-    assert {k: s for k, s in moved.items() if not k.startswith(f"session:{sid}:")} == {
-        k: s for k, s in booked.items() if not k.startswith(f"session:{sid}:")}
+    assert {k: s for k, s in moved.items() if not k.startswith(f"session:{sid}:")
+            and ":proposal:" not in k} == {
+        k: s for k, s in booked.items() if not k.startswith(f"session:{sid}:")
+        and ":proposal:" not in k}
 
     assert (await bot.run("ana", "peer cancel", session=sid)).ok
     cancelled = await _rows(bot)

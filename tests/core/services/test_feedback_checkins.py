@@ -40,8 +40,8 @@ async def test_yes_without_a_booking_records_that_they_met(storage) -> None:
 async def test_yes_marks_the_sessions_that_happened_as_done(storage) -> None:
     bot = Bot(storage)
     mid = await pair(bot)
-    assert (await bot.run("ana", "peer schedule", when="2026-03-03 18:00")).ok
-    assert (await bot.run("ana", "peer schedule", when="2026-03-06 18:00")).ok
+    assert (await bot.book("ana", "peer schedule", when="2026-03-03 18:00")).ok
+    assert (await bot.book("ana", "peer schedule", when="2026-03-06 18:00")).ok
     bot.clock.set(utc(2026, 3, 4, 9))
     reply = await bot.run("ben", "peer met", answer="yes")
     assert reply.buttons[0].args["session"] == str((await sessions(bot, mid))[0].id)

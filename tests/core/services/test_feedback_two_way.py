@@ -17,13 +17,13 @@ async def _support_pair(bot: Bot, anonymous: bool = False) -> int:
     assert (await bot.join("sam", mode="offer-support", capacity="2", **SUPPORT)).ok
     assert (await bot.join("nia", mode="need-support", anonymous="yes" if anonymous else "no",
                            **SUPPORT)).ok
-    assert "1 matches" in (await bot.run("mod", "peeradmin match-now")).text
+    assert "1 match," in (await bot.run("mod", "peeradmin match-now")).text
     return int((await matches(bot))[0].id)
 
 
 async def _met_session(bot: Bot, who: str = "sam") -> int:
     """Book Tuesday 18:00 UTC and move the clock past its end; returns the session id."""
-    reply = await bot.run(who, "peer schedule", when="2026-03-03 18:00")
+    reply = await bot.book(who, "peer schedule", when="2026-03-03 18:00")
     assert reply.ok, reply.text
     bot.clock.set(utc(2026, 3, 3, 19, 5))
     return int(reply.buttons[0].args["session"])
@@ -91,7 +91,7 @@ async def test_one_feedback_per_session_editable_for_24_hours(storage) -> None:
     assert not late.ok and "changed for 24 hours" in late.text
     # A new session is a new feedback.
     bot.clock.set(utc(2026, 3, 5, 12))
-    assert (await bot.run("ana", "peer schedule", when="2026-03-05 18:00")).ok
+    assert (await bot.book("ana", "peer schedule", when="2026-03-05 18:00")).ok
     bot.clock.set(utc(2026, 3, 5, 19))
     assert (await bot.run("ana", "peer feedback", **scores)).ok
     assert len(await _feedback(bot)) == 2
@@ -100,7 +100,7 @@ async def test_one_feedback_per_session_editable_for_24_hours(storage) -> None:
 async def test_a_session_cannot_be_rated_before_it_happens(storage) -> None:
     bot = Bot(storage)
     await pair(bot)
-    booked = await bot.run("ana", "peer schedule", when="2026-03-05 18:00")
+    booked = await bot.book("ana", "peer schedule", when="2026-03-05 18:00")
     sid = booked.buttons[0].args["session"]
     early = await bot.run("ana", "peer feedback", session=sid)
     assert not early.ok and "hasn't happened yet" in early.text

@@ -101,24 +101,26 @@ async def test_supporter_capacity_and_group_size_are_bounded(storage) -> None:
 
 async def test_a_round_does_not_store_a_match_whose_member_left_after_the_plan(storage) -> None:
     """The plan is made from one read; a member who left before it is stored stays unmatched
-    (the plan is stored later with the real _store, as a round does after solving)."""
+    (the plan is stored later with the real store_plan, as a round does after solving)."""
     from core.services import rounds
     from core.services.dispatch import effective_settings
+    from core.services.round_store import store_plan
 
     bot = Bot(storage)
     for user in ("ana", "ben"):
         assert (await bot.join(user)).ok
-    async with storage.uow_factory() as uow:
+    async with storage.uow_factory(writes=False) as uow:
         community = await uow.communities.by_external("test", "guild-1")
-        settings = effective_settings(bot.services, community)
-        outcome = await rounds.run_round(bot.services, uow, community, settings, dry_run=True)
-        assert len(outcome.plan.matches) == 1  # ana + ben, planned
+    settings = effective_settings(bot.services, community)
+    outcome = await rounds.run_round(bot.services, community, settings, dry_run=True)
+    assert len(outcome.plan.matches) == 1  # ana + ben, planned
+    async with storage.uow_factory() as uow:
         [ben] = [e for e in await uow.queue.waiting(community.id)
                  if outcome.learners[e.learner_id].platform_user_id == "ben"]
         ben.state = QueueState.LEFT  # ben leaves before the plan is stored
         await uow.queue.update(ben)
-        stored = await rounds._store(uow, community, settings, outcome.round, outcome.plan,
-                                     outcome.learners, outcome.profiles, bot.clock.now())
+        stored = await store_plan(uow, community, settings, outcome.round, outcome.plan,
+                                  outcome.learners, outcome.profiles, bot.clock.now())
         assert stored == []
         await uow.commit()
     async with storage.uow_factory() as uow:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from core.model import Mode
 from core.settings import CommunitySettings
 from tests.helpers import Bot
 from tests.scheduler.support import (
@@ -26,7 +27,7 @@ async def test_booking_a_suggested_time_invites_everyone_and_queues_reminders(st
     mid = await pair(bot)
     [match] = await matches(bot)
     start, end = match.suggested_times[0]
-    reply = await bot.run("ana", "peer schedule", when="1")
+    reply = await bot.book("ana", "peer schedule", when="1")
     assert reply.ok, reply.text
     assert "Booked session #" in reply.text and f"{{t:{unix(start)}:F}}" in reply.text
     [session] = await sessions(bot, mid)
@@ -58,7 +59,7 @@ async def test_booking_a_suggested_time_invites_everyone_and_queues_reminders(st
 async def test_a_typed_time_is_read_in_the_bookers_zone_across_a_dst_change(storage) -> None:
     bot = Bot(storage)  # Monday 2 March 2026: New York is on EST (UTC-5) until 8 March
     mid = await pair(bot, ben=NY)
-    reply = await bot.run("ben", "peer schedule", when="2026-03-10 14:00")  # EDT (UTC-4)
+    reply = await bot.book("ben", "peer schedule", when="2026-03-10 14:00")  # EDT (UTC-4)
     assert reply.ok, reply.text
     [session] = await sessions(bot, mid)
     assert session.start == utc(2026, 3, 10, 18, 0)  # 18:00 in London (GMT) for Ana
@@ -71,45 +72,28 @@ async def test_a_typed_time_is_read_in_the_bookers_zone_across_a_dst_change(stor
 async def test_times_in_the_past_garbage_or_skipped_by_the_clocks_are_refused(storage) -> None:
     bot = Bot(storage)
     await pair(bot, ben=NY)
-    past = await bot.run("ana", "peer schedule", when="2026-03-01 18:00")
+    past = await bot.book("ana", "peer schedule", when="2026-03-01 18:00")
     assert not past.ok and "already passed" in past.text
-    garbage = await bot.run("ana", "peer schedule", when="next tuesday")
+    garbage = await bot.book("ana", "peer schedule", when="next tuesday")
     assert not garbage.ok and "isn't a time I understand" in garbage.text
-    wrong_slot = await bot.run("ana", "peer schedule", when="9")
+    wrong_slot = await bot.book("ana", "peer schedule", when="9")
     assert not wrong_slot.ok and "between 1 and" in wrong_slot.text
-    gap = await bot.run("ben", "peer schedule", when="2026-03-08 02:30")  # NY springs forward
+    gap = await bot.book("ben", "peer schedule", when="2026-03-08 02:30")  # NY springs forward
     assert not gap.ok and "doesn't exist in America/New_York" in gap.text
-
-
-async def test_outside_availability_is_refused_unless_the_community_allows_it(storage) -> None:
-    bot = Bot(storage)
-    mid = await pair(bot)
-    refused = await bot.run("ana", "peer schedule", when="2026-03-04 10:00")
-    assert not refused.ok and "outside the weekly availability of you and {u:ben}" in refused.text
-    assert await sessions(bot, mid) == []
-
-    lenient = Bot(storage, settings=CommunitySettings(allow_outside_availability=True),
-                  community="guild-2")
-    mid2 = await pair(lenient)
-    allowed = await lenient.run("ana", "peer schedule", when="2026-03-04 10:00")
-    assert allowed.ok and "⚠️" in allowed.text
-    [session] = await sessions(lenient, mid2)
-    ben = await learner_id(lenient, "ben")
-    invite = (await rows_by_key(lenient))[f"session:{session.id}:seq0:invite:{ben}"]
-    assert "outside the availability" in invite.payload["text"]
 
 
 async def test_nobody_is_double_booked_within_or_across_matches(storage) -> None:
     bot = Bot(storage)
     await pair(bot)
     assert (await bot.join("cat")).ok
-    assert (await bot.run("ana", "peer schedule", when="2026-03-03 18:00")).ok
-    same = await bot.run("ben", "peer schedule", when="2026-03-03 18:30")
+    assert (await bot.book("ana", "peer schedule", when="2026-03-03 18:00")).ok
+    same = await bot.book("ben", "peer schedule", when="2026-03-03 18:30")
     assert not same.ok and "You already have a session booked then" in same.text
-    other = await add_match(bot, "ana", "cat")
-    across = await bot.run("cat", "peer schedule", when="2026-03-03 18:30", match=other.id)
+    # A second match of another mode (one mode allows one active match: migration 0005).
+    other = await add_match(bot, "ana", "cat", kind=Mode.ACCOUNTABILITY)
+    across = await bot.book("cat", "peer schedule", when="2026-03-03 18:30", match=other.id)
     assert not across.ok and "{u:ana} already has a session booked then" in across.text
-    touching = await bot.run("cat", "peer schedule", when="2026-03-03 19:00", match=other.id)
+    touching = await bot.book("cat", "peer schedule", when="2026-03-03 19:00", match=other.id)
     assert touching.ok, touching.text
 
 
@@ -117,35 +101,35 @@ async def test_monthly_quota_per_learner_says_when_it_resets(storage) -> None:
     bot = Bot(storage, settings=CommunitySettings(monthly_sessions_per_learner=2,
                                                   timezone="Europe/London"))
     await pair(bot)
-    assert (await bot.run("ana", "peer schedule", when="2026-03-03 18:00")).ok
-    assert (await bot.run("ben", "peer schedule", when="2026-03-05 18:00")).ok
-    third = await bot.run("ana", "peer schedule", when="2026-03-12 18:00")
+    assert (await bot.book("ana", "peer schedule", when="2026-03-03 18:00")).ok
+    assert (await bot.book("ben", "peer schedule", when="2026-03-05 18:00")).ok
+    third = await bot.book("ana", "peer schedule", when="2026-03-12 18:00")
     # April starts at midnight London time, which is BST by then: 23:00 UTC on 31 March.
     assert not third.ok and "limit of 2 sessions in March" in third.text
     assert f"{{t:{unix(utc(2026, 3, 31, 23, 0))}:F}}" in third.text
-    april = await bot.run("ana", "peer schedule", when="2026-04-01 18:00")
+    april = await bot.book("ana", "peer schedule", when="2026-04-01 18:00")
     assert april.ok, april.text  # counted in April
     # Cancelling frees a place; moving inside the month does not count twice.
     [first, *_] = await sessions(bot, (await matches(bot))[0].id)
-    assert (await bot.run("ana", "peer reschedule", session=first.id, when="2026-03-04 18:00")).ok
+    assert (await bot.book("ana", "peer reschedule", session=first.id, when="2026-03-04 18:00")).ok
     assert (await bot.run("ana", "peer cancel", session=first.id)).ok
-    assert (await bot.run("ana", "peer schedule", when="2026-03-12 18:00")).ok
+    assert (await bot.book("ana", "peer schedule", when="2026-03-12 18:00")).ok
 
 
 async def test_monthly_quota_per_community(storage) -> None:
     bot = Bot(storage, settings=CommunitySettings(monthly_sessions_per_community=1))
     await pair(bot)
-    assert (await bot.run("ana", "peer schedule", when="2026-03-03 18:00")).ok
-    second = await bot.run("ben", "peer schedule", when="2026-03-05 18:00")
+    assert (await bot.book("ana", "peer schedule", when="2026-03-03 18:00")).ok
+    second = await bot.book("ben", "peer schedule", when="2026-03-05 18:00")
     assert not second.ok and "This community has reached its limit of 1" in second.text
 
 
 async def test_reschedule_moves_the_invite_and_every_reminder(storage) -> None:
     bot = Bot(storage)
     mid = await pair(bot)
-    assert (await bot.run("ana", "peer schedule", when="2026-03-05 18:00")).ok
+    assert (await bot.book("ana", "peer schedule", when="2026-03-05 18:00")).ok
     [session] = await sessions(bot, mid)
-    moved = await bot.run("ben", "peer reschedule", session=session.id, when="2026-03-06 19:00")
+    moved = await bot.book("ben", "peer reschedule", session=session.id, when="2026-03-06 19:00")
     assert moved.ok and "Moved session" in moved.text, moved.text
     [after] = await sessions(bot, mid)
     assert (after.start, after.sequence, after.ics_uid) == (utc(2026, 3, 6, 19), 1, session.ics_uid)
@@ -164,7 +148,7 @@ async def test_reschedule_moves_the_invite_and_every_reminder(storage) -> None:
 async def test_cancel_sends_a_cancel_invite_and_drops_the_reminders(storage) -> None:
     bot = Bot(storage)
     mid = await pair(bot)
-    assert (await bot.run("ana", "peer schedule", when="2026-03-05 18:00")).ok
+    assert (await bot.book("ana", "peer schedule", when="2026-03-05 18:00")).ok
     [session] = await sessions(bot, mid)
     intruder = await bot.run("eve", "peer cancel", session=session.id)
     assert not intruder.ok and "no session number" in intruder.text
@@ -190,7 +174,7 @@ async def test_sessions_lists_what_is_coming(storage) -> None:
     await pair(bot)
     empty = await bot.run("ana", "peer sessions")
     assert "no upcoming sessions" in empty.text
-    assert (await bot.run("ana", "peer schedule", when="2026-03-05 18:00")).ok
+    assert (await bot.book("ana", "peer schedule", when="2026-03-05 18:00")).ok
     listed = await bot.run("ben", "peer sessions")
     assert f"{{t:{unix(utc(2026, 3, 5, 18))}:F}}" in listed.text and "{u:ana}" in listed.text
     assert listed.buttons and listed.buttons[0].action == "peer cancel"
@@ -204,7 +188,8 @@ async def test_a_passed_suggested_time_is_booked_in_a_later_week(storage) -> Non
     [match] = await matches(bot)
     first = match.suggested_times[0][0]
     bot.clock.set(first + timedelta(days=1))
-    reply = await bot.run("ana", "peer schedule", when="1")
-    assert reply.ok and "later week" in reply.text
+    proposed = await bot.run("ana", "peer schedule", when="1")
+    assert proposed.ok and "later week" in proposed.text
+    assert (await bot.run("ben", "peer accept", proposal=proposed.buttons[0].args["proposal"])).ok
     [session] = await sessions(bot, mid)
     assert session.start == first + timedelta(days=7)
