@@ -29,7 +29,8 @@ from core.matching.score import Scorer
 REGION = 12  # learners re-solved together in a repair
 RESTARTS = 2  # seeded restarts for small blocks
 REPAIRS = 2  # rounds of repair + search for small blocks
-BIG_REPAIRS = 2  # ... for big blocks: a repair is linear in the block (regions of REGION)
+BIG_REPAIRS = 1  # ... for big blocks: a repair is linear in the block (regions of BIG_REGION)
+BIG_REGION = 9  # smaller regions in big blocks: an exact re-solve costs ~2^size
 FULL_SEARCH = 100  # blocks up to this size get the full search; bigger ones a linear one
 FAN = 6  # in big blocks: neighbours whose groups a learner may join
 Group = tuple[int, ...]
@@ -90,7 +91,7 @@ def solve(scorer: Scorer, members: np.ndarray, edges: Edges, seed: int, lo: int,
         local_search(state, ids, adj, seed + attempt, passes if small else 1, everyone=small,
                      fan=len(ids) if small else FAN)
         for _ in range(REPAIRS if small else BIG_REPAIRS):
-            if not (repair(state, adj) and local_search(
+            if not (repair(state, adj, REGION if small else BIG_REGION) and local_search(
                     state, ids, adj, seed, passes if small else 1, everyone=small,
                     fan=len(ids) if small else FAN)):
                 break
@@ -175,7 +176,7 @@ def _found(state: Groups, m: int, near: list[int]) -> bool:
     return True
 
 
-def repair(state: Groups, adj: dict[int, list[int]]) -> bool:
+def repair(state: Groups, adj: dict[int, list[int]], size: int = REGION) -> bool:
     """Re-solve each group with its neighbouring groups and free neighbours exactly."""
     improved = False
     for gid in sorted(state.groups):
@@ -186,10 +187,10 @@ def repair(state: Groups, adj: dict[int, list[int]]) -> bool:
         for m in list(region):
             for v in adj.get(m, []):
                 other = state.where.get(v)
-                if other is None and v not in region and len(region) < REGION:
+                if other is None and v not in region and len(region) < size:
                     region.append(v)
                 elif other is not None and other not in taken \
-                        and len(region) + len(state.groups[other]) <= REGION:
+                        and len(region) + len(state.groups[other]) <= size:
                     taken.add(other)
                     region.extend(state.groups[other])
         before = sum(state.value(state.groups[t]) or 0.0 for t in taken)

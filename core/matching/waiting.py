@@ -15,7 +15,7 @@ import numpy.typing as npt
 
 from core.matching.explain import SETUP_WORDS, hours_text
 from core.matching.features import F32, I64, lang_share_table, setup_fit_table
-from core.matching.score import Scorer, min_slots
+from core.matching.score import Scorer, min_slots, shared_session
 from core.matching.types import Candidate
 from core.model import Mode
 from core.text import join_words, with_article
@@ -35,28 +35,26 @@ def explain_waiting(scorer: Scorer, group: I64, left: list[int], *,
     at_need = np.flatnonzero([m is Mode.NEED_SUPPORT for m in modes])
     everyone = np.arange(len(group))
     colf = pool.slots[group].astype(np.float32)
-    runf = pool.runs[group].astype(np.float32)
     out: dict[int, str] = {}
     step = max(1, 1_000_000 // max(1, len(group)))
     for r0 in range(0, len(left), step):
         rows = np.array(left[r0:r0 + step], dtype=np.int64)
         shared = pool.slots[rows].astype(np.float32) @ colf.T
-        sessions = pool.runs[rows].astype(np.float32) @ runf.T
         for k, i in enumerate(rows.tolist()):
             mode = pool.cands[i].mode
             if mode is Mode.NEED_SUPPORT or mode is Mode.OFFER_SUPPORT:
                 at = at_offer if mode is Mode.NEED_SUPPORT else at_need
-                others, hours, runs = group[at], shared[k, at], sessions[k, at]
+                others, hours = group[at], shared[k, at]
             else:  # everybody else in the block: mask out oneself
                 me = int(np.searchsorted(group, i))
                 keep = everyone != me
-                others, hours, runs = group[keep], shared[k][keep], sessions[k][keep]
-            out[pool.cands[i].learner_id] = _reason(scorer, i, others, (hours, runs), tables,
+                others, hours = group[keep], shared[k][keep]
+            out[pool.cands[i].learner_id] = _reason(scorer, i, others, hours, tables,
                                                    group_min, alone=len(left) == 1)
     return out
 
 
-def _reason(scorer: Scorer, i: int, others: I64, time: tuple[F32, F32],
+def _reason(scorer: Scorer, i: int, others: I64, shared: F32,
             tables: tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]], group_min: int,
             *, alone: bool) -> str:
     pool = scorer.pool
@@ -90,13 +88,14 @@ def _reason(scorer: Scorer, i: int, others: I64, time: tuple[F32, F32],
         # Any one shared language will do, so the list is an "or".
         spoken = join_words(sorted(c.languages), "or") or "your language"
         return f"{who} on {topic} speaks {spoken} yet."
-    shared, runs = time
     time_ok = lang_ok & (shared >= min_slots(pool) - 0.5)
     if not time_ok.any():
         h = hours_text(pool.settings.min_overlap_hours)
         return (f"{who} on {topic} shares enough free time with you "
                 f"(you need at least {h} a week in common).")
-    session_ok = time_ok & (runs > 0.5)
+    session_ok = time_ok.copy()  # checked only where the hours suffice: packed words
+    near = np.flatnonzero(time_ok)
+    session_ok[near] = shared_session(pool, np.full(len(near), i, dtype=np.int64), others[near])
     if not session_ok.any():
         length = pool.settings.session_minutes
         return (f"{who} on {topic} is free at the same time as you for a whole "
