@@ -295,7 +295,12 @@ async def one_run(url: str, learners: int, rate: float, seconds: float, users: i
         raise
     finally:
         bot.terminate()
-        bot.wait(30)
+        try:
+            await asyncio.to_thread(bot.wait, 30)
+        except subprocess.TimeoutExpired:  # still working through a backlog: stop it
+            print("  (the bot was still busy 30 s after SIGTERM: killed)", flush=True)
+            bot.kill()
+            await asyncio.to_thread(bot.wait)
         await fake.stop()
     if os.environ.get("PEERMATCH_LOAD_LOG"):  # where the bot's warnings went, for a look
         shutil.copyfile(workdir / "bot.log", os.environ["PEERMATCH_LOAD_LOG"])

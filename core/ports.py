@@ -371,10 +371,11 @@ class AcceptedWorkRepository(Protocol):
 
     async def add(self, work: AcceptedWork) -> AcceptedWork: ...
 
-    async def claim(self, now: datetime, lease_until: datetime, token: str,
-                    limit: int) -> builtins.list[AcceptedWork]:
+    async def claim(self, now: datetime, lease_until: datetime, token: str, limit: int,
+                    platforms: Sequence[str] = ()) -> builtins.list[AcceptedWork]:
         """Claim rows still to run (``pending``) or to answer (``done``) whose lease is free
-        (never claimed, or ``claimed_until <= now``), oldest first: each gets ``token``,
+        (never claimed, or ``claimed_until <= now``), oldest first, that this runner can do:
+        instant matches, and commands of ``platforms``. Each gets ``token``,
         ``claimed_until = lease_until`` and, when pending, one more attempt. SKIP LOCKED
         where supported, so two runners never claim the same row."""
         ...

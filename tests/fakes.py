@@ -22,7 +22,7 @@ from typing import Any, Self, cast
 
 from core import model as md
 from core import ports
-from core.accepted import AcceptedWork, WorkState
+from core.accepted import AcceptedWork, WorkKind, WorkState
 from core.ports import ReadOnlyUnit, StorageConflict
 
 _MISSING = object()
@@ -616,10 +616,11 @@ class _Accepted(_Repo):
         ok = work is not None and work.claim_token == token and work.state in self._open
         return work if ok else None
 
-    async def claim(self, now: datetime, lease_until: datetime, token: str,
-                    limit: int) -> list[AcceptedWork]:
+    async def claim(self, now: datetime, lease_until: datetime, token: str, limit: int,
+                    platforms: Sequence[str] = ()) -> list[AcceptedWork]:
         free = self._rows(lambda w: w.state in self._open
-                          and (w.claimed_until is None or w.claimed_until <= now),
+                          and (w.claimed_until is None or w.claimed_until <= now)
+                          and (w.kind is WorkKind.INSTANT_MATCH or w.platform in platforms),
                           key=lambda w: (w.accepted_at, w.id))[:limit]
         for work in free:
             work.attempts += work.state is WorkState.PENDING

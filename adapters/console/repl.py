@@ -19,6 +19,7 @@ from adapters.console.render import render_reply
 from core import catalogue
 from core.ports import Deliverer
 from core.replies import FormRequest, Reply
+from core.services import accepted
 from core.services.context import Actor, CommandRequest, Services
 from core.services.delivery import drain
 from core.services.dispatch import handle
@@ -174,7 +175,9 @@ class Console:
         return values
 
     async def deliver(self) -> None:
-        """Deliver every outbox row due now."""
+        """Run accepted follow-ups (an instant match after a join), then deliver every
+        outbox row due now."""
+        await accepted.run_pending(self.services, "console", {})
         await drain(self.services.uow_factory, self.services.clock, self.deliverers)
 
     async def repl(self) -> None:

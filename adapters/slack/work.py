@@ -41,23 +41,34 @@ class Tracker:
         self._idle.set()
         self._tasks: set[asyncio.Task[None]] = set()
 
-    @asynccontextmanager
-    async def track(self) -> AsyncIterator[None]:
+    def _enter(self) -> None:
         self._busy += 1
         self._idle.clear()
+
+    def _leave(self) -> None:
+        self._busy -= 1
+        if self._busy == 0:
+            self._idle.set()
+
+    @asynccontextmanager
+    async def track(self) -> AsyncIterator[None]:
+        self._enter()
         try:
             yield
         finally:
-            self._busy -= 1
-            if self._busy == 0:
-                self._idle.set()
+            self._leave()
 
     def spawn(self, work: Callable[[], Awaitable[None]]) -> None:
-        """Run ``work`` after the current interaction, tracked like one (a reference is
-        kept: the loop holds tasks only weakly)."""
+        """Run ``work`` after the current interaction, tracked like one from now on (not
+        only once the task starts: a drain right after must wait for it). A reference is
+        kept: the loop holds tasks only weakly."""
+        self._enter()
+
         async def tracked() -> None:
-            async with self.track():
+            try:
                 await work()
+            finally:
+                self._leave()
 
         task = asyncio.ensure_future(tracked())
         self._tasks.add(task)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -28,11 +29,13 @@ class SqlAcceptedWorkRepository(SqlRepository):
                                           "state": work.state.value}, "accepted work")
         return work
 
-    async def claim(self, now: datetime, lease_until: datetime, token: str,
-                    limit: int) -> list[AcceptedWork]:
+    async def claim(self, now: datetime, lease_until: datetime, token: str, limit: int,
+                    platforms: Sequence[str] = ()) -> list[AcceptedWork]:
         rows = (await self.conn.execute(
             select(aw).where(aw.c.state.in_(_OPEN),
-                             or_(aw.c.claimed_until.is_(None), aw.c.claimed_until <= now))
+                             or_(aw.c.claimed_until.is_(None), aw.c.claimed_until <= now),
+                             or_(aw.c.kind == WorkKind.INSTANT_MATCH.value,
+                                 aw.c.platform.in_(list(platforms))))
             .order_by(aw.c.accepted_at, aw.c.id).limit(limit)
             .with_for_update(skip_locked=True))).all()
         claimed = []

@@ -73,13 +73,9 @@ async def claim(services: Services, token: str, platforms: Sequence[str],
     """Claim what this runner can do: instant matches, and commands of ``platforms``."""
     now = services.clock.now()
     async with services.uow_factory() as uow:
-        rows = await uow.accepted.claim(now, now + LEASE, token, limit)
-        mine = [w for w in rows if w.kind is WorkKind.INSTANT_MATCH or w.platform in platforms]
-        for other in [w for w in rows if w not in mine]:  # not ours to run: let go at once
-            assert other.id is not None
-            await uow.accepted.extend(other.id, token, now)
+        rows = await uow.accepted.claim(now, now + LEASE, token, limit, platforms)
         await uow.commit()
-    return mine
+    return rows
 
 
 async def _renew(services: Services, work: AcceptedWork) -> None:

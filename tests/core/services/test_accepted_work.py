@@ -139,3 +139,14 @@ async def test_work_that_never_finishes_is_given_up_and_the_person_told(storage:
     assert not told.ok and "did not happen" in told.text
     [row] = await _rows(bot)
     assert row.state is WorkState.FAILED
+
+
+async def test_a_runner_leaves_other_platforms_commands_alone(storage: Any) -> None:
+    bot = Bot(storage)
+    await accepted.accept(bot.services, _match_now(bot))  # a 'test' platform command
+    for n in range(MAX_ATTEMPTS + 1):  # e.g. `peermatch console` on the bot's database
+        assert await accepted.run_pending(bot.services, f"console{n}", {}) == 0
+    [row] = await _rows(bot)
+    assert (row.state, row.attempts) == (WorkState.PENDING, 0)  # never started, not given up
+    answers = Answers(bot)
+    assert await accepted.run_pending(bot.services, "slack", {"test": answers}) == 1
