@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from adapters.sql.migrate import DatabaseMismatch, downgrade, upgrade
-from bot.config import Config, ConfigError, load_config
+from bot.config import DEMO_DB, Config, ConfigError, DatabaseConfig, load_config
 from core.ports import StorageUnavailable
 
 EXIT_CONFIG = 2
@@ -94,7 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"peermatch: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    url = args.database or config.database.url
+    url = _database(args, config)
     if args.command in _COMPUTING:
         from bot.process import one_blas_thread_per_process
 
@@ -113,6 +113,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_DATABASE
     except KeyboardInterrupt:
         return 130
+
+
+# The demo keeps its own file (`peermatch demo` starts it afresh each time); the commands that
+# look at data use it while the configured default database does not exist yet, and say so.
+_LOOKING = ("console", "export", "round")
+_QUIET = ("version", "demo")  # print nothing about a database: none, or their own
+
+
+def _database(args: argparse.Namespace, config: Config) -> str:
+    """The database URL this command opens, told on stderr (stdout may be a CSV)."""
+    url = args.database or config.database.url
+    default = DatabaseConfig().url
+    if (not args.database and url == default and args.command in _LOOKING
+            and not _sqlite_path(default).exists() and DEMO_DB.exists()):
+        url = f"sqlite+aiosqlite:///{DEMO_DB}"
+        print(f"peermatch: no database at {_sqlite_path(default)} yet, so this is the demo's "
+              f"({DEMO_DB}); choose one with --database or [database] url.", file=sys.stderr)
+    elif args.command not in _QUIET:
+        print(f"peermatch: database {_redacted(url)}", file=sys.stderr)
+    return url
+
+
+def _sqlite_path(url: str) -> Path:
+    return Path(url.removeprefix("sqlite+aiosqlite:///"))
 
 
 def _confirm_downgrade(url: str, revision: str) -> bool:

@@ -14,7 +14,7 @@ from adapters.console.render import render_text
 from adapters.console.repl import PLATFORM, Console
 from adapters.sql.migrate import upgrade
 from bot.app import App, build_app, setup_logging
-from bot.config import Config
+from bot.config import DEMO_DB, Config
 from bot.sample import sample_rows
 from core.model import Community
 from core.ports import StorageUnavailable
@@ -28,7 +28,6 @@ from core.services.lookup import people
 from core.services.reports import write_export
 from core.services.rounds import run_round, summary
 
-DEMO_DB = Path("var/demo.db")
 DEMO_COMMUNITY = "default"
 DEMO_SEED = 42
 
@@ -156,9 +155,12 @@ async def demo(config: Config, learners: int, *, keep: bool) -> int:
         )
         result = await drain(app.services.uow_factory, app.services.clock, {PLATFORM: quiet})
         print(f"Delivered {result.sent} DMs and private spaces (console).")
+        print(f"The CLI looks at this database ({DEMO_DB}) until the configured one exists, "
+              "e.g. `peermatch export learners`.")
         if not sys.stdin.isatty():
             return 0
-        print("\nTry: `as ana` then `/peer status`; `as moderator` then `/peeradmin queue`.")
+        print("\nTry: `as ana` then `/peer status`; `as moderator` then `/peeradmin queue`; "
+              "`who` lists who is who.")
         await Console(app.services, DEMO_COMMUNITY, sys.stdin, sys.stdout).repl()
         return 0
     finally:

@@ -68,6 +68,11 @@ def _url_path(path: str) -> str:
 _DATABASES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
 
 
+# `peermatch demo`'s own SQLite file (started afresh each time); bot/cli.py looks there when
+# the default database does not exist yet, and says so.
+DEMO_DB = Path("var/demo.db")
+
+
 @dataclass(frozen=True)
 class DatabaseConfig:
     url: str = setting("sqlite+aiosqlite:///var/peermatch.db",

@@ -242,6 +242,10 @@ class SessionRepository(Protocol):
         """Ids of the community's matches that have at least one session not cancelled."""
         ...
 
+    async def for_community(self, community_id: int) -> builtins.list[Session]:
+        """Every session of the community's matches (one statement: stats)."""
+        ...
+
 
 class ProposalRepository(Protocol):
     async def add(self, proposal: Proposal) -> Proposal: ...
@@ -345,6 +349,10 @@ class OutboxRepository(Protocol):
 
     async def existing_keys(self, keys: Sequence[str]) -> set[str]:
         """Which of these idempotency keys are stored already (any state)."""
+        ...
+
+    async def keys_starting(self, community_id: int, prefix: str) -> builtins.list[str]:
+        """The idempotency keys of the community's messages that start with ``prefix``."""
         ...
 
     async def with_prefix(self, community_id: int, key_prefix: str,

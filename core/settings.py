@@ -77,6 +77,9 @@ class CommunitySettings:
         {}, 'topics matched together (topic = family), e.g. { "Calculus I" = "calculus", '
         '"Calculus II" = "calculus" }', chat=False)
     cohorts: tuple[str, ...] = setting((), "cohorts learners choose from; empty = free text")
+    icebreakers: dict[str, str] = setting(
+        {}, 'conversation starters per topic for match intros (topic = "question | question"); '
+        "topics without one use the shipped lists", chat=False)
     languages: tuple[str, ...] = setting((
         "English", "Spanish", "Portuguese", "French", "German", "Arabic", "Hindi", "Swahili",
     ), "languages learners choose from", min_items=1)

@@ -400,6 +400,10 @@ class _Sessions(_Repo):
     async def for_match(self, match_id: int) -> list[md.Session]:
         return self._rows(lambda s: s.match_id == match_id, key=lambda s: (s.start, s.id))
 
+    async def for_community(self, community_id: int) -> list[md.Session]:
+        mids = self._match_ids(lambda m: m.community_id == community_id)
+        return self._rows(lambda s: s.match_id in mids, key=lambda s: (s.start, s.id))
+
     async def matches_with_sessions(self, community_id: int) -> set[int]:
         mids = self._match_ids(lambda m: m.community_id == community_id)
         return {s.match_id for s in self._rows(
@@ -577,6 +581,10 @@ class _Outbox(_Repo):
     async def existing_keys(self, keys: Sequence[str]) -> set[str]:
         stored = {m.idempotency_key for m in self.u.data(self.table).values()}
         return stored & set(keys)
+
+    async def keys_starting(self, community_id: int, prefix: str) -> list[str]:
+        return [m.idempotency_key for m in self._rows(
+            lambda m: m.community_id == community_id and m.idempotency_key.startswith(prefix))]
 
     async def with_prefix(self, community_id: int, key_prefix: str,
                           sent_since: datetime | None = None) -> list[md.OutboxMessage]:

@@ -187,16 +187,40 @@ class Console:
                 return
             await self.meta_or_command(line.strip())
 
+    async def _become(self, typed: str) -> None:
+        """``as <who>``: a user id, or a display name in any case ("as Ana" as the round
+        printed it); someone new only when nobody has that id or name."""
+        if not typed:
+            self.user = MODERATOR
+            self._write(f"You are now @{self.user}.")
+            return
+        pp = await self._people()
+        folded = typed.casefold()
+        found = ([typed] if typed in pp else
+                 [uid for uid, (n, _) in pp.items() if n.casefold() == folded]
+                 or [uid for uid in pp if uid.casefold() == folded])
+        if len(found) > 1:
+            shown = ", ".join(f"{pp[u][0]} (`as {u}`)" for u in sorted(found))
+            self._write(f"Several people are called {typed}: {shown}. Use the id.")
+            return
+        if found:
+            self.user = found[0]
+            self._write(f"You are now @{pp[self.user][0]} (id {self.user}).")
+        else:
+            self.user = typed
+            self._write(f"You are now @{typed}: someone new (created on your first command; "
+                        "`who` lists who is who).")
+
     async def meta_or_command(self, line: str) -> None:
         if not line or line.startswith("#"):
             return
         if line.startswith("as "):
-            self.user = line[3:].strip().lstrip("@") or MODERATOR
-            self._write(f"You are now @{self.user}.")
+            await self._become(line[3:].strip().lstrip("@"))
         elif line == "who":
             pp = await self._people()
             self._write(
-                ", ".join(f"@{n} ({uid})" for uid, (n, _) in sorted(pp.items())) or "(nobody yet)"
+                "; ".join(f"{n} (`as {uid}`)" for uid, (n, _) in sorted(pp.items()))
+                or "(nobody yet)"
             )
         elif line == "deliver":
             await self.deliver()

@@ -20,7 +20,7 @@ from discord.http import Route
 
 from adapters.discord.once import post_once, send_steps
 from adapters.discord.render import render_text
-from adapters.steps import Steps
+from adapters.steps import Steps, step_nonce
 from core.messages import CloseSpace, OpenSpace
 from core.ports import DeliveryError
 
@@ -201,7 +201,12 @@ async def _close(client: discord.Client, space: Any, close: CloseSpace) -> None:
     reason = f"PeerMatch: match #{close.match_id} ended"
     if close.action == "delete":
         await space.delete(reason=reason)
-    elif isinstance(space, discord.Thread):
+        return
+    if close.text:
+        # Said first, so the members of an archived (read-only) space also see why; the
+        # nonce makes a retry after a failed archive answer with the same message.
+        await space.send(close.text, nonce=step_nonce(close.key, "closing"))
+    if isinstance(space, discord.Thread):
         await space.edit(archived=True, locked=True, reason=reason)
     elif isinstance(space, discord.TextChannel):
         bot_id = client.user.id if client.user else 0

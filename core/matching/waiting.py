@@ -13,13 +13,15 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from core.matching.explain import SETUP_WORDS, _join, hours_text
+from core.matching.explain import SETUP_WORDS, hours_text
 from core.matching.features import F32, I64, lang_share_table, setup_fit_table
 from core.matching.score import Scorer, min_slots
 from core.matching.types import Candidate
 from core.model import Mode
+from core.text import join_words, with_article
 
-NEXT = "you'll be first in line next round"
+# Says nothing about a place in line: `/peer status` shows the position next to it.
+NEXT = "your waiting time counts in your favour next round"
 
 
 def explain_waiting(scorer: Scorer, group: I64, left: list[int], *,
@@ -70,7 +72,9 @@ def _reason(scorer: Scorer, i: int, others: I64, time: tuple[F32, F32],
             f"{NEXT} when someone does.",
             Mode.OFFER_SUPPORT: f"No one has asked for support on {topic} yet.",
         }.get(
-            c.mode, f"No one else is waiting for a {c.mode.label.lower()} on {topic} yet; {NEXT}."
+            c.mode,
+            f"No one else is waiting for {with_article(c.mode.label.lower())} on {topic} yet; "
+            f"{NEXT}.",
         )
     who = {
         Mode.NEED_SUPPORT: "No supporter",
@@ -83,7 +87,9 @@ def _reason(scorer: Scorer, i: int, others: I64, time: tuple[F32, F32],
         return f"{who} on {topic} is up for {words} yet (you asked for {words} only)."
     lang_ok = setup_ok & tables[1][code, pool.compat[others]]
     if not lang_ok.any():
-        return f"{who} on {topic} speaks {_join(sorted(c.languages)) or 'your language'} yet."
+        # Any one shared language will do, so the list is an "or".
+        spoken = join_words(sorted(c.languages), "or") or "your language"
+        return f"{who} on {topic} speaks {spoken} yet."
     shared, runs = time
     time_ok = lang_ok & (shared >= min_slots(pool) - 0.5)
     if not time_ok.any():

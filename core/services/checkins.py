@@ -148,9 +148,10 @@ async def record_met(ctx: Ctx, match: Match) -> Session | None:
             await ctx.uow.sessions.update(s)
     if past:
         return max(past, key=lambda s: s.start)
-    length = timedelta(minutes=ctx.settings.session_minutes)
+    # They met between the match and now: never a session that starts before the match.
+    start = max(ctx.now - timedelta(minutes=ctx.settings.session_minutes), match.created_at)
     return await ctx.uow.sessions.add(Session(
-        match.id, ctx.now - length, ctx.now, ctx.learner.id, f"met-{match.id}@{UID_DOMAIN}",
+        match.id, start, ctx.now, ctx.learner.id, f"met-{match.id}@{UID_DOMAIN}",
         state=SessionState.DONE))
 
 

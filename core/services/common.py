@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from core.cron import CronError, next_fire, parse_cron
 from core.model import Learner, Match, QueueEntry
 from core.ports import UnitOfWork
-from core.replies import mention
+from core.replies import mention, ts
 from core.services.context import Ctx
 from core.services.errors import Refusal
+from core.settings import CommunitySettings
 
 
 def waited(since: datetime, now: datetime) -> str:
@@ -68,6 +70,19 @@ async def active_match(ctx: Ctx, match_number: int | None, *, ended_ok: bool = F
             raise Refusal("You haven't been matched yet, so there's no one to rate.")
         raise Refusal("You don't have an active match right now. `/peer join` to find one.")
     return max(active or pool, key=lambda m: m.created_at)
+
+
+def next_round_line(settings: CommunitySettings, now: datetime) -> str:
+    """When the next matching round runs, for a learner: an instant placeholder (each
+    platform shows it in the reader's own zone), or that a moderator runs them by hand."""
+    try:
+        spec = parse_cron(settings.schedule)
+    except CronError:
+        spec = None  # a schedule that no longer parses runs nothing (settings' fallback)
+    when = next_fire(spec, now, settings.timezone or "UTC") if spec is not None else None
+    if when is None:
+        return "Matching rounds here are started by a moderator (there is no schedule)."
+    return f"The next matching round runs {ts(when)} ({ts(when, 'R')})."
 
 
 async def queue_position(uow: UnitOfWork, entry: QueueEntry) -> tuple[int, int]:

@@ -38,7 +38,7 @@ from core.replies import Button
 from core.services import tombstones
 from core.services.notify import dm_members, open_space, schedule_checkins
 from core.services.nudges import drop_nudges, schedule_nudges
-from core.services.proposal_messages import ask_members, tell_declined
+from core.services.proposal_messages import ask_members, tell_declined, withdraw_open_proposals
 from core.services.reminders import drop_session_rows, write_cancel_rows, write_session_rows
 from core.settings import CommunitySettings
 
@@ -60,7 +60,8 @@ async def cancel_sessions(uow: UnitOfWork, _settings: CommunitySettings,
             await uow.sessions.update(session)
             await drop_session_rows(uow, session, "session cancelled: match ended")
             if session.start > event.at:
-                await write_cancel_rows(uow, match, session, learners, event.by or -1, event.at)
+                await write_cancel_rows(uow, match, session, learners, event.by or -1, event.at,
+                                        match_ended=True)
 
 
 async def drop_match_rows(uow: UnitOfWork, _settings: CommunitySettings,
@@ -185,7 +186,8 @@ async def delete_pending_to_them(uow: UnitOfWork, _settings: CommunitySettings,
 
 EFFECTS: dict[type[Event], tuple[Handler, ...]] = {
     MatchMade: (dm_members, open_space, schedule_checkins, schedule_nudges),
-    MatchEnded: (cancel_sessions, drop_match_rows, close_space, tell_ended_by_moderator),
+    MatchEnded: (cancel_sessions, withdraw_open_proposals, drop_match_rows, close_space,
+                 tell_ended_by_moderator),
     MemberLeft: (tell_others,),
     Paused: (drop_pause_end, schedule_pause_end),
     Resumed: (drop_pause_end,),

@@ -10,10 +10,11 @@ from core.accepted import FOLLOW_UP, instant_match_work
 from core.availability import AvailabilityError, describe, parse_availability
 from core.model import Mode, Profile, QueueEntry, Setup
 from core.replies import Button, FormRequest, Reply, ts
-from core.services.common import queue_position, waited
+from core.services.common import next_round_line, queue_position, waited
 from core.services.context import Ctx
 from core.services.errors import Refusal
 from core.services.feedback import rating_of
+from core.text import with_article
 from core.timezones import timezone_note
 
 _PROFILE_FIELDS = (
@@ -151,8 +152,9 @@ async def enqueue(ctx: Ctx, profile: Profile) -> Reply:
     return Reply(
         text=(
             f"You're in the queue for **{profile.mode.label}** on **{profile.topic}** "
-            f"({pos} of {total} waiting). I'll DM you when you're matched.{anon}\n"
-            f"{reading}\n"
+            f"({pos} of {total} waiting for {with_article(profile.mode.label.lower())}, in "
+            f"order of joining). I'll DM you when you're matched.{anon}\n"
+            f"{next_round_line(ctx.settings, ctx.now)}\n{reading}\n"
             "`/peer status` any time; `/peer leave` to leave."
         ),
         buttons=(
@@ -227,9 +229,12 @@ async def profile(ctx: Ctx, args: dict[str, Any]) -> Reply:
                               Button("Rejoin", "peer rejoin", style="primary")))
     if not _has_form_fields(args):
         return Reply(text="Edit your profile.",
-                     form=FormRequest(f"join-{saved.mode.value}", profile_values(saved, ctx),
+                     form=FormRequest(catalogue.profile_form(saved.mode).name,
+                                      profile_values(saved, ctx),
                                       submit_command="peer profile",
                                       context={"action": "edit"}))
-    updated = build_profile(ctx, saved.mode, args)
+    # An edit changes what it names; every other field keeps its saved value (typing
+    # `profile edit availability:"Mon 10-12"` must not ask again for the topic).
+    updated = build_profile(ctx, saved.mode, {**profile_values(saved, ctx), **args})
     await ctx.uow.profiles.save(updated)
     return Reply(text=f"Saved. Your profile:\n{describe_profile(updated)}\n{understood(updated)}")

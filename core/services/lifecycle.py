@@ -7,13 +7,20 @@ from typing import Any
 
 from core import catalogue
 from core.events import Forgotten, Paused, Resumed
-from core.model import QueueState
+from core.model import Mode, QueueEntry, QueueState
 from core.replies import Button, Reply, ts
 from core.services import effects, ending
-from core.services.common import active_match, name_for, queue_position, waited
+from core.services.common import (
+    active_match,
+    name_for,
+    next_round_line,
+    queue_position,
+    waited,
+)
 from core.services.context import Ctx
 from core.services.errors import Refusal
 from core.services.notify import match_buttons, times_text
+from core.text import plural, with_article
 
 
 async def status(ctx: Ctx, _args: dict[str, Any]) -> Reply:
@@ -43,11 +50,10 @@ async def status(ctx: Ctx, _args: dict[str, Any]) -> Reply:
         buttons.extend(match_buttons(match))
     entry = await ctx.uow.queue.open_for(me.id)
     if entry is not None:
-        pos, total = await queue_position(ctx.uow, entry)
-        lines.append(f"⏳ In the queue for **{entry.mode.label}**: {pos} of {total}, "
-                     f"waiting {waited(entry.joined_at, ctx.now)}.")
-        lines.append("Why no match yet: " + (entry.unmatched_reason or
-                     "the next matching round hasn't run since you joined."))
+        supporting = sum(1 for m in active
+                         if any(x.learner_id == me.id and x.role == "supporter"
+                                for x in m.members))
+        lines += await _queue_lines(ctx, entry, supporting)
     if not lines:
         saved = await ctx.uow.profiles.get(me.id)
         hint = (
@@ -60,6 +66,26 @@ async def status(ctx: Ctx, _args: dict[str, Any]) -> Reply:
     if entry:
         buttons.append(Button("Leave queue", "peer leave", style="danger"))
     return Reply(text="\n".join(lines), buttons=tuple(buttons))
+
+
+async def _queue_lines(ctx: Ctx, entry: QueueEntry, supporting: int) -> list[str]:
+    """Where the learner stands in the queue, in words that agree with each other: the
+    place (in order of joining), the reason from the last round, when the next one runs."""
+    pos, total = await queue_position(ctx.uow, entry)
+    place = (f"{pos} of {total} waiting for {with_article(entry.mode.label.lower())}, in order "
+             f"of joining; waiting {waited(entry.joined_at, ctx.now)}")
+    if entry.mode is Mode.OFFER_SUPPORT and supporting:
+        # A matched supporter stays queued for their free seats: say so, not "no match yet".
+        lines = [f"⏳ You support {plural(supporting, 'learner')} (above) and stay in the queue "
+                 f"for more: {place}."]
+        if entry.unmatched_reason:
+            lines.append("Why no one more yet: " + entry.unmatched_reason)
+    else:
+        lines = [f"⏳ In the queue for **{entry.mode.label}**: {place}.",
+                 "Why no match yet: " + (entry.unmatched_reason
+                                         or "no matching round has run since you joined.")]
+    lines.append(next_round_line(ctx.settings, ctx.now))
+    return lines
 
 
 async def leave(ctx: Ctx, _args: dict[str, Any]) -> Reply:

@@ -11,6 +11,7 @@ import re
 
 from core import keys
 from core.events import MatchMade
+from core.icebreakers import host_of, starter_for
 from core.messages import DirectMessage, OpenSpace
 from core.model import Learner, Match, OutboxMessage, Profile
 from core.ports import UnitOfWork
@@ -18,6 +19,13 @@ from core.replies import Button, ts
 from core.services.checkins import write_checkins
 from core.services.common import name_for
 from core.settings import CommunitySettings
+
+# True in the DM and in the match space alike: a DM whose person has closed DMs is posted
+# in the space instead (core/services/delivery.py ``fallback_for``), where "a space is on
+# its way" would be nonsense.
+SPACE_LINE = ("Say hi in your match's private space and agree on a time: propose it with "
+              "`/peer schedule <when>` (a suggested time's number works too); it is booked "
+              "once your match accepts.")
 
 
 def match_buttons(match: Match) -> tuple[Button, ...]:
@@ -42,9 +50,30 @@ def space_name(match: Match, topic: str) -> str:
     return f"peer-{match.id}-{slug}"
 
 
+def kickoff_lines(match: Match, learners: dict[int, Learner], viewer_id: int, topic: str,
+                  settings: CommunitySettings) -> list[str]:
+    """The conversation starter and the host, who is asked to propose the first time
+    (``viewer_id`` -1: the shared space, where the host is named)."""
+    lines = [f"💬 **Icebreaker:** {starter_for(match, topic, settings)}"]
+    host = host_of(match)
+    if host == viewer_id:
+        lines.append("🎤 **You host the first session:** please propose a time with "
+                     "`/peer schedule <when>` (or **Schedule**); the others accept or decline.")
+    elif host in learners:
+        lines.append(f"🎤 **Host:** {name_for(match, learners[host], viewer_id)} proposes the "
+                     "first time (`/peer schedule <when>`); anyone may propose one.")
+    return lines
+
+
+def match_topic(profiles: dict[int, Profile]) -> str:
+    """The topic the match is about (its members share it, or its family)."""
+    return next((p.topic for p in profiles.values()), "study")
+
+
 def match_text(match: Match, viewer: Learner, learners: dict[int, Learner],
-               profiles: dict[int, Profile]) -> str:
-    """The DM a member receives, with partners, reasons and times (in their local time)."""
+               profiles: dict[int, Profile], settings: CommunitySettings) -> str:
+    """The DM a member receives, with partners, reasons and times (in their local time),
+    the icebreaker and who hosts."""
     assert viewer.id is not None
     others = [learners[i] for i in match.member_ids() if i != viewer.id and i in learners]
     lines = [f"🎉 **You've been matched!** (match #{match.id}, {match.kind.label})"]
@@ -62,26 +91,29 @@ def match_text(match: Match, viewer: Learner, learners: dict[int, Learner],
     if match.reasons:
         lines.append("**Why you were matched:** " + " · ".join(match.reasons))
     lines.append("**Suggested times:** " + times_text(match))
+    lines += kickoff_lines(match, learners, viewer.id, match_topic(profiles), settings)
     if match.is_anonymous:
         lines.append("This match is anonymous: talk through the bot with `/peer message <text>`.")
     else:
-        lines.append("A private space for your match is on its way. Book a session with "
-                     "`/peer schedule <when>` (a suggested time's number works too).")
+        lines.append(SPACE_LINE)
     return "\n".join(lines)
 
 
-def intro_text(match: Match, learners: dict[int, Learner]) -> str:
+def intro_text(match: Match, learners: dict[int, Learner], topic: str,
+               settings: CommunitySettings) -> str:
+    """The first message in the match's space: who, why, when, an icebreaker, the host."""
     names = ", ".join(name_for(match, learners[i], -1) for i in match.member_ids() if i in learners)
     lines = [f"👋 Welcome {names}! This is your private space for match #{match.id} "
              f"({match.kind.label})."]
     if match.reasons:
         lines.append("**Why you were matched:** " + " · ".join(match.reasons))
     lines.append("**Suggested times:** " + times_text(match))
-    lines.append("Say hi, agree on a time, then use **Schedule** to book it.")
+    lines += kickoff_lines(match, learners, -1, topic, settings)
+    lines.append("Say hi, agree on a time, then use **Schedule** to propose it.")
     return "\n".join(lines)
 
 
-async def dm_members(uow: UnitOfWork, _settings: CommunitySettings, event: MatchMade) -> None:
+async def dm_members(uow: UnitOfWork, settings: CommunitySettings, event: MatchMade) -> None:
     """Each member's "you've been matched" DM, with partners, reasons and times."""
     match, learners, profiles = event.match, event.learners, event.profiles
     assert match.id is not None
@@ -89,7 +121,7 @@ async def dm_members(uow: UnitOfWork, _settings: CommunitySettings, event: Match
     for learner_id in match.member_ids():
         learner = learners[learner_id]
         await uow.outbox.add(OutboxMessage(DirectMessage(
-            learner.platform_user_id, match_text(match, learner, learners, profiles),
+            learner.platform_user_id, match_text(match, learner, learners, profiles, settings),
             keys.intro_dm(match.id, learner_id), buttons=buttons,
             match_id=match.fallback_match_id), match.community_id, event.at))
 
@@ -100,12 +132,13 @@ async def open_space(uow: UnitOfWork, settings: CommunitySettings, event: MatchM
     assert match.id is not None
     if match.is_anonymous:
         return
-    topic = next((p.topic for p in event.profiles.values()), "study")
+    topic = match_topic(event.profiles)
     await uow.outbox.add(OutboxMessage(OpenSpace(
         match.id, space_name(match, topic),
         tuple(learners[i].platform_user_id for i in match.member_ids()),
-        intro_text(match, learners), match_buttons(match), space_mode=settings.space_mode,
-        space_parent=settings.space_parent, moderator_roles=settings.moderator_roles),
+        intro_text(match, learners, topic, settings), match_buttons(match),
+        space_mode=settings.space_mode, space_parent=settings.space_parent,
+        moderator_roles=settings.moderator_roles),
         match.community_id, event.at))
 
 

@@ -6,7 +6,7 @@ buttons; a decline tells the members who had accepted. Keys: core/keys.py ``prop
 from __future__ import annotations
 
 from core import keys
-from core.events import ProposalDeclined, SessionProposed
+from core.events import MatchEnded, ProposalDeclined, SessionProposed
 from core.messages import DirectMessage
 from core.model import OutboxMessage, ProposalState
 from core.ports import UnitOfWork
@@ -72,3 +72,13 @@ async def tell_declined(uow: UnitOfWork, _settings: CommunitySettings,
             keys.proposal_declined(match.id, proposal.id, lid),
             buttons=(Button("Propose a time", "peer schedule", {"match": str(match.id)}),),
             match_id=match.fallback_match_id), match.community_id, event.at))
+
+
+async def withdraw_open_proposals(uow: UnitOfWork, _settings: CommunitySettings,
+                                  event: MatchEnded) -> None:
+    """A match that ended has nothing left to agree on: its open proposals are withdrawn
+    (their pending asks go with the match's other rows)."""
+    assert event.match.id is not None
+    for proposal in await uow.proposals.open_for_match(event.match.id):
+        proposal.state = ProposalState.WITHDRAWN
+        await uow.proposals.update(proposal)

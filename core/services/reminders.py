@@ -22,8 +22,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from core import ics, keys
+from core.icebreakers import host_of
 from core.messages import DirectMessage
-from core.model import Learner, Match, OutboxMessage, Session
+from core.model import Learner, Match, OutboxMessage, Session, SessionState
 from core.ports import UnitOfWork
 from core.replies import Attachment, Button, ts
 from core.services.common import name_for
@@ -87,6 +88,23 @@ def feedback_buttons(match: Match, session_id: int | None, learners: dict[int, L
     return tuple(buttons)
 
 
+async def _next_host_line(uow: UnitOfWork, match: Match,
+                          learners: dict[int, Learner]) -> dict[int, str]:
+    """Groups take turns hosting: after this session, who proposes the next (by reader).
+    Pairs get nothing: they simply agree between the two of them."""
+    if len(match.member_ids()) < 3 or match.id is None:
+        return {}
+    held = [s for s in await uow.sessions.for_match(match.id)
+            if s.state is not SessionState.CANCELLED]
+    host = host_of(match, len(held))
+    if host not in learners:
+        return {}
+    return {lid: ("🎤 You host the next session: propose its time when you're ready.\n"
+                  if lid == host else
+                  f"🎤 {name_for(match, learners[host], lid)} hosts the next session.\n")
+            for lid in match.member_ids()}
+
+
 async def write_session_rows(uow: UnitOfWork, settings: CommunitySettings, match: Match,
                              session: Session, learners: dict[int, Learner], now: datetime,
                              *, moved: bool = False, warning: str = "") -> None:
@@ -94,6 +112,7 @@ async def write_session_rows(uow: UnitOfWork, settings: CommunitySettings, match
     sid, seq = session.id, session.sequence
     minutes = int((session.end - session.start).total_seconds() // 60)
     offsets = sorted({o for o in settings.reminder_offsets_minutes if o > 0}, reverse=True)
+    host_line = await _next_host_line(uow, match, learners)
     for lid in match.member_ids():
         learner = learners.get(lid)
         if learner is None:
@@ -103,6 +122,7 @@ async def write_session_rows(uow: UnitOfWork, settings: CommunitySettings, match
         text = (f"{head} with {with_whom}: {ts(session.start)} to {ts(session.end, 't')} "
                 f"({minutes} min), session #{sid}.{warning}\n"
                 "The invite is attached: open it to add the session to your calendar.\n"
+                + host_line.get(lid, "") +
                 f"`/peer reschedule {sid} <when>` to move it, `/peer cancel {sid}` to cancel it.")
         summary, description = _calendar_text(match, session, learners, lid)
         await uow.outbox.add(_dm(match, learner, text, keys.session_invite(sid, seq, lid),
@@ -137,20 +157,32 @@ async def drop_session_rows(uow: UnitOfWork, session: Session, reason: str) -> i
     return await uow.outbox.drop_matching(keys.session_prefix(session.id), reason)
 
 
+def _cancel_line(match: Match, session: Session, learners: dict[int, Learner],
+                 canceller_id: int, reader: int, match_ended: bool) -> str:
+    """Who cancelled, as ``reader`` sees it; never "@zara cancelled ... with @zara"."""
+    sid, when = session.id, ts(session.start)
+    if match_ended:
+        return (f"session #{sid} with {others(match, learners, reader)} ({when}) is off "
+                f"because match #{match.id} ended.")
+    if reader == canceller_id:
+        return f"you cancelled session #{sid} with {others(match, learners, reader)} ({when})."
+    who = (name_for(match, learners[canceller_id], reader) if canceller_id in learners
+           else "your match")
+    return f"{who} cancelled your session #{sid} ({when})."
+
+
 async def write_cancel_rows(uow: UnitOfWork, match: Match, session: Session,
                             learners: dict[int, Learner], canceller_id: int,
-                            now: datetime) -> None:
-    """Tell every member the session is off, with a METHOD:CANCEL .ics."""
+                            now: datetime, *, match_ended: bool = False) -> None:
+    """Tell every member the session is off, with a METHOD:CANCEL .ics. ``match_ended``:
+    it is off because the match ended (an unpair, a moderator), not because of a cancel."""
     sid = session.id
     for lid in match.member_ids():
         learner = learners.get(lid)
         if learner is None:
             continue
-        who = "You" if lid == canceller_id else (
-            name_for(match, learners[canceller_id], lid) if canceller_id in learners
-            else "Your match")
-        text = (f"❌ **Session cancelled**: {who} cancelled session #{sid} with "
-                f"{others(match, learners, lid)} ({ts(session.start)}). "
+        line = _cancel_line(match, session, learners, canceller_id, lid, match_ended)
+        text = (f"❌ **Session cancelled**: {line[:1].upper()}{line[1:]} "
                 "Open the attached file to remove it from your calendar.")
         summary, description = _calendar_text(match, session, learners, lid)
         await uow.outbox.add(_dm(match, learner, text, keys.session_cancel(sid, lid), now,

@@ -14,6 +14,7 @@ from core.ports import UnitOfWork
 from core.replies import Attachment, Reply
 from core.services import outcomes
 from core.services.context import Ctx
+from core.text import plural
 
 # Rows read and written per step of an export: memory holds one page, whatever the size
 # of the community (a 100,000-learner export is 20 pages of learners).
@@ -114,7 +115,8 @@ async def stats(ctx: Ctx, _args: dict[str, Any]) -> Reply:
     s = await compute_stats(ctx)
     ratings = ", ".join(f"{c} {v}" for c, v in s["ratings"].items()) or "no feedback yet"
     text = (f"📊 **{s['matched']} of {s['requested']}** learners who asked were matched "
-            f"({100 * s['match_rate']:.0f} %), in {s['matches']} matches ({s['active']} active).\n"
+            f"({100 * s['match_rate']:.0f} %), in {plural(s['matches'], 'match')} "
+            f"({s['active']} active).\n"
             f"Median wait before a match: {s['median_wait_days']:.1f} days. "
             f"Waiting now: {s['waiting']}.\n"
             f"Matches that booked a session: {100 * s['meeting_rate']:.0f} %. Ratings: {ratings}.\n"

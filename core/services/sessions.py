@@ -117,16 +117,44 @@ async def cancel(ctx: Ctx, args: dict[str, Any]) -> Reply:
                  buttons=(Button("Book another", "peer schedule", {"match": str(match.id)}),))
 
 
+async def _proposal_lines(ctx: Ctx, me: int) -> tuple[list[str], list[Button]]:
+    """The open proposals of the caller's active matches: what they wait for, with the
+    caller's own answer to give (Accept / Decline) where it is still missing."""
+    lines: list[str] = []
+    buttons: list[Button] = []
+    for match in await ctx.uow.matches.active_for(me):
+        assert match.id is not None
+        for proposal in await ctx.uow.proposals.open_for_match(match.id):
+            if proposal.end <= ctx.now:
+                continue
+            learners, _ = await members(ctx, match)
+            mine = me in proposal.accepted
+            lines.append(f"- proposal #{proposal.id}: {ts(proposal.start)} to "
+                         f"{ts(proposal.end, 't')} with {others(match, learners, me)}: "
+                         + ("you accepted, waiting for the others" if mine
+                            else "waiting for your answer"))
+            if not mine and len(buttons) < 4:
+                args = {"proposal": str(proposal.id)}
+                buttons += [Button(f"Accept #{proposal.id}", "peer accept", args,
+                                   style="primary"),
+                            Button(f"Decline #{proposal.id}", "peer decline", args)]
+    return lines, buttons
+
+
 async def list_sessions(ctx: Ctx, _args: dict[str, Any]) -> Reply:
-    """`/peer sessions`: the caller's upcoming sessions, soonest first."""
+    """`/peer sessions`: the caller's upcoming sessions, soonest first, then the proposed
+    times still waiting for answers."""
     me = ctx.learner.id
     assert me is not None
     upcoming = [s for s in await ctx.uow.sessions.booked_for_learners([me]) if s.end > ctx.now]
+    proposed, answer = await _proposal_lines(ctx, me)
+    tail = ["**Proposed times:**", *proposed] if proposed else []
     if not upcoming:
-        return Reply(text="You have no upcoming sessions. Book one with `/peer schedule <when>` "
-                          "(the number of a suggested time works too).")
+        head = ("You have no upcoming sessions. Propose one with `/peer schedule <when>` "
+                "(the number of a suggested time works too).")
+        return Reply(text="\n".join([head, *tail]), buttons=tuple(answer))
     lines = ["**Your upcoming sessions:**"]
-    buttons: list[Button] = []
+    buttons: list[Button] = list(answer)
     for session in sorted(upcoming, key=lambda s: s.start)[:20]:
         match = await ctx.uow.matches.get(session.match_id)
         if match is None or not match.is_active:
@@ -134,9 +162,9 @@ async def list_sessions(ctx: Ctx, _args: dict[str, Any]) -> Reply:
         learners, _ = await members(ctx, match)
         lines.append(f"- #{session.id}: {ts(session.start)} to {ts(session.end, 't')} with "
                      f"{others(match, learners, me)} (match #{match.id})")
-        if len(buttons) < 3:
+        if len(buttons) < 5:
             buttons.append(Button(f"Cancel #{session.id}", "peer cancel",
                                   {"session": str(session.id)}, style="danger"))
-    lines.append("`/peer reschedule <session> <when>` moves one; `/peer cancel <session>` "
-                 "cancels it.")
-    return Reply(text="\n".join(lines), buttons=tuple(buttons))
+    lines.append("`/peer reschedule <session> <when>` proposes a new time; `/peer cancel "
+                 "<session>` cancels it.")
+    return Reply(text="\n".join(lines + tail), buttons=tuple(buttons))

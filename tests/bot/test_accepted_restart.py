@@ -128,6 +128,6 @@ async def test_match_now_killed_after_its_ack_runs_once_after_restart(
         if again.poll() is None:
             again.kill()
     [summary] = [r["text"] for r in fake.responses if r["key"] == "mn"]
-    assert "Round done" in summary and "1 matches" in summary
+    assert "Round done" in summary and "1 match," in summary
     [row], rounds, matches = await _state(url)
     assert (row.state, rounds, matches) == (WorkState.REPLIED, 1, 1)  # once

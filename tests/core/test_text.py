@@ -70,7 +70,7 @@ async def test_a_name_with_a_right_to_left_override_never_reaches_an_outbox_mess
                **{**JOIN, "goal": f"pass{RLO} the exam {LRI}now{PDI}"})
     await _run(bot, "u2", f"{ZWSP}Ben{PDI}", "peer join", mode="study-buddy", **JOIN)
     round_reply = await bot.run("mod", "peeradmin match-now")
-    assert round_reply.ok and "1 matches" in round_reply.text, round_reply.text
+    assert round_reply.ok and "1 match," in round_reply.text, round_reply.text
     await _run(bot, "u2", "Ben", "peer message", text=f"hello {RLO}olleh")
     assert await bot.deliver() >= 3
     payloads = json.dumps([m.payload for m in bot.deliverer.sent], ensure_ascii=False)

@@ -136,7 +136,7 @@ def test_console_through_stdin(workdir: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "You're in the queue for Study buddy on Python" in out
     assert "for moderators" in out  # ben is not a moderator
-    assert "Round done: 1 matches" in out
+    assert "Round done: 1 match," in out
     assert "📨 DM to @ana" in out and "📨 DM to @ben" in out
     assert "Private space #peer-1-python opened for @ana, @ben" in out
     assert "Match #1" in out and "Europe/London" in out
@@ -158,3 +158,35 @@ def test_version_and_help(workdir: Path) -> None:
     for sub in ([], ["db"], ["round"], ["import"]):
         result = peermatch(*sub, "--help", cwd=workdir)
         assert result.returncode == 0 and "usage: peermatch" in result.stdout
+
+
+def _default_env(cwd: Path) -> dict[str, str]:
+    """No database configured: the CLI's default (var/peermatch.db), as after `make demo`."""
+    env = {k: v for k, v in os.environ.items() if k != "PEERMATCH_DATABASE_URL"}
+    return {**env, "PEERMATCH_CONFIG": str(cwd / "none.toml")}
+
+
+def test_after_the_demo_the_cli_looks_at_the_demo_database_and_says_so(workdir: Path) -> None:
+    # issue 14.9: `peermatch export learners` after `make demo` looked at another database.
+    env = _default_env(workdir)
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "bot.cli", *args], cwd=workdir, env=env,
+                              input="", capture_output=True, text=True, timeout=120, check=False)
+
+    demo = run("demo", "--learners", "20")
+    assert demo.returncode == 0, demo.stderr
+    assert "var/demo.db" in demo.stdout
+    exported = run("export", "learners")
+    assert exported.returncode == 0, exported.stderr
+    assert "the demo's (var/demo.db)" in exported.stderr and "upgrade" not in exported.stderr
+    assert len(list(csv.reader(io.StringIO(exported.stdout)))) == 21  # header + 20 learners
+    assert not (workdir / "var" / "peermatch.db").exists()  # nothing made behind the back
+
+
+def test_every_command_says_which_database_it_opened(workdir: Path) -> None:
+    upgraded = peermatch("db", "upgrade", cwd=workdir)
+    assert upgraded.returncode == 0, upgraded.stderr
+    exported = peermatch("export", "learners", cwd=workdir)  # no community yet: refused
+    for result in (upgraded, exported):
+        assert f"peermatch: database sqlite+aiosqlite:///{workdir / 'pm.db'}" in result.stderr

@@ -51,7 +51,7 @@ async def scenario(p: Platform, clock: FakeClock) -> None:
     """The script every platform runs; each step checks what the people saw."""
     for who in ("A", "B"):
         assert "in the queue for Study buddy on Python" in plain(await p.join(who))
-    assert "Round done: 1 matches, 0 still waiting" in plain(await p.match_now())
+    assert "Round done: 1 match, 0 still waiting" in plain(await p.match_now())
 
     await p.deliver()
     members, intro = await p.space()

@@ -29,7 +29,7 @@ async def pair(bot: Bot, ana: dict[str, Any] | None = None,
     assert (await bot.join("ana", **(ana or {}))).ok
     assert (await bot.join("ben", **(ben or {}))).ok
     reply = await bot.run("mod", "peeradmin match-now")
-    assert reply.ok and "1 matches" in reply.text, reply.text
+    assert reply.ok and "1 match," in reply.text, reply.text
     return int((await matches(bot))[-1].id)
 
 

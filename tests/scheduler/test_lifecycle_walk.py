@@ -6,6 +6,7 @@ memory, SQLite and PostgreSQL (issue 14, "Done when"):
   told why; their partner gets "Find me someone new", is re-queued with their original
   waiting time and matched first in the next round;
 - a learner who skips sits out exactly one round;
+- a proposal outside someone's hours is accepted and booked; a declined one books nothing;
 - `/peeradmin stats` shows booked vs met vs ghosted, `/peeradmin queue` the ghost.
 """
 
@@ -18,6 +19,10 @@ from tests.scheduler.support import learner_id, matches, rows_by_key, unix, utc
 from tests.scheduler.test_scheduler_walk import Walk
 
 SETTINGS = CommunitySettings(timezone="Europe/London", schedule="0 18 * * mon,thu")
+
+
+def sent_text(walk: Walk, key: str) -> str:
+    return walk.platform.text(key)
 
 
 def members(match) -> set[int]:
@@ -44,13 +49,30 @@ async def test_four_weeks_of_ghosts_nudges_and_skips(storage) -> None:
     quiet, booked = sorted(await matches(bot), key=lambda m: m.id)
     assert members(quiet) == {ana, ben} and cleo in members(booked)
     assert all(eve not in members(m) and fay not in members(m) for m in await matches(bot))
-    assert (await bot.book("cleo", when="2026-03-04 19:00")).ok  # Dan accepts
+    # Cleo proposes a time past both their evenings (18:00-21:00): Dan is asked, with the
+    # rule it breaks, and accepts: booked by agreement though outside declared hours.
+    late = await bot.run("cleo", "peer schedule", when="2026-03-04 20:30")
+    assert late.ok and "must fit: 20:30-21:30 ends after your window 18:00-21:00" in late.text
+    dan = await learner_id(bot, "dan")
+    late_id = late.buttons[0].args["proposal"]
+    await walk.until(utc(2026, 3, 2, 20, 30))
+    asked = sent_text(walk, f"match:{booked.id}:proposal:{late_id}:ask:{dan}")
+    assert "you: the 60-minute session must fit" in asked
+    accepted = await bot.run("dan", "peer accept", proposal=late_id)
+    assert accepted.ok and "Booked session #" in accepted.text
 
     # Thursday's round: Eve is back (one round only) and is matched with Fay.
     await walk.until(utc(2026, 3, 5, 20))
     [third] = [m for m in await matches(bot) if m.id not in (quiet.id, booked.id)]
     assert members(third) == {eve, fay} and third.created_at == utc(2026, 3, 5, 18)
-    assert (await bot.book("eve", when="1", match=third.id)).ok
+    # Eve proposes; Fay declines: nothing is booked. Eve's next proposal Fay accepts.
+    first_try = await bot.run("eve", "peer schedule", when="1", match=third.id)
+    assert first_try.ok
+    declined = await bot.run("fay", "peer decline", proposal=first_try.buttons[0].args["proposal"])
+    assert declined.ok and "nothing was booked" in declined.text
+    async with bot.storage.uow_factory() as uow:
+        assert await uow.sessions.for_match(third.id) == []
+    assert (await bot.book("eve", "peer schedule", when="2", match=third.id)).ok
 
     # The quiet match was nudged in its space at 24 h and 72 h, with its times again.
     sent = walk.platform
@@ -106,7 +128,14 @@ async def test_four_weeks_of_ghosts_nudges_and_skips(storage) -> None:
     await walk.until(utc(2026, 3, 13, 18))
     [bump] = [m for _, m in sent.delivered if m.idempotency_key == f"match:{fourth.id}:nudge:1"]
     book = next(b for b in bump.payload["buttons"] if b["label"] == "Book time 1")
-    assert (await bot.book("ana", book["action"], **book["args"])).ok
+    proposed = await bot.run("ana", book["action"], **book["args"])
+    assert proposed.ok
+    partner = next(i for i in fourth.member_ids() if i != ana)
+    async with bot.storage.uow_factory() as uow:
+        other = await uow.learners.get(partner)
+    assert other is not None
+    assert (await bot.run(other.platform_user_id, "peer accept",
+                          proposal=proposed.buttons[0].args["proposal"])).ok
 
     # Ben comes back; the walk runs on to the end of the fourth week.
     assert (await bot.run("ben", "peer resume")).ok

@@ -159,6 +159,8 @@ async def test_archiving_a_thread_locks_it(bot: Bot) -> None:
     await a_space(bot, mode="thread", parent=f.general["id"])
     await bot.deliver()
     thread = next(c for c in f.channels.values() if c["type"] == 12)
-    await bot.deliverer.deliver(OutboxMessage(CloseSpace(7, thread["id"], "archive"),
+    await bot.deliverer.deliver(OutboxMessage(CloseSpace(7, thread["id"], "archive",
+                                                         "Match #7 has ended."),
                                               await community_id(bot), bot.clock.now()))
     assert thread["thread_metadata"]["archived"] and thread["thread_metadata"]["locked"]
+    assert f.in_channel(thread["id"])[-1].content == "Match #7 has ended."

@@ -162,6 +162,8 @@ async def test_a_closed_dm_falls_back_to_the_space_with_the_cancel_file(bot: Bot
     while (await bot.deliver()).sent:
         pass
     await users.answer(await users.slash("alice", "peer schedule", when="1"))
+    # Booking by agreement: the time is booked once the partner accepts it.
+    await users.answer(await users.slash("bob", "peer accept", proposal=1))
     while (await bot.deliver()).sent:
         pass
     await users.answer(await users.slash("alice", "peer cancel", session=1))

@@ -49,7 +49,7 @@ async def test_join_match_space_dms_fallback_and_unpair(bot: Bot) -> None:
     # A moderator (by the configured role) runs the round.
     round_reply = await users.answer(await users.slash("mod", "peeradmin match-now",
                                                        permissions=LEARNER_PERMS | MANAGE_GUILD))
-    assert "Round done" in round_reply.content and "1 matches" in round_reply.content
+    assert "Round done" in round_reply.content and "1 match," in round_reply.content
 
     first = await bot.deliver()
     assert first.sent == 2 and first.dm_closed == 1  # alice's DM + the space; bob's DM closed
@@ -103,6 +103,8 @@ async def test_join_match_space_dms_fallback_and_unpair(bot: Bot) -> None:
     # The space is archived: renamed, members can no longer post.
     assert channel["name"].startswith("archived-peer-1-")
     assert int(overwrite(channel, alice)["deny"]) & SEND
+    # ... and says why before it goes quiet (issue 14.8: it used to get no closing message).
+    assert "Match #1 has ended" in fake.in_channel(channel["id"])[-1].content
 
 
 async def test_a_button_in_a_dm_works_without_a_guild(bot: Bot) -> None:

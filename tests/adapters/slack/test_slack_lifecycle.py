@@ -55,7 +55,7 @@ async def test_full_lifecycle(any_driver: Driver, fake: FakeSlack, memory_storag
     assert len(confirmations) == 2 and all(r["response_type"] == "ephemeral" for r in confirmations)
 
     sent, key = await driver.slash("UADMIN", "admin match-now")
-    assert "Round done" in texts(fake, key)[0] and "1 matches" in texts(fake, key)[0]
+    assert "Round done" in texts(fake, key)[0] and "1 match," in texts(fake, key)[0]
     assert await waiting(memory_storage) == []
 
     deliverer = deliverer_for(app)

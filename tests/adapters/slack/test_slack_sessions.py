@@ -31,12 +31,19 @@ async def test_book_meet_and_rate(driver: Driver, fake: FakeSlack, memory_storag
     # "Schedule" carries the match; the modal asks when (a suggested time's number works).
     await driver.click("U2", intro, "Schedule")
     modal = fake.opened_views[-1]["view"]
-    assert [b["block_id"] for b in modal["blocks"] if b["type"] == "input"] == ["when"]
+    assert [b["block_id"] for b in modal["blocks"] if b["type"] == "input"] == ["when",
+                                                                                "minutes"]
     answer = await driver.submit("U2", modal, {"when": "1"})
     assert answer.status == 200 and answer.body == ""
-    assert any(
-        "Session booked" in r["text"] or "booked" in r["text"].lower() for r in fake.responses
-    )
+    assert any("Proposed a session" in r["text"] for r in fake.responses)
+    async with memory_storage.uow_factory() as uow:
+        assert await uow.sessions.for_match(1) == []  # booked only when U1 accepts
+
+    # U1 is asked by DM and accepts with the button: now it is booked.
+    await dispatch_due(memory_storage.uow_factory, clock, {"slack": deliverer_for(app)})
+    ask = next(m for m in fake.messages if "proposes a session" in m["text"])
+    await driver.click("U1", ask, "Accept")
+    assert any("Booked session #1" in r["text"] for r in fake.responses)
     async with memory_storage.uow_factory() as uow:
         sessions = await uow.sessions.for_match(1)
     assert len(sessions) == 1

@@ -77,7 +77,7 @@ async def test_a_match_now_accepted_before_a_crash_runs_once_on_restart(storage:
     assert await accepted.run_pending(bot.services, "restart", {"test": answers}) == 1
     assert await _matches(bot) == 1
     [(work_id, reply)] = answers.shown
-    assert work_id == work.id and "**Round done**: 1 matches" in reply.text
+    assert work_id == work.id and "**Round done**: 1 match," in reply.text
     [row] = await _rows(bot)
     assert row.state is WorkState.REPLIED and row.attempts == 1
     assert await accepted.run_pending(bot.services, "again", {"test": answers}) == 0
@@ -96,7 +96,7 @@ async def test_work_settled_by_someone_else_keeps_nothing_of_a_second_run(storag
     await accepted.run(bot.services, again, {"test": answers})
     await accepted.run(bot.services, claimed, {"test": answers})  # the stale claim wakes up
     assert await _matches(bot) == 1  # its round was rolled back: nobody matched twice
-    assert "**Round done**: 1 matches" in answers.shown[0][1].text
+    assert "**Round done**: 1 match," in answers.shown[0][1].text
     assert answers.shown[1][1].ok is False  # "already done"
     [row] = await _rows(bot)
     assert row.state is WorkState.REPLIED and row.attempts == 2
@@ -114,12 +114,12 @@ async def test_a_crash_between_commit_and_reply_shows_the_kept_reply(storage: An
 
     await accepted.run_pending(bot.services, "first", {"test": DiesOnReply(bot)})
     [row] = await _rows(bot)
-    assert row.state is WorkState.DONE and "1 matches" in row.result["text"]
+    assert row.state is WorkState.DONE and "1 match," in row.result["text"]
     bot.clock.advance(accepted.LEASE * 2)
     answers = Answers(bot)
     assert await accepted.run_pending(bot.services, "restart", {"test": answers}) == 1
     assert await _matches(bot) == 1  # not run again
-    assert "**Round done**: 1 matches" in answers.shown[0][1].text
+    assert "**Round done**: 1 match," in answers.shown[0][1].text
 
 
 async def test_work_that_never_finishes_is_given_up_and_the_person_told(storage: Any) -> None:

@@ -12,7 +12,7 @@ async def _anonymous_match(bot: Bot) -> None:
     assert (await bot.join("sam", mode="offer-support", support_kind="Concepts", capacity="2")).ok
     assert (await bot.join("lee", mode="need-support", support_kind="Concepts", anonymous="yes")).ok
     reply = await bot.run("mod", "peeradmin match-now")
-    assert "1 matches" in reply.text, reply.text
+    assert "1 match," in reply.text, reply.text
 
 
 def _leaks(text: str) -> bool:

@@ -114,3 +114,28 @@ async def test_an_outsider_cannot_answer_and_a_passed_time_cannot_be_accepted(st
     bot.clock.advance(days=5)
     late = await bot.run("ben", "peer accept", proposal=pid)
     assert not late.ok and "already passed" in late.text
+
+
+async def test_sessions_lists_open_proposals_with_the_answer_to_give(storage) -> None:
+    bot = Bot(storage)
+    await pair(bot)
+    pid = _proposal(await bot.run("ana", "peer schedule", when="2026-03-04 18:00"))
+    ben = await bot.run("ben", "peer sessions")
+    assert f"proposal #{pid}" in ben.text and "waiting for your answer" in ben.text
+    assert [b.action for b in ben.buttons] == ["peer accept", "peer decline"]
+    ana = await bot.run("ana", "peer sessions")
+    assert "you accepted, waiting for the others" in ana.text and ana.buttons == ()
+
+
+async def test_an_ended_match_withdraws_its_open_proposals(storage) -> None:
+    bot = Bot(storage)
+    mid = await pair(bot)
+    pid = _proposal(await bot.run("ana", "peer schedule", when="2026-03-04 18:00"))
+    assert (await bot.run("ben", "peer unpair", reason="moving on")).ok
+    async with bot.storage.uow_factory() as uow:
+        proposal = await uow.proposals.get(int(pid))
+        assert proposal is not None and proposal.state.value == "withdrawn"
+        assert await uow.proposals.open_for_match(mid) == []
+    ben = await learner_id(bot, "ben")
+    ask = (await rows_by_key(bot))[f"match:{mid}:proposal:{pid}:ask:{ben}"]
+    assert ask.state.value == "dropped"  # never delivered: the match is over

@@ -71,7 +71,7 @@ async def test_skip_needs_a_queue_entry_and_a_dry_run_keeps_it(storage) -> None:
     preview = await bot.run("mod", "peeradmin match-now", dry_run="yes")
     assert "0 matches" in preview.text
     assert "0 matches" in (await bot.run("mod", "peeradmin match-now")).text
-    assert "1 matches" in (await bot.run("mod", "peeradmin match-now")).text
+    assert "1 match," in (await bot.run("mod", "peeradmin match-now")).text
 
 
 async def test_an_anonymous_match_is_nudged_by_dm_and_met_stops_it(storage) -> None:

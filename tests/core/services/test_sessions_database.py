@@ -30,8 +30,8 @@ async def _setup(storage) -> tuple[int, int, int, int]:
         m1 = await uow.matches.add(
             Match(cid, Mode.STUDY_BUDDY, [MatchMember(a), MatchMember(b)], [], T)
         )
-        m2 = await uow.matches.add(
-            Match(cid, Mode.STUDY_BUDDY, [MatchMember(a), MatchMember(c)], [], T)
+        m2 = await uow.matches.add(  # another mode: one active match per mode (0005)
+            Match(cid, Mode.ACCOUNTABILITY, [MatchMember(a), MatchMember(c)], [], T)
         )
         await uow.commit()
     return m1.id, m2.id, a, b
