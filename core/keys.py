@@ -91,6 +91,15 @@ def proposal_ask(match_id: int | None, proposal_id: int | None, learner_id: int)
     return f"{proposal_prefix(match_id, proposal_id)}ask:{learner_id}"
 
 
+def proposal_asked(key: str, match_id: int | None) -> tuple[str, int] | None:
+    """(proposal id, learner asked) of a ``proposal_ask`` key of this match, else None."""
+    head = f"{match_prefix(match_id)}proposal:"
+    if not key.startswith(head) or ":ask:" not in key:
+        return None
+    pid, _, learner = key[len(head):].partition(":ask:")
+    return (pid, int(learner)) if learner.isdigit() else None
+
+
 def proposal_declined(match_id: int | None, proposal_id: int | None, learner_id: int) -> str:
     """Telling one member that a proposed time was declined (nothing booked)."""
     return f"{proposal_prefix(match_id, proposal_id)}declined:{learner_id}"

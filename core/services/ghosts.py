@@ -4,8 +4,9 @@ A member is a ghost in an active match when ``ghost_after_unanswered`` (3 by def
 prompts sent to them there went unanswered: the intro DM, "did you meet?" and its
 follow-ups, weekly check-ins (``keys.is_prompt_of``). A prompt counts once it has been out
 ``checkin_after_days`` without a word from them since. A word is an answer to a check-in
-(``MatchMember.answered_at``, set by ``/peer met``), feedback they gave in the match, or
-the end of a session of the match (a meeting, or the moment to report a no-show); a
+(``MatchMember.answered_at``, set by ``/peer met``), feedback they gave in the match, a
+time they proposed (or accepted: a proposal's asks went to the others), or the end of a
+session of the match (a meeting, or the moment to report a no-show); a
 session still ahead means the match is alive, so nobody in it is counted. So that a silent
 study buddy meets the count at all, an unanswered "did you meet?" of a match that never
 booked is asked again after ``checkin_after_days`` (accountability pairs have their weekly
@@ -53,11 +54,30 @@ GHOST_PAUSE_LENGTH = timedelta(days=365)
 runs out, like any pause."""
 
 
-def last_heard(member: MatchMember, feedback: list[Feedback],
-               sessions: list[Session]) -> datetime | None:
-    """The last sign of life of ``member`` in the match (None: none since it was made)."""
+def proposers(match: Match, rows: list[OutboxMessage]) -> dict[int, datetime]:
+    """Who proposed (or accepted) a time in ``match``, and when: the members a proposal's
+    asks (``keys.proposal_ask``) did not go to, at its first ask."""
+    asked: dict[str, set[int]] = defaultdict(set)
+    first: dict[str, datetime] = {}
+    for row in rows:
+        if (found := keys.proposal_asked(row.idempotency_key, match.id)) and row.sent_at:
+            asked[found[0]].add(found[1])
+            first[found[0]] = min(first.get(found[0], row.sent_at), row.sent_at)
+    out: dict[int, datetime] = {}
+    for pid, whom in asked.items():
+        for lid in set(match.member_ids()) - whom:
+            out[lid] = max(out.get(lid, first[pid]), first[pid])
+    return out
+
+
+def last_heard(member: MatchMember, feedback: list[Feedback], sessions: list[Session],
+               proposed: dict[int, datetime] | None = None) -> datetime | None:
+    """The last sign of life of ``member`` in the match (None: none since it was made);
+    ``proposed``: when members proposed a time (``proposers``)."""
     lid = member.learner_id
     signs = [member.answered_at] if member.answered_at else []
+    if proposed and lid in proposed:
+        signs.append(proposed[lid])
     signs += [f.created_at for f in feedback if f.from_learner == lid]
     # A session the match held (or booked and let pass) was a meeting, or the time to report
     # a no-show: everyone counts as heard from at its end.
@@ -140,9 +160,12 @@ async def _plan(uow: UnitOfWork, community: Community, settings: CommunitySettin
     assert community.id is not None
     window, limit = answer_window(settings), settings.ghost_after_unanswered
     by_target: dict[str, list[OutboxMessage]] = defaultdict(list)
+    asks: list[OutboxMessage] = []
     for row in await uow.outbox.with_prefix(community.id, keys.every_match_prefix(),
                                             sent_since=now - horizon(settings)):
         by_target[row.target].append(row)
+        if ":proposal:" in row.idempotency_key:
+            asks.append(row)
     waiting = {row.idempotency_key for row in await uow.outbox.pending(community.id)}
     feedback = await uow.feedback.list(community.id)
     everyone = {lr.id: lr for lr in await uow.learners.list(community.id)}
@@ -154,13 +177,16 @@ async def _plan(uow: UnitOfWork, community: Community, settings: CommunitySettin
         if any(s.state is SessionState.BOOKED and s.end > now for s in sessions):
             continue  # a meeting is planned: the match is alive
         given = [f for f in feedback if f.match_id == match.id]
+        proposed = proposers(match, [r for r in asks if keys.proposal_asked(
+            r.idempotency_key, match.id)])
         for member in match.members:
             learner, lid = everyone.get(member.learner_id), member.learner_id
             if learner is None:
                 continue
             mine = [r for r in by_target[learner.platform_user_id]
                     if keys.is_prompt_of(r.idempotency_key, match.id, lid)]
-            silent = unanswered(mine, last_heard(member, given, sessions), window, now)
+            heard = last_heard(member, given, sessions, proposed)
+            silent = unanswered(mine, heard, window, now)
             if len(silent) >= limit or _ask_again_due(match, lid, silent, waiting, sessions):
                 steps.append(_Step(match.id or 0, lid, member.answered_at,
                                    len(silent) >= limit, len(silent)))

@@ -94,3 +94,16 @@ async def test_ghosts_off_when_the_setting_is_zero(storage) -> None:
     await pair(bot)
     await walk.until(utc(2026, 3, 30, 9))
     assert await _ghost_rows(bot) == []
+
+
+async def test_proposing_a_time_is_a_sign_of_life(storage) -> None:
+    bot = Bot(storage, settings=BY_HAND)  # Monday 2 March 2026 09:00
+    walk = Walk(bot)
+    mid = await pair(bot)
+    await walk.until(utc(2026, 3, 2, 10))
+    proposed = await bot.run("ana", "peer schedule", when="2026-03-20 19:00")
+    assert proposed.ok, proposed.text
+    await walk.until(utc(2026, 3, 8, 11))
+    await walk.until(utc(2026, 3, 11, 12))
+    # Ben never answered anything; Ana proposed a time, so only two prompts came after.
+    assert await _ghost_rows(bot) == [f"ghost:{mid}:{await learner_id(bot, 'ben')}"]
