@@ -34,6 +34,7 @@ class Steps:
         self.done: dict[str, str] = dict(message.progress)
         # Unclear: the last attempt may have done more than ``progress`` says.
         self.reconciling = message.unclear
+        self.unclear_since = message.attempt_started_at  # when that attempt began
         self._journal = journal
 
     def get(self, step: str) -> str | None:

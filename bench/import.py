@@ -17,6 +17,7 @@ import io
 import os
 import random
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -72,6 +73,13 @@ def export_bytes(rows: list[list[str]]) -> bytes:
     return buf.getvalue().encode("cp1252")
 
 
+def _children_cpu() -> float:
+    """User + system CPU seconds of the finished child processes so far: on a shared
+    machine the wall time says how busy the others were, the CPU time what the work cost."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def peermatch(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PEERMATCH_CONFIG": str(cwd / "none.toml"),
            "PEERMATCH_DATABASE_URL": f"sqlite+aiosqlite:///{cwd / 'bench.db'}"}
@@ -93,9 +101,9 @@ def main() -> int:
         (cwd / "export.csv").write_bytes(export_bytes(rows))
         assert peermatch("db", "upgrade", cwd=cwd).returncode == 0
         args = ["import", "export.csv", "--platform", "discord", "--community", "bench"]
-        started = time.perf_counter()
+        started, cpu_before = time.perf_counter(), _children_cpu()
         result = peermatch(*args, *(["--dry-run"] if opts.dry_run else []), cwd=cwd)
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, _children_cpu() - cpu_before
         if opts.again:
             started = time.perf_counter()
             again = peermatch(*args, cwd=cwd)
@@ -112,7 +120,8 @@ def main() -> int:
                                           r"rejected|rows)", summary)]
     print(f"{first}")
     print(f"rows: {opts.rows} ({bad} bad), process wall time {elapsed:.2f} s, "
-          f"{opts.rows / elapsed:,.0f} rows/s (start-up and migrations check included)")
+          f"{opts.rows / elapsed:,.0f} rows/s (start-up and migrations check included); "
+          f"CPU {cpu:.2f} s; load average {os.getloadavg()[0]:.1f}")
     print(f"report: {summary}")
     if len(numbers) == 6:
         imported, already, updated, skipped, rejected, total = numbers

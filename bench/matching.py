@@ -280,7 +280,7 @@ def big_groups(seed: int, sizes: tuple[int, ...] = (100, 300, 1_000)) -> None:
     print(f"{'learners':>8} {'engine':>9} {'CP-SAT':>9} {'bound':>9} {'% CP-SAT':>9} "
           f"{'% bound':>8} {'in groups':>10} {'engine s':>9} {'CP-SAT s':>9}")
     for size in sizes:
-        limit = 30.0 if size < 1_000 else 90.0
+        limit = 60.0 if size < 1_000 else 180.0
         r = oracle_times.big_groups_vs_cpsat(group_block(size, seed), CommunitySettings(), NOW,
                                              seed, seconds=limit, k=10 if size < 1_000 else 8)
         members = f"{r.get('engine_members', 0):.0f}/{r.get('cpsat_members', 0):.0f}"

@@ -69,12 +69,11 @@ async def _prepare(storage: SqlStorage, waiting: int) -> tuple[Services, Any]:
     services = Services(storage.uow_factory, FixedClock(T0), seed_source=lambda: 7)
     report = await import_rows(services, "console", "bench", sample_rows(T0, waiting))
     assert report.imported == waiting, report.rejected[:3]
-    async with storage.uow_factory() as uow:
+    async with storage.uow_factory(writes=False) as uow:
         community = await uow.communities.by_external("console", "bench")
-        assert community is not None
-        await run_round(services, uow, community, effective_settings(services, community),
-                        dry_run=False)
-        await uow.commit()
+    assert community is not None
+    await run_round(services, community, effective_settings(services, community),
+                    dry_run=False)
     # New waiters beside the matched ones: the round took most of the first import.
     late = [{**row, "User ID": "late-" + row["User ID"]} for row in sample_rows(T0, waiting)]
     await import_rows(services, "console", "bench", late)

@@ -66,10 +66,10 @@ def one(n: int, cwd: Path, url: str, dry_run: bool) -> str:
     import_s = time.perf_counter() - started
     if imported.returncode not in (0, 1):
         raise SystemExit(imported.stderr)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), bench_import._children_cpu()
     result = run("round", "--json", "--seed", "7", *where, *(["--dry-run"] if dry_run else []),
                  cwd=cwd, url=url)
-    total = time.perf_counter() - started
+    total, cpu = time.perf_counter() - started, bench_import._children_cpu() - cpu
     if result.returncode != 0:
         raise SystemExit(result.stderr[-3000:])
     plan = json.loads(result.stdout)
@@ -79,7 +79,8 @@ def one(n: int, cwd: Path, url: str, dry_run: bool) -> str:
     engine = (plan.get("figures", {}).get("seconds") or {}).get("wall")
     return (f"{n:>7} learners ({'dry run' if dry_run else 'stored'}): "
             f"load {phases.get('load', 0):6.2f} s · solve {phases.get('solve', 0):6.2f} s · "
-            f"store {phases.get('store', 0):6.2f} s · total {total:6.2f} s (process) · "
+            f"store {phases.get('store', 0):6.2f} s · total {total:6.2f} s (process; "
+            f"CPU {cpu:.1f} s, load {os.getloadavg()[0]:.1f}) · "
             f"engine alone {engine} s · peak RSS {rss['self_kib'] / 1024:,.0f} MiB "
             f"(largest worker {rss['children_kib'] / 1024:,.0f} MiB) · "
             f"{len(plan['matches'])} matches, {len(plan.get('unmatched', []))} waiting · "

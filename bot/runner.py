@@ -6,7 +6,7 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from bot.app import App
@@ -52,14 +52,17 @@ def slack_settings(cfg: Config) -> SlackSettings:
 
 
 def platform_tasks(app: App, deliverers: dict[str, Deliverer],
-                   work: WorkRunner | None = None) -> list[Coroutine[Any, Any, Any]]:
+                   work: WorkRunner | None = None,
+                   closers: list[Callable[[], Awaitable[None]]] | None = None,
+                   ) -> list[Coroutine[Any, Any, Any]]:
     """Build every enabled platform (failing early on bad settings) and return what to run.
-    With ``work``, the platforms' accepted commands are run (and answered) by that runner."""
+    With ``work``, the platforms' accepted commands are run (and answered) by that runner;
+    ``closers`` gets what to close once deliveries have stopped too."""
     cfg, services = app.config, app.services
     tasks: list[Coroutine[Any, Any, Any]] = []
     if "slack" in cfg.bot.platforms:
         from adapters.slack.app import build_app, deliverer_for, flow_of
-        from adapters.slack.runner import run_slack
+        from adapters.slack.runner import close_slack, run_slack
 
         settings = slack_settings(cfg)
         slack_app = build_app(services, settings)
@@ -69,6 +72,8 @@ def platform_tasks(app: App, deliverers: dict[str, Deliverer],
             work.serve("slack", flow.work)
             flow.on_accepted = work.kick
         tasks.append(run_slack(slack_app, settings))
+        if closers is not None:
+            closers.append(lambda: close_slack(slack_app))
     if "discord" in cfg.bot.platforms:
         from adapters.discord.client import run_discord
 
@@ -105,7 +110,8 @@ async def run_bot(app: App) -> None:
 
     deliverers: dict[str, Deliverer] = {}
     work = WorkRunner(app.services)
-    tasks = [asyncio.ensure_future(t) for t in platform_tasks(app, deliverers, work)]
+    closers: list[Callable[[], Awaitable[None]]] = []
+    tasks = [asyncio.ensure_future(t) for t in platform_tasks(app, deliverers, work, closers)]
     scheduler = PeerScheduler(app.services, deliverers, dispatch=app.config.dispatch,
                               tick_seconds=app.config.bot.dispatch_interval_seconds,
                               instance_id=instance_id(app.config))
@@ -132,6 +138,8 @@ async def run_bot(app: App) -> None:
             await asyncio.wait(tasks, timeout=bound)
         worked, delivered = await asyncio.gather(work.stop(bound), scheduler.stop(bound))
         finished = worked and delivered
+        for close in closers:
+            await close()
         loop = asyncio.get_running_loop()
         for sig in signals:
             loop.remove_signal_handler(sig)

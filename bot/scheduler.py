@@ -178,9 +178,9 @@ async def plan_all(services: Services, communities: list[Community] | None = Non
     for community in communities if communities is not None else await list_communities(services):
         # Reads in one unit of work, then short write batches (core/services/planner.py).
         written += await plan_periodic(services.uow_factory, community, services.clock.now())
+        settings, now = effective_settings(services, community), services.clock.now()
+        await find_ghosts(services.uow_factory, community, settings, now)  # reads, then writes
         async with services.uow_factory() as uow:
-            settings, now = effective_settings(services, community), services.clock.now()
-            await find_ghosts(uow, community, settings, now)
             await rotate_due(uow, community, settings, now)  # after: a ghost is not "moved on"
             await uow.commit()
     return written

@@ -16,6 +16,11 @@ from __future__ import annotations
 # ---- a match: its intro DMs and check-ins share ``match:{mid}:`` (dropped when it ends) ---
 
 
+def every_match_prefix() -> str:
+    """The rows of every match (what the ghost finder reads, with a sent-since bound)."""
+    return "match:"
+
+
 def match_prefix(match_id: int | None) -> str:
     """Every pending row that only makes sense while the match is on."""
     return f"match:{match_id}:"
@@ -117,9 +122,14 @@ def member_left(match_id: int | None, leaver_id: int, other_id: int) -> str:
     return f"left:{match_id}:{leaver_id}:{other_id}"
 
 
+def member_left_prefix(match_id: int | None) -> str:
+    """Every "someone left" DM of a match."""
+    return f"left:{match_id}:"
+
+
 def is_left_behind(key: str, match_id: int | None, other_id: int) -> bool:
     """Whether ``key`` told ``other_id`` that somebody else left match ``match_id``."""
-    return key.startswith(f"left:{match_id}:") and key.endswith(f":{other_id}")
+    return key.startswith(member_left_prefix(match_id)) and key.endswith(f":{other_id}")
 
 
 def ended_by_moderator(match_id: int | None, learner_id: int) -> str:
@@ -136,6 +146,11 @@ def ghost(match_id: int | None, learner_id: int) -> str:
     """Telling ``learner_id`` they were paused for leaving match ``match_id``'s check-ins
     unanswered (or for not showing up)."""
     return f"{ghost_prefix()}{match_id}:{learner_id}"
+
+
+def match_of_ghost(key: str) -> str:
+    """The match a ``ghost:{mid}:{learner}`` key is about."""
+    return key[len(ghost_prefix()):].split(":", 1)[0]
 
 
 def rotated(match_id: int | None, learner_id: int) -> str:

@@ -226,6 +226,11 @@ class SessionRepository(Protocol):
     async def get(self, session_id: int) -> Session | None: ...
     async def update(self, session: Session) -> None: ...
     async def for_match(self, match_id: int) -> builtins.list[Session]: ...
+    async def for_matches(self, match_ids: Sequence[int]) -> dict[int, builtins.list[Session]]:
+        """Every session of these matches, by match id (one statement; a match without
+        sessions is left out)."""
+        ...
+
     async def booked_for_learners(self, learner_ids: Sequence[int]) -> builtins.list[Session]:
         """Booked sessions of any match any of these learners belongs to."""
         ...
@@ -235,6 +240,10 @@ class SessionRepository(Protocol):
 
     async def matches_with_sessions(self, community_id: int) -> set[int]:
         """Ids of the community's matches that have at least one session not cancelled."""
+        ...
+
+    async def for_community(self, community_id: int) -> builtins.list[Session]:
+        """Every session of the community's matches (one statement: stats)."""
         ...
 
 
@@ -340,6 +349,16 @@ class OutboxRepository(Protocol):
 
     async def existing_keys(self, keys: Sequence[str]) -> set[str]:
         """Which of these idempotency keys are stored already (any state)."""
+        ...
+
+    async def keys_starting(self, community_id: int, prefix: str) -> builtins.list[str]:
+        """The idempotency keys of the community's messages that start with ``prefix``."""
+        ...
+
+    async def with_prefix(self, community_id: int, key_prefix: str,
+                          sent_since: datetime | None = None) -> builtins.list[OutboxMessage]:
+        """The community's rows whose key starts with ``key_prefix`` (any state), or with
+        ``sent_since`` only those sent at or after it; oldest first, one statement."""
         ...
 
     async def count_errors(self, community_id: int, error: str) -> int:

@@ -64,8 +64,10 @@ def do_run_migrations(connection: Connection) -> None:
 async def run_async_migrations() -> None:
     # Foreign keys off on SQLite: batch migrations drop and re-create tables, which must
     # neither fail nor cascade deletes into the rows that reference them.
+    # No statement timeout: a migration rebuilding a big table may rightly take minutes.
     engine = make_engine(_url(), schema=config.attributes.get("schema"),
-                         connect_args=config.attributes.get("connect_args"), foreign_keys=False)
+                         connect_args=config.attributes.get("connect_args"), foreign_keys=False,
+                         statement_timeout=0)
     try:
         async with engine.connect() as connection:
             await connection.run_sync(do_run_migrations)

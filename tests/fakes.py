@@ -400,6 +400,10 @@ class _Sessions(_Repo):
     async def for_match(self, match_id: int) -> list[md.Session]:
         return self._rows(lambda s: s.match_id == match_id, key=lambda s: (s.start, s.id))
 
+    async def for_community(self, community_id: int) -> list[md.Session]:
+        mids = self._match_ids(lambda m: m.community_id == community_id)
+        return self._rows(lambda s: s.match_id in mids, key=lambda s: (s.start, s.id))
+
     async def matches_with_sessions(self, community_id: int) -> set[int]:
         mids = self._match_ids(lambda m: m.community_id == community_id)
         return {s.match_id for s in self._rows(
@@ -407,6 +411,12 @@ class _Sessions(_Repo):
 
     def _match_ids(self, where: Callable[[md.Match], bool]) -> set[int]:
         return {m.id for m in self.u.data("matches").values() if where(m)}
+
+    async def for_matches(self, match_ids: Sequence[int]) -> dict[int, list[md.Session]]:
+        wanted, out = set(match_ids), {}
+        for s in self._rows(lambda s: s.match_id in wanted, key=lambda s: (s.start, s.id)):
+            out.setdefault(s.match_id, []).append(s)
+        return out
 
     async def booked_for_learners(self, learner_ids: Sequence[int]) -> list[md.Session]:
         wanted = set(learner_ids)
@@ -571,6 +581,19 @@ class _Outbox(_Repo):
     async def existing_keys(self, keys: Sequence[str]) -> set[str]:
         stored = {m.idempotency_key for m in self.u.data(self.table).values()}
         return stored & set(keys)
+
+    async def keys_starting(self, community_id: int, prefix: str) -> list[str]:
+        return [m.idempotency_key for m in self._rows(
+            lambda m: m.community_id == community_id and m.idempotency_key.startswith(prefix))]
+
+    async def with_prefix(self, community_id: int, key_prefix: str,
+                          sent_since: datetime | None = None) -> list[md.OutboxMessage]:
+        return self._rows(lambda m: m.community_id == community_id
+                          and m.idempotency_key.startswith(key_prefix)
+                          and (sent_since is None or (m.state == md.OutboxState.SENT
+                                                      and m.sent_at is not None
+                                                      and m.sent_at >= sent_since)),
+                          key=lambda m: m.id)
 
     async def count_errors(self, community_id: int, error: str) -> int:
         return len(self._rows(lambda m: m.community_id == community_id

@@ -59,6 +59,13 @@ class Answerer:
                 timeout=aiohttp.ClientTimeout(total=self._timeout))
         return self._session
 
+    def share_session(self) -> None:
+        """Let the web client use the same session: without one, slack_sdk opens a new
+        session (a new connection) for every Web API call (it passes its own timeout per
+        request). Called from inside the event loop, before the client is used."""
+        if self.client.session is None or self.client.session.closed:
+            self.client.session = self._http()
+
     async def close(self) -> None:
         """Close the shared response_url session (at shutdown)."""
         if self._session is not None:

@@ -139,10 +139,7 @@ def build_app(services: Services, settings: SlackSettings, *,
             origin = Origin(_team(context, body), str(user.get("id")),
                             str(user.get("username") or user.get("name") or ""),
                             trigger_id=str(body.get("trigger_id") or ""))
-            response, reply, origin = await flow.submit(origin, view)
-            await ack(**response)
-            if reply is not None:
-                await flow.after_submit(origin, reply)
+            await flow.submission(origin, view, _with_text(ack))
 
     async def on_home(event: HomeOpenedEvent, body: EventBody,
                       context: AsyncBoltContext) -> None:
@@ -153,6 +150,7 @@ def build_app(services: Services, settings: SlackSettings, *,
 
     async def well_formed(body: dict[str, Any], next_: Callable[[], Awaitable[None]]
                           ) -> BoltResponse | None:
+        flow.answer.share_session()  # inside the loop: one connection pool for every call
         # HTTP requests were checked by the gate already; this holds for Socket Mode and
         # in-process dispatch too: a payload our listeners cannot read goes no further.
         found = shape.problem(body)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -47,6 +48,9 @@ CLOSING_TEXT = "This match has ended, so this conversation is closed. Thanks for
 _NAME_JUNK = re.compile(r"[^a-z0-9_-]+")
 
 DeliveredHook = Callable[[Message], Awaitable[None]]
+# An unclear attempt younger than this may still land (Slack can carry out a call after the
+# client gave up waiting, 30 s): not finding it yet is no proof, so look again later.
+SETTLE_SECONDS = 60.0
 
 
 def channel_name(slug: str, suffix: int = 0) -> str:
@@ -64,10 +68,14 @@ class SlackDeliverer:
     """
 
     def __init__(
-        self, client: AsyncWebClient, *, on_delivered: DeliveredHook | None = None
+        self, client: AsyncWebClient, *, on_delivered: DeliveredHook | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        settle_seconds: float = SETTLE_SECONDS,
     ) -> None:
         self.client = client
         self.on_delivered = on_delivered
+        self._now = now  # the time the dispatcher stamps attempts with (tests inject theirs)
+        self.settle_seconds = settle_seconds
         self._bot_user = ""
 
     async def deliver(self, message: OutboxMessage,
@@ -113,6 +121,8 @@ class SlackDeliverer:
         if answer is None and steps.reconciling:
             found = reconcile.posted(await self._history(channel), steps.key, step)
             answer = await steps.finish(step, f"{channel}/{found}") if found else None
+            if answer is None:
+                self._not_too_early(steps, doing)
         if answer is None:
             response = await self._call(
                 doing, self.client.chat_postMessage, channel=channel, text=fallback_text(text),
@@ -132,12 +142,24 @@ class SlackDeliverer:
             if found:
                 await steps.finish("files", found)
                 return
+            self._not_too_early(steps, "uploading files")
         response = await self._call(
             "uploading files", self.client.files_upload_v2, channel=channel,
             file_uploads=[{"content": f.content, "filename": f.filename, "title": f.filename}
                           for f in files])
         await steps.finish("files", ",".join(str(f.get("id")) for f in
                                              response.get("files") or []))
+
+    def _not_too_early(self, steps: Steps, doing: str) -> None:
+        """Wait (a ``retry_after``, no attempt used, still unclear) rather than send when the
+        unclear attempt is so recent that its effect may not show in the history yet."""
+        if steps.unclear_since is None:
+            return
+        age = (self._now() - steps.unclear_since).total_seconds()
+        if 0 <= age < self.settle_seconds:
+            raise DeliveryError(f"{doing}: an attempt {age:.0f} s ago may still land; "
+                                "looking again before sending", unclear=True,
+                                retry_after=self.settle_seconds - age)
 
     async def _history(self, channel: str) -> list[dict[str, Any]]:
         page = await self._call(f"reading the history of {channel}",
@@ -160,8 +182,7 @@ class SlackDeliverer:
     # ---- kinds ----------------------------------------------------------------------
     async def _dm(self, dm: DirectMessage, steps: Steps) -> None:
         channel = dm.user_id  # chat.postMessage to a user id lands in the app's DM
-        if (steps.reconciling and steps.get("text") is None) or (
-                dm.attachments and steps.get("text") is None):
+        if steps.get("text") is None and (steps.reconciling or dm.attachments):
             channel = await self._dm_channel(dm.user_id)  # history and uploads need its id
         await self._message(channel, dm.text, dm.buttons, dm.attachments, steps,
                             f"DM to {dm.user_id}")

@@ -56,6 +56,20 @@ class HomeReadLimiter(RateLimiter):
         return super().check(key, limit * 10, now)
 
 
+def late_answer(response: Mapping[str, Any]) -> Reply:
+    """What a submission's ack would have shown, as a message: the modal was closed because
+    the answer took longer than Slack waits."""
+    errors = dict(response.get("errors") or {})
+    if errors:
+        return Reply(text="Please check: " + " ".join(errors.values()) + " (submit the form "
+                          "again)", ok=False)
+    view = response.get("view") or {}
+    texts = [str(b.get("text", {}).get("text", "")) for b in view.get("blocks", [])
+             if b.get("type") == "section"]
+    return Reply(text="\n".join(t for t in texts if t) or "Please open the form again.",
+                 ok=False)
+
+
 async def _noop(**_kwargs: Any) -> None:
     """The ack of a modal submission is its response_action, sent by the listener."""
 
@@ -259,6 +273,19 @@ class Flow:
                 origin,
             )
         return {}, reply, origin
+
+    async def submission(self, origin: Origin, view: Mapping[str, Any], ack: Ack) -> None:
+        """A modal submission: its ack is its answer, unless the core takes longer than
+        ``ACK_BUDGET_SECONDS``; then the modal is closed and the answer sent as a message."""
+        running = asyncio.ensure_future(self.submit(origin, view))
+        done, _ = await asyncio.wait([running], timeout=ACK_BUDGET_SECONDS)
+        if not done:
+            await ack()
+        response, reply, origin = await running
+        if done:
+            await ack(**response)
+        if reply is not None or not done:
+            await self.after_submit(origin, reply or late_answer(response))
 
     async def after_submit(self, origin: Origin, reply: Reply) -> None:
         try:

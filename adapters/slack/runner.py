@@ -67,6 +67,7 @@ async def start_socket(app: AsyncApp, settings: SlackSettings) -> AsyncSocketMod
 
 async def run_slack(app: AsyncApp, settings: SlackSettings) -> None:
     """Serve the app in the configured mode until cancelled."""
+    flow_of(app).answer.share_session()  # deliveries too: one connection pool from the start
     if settings.mode == "socket":
         handler = await start_socket(app, settings)
         try:
@@ -89,4 +90,10 @@ async def _finish(app: AsyncApp) -> None:
             await drain(app)
     except TimeoutError:
         log.warning("Slack: stopped with interactions still running")
+    # The shared HTTP session stays open: deliveries still finishing use the same client.
+    # The bot closes it once the outbox has stopped (close_slack).
+
+
+async def close_slack(app: AsyncApp) -> None:
+    """Close the app's shared HTTP session (after the last delivery)."""
     await flow_of(app).answer.close()

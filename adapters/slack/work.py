@@ -74,14 +74,27 @@ class SettingsCache:
     def __init__(self, services: Services) -> None:
         self._services = services
         self._kept: dict[str, tuple[float, CommunitySettings]] = {}
+        # One read per workspace at a time: a burst of commands after the entry expired
+        # waits for that read instead of each making its own.
+        self._reading: dict[str, asyncio.Future[CommunitySettings]] = {}
 
     async def get(self, team_id: str) -> CommunitySettings:
         kept = self._kept.get(team_id)
         if kept is not None and time.monotonic() - kept[0] < TTL_SECONDS:
             return kept[1]
-        settings = await community_settings(self._services, PLATFORM, team_id)
-        self._kept[team_id] = (time.monotonic(), settings)
-        return settings
+        reading = self._reading.get(team_id)
+        if reading is None:
+            reading = asyncio.ensure_future(self._read(team_id))
+            self._reading[team_id] = reading
+        return await asyncio.shield(reading)
+
+    async def _read(self, team_id: str) -> CommunitySettings:
+        try:
+            settings = await community_settings(self._services, PLATFORM, team_id)
+            self._kept[team_id] = (time.monotonic(), settings)
+            return settings
+        finally:
+            del self._reading[team_id]
 
     def forget(self, team_id: str) -> None:
         self._kept.pop(team_id, None)

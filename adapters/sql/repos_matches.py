@@ -11,7 +11,7 @@ from sqlalchemy import Row, Select, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from adapters.sql.repo_base import SqlRepository
-from adapters.sql.repos_people import chunks
+from adapters.sql.repos_people import among
 from adapters.sql.tables import feedback as feedback_t
 from adapters.sql.tables import match_members, matches, rounds, sessions
 from core.model import (
@@ -126,11 +126,10 @@ class SqlMatchRepository(SqlRepository):
             .order_by(matches.c.id).limit(limit))
 
     async def get_many(self, match_ids: Sequence[int]) -> dict[int, Match]:
-        found: dict[int, Match] = {}
-        for chunk in chunks(sorted(set(match_ids)), 500):
-            found.update((m.id or 0, m) for m in await self._load(
-                select(matches).where(matches.c.id.in_(chunk))))
-        return found
+        if not match_ids:
+            return {}
+        return {m.id or 0: m for m in await self._load(select(matches).where(
+            among(self.conn.dialect.name, matches.c.id, sorted(set(match_ids)))))}
 
     async def remove_member(self, learner_id: int) -> None:
         """Forget a learner in every match (used by /peer forget)."""
@@ -198,6 +197,16 @@ class SqlSessionRepository(SqlRepository):
                                        .order_by(*self._order))
         return [_session(r) for r in rows]
 
+    async def for_matches(self, match_ids: Sequence[int]) -> dict[int, list[Session]]:
+        out: dict[int, list[Session]] = {}
+        if not match_ids:
+            return out
+        rows = await self.conn.execute(select(sessions).where(
+            sessions.c.match_id.in_(list(match_ids))).order_by(*self._order))
+        for r in rows:
+            out.setdefault(r.match_id, []).append(_session(r))
+        return out
+
     async def booked_for_learners(self, learner_ids: Sequence[int]) -> list[Session]:
         """Booked sessions of any match any of these learners belongs to."""
         if not learner_ids:
@@ -219,6 +228,12 @@ class SqlSessionRepository(SqlRepository):
             stmt = stmt.where(sessions.c.match_id.in_(_member_of([learner_id])))
         return int(await self.conn.scalar(stmt) or 0)
 
+
+    async def for_community(self, community_id: int) -> list[Session]:
+        rows = await self.conn.execute(
+            select(sessions).join(matches, matches.c.id == sessions.c.match_id)
+            .where(matches.c.community_id == community_id).order_by(*self._order))
+        return [_session(r) for r in rows]
 
     async def matches_with_sessions(self, community_id: int) -> set[int]:
         rows = await self.conn.scalars(

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Row, delete, func, select, update
 
 from adapters.sql.repo_base import SqlRepository
-from adapters.sql.repos_people import READ_CHUNK, chunks, upsert_insert
+from adapters.sql.repos_people import among, chunks, upsert_insert
 from adapters.sql.tables import outbox
 from core.messages import from_row
 from core.model import OutboxMessage, OutboxState
@@ -74,11 +74,26 @@ class SqlOutboxRepository(SqlRepository):
         return added
 
     async def existing_keys(self, keys: Sequence[str]) -> set[str]:
-        found: set[str] = set()
-        for chunk in chunks(list(dict.fromkeys(keys)), READ_CHUNK):
-            found.update(await self.conn.scalars(
-                select(outbox.c.idempotency_key).where(outbox.c.idempotency_key.in_(chunk))))
-        return found
+        if not keys:
+            return set()
+        return set(await self.conn.scalars(select(outbox.c.idempotency_key).where(
+            among(self.conn.dialect.name, outbox.c.idempotency_key, list(dict.fromkeys(keys))))))
+
+    async def keys_starting(self, community_id: int, prefix: str) -> list[str]:
+        return list(await self.conn.scalars(select(outbox.c.idempotency_key).where(
+            outbox.c.community_id == community_id,
+            outbox.c.idempotency_key.startswith(prefix, autoescape=True))
+            .order_by(outbox.c.id)))
+
+    async def with_prefix(self, community_id: int, key_prefix: str,
+                          sent_since: datetime | None = None) -> list[OutboxMessage]:
+        stmt = select(outbox).where(
+            outbox.c.community_id == community_id,
+            outbox.c.idempotency_key.startswith(key_prefix, autoescape=True))
+        if sent_since is not None:
+            stmt = stmt.where(outbox.c.state == OutboxState.SENT.value,
+                              outbox.c.sent_at >= sent_since)
+        return [_message(r) for r in await self.conn.execute(stmt.order_by(outbox.c.id))]
 
     async def count_errors(self, community_id: int, error: str) -> int:
         return int(await self.conn.scalar(select(func.count()).select_from(outbox).where(

@@ -28,6 +28,7 @@ from datetime import datetime
 from time import perf_counter
 
 import numpy as np
+import numpy.typing as npt
 
 from core.availability import week_start
 from core.matching import groups as group_solver
@@ -44,7 +45,7 @@ from core.matching.features import Pool, build_pool
 from core.matching.pairgraph import pair_candidates
 from core.matching.pairs import attach_trios, max_weight_pairs, neighbours
 from core.matching.score import Scorer
-from core.matching.slots import common_minutes
+from core.matching.slots import SLOT_MINUTES, common_minutes
 from core.matching.support import assign
 from core.matching.times import best_slots
 from core.matching.types import IN_ORDER, Candidate, MatchPlan, RoundPlan, TaskMap
@@ -195,16 +196,18 @@ def _plans(pool: Pool, scorer: Scorer, made: list[Made], now: datetime) -> list[
     idx = np.full((len(made), size), -1, dtype=np.int64)
     for r, (_, members, _, _) in enumerate(made):
         idx[r, :len(members)] = [i for i, _ in members]
-    common = np.ones((len(made), pool.slots.shape[1]), dtype=np.uint8)
+    starts = np.ones((len(made), pool.runs.shape[1]), dtype=np.uint8)
     for col in range(size):
         has = idx[:, col] >= 0
-        common[has] &= pool.slots[idx[has, col]]
+        starts[has] &= pool.runs[idx[has, col]]
     offsets = np.where(idx >= 0, pool.offset[np.maximum(idx, 0)].astype(np.float64), np.nan)
-    times = best_slots(common, offsets, pool.start, now, s.session_minutes, s.suggested_times)
+    times = best_slots(starts, offsets, pool.start, now, s.session_minutes, s.suggested_times,
+                       starts=starts)
+    minutes = _common_minutes(pool, idx)
     out = []
-    for (kind, members, score, trio), when in zip(made, times, strict=True):
+    for (kind, members, score, trio), when, h in zip(made, times, (minutes / 60).tolist(),
+                                                      strict=True):
         ids = [i for i, _ in members]
-        h = common_minutes(pool.week, ids) / 60  # exact, not the grid: what people are told
         out.append(
             MatchPlan(
                 kind=kind,
@@ -214,6 +217,26 @@ def _plans(pool: Pool, scorer: Scorer, made: list[Made], now: datetime) -> list[
                 times=when,
             )
         )
+    return out
+
+
+def _common_minutes(pool: Pool, idx: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+    """Exact minutes a week each match's members share (rows of ``idx``, -1 padded): what
+    the reasons tell people. Where every member's availability starts and ends on quarter
+    hours (nearly always) the slots are exact and a popcount says it; else the intervals
+    are intersected."""
+    words = pool.words
+    shared = np.zeros(len(idx), dtype=np.int64)
+    real = np.maximum(idx, 0)
+    for k in range(words.shape[1]):
+        acc = np.full(len(idx), np.uint64(2**64 - 1), dtype=np.uint64)
+        for col in range(idx.shape[1]):
+            acc &= np.where(idx[:, col] >= 0, words[real[:, col], k], np.uint64(2**64 - 1))
+        shared += np.bitwise_count(acc)
+    out = (shared * SLOT_MINUTES).astype(np.float64)
+    exact = np.where(idx >= 0, pool.week.aligned[real], True).all(axis=1)
+    for r in np.flatnonzero(~exact).tolist():
+        out[r] = common_minutes(pool.week, [i for i in idx[r].tolist() if i >= 0])
     return out
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from functools import cache
 
-from core.matching.score import Scorer
+from core.matching.score import Partial, Scorer
 
 EXACT_MAX = 14  # learners solved exactly (2^14 states at most)
 GROUPS_MAX = 4000  # feasible groups considered at most; beyond, the caller falls back
@@ -22,19 +22,21 @@ Packing = list[tuple[tuple[int, ...], float]]
 def feasible(
     scorer: Scorer, ids: list[int], lo: int, hi: int
 ) -> Iterator[tuple[tuple[int, ...], float]]:
-    """Every feasible group of lo..hi of ``ids`` with its score."""
-    def grow(prefix: tuple[int, ...], k: int) -> Iterator[tuple[tuple[int, ...], float]]:
+    """Every feasible group of lo..hi of ``ids`` with its score (``ids`` ascending)."""
+    def grow(prefix: tuple[int, ...], state: Partial | None,
+             k: int) -> Iterator[tuple[tuple[int, ...], float]]:
         for j in range(k, len(ids)):
-            g = (*prefix, ids[j])
-            if len(g) >= 2 and not scorer.feasible(g):
+            now = scorer.extend(state, prefix, ids[j])
+            if now is None:
                 continue
+            g = (*prefix, ids[j])
             if len(g) >= lo:
-                v = scorer.score(g, fit=True)
-                if v is not None and v > 0:
+                v = scorer.value(g, fit=True)
+                if v > 0:
                     yield g, v
             if len(g) < hi:
-                yield from grow(g, j + 1)
-    yield from grow((), 0)
+                yield from grow(g, now, j + 1)
+    yield from grow((), None, 0)
 
 
 def exact(scorer: Scorer, ids: list[int], lo: int, hi: int) -> Packing | None:

@@ -27,9 +27,9 @@ from core.matching.pairs import max_weight_pairs, neighbours
 from core.matching.score import Scorer
 
 REGION = 12  # learners re-solved together in a repair
-RESTARTS = 4  # seeded restarts for small blocks
-REPAIRS = 3  # rounds of repair + search for small blocks
-BIG_REPAIRS = 3  # ... for big blocks: a repair is linear in the block (regions of REGION)
+RESTARTS = 2  # seeded restarts for small blocks
+REPAIRS = 2  # rounds of repair + search for small blocks
+BIG_REPAIRS = 2  # ... for big blocks: a repair is linear in the block (regions of REGION)
 FULL_SEARCH = 100  # blocks up to this size get the full search; bigger ones a linear one
 FAN = 6  # in big blocks: neighbours whose groups a learner may join
 Group = tuple[int, ...]

@@ -175,6 +175,32 @@ class Scorer:
                     return False
         return True
 
+    def extend(self, state: Partial | None, prefix: Sequence[int], m: int) -> Partial | None:
+        """``feasible`` one member at a time: the state of ``prefix + [m]`` from the state
+        of ``prefix`` (None: empty), or None when the larger group breaks a hard rule.
+        Group enumeration (groupexact.py) grows millions of groups this way."""
+        c = self.code[m]
+        if state is None:
+            langs, setup, bits, runs = self.langs[c], self.sbits[c], self.bits[m], self.runs[m]
+        else:
+            langs, setup = state[0] & self.langs[c], state[1] & self.sbits[c]
+            bits, runs = state[2] & self.bits[m], state[3] & self.runs[m]
+        if not langs or not setup or not runs or bits.bit_count() < self.need:
+            return None
+        mine = self.blocked.get(m) if self.blocked else None
+        if mine and any(b in mine for b in prefix):
+            return None
+        return langs, setup, bits, runs
+
+    def value(self, members: tuple[int, ...], *, fit: bool = False) -> float:
+        """``score`` of sorted members already known to be feasible (``extend``)."""
+        key = (members, False, fit)
+        val = self._cache.get(key)
+        if val is None:
+            val = self._value(members, kinds=False, fit=fit)
+            self._cache[key] = val
+        return val
+
     def score(
         self, members: Sequence[int], *, kinds: bool = False, fit: bool = False
     ) -> float | None:
@@ -205,6 +231,9 @@ class Scorer:
         if fit:
             total += w.group_size_fit * sum(1 for i in m if self.pref[i] == n)
         return total
+
+
+Partial = tuple[frozenset[str], int, int, int]  # common languages, setups, slots, sessions
 
 
 def _as_ints(rows: npt.NDArray[np.uint8]) -> list[int]:

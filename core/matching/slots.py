@@ -103,6 +103,7 @@ class Week:
     ptr: I64  # (n + 1,): row i's intervals are lo[ptr[i]:ptr[i+1]], hi[...]
     lo: I64  # exact UTC minutes from the week's start, merged, ascending per row
     hi: I64
+    aligned: npt.NDArray[np.bool_]  # (n,): every edge on a quarter hour: the slots are exact
 
 
 def slot_masks(items: list[tuple[Availability, str]], start: datetime) -> U8:
@@ -116,7 +117,9 @@ def availability_week(items: list[tuple[Availability, str]], start: datetime) ->
     rows, lo, hi = _raw_intervals(items, start)
     rows, lo, hi = _merge(rows, lo, hi)
     ptr = np.searchsorted(rows, np.arange(n + 1)).astype(np.int64)
-    return Week(_rasterise(n, rows, lo, hi), ptr, lo, hi)
+    aligned = np.ones(n, dtype=bool)
+    aligned[rows[(lo % SLOT_MINUTES != 0) | (hi % SLOT_MINUTES != 0)]] = False
+    return Week(_rasterise(n, rows, lo, hi), ptr, lo, hi, aligned)
 
 
 def _raw_intervals(items: list[tuple[Availability, str]],

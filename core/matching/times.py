@@ -49,9 +49,11 @@ def comfort(offsets: npt.NDArray[np.float64], length_h: float) -> npt.NDArray[np
 
 
 def best_slots(common: U8, offsets: npt.NDArray[np.float64], start: datetime, now: datetime,
-               session_minutes: int, k: int) -> list[list[Slot]]:
+               session_minutes: int, k: int, *, starts: U8 | None = None) -> list[list[Slot]]:
     """For each row of ``common`` (a match's shared slots) and its members' UTC offsets
-    (rows padded with NaN), up to ``k`` (start, end) UTC slots of ``session_minutes``."""
+    (rows padded with NaN), up to ``k`` (start, end) UTC slots of ``session_minutes``.
+    ``starts``: the slots a whole session fits from, when the caller has them (the AND of
+    the members' ``slots.session_starts`` rows); else they are found from ``common``."""
     hour0 = start.hour + start.minute / 60  # slot 0 is this UTC time of day
     codes, inverse = np.unique(np.nan_to_num(offsets, nan=99.0), return_inverse=True)
     table = comfort(np.where(codes == 99.0, np.nan, codes + hour0), session_minutes / 60)
@@ -62,22 +64,29 @@ def best_slots(common: U8, offsets: npt.NDArray[np.float64], start: datetime, no
     chosen = np.full((len(common), k), SLOTS, dtype=np.int64)
     for r0 in range(0, len(common), CHUNK):  # small chunks: temporaries stay cheap
         part = slice(r0, r0 + CHUNK)
-        chosen[part] = _pick(common[part], table, inverse[part], first, day_of, length, k)
+        fits = _fits(common[part], length) if starts is None else starts[part].astype(bool)
+        chosen[part] = _pick(fits, table, inverse[part], first, day_of, length, k)
     span = timedelta(minutes=session_minutes)
-    starts = [(start + timedelta(minutes=SLOT_MINUTES * s)) for s in range(SLOTS)]
-    ends = [t + span for t in starts]
-    return [[(starts[s], ends[s]) for s in row if s < SLOTS]
+    begins = [(start + timedelta(minutes=SLOT_MINUTES * s)) for s in range(SLOTS)]
+    ends = [t + span for t in begins]
+    return [[(begins[s], ends[s]) for s in row if s < SLOTS]
             for row in np.sort(chosen, axis=1).tolist()]
 
 
-def _pick(common: U8, table: npt.NDArray[np.int8], inverse: npt.NDArray[np.int64], first: int,
-          day_of: npt.NDArray[np.int64], length: int, k: int) -> npt.NDArray[np.int64]:
-    """Greedy picks on the (few) fitting starts only, all matches of the chunk at once."""
-    m = len(common)
+def _fits(common: U8, length: int) -> npt.NDArray[np.bool_]:
+    """A start fits if it and the next length-1 slots are free."""
     fits = common.astype(bool)
-    for t in range(1, length):  # a start fits if the next length-1 slots are free too
+    for t in range(1, length):
         fits[:, :SLOTS - t] &= common[:, t:].astype(bool)
         fits[:, SLOTS - t:] = False
+    return fits
+
+
+def _pick(fits: npt.NDArray[np.bool_], table: npt.NDArray[np.int8],
+          inverse: npt.NDArray[np.int64], first: int, day_of: npt.NDArray[np.int64], length: int,
+          k: int) -> npt.NDArray[np.int64]:
+    """Greedy picks on the (few) fitting starts only, all matches of the chunk at once."""
+    m = len(fits)
     fits[:, :first] = False
     r, s = np.nonzero(fits)  # row-major: grouped by match, slots ascending
     ease = table[inverse[r, 0], s]

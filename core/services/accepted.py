@@ -26,7 +26,7 @@ from core.ports import UnitOfWork
 from core.replies import Reply
 from core.services.context import CommandRequest, Services
 from core.services.dispatch import effective_settings, handle
-from core.services.rounds import instant_match
+from core.services.rounds import plan_instant, store_instant
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=15)  # a crashed runner's rows are taken back this long after
@@ -151,12 +151,18 @@ async def _command(services: Services, work: AcceptedWork, platform: WorkPlatfor
 
 async def _instant(services: Services, work: AcceptedWork) -> None:
     assert work.id is not None
-    async with services.uow_factory() as uow:
+    # Planned like a round (read-only load, solved with no transaction open), then stored
+    # and settled in one short write.
+    async with services.uow_factory(writes=False) as uow:
         community = await uow.communities.get(int(work.payload["community_id"]))
-        if community is not None:
-            settings = effective_settings(services, community)
-            await instant_match(services, uow, community, settings,
-                                int(work.payload["learner_id"]))
+    planned = None
+    if community is not None:
+        planned = await plan_instant(services, community, effective_settings(services, community),
+                                     int(work.payload["learner_id"]))
+    async with services.uow_factory() as uow:
+        if community is not None and planned is not None:
+            await store_instant(uow, community, effective_settings(services, community),
+                                planned)
         if await uow.accepted.settle(work.id, work.claim_token, {"ok": True},
                                      services.clock.now()):
             await uow.commit()

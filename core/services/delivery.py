@@ -24,25 +24,16 @@ session started, after downtime): it is dropped and logged, never sent late.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import Enum
 from typing import TypeVar
 
-from core import keys
-from core.messages import CloseSpace, DirectMessage, SpaceMessage
 from core.model import OutboxMessage, OutboxState
-from core.ports import (
-    Clock,
-    Deliverer,
-    DeliveryError,
-    StepJournal,
-    UnitOfWork,
-    UnitOfWorkFactory,
-)
+from core.ports import Clock, Deliverer, DeliveryError, UnitOfWork, UnitOfWorkFactory
+from core.services.delivery_call import ClaimLost, call, journal_for
+from core.services.delivery_ready import Readiness, expired, prepare
 from core.services.delivery_record import (
     Attempt,
     TickResult,
@@ -62,20 +53,6 @@ T = TypeVar("T")
 
 SPACE_WAIT_SECONDS = 5.0
 NO_ADAPTER_WAIT_SECONDS = 60.0
-
-
-class Readiness(Enum):
-    """Whether a message can be handed to a deliverer now (its value says why not)."""
-
-    READY = ""
-    SPACE_PENDING = "space not created yet"  # wait: not a failed attempt
-    MATCH_GONE = "the match no longer exists"  # never deliverable
-    NO_SPACE = "the match has no private space (it could not be created)"  # never either
-
-
-class ClaimLost(Exception):
-    """Raised into a deliverer by the step journal when this row's claim was taken over
-    (its lease ran out and another process holds it now): stop, the other one goes on."""
 
 
 @dataclass
@@ -185,49 +162,19 @@ async def dispatch_due(uow_factory: UnitOfWorkFactory, clock: Clock,
 
 
 async def _park_rows(run: _Pass, rows: Sequence[OutboxMessage], until: datetime | None) -> None:
-    """Give claimed rows back unattempted: due ``until`` (their target is rate-limited) or
-    due now (the process is stopping). Nothing was attempted, so nothing is counted."""
+    """Give claimed rows back unattempted, in one transaction: due ``until`` (their target
+    is rate-limited) or due now (the process is stopping). Nothing was attempted, so
+    nothing is counted; a row whose claim was lost meanwhile is left to its new holder."""
+    if not rows:
+        return
     when = until or run.clock.now()
-    for msg in rows:
-        token = msg.claim_token
 
-        async def give_back(uow: UnitOfWork, msg: OutboxMessage = msg,
-                            token: str = token) -> bool:
-            return await park(uow, token, msg, when)
+    async def give_back(uow: UnitOfWork) -> int:
+        return sum([await park(uow, m.claim_token, m, when) for m in rows])
 
-        await run.write("handing the row back", msg, give_back)
-    if until is None:
-        log.info("released %d claimed outbox row(s) unsent: stopping", len(rows))
-
-
-async def _prepare(uow_factory: UnitOfWorkFactory, msg: OutboxMessage) -> Readiness:
-    """Fill in the space a space message goes to (it is made after the message is written)."""
-    match msg.message:
-        case SpaceMessage(match_id=match_id) | CloseSpace(match_id=match_id):
-            pass
-        case _:
-            return Readiness.READY
-    async with uow_factory() as uow:
-        match = await uow.matches.get(match_id)
-        opening = match is not None and not match.space_id and any(
-            m.idempotency_key == keys.space_open(match.id)
-            for m in await uow.outbox.pending(msg.community_id))
-    if match is None:
-        return Readiness.MATCH_GONE
-    if not match.space_id:
-        # Still being created: wait for it. Never created (it failed for good): give up.
-        return Readiness.SPACE_PENDING if opening else Readiness.NO_SPACE
-    msg.message = replace(msg.message, space_id=match.space_id)
-    return Readiness.READY
-
-
-def expired(msg: OutboxMessage, now: datetime) -> bool:
-    """Whether the message's ``expires_at`` has passed (only DMs carry one)."""
-    match msg.message:
-        case DirectMessage(expires_at=datetime() as until):
-            return until <= now
-        case _:
-            return False
+    given = await run.write(f"handing {len(rows)} row(s) back", rows[0], give_back)
+    if until is None and given is not None:
+        log.info("released %d claimed outbox row(s) unsent: stopping", given)
 
 
 async def _deliver_one(run: _Pass, msg: OutboxMessage) -> datetime | None:
@@ -245,7 +192,7 @@ async def _deliver_claimed(run: _Pass, msg: OutboxMessage) -> datetime | None:
     if expired(msg, now):
         await _drop_expired(run, msg, token)
         return None
-    ready = await _prepare(run.uow_factory, msg)
+    ready = await prepare(run.uow_factory, msg)
     deliverer = run.deliverers.get(run.platforms.get(msg.community_id, ""))
     if ready in (Readiness.MATCH_GONE, Readiness.NO_SPACE):  # never deliverable
         refused = Attempt(now, problem=DeliveryError(ready.value, permanent=True),
@@ -277,57 +224,13 @@ async def _deliver_claimed(run: _Pass, msg: OutboxMessage) -> datetime | None:
             run.lost(msg, "its attempt")
         return None
     try:
-        attempt = await _call(run, deliverer, msg, token, started)
+        attempt = await call(deliverer, msg, run.externals.get(msg.community_id, ""),
+                             journal_for(run.uow_factory, msg, token), run.cfg, started)
     except ClaimLost:
         run.lost(msg, "its next step")
         return None
     attempt.earlier_mark = earlier
     return await _record(run, msg, token, attempt)
-
-
-def _journal(run: _Pass, msg: OutboxMessage, token: str) -> StepJournal:
-    """The step journal handed to the deliverer: each finished step is stored at once,
-    under the claim (a lost claim stops the delivery: ClaimLost)."""
-    async def journal(step: str, answer: str) -> None:
-        assert msg.id is not None
-        msg.progress = {**msg.progress, step: answer}
-        async with run.uow_factory() as uow:
-            won = await uow.outbox.save_progress(msg.id, token, msg.progress)
-            await uow.commit()
-        if not won:
-            raise ClaimLost(f"outbox row {msg.id}: claim lost")
-
-    return journal
-
-
-def call_timeout(cfg: DispatchSettings) -> float:
-    """How long one delivery call may take: the setting, but well inside the lease the
-    attempt renewed, so no other process can claim a row while its call still runs."""
-    return min(cfg.call_timeout_seconds, cfg.lease_seconds / 2)
-
-
-async def _call(run: _Pass, deliverer: Deliverer, msg: OutboxMessage, token: str,
-                started: datetime) -> Attempt:
-    """Hand the message to its deliverer, bounded in time; every way it can end becomes
-    an Attempt whose problem says which kind of fault it was."""
-    timeout = call_timeout(run.cfg)
-    try:
-        facts = await asyncio.wait_for(
-            deliverer.deliver(msg, run.externals.get(msg.community_id, ""),
-                              journal=_journal(run, msg, token)), timeout)
-        return Attempt(started, facts=dict(facts or {}))
-    except (ClaimLost, asyncio.CancelledError):
-        raise
-    except DeliveryError as exc:
-        return Attempt(started, problem=exc)
-    except TimeoutError:
-        # It may have reached the platform: unclear, so the next attempt asks first.
-        return Attempt(started, problem=DeliveryError(
-            f"no answer within {timeout:.0f} s", unclear=True))
-    except Exception as exc:  # a bug or an unexpected answer: it may have been sent
-        log.exception("delivery of outbox row %s failed unexpectedly", msg.id)
-        return Attempt(started, problem=DeliveryError(f"{type(exc).__name__}: {exc}",
-                                                      unclear=True))
 
 
 async def _record(run: _Pass, msg: OutboxMessage, token: str,

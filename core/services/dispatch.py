@@ -112,13 +112,18 @@ async def handle(services: Services, request: CommandRequest, *,
     if cmd is None:
         return error(f"I don't know the command `{request.command}`. Try `/peer help`.")
     counted: list[bool] = []  # the rate limit counts a command once, however often it runs
+    # Settling accepted work writes its row: such a command always writes.
+    writes, raced = settle is not None or cmd.key not in READS_ONLY, False
     try:
-        try:
-            # Settling accepted work writes its row: such a command always writes.
-            return await _run(services, request, cmd, counted, settle,
-                              writes=settle is not None or cmd.key not in READS_ONLY)
-        except (_NeedsWrite, _FirstContactRace):
-            return await _run(services, request, cmd, counted, settle, writes=True)
+        while True:
+            try:
+                return await _run(services, request, cmd, counted, settle, writes=writes)
+            except _NeedsWrite:
+                writes = True  # a first contact: once more, in a writing unit
+            except _FirstContactRace as race:
+                if raced:  # twice in a row cannot come from a newcomer's race
+                    raise race.__cause__ or race from None
+                raced, writes = True, True
     except StorageUnavailable as exc:
         log.warning("database unavailable for %s: %s", request.command, exc)
         return error(UNAVAILABLE)

@@ -21,6 +21,8 @@ and how to come back. Moderators see ghosts in ``/peeradmin queue`` and ``stats`
 
 from __future__ import annotations
 
+from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from core import keys
@@ -36,11 +38,10 @@ from core.model import (
     MatchState,
     Mode,
     OutboxMessage,
-    OutboxState,
     Session,
     SessionState,
 )
-from core.ports import UnitOfWork
+from core.ports import UnitOfWork, UnitOfWorkFactory
 from core.services import effects, ending
 from core.services.checkins import checkin_buttons
 from core.services.common import name_for
@@ -109,48 +110,108 @@ async def _ask_again(uow: UnitOfWork, match: Match, learner: Learner,
     return int(msg.id is not None)
 
 
+@dataclass(frozen=True)
+class _Step:
+    """What the read found for one member: pause them, or ask them again. ``answered_at``
+    is what it saw, so a member who answered meanwhile is left alone."""
+
+    match_id: int
+    learner_id: int
+    answered_at: datetime | None
+    pause: bool
+    silent: int
+
+
+def answer_window(settings: CommunitySettings) -> timedelta:
+    """How long a prompt may wait for its answer before it counts as unanswered."""
+    return timedelta(days=max(1, settings.checkin_after_days))
+
+
+def horizon(settings: CommunitySettings) -> timedelta:
+    """How far back sent prompts are read: ``ghost_after_unanswered`` of them a week apart
+    (weekly check-ins; follow-ups come more often) and the last one's answer window."""
+    window = answer_window(settings)
+    return settings.ghost_after_unanswered * max(window, timedelta(weeks=1)) + window
+
+
+async def _plan(uow: UnitOfWork, community: Community, settings: CommunitySettings,
+                now: datetime) -> list[_Step]:
+    """The reads, set-based (a few statements whatever the community's size)."""
+    assert community.id is not None
+    window, limit = answer_window(settings), settings.ghost_after_unanswered
+    by_target: dict[str, list[OutboxMessage]] = defaultdict(list)
+    for row in await uow.outbox.with_prefix(community.id, keys.every_match_prefix(),
+                                            sent_since=now - horizon(settings)):
+        by_target[row.target].append(row)
+    waiting = {row.idempotency_key for row in await uow.outbox.pending(community.id)}
+    feedback = await uow.feedback.list(community.id)
+    everyone = {lr.id: lr for lr in await uow.learners.list(community.id)}
+    active = await uow.matches.list(community.id, MatchState.ACTIVE)
+    by_match = await uow.sessions.for_matches([m.id or 0 for m in active])
+    steps: list[_Step] = []
+    for match in active:
+        sessions = by_match.get(match.id or 0, [])
+        if any(s.state is SessionState.BOOKED and s.end > now for s in sessions):
+            continue  # a meeting is planned: the match is alive
+        given = [f for f in feedback if f.match_id == match.id]
+        for member in match.members:
+            learner, lid = everyone.get(member.learner_id), member.learner_id
+            if learner is None:
+                continue
+            mine = [r for r in by_target[learner.platform_user_id]
+                    if keys.is_prompt_of(r.idempotency_key, match.id, lid)]
+            silent = unanswered(mine, last_heard(member, given, sessions), window, now)
+            if len(silent) >= limit or _ask_again_due(match, lid, silent, waiting, sessions):
+                steps.append(_Step(match.id or 0, lid, member.answered_at,
+                                   len(silent) >= limit, len(silent)))
+    return steps
+
+
 def _ask_again_due(match: Match, learner_id: int, silent: list[OutboxMessage],
-                   mine: list[OutboxMessage], sessions: list[Session]) -> bool:
-    """A "did you meet?" went unanswered in a match that never booked, nothing else is on
-    its way to them, and no weekly check-in will come (accountability)."""
+                   waiting: set[str], sessions: list[Session]) -> bool:
+    """A "did you meet?" went unanswered in a match that never booked, no other prompt is
+    on its way to them, and no weekly check-in will come (accountability)."""
     return (bool(silent) and not _held(sessions) and match.kind is not Mode.ACCOUNTABILITY
-            and not any(r.state is OutboxState.PENDING for r in mine)
+            and not any(keys.is_prompt_of(k, match.id, learner_id) for k in waiting)
             and any(keys.is_checkin_of(r.idempotency_key, match.id, learner_id)
                     for r in silent))
 
 
-async def find_ghosts(uow: UnitOfWork, community: Community, settings: CommunitySettings,
-                      now: datetime) -> int:
-    """Pause the ghosts of the community's active matches and ask silent members again;
-    returns how many learners were paused."""
-    assert community.id is not None
-    limit = settings.ghost_after_unanswered
-    if limit <= 0:
+async def _carry_out(uow: UnitOfWork, settings: CommunitySettings, step: _Step,
+                     now: datetime) -> int:
+    """One step in its own short write, re-read first: a member who answered since the
+    read, or a match that ended meanwhile, is left alone. Returns 1 if it paused someone."""
+    match = await uow.matches.get(step.match_id)
+    learner = await uow.learners.get(step.learner_id)
+    member = next((m for m in match.members if m.learner_id == step.learner_id),
+                  None) if match else None
+    if (match is None or learner is None or member is None or not match.is_active
+            or member.answered_at != step.answered_at):
         return 0
-    window = timedelta(days=max(1, settings.checkin_after_days))
-    rows = [m for m in await uow.outbox.list(community.id) if m.kind == "dm"]
-    feedback = await uow.feedback.list(community.id)
-    everyone = {lr.id: lr for lr in await uow.learners.list(community.id)}
+    if step.pause:
+        reason = f"the last {step.silent} check-ins went unanswered"
+        await pause_ghost(uow, settings, match, learner, reason, now)
+        return 1
+    learners = {lid: lr for lid in match.member_ids()
+                if (lr := await uow.learners.get(lid)) is not None}
+    await _ask_again(uow, match, learner, learners, now)
+    return 0
+
+
+async def find_ghosts(uow_factory: UnitOfWorkFactory, community: Community,
+                      settings: CommunitySettings, now: datetime) -> int:
+    """Pause the ghosts of the community's active matches and ask silent members again:
+    the reads in a read-only unit (no write lock), then one short write per member found.
+    Returns how many learners were paused."""
+    if settings.ghost_after_unanswered <= 0:
+        return 0
+    async with uow_factory(writes=False) as uow:
+        steps = await _plan(uow, community, settings, now)
     paused = 0
-    for match in await uow.matches.list(community.id, MatchState.ACTIVE):
-        sessions = await uow.sessions.for_match(match.id or 0)
-        if any(s.state is SessionState.BOOKED and s.end > now for s in sessions):
-            continue  # a meeting is planned: the match is alive
-        given = [f for f in feedback if f.match_id == match.id]
-        learners = {lid: everyone[lid] for lid in match.member_ids() if lid in everyone}
-        for member in list(match.members):
-            learner = learners.get(member.learner_id)
-            if learner is None or not match.is_active:
-                continue
-            mine = [r for r in rows if r.target == learner.platform_user_id
-                    and keys.is_prompt_of(r.idempotency_key, match.id, member.learner_id)]
-            silent = unanswered(mine, last_heard(member, given, sessions), window, now)
-            if len(silent) >= limit:
-                reason = f"the last {len(silent)} check-ins went unanswered"
-                await pause_ghost(uow, settings, match, learner, reason, now)
-                paused += 1
-            elif _ask_again_due(match, member.learner_id, silent, mine, sessions):
-                await _ask_again(uow, match, learner, learners, now)
+    for step in steps:
+        async with uow_factory() as uow:
+            paused += await _carry_out(uow, settings, step, now)
+            await uow.commit()
     return paused
 
 

@@ -14,8 +14,9 @@ from core.settings import CommunitySettings
 
 async def community_settings(services: Services, platform: str,
                              external_id: str) -> CommunitySettings:
-    """The effective settings of a community; the defaults if it has never been seen."""
-    async with services.uow_factory() as uow:
+    """The effective settings of a community; the defaults if it has never been seen.
+    A read: it never waits for (or holds) the write lock."""
+    async with services.uow_factory(writes=False) as uow:
         community = await uow.communities.by_external(platform, external_id)
     if community is None:
         return services.defaults

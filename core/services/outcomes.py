@@ -25,15 +25,15 @@ checkins.py ``record_met``): it is a meeting, not a booking."""
 async def figures(uow: UnitOfWork, community_id: int, matches: list[Match],
                   now: datetime) -> dict[str, Any]:
     """``booked``, ``met``, ``ghosted`` (match counts) and ``ghosts_now`` (learners)."""
-    booked = met = 0
-    for match in matches:  # one read per match, as the meeting rate of reports.py does
-        sessions = await uow.sessions.for_match(match.id or 0)
-        booked += any(s.state is not SessionState.CANCELLED and not s.ics_uid.startswith(MET_UID)
-                      for s in sessions)
-        met += any(s.state is SessionState.DONE for s in sessions)
-    prefix = keys.ghost_prefix()
-    ghosted = {m.idempotency_key.split(":")[1] for m in await uow.outbox.list(community_id)
-               if m.idempotency_key.startswith(prefix)}
+    # Set-based (issue 9.7): the community's sessions and ghost keys in one read each, not
+    # a read per match and every outbox row.
+    ids = {m.id for m in matches}
+    sessions = [s for s in await uow.sessions.for_community(community_id) if s.match_id in ids]
+    booked = len({s.match_id for s in sessions if s.state is not SessionState.CANCELLED
+                  and not s.ics_uid.startswith(MET_UID)})
+    met = len({s.match_id for s in sessions if s.state is SessionState.DONE})
+    ghosted = {keys.match_of_ghost(key)
+               for key in await uow.outbox.keys_starting(community_id, keys.ghost_prefix())}
     ghosts_now = sum(1 for lr in await uow.learners.list(community_id) if lr.ghosted(now))
     return {"booked": booked, "met": met, "ghosted": len(ghosted), "ghosts_now": ghosts_now}
 

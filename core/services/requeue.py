@@ -29,11 +29,12 @@ async def _left_behind_in(ctx: Ctx, number: int | None) -> Match:
     assert me is not None and ctx.community.id is not None
     ended = [m for m in await ctx.uow.matches.for_learner(me) if m.state is MatchState.ENDED
              and (number is None or m.id == number)]
-    told = {m.idempotency_key for m in await ctx.uow.outbox.list(ctx.community.id)
-            if m.target == ctx.learner.platform_user_id
-            and m.idempotency_key.startswith("left:")}
+    # Latest first, one read each (a learner has few ended matches): the DMs of the match
+    # that told them someone left (by key: a forgotten leaver is no member any more).
     for match in sorted(ended, key=lambda m: m.ended_at or m.created_at, reverse=True):
-        if any(keys.is_left_behind(key, match.id, me) for key in told):
+        told = await ctx.uow.outbox.with_prefix(ctx.community.id,
+                                                keys.member_left_prefix(match.id))
+        if any(keys.is_left_behind(m.idempotency_key, match.id, me) for m in told):
             return match
     which = f"match #{number}" if number is not None else "a match"
     raise Refusal(f"I can only do this for {which} a partner left you in. "

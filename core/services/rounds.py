@@ -25,13 +25,14 @@ from core.ports import UnitOfWork
 from core.replies import Reply, ts
 from core.services.context import Ctx, Services
 from core.services.errors import Refusal
-from core.services.round_load import gather, load
+from core.services.round_load import RoundInput, gather, load
 from core.services.round_solve import solve
 from core.services.round_store import store_plan
 from core.settings import CommunitySettings
 from core.text import plural
 
-__all__ = ["RoundOutcome", "gather", "instant_match", "match_now", "run_round", "summary"]
+__all__ = ["InstantPlan", "RoundOutcome", "gather", "match_now", "plan_instant", "run_round",
+           "store_instant", "summary"]
 RUNNING = "A matching round is already running for this community; try again in a minute."
 
 
@@ -95,19 +96,29 @@ async def run_round(
     return RoundOutcome(rnd, plan, stored, data.learners, data.profiles, seconds)
 
 
-async def instant_match(services: Services, uow: UnitOfWork, community: Community,
-                        settings: CommunitySettings, learner_id: int) -> Match | None:
-    """Match a newcomer at once when a good partner already waits (``instant_match``).
+@dataclass
+class InstantPlan:
+    """A newcomer's instant match, planned and not yet stored (``plan_instant``)."""
+
+    plan: RoundPlan
+    data: RoundInput
+    seed: int
+    now: datetime
+
+
+async def plan_instant(services: Services, community: Community, settings: CommunitySettings,
+                       learner_id: int) -> InstantPlan | None:
+    """Plan a newcomer's match at once when a good partner already waits
+    (``instant_match``); None when there is none.
 
     Only the newcomer's own block (mode and topic) is planned, with the round's engine and
-    rules; other waiting learners are left for the next full round. It runs inside the
-    join's own (writing) unit of work: the block is small.
+    rules; other waiting learners are left for the next full round. Like a round, it loads
+    in a read-only unit of work and solves with none open; ``store_instant`` stores it.
     """
     assert community.id is not None
     now = services.clock.now()
-    if not await uow.lock_community(community.id):
-        return None  # a round is storing: the next one will consider the newcomer
-    data = await load(uow, community, settings, now)
+    async with services.uow_factory(writes=False) as uow:
+        data = await load(uow, community, settings, now)
     me = next((c for c in data.candidates if c.learner_id == learner_id), None)
     if me is None:
         return None
@@ -118,12 +129,20 @@ async def instant_match(services: Services, uow: UnitOfWork, community: Communit
     mine = [mp for mp in plan.matches if any(lid == learner_id for lid, _ in mp.members)]
     if not mine:
         return None
-    plan = RoundPlan(mine[:1], {}, {**plan.figures, "instant": True})
-    rnd = await uow.rounds.add(
-        Round(community.id, seed, now, finished_at=now, figures=plan.figures)
-    )
-    stored = await store_plan(uow, community, settings, rnd, plan, data.learners,
-                              data.profiles, now)
+    return InstantPlan(RoundPlan(mine[:1], {}, {**plan.figures, "instant": True}), data, seed,
+                       now)
+
+
+async def store_instant(uow: UnitOfWork, community: Community, settings: CommunitySettings,
+                        planned: InstantPlan) -> Match | None:
+    """Store a planned instant match in this writing unit, under the community lock and
+    only if its members all still wait (``store_plan``); None when it was not stored."""
+    assert community.id is not None
+    await uow.lock_community(community.id, wait=True)
+    rnd = await uow.rounds.add(Round(community.id, planned.seed, planned.now,
+                                     finished_at=planned.now, figures=planned.plan.figures))
+    stored = await store_plan(uow, community, settings, rnd, planned.plan, planned.data.learners,
+                              planned.data.profiles, planned.now)
     return stored[0] if stored else None
 
 

@@ -14,6 +14,7 @@ from core.model import (
     MatchState,
     Mode,
     Profile,
+    Setup,
 )
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -83,8 +84,6 @@ def test_a_profile_answers_its_mode_class() -> None:
 
 
 def test_a_setup_is_a_preference_unless_only() -> None:
-    from core.model import Setup
-
     assert not Setup.VIDEO.required and Setup.VIDEO.kind is Setup.VIDEO
     assert Setup.ONLY_VIDEO.required and Setup.ONLY_VIDEO.kind is Setup.VIDEO
     assert Setup.ONLY_IN_PERSON.kind is Setup.IN_PERSON and not Setup.ANY.required

@@ -229,6 +229,9 @@ async def test_sessions(storage: Any) -> None:
     async with storage.uow_factory() as uow:
         assert (await uow.sessions.get(s1.id)) == s1
         assert [s.id for s in await uow.sessions.for_match(m.id)] == [s2.id, s1.id]
+        by_match = await uow.sessions.for_matches([m.id, m.id + 100])
+        assert {k: [s.id for s in v] for k, v in by_match.items()} == {m.id: [s2.id, s1.id]}
+        assert await uow.sessions.for_matches([]) == {}
         assert [s.id for s in await uow.sessions.booked_for_learners([b, c])] == [s1.id]
         assert await uow.sessions.booked_for_learners([c]) == []
         assert await uow.sessions.count_since(cid, T0) == 1

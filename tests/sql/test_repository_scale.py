@@ -85,13 +85,17 @@ async def test_outbox_rows_added_many_at_once_keep_each_key_once(storage: Any) -
         assert await uow.outbox.existing_keys([]) == set()
 
 
-async def test_closed_dms_are_counted_by_the_storage(storage: Any) -> None:
+async def test_closed_dms_and_keys_by_prefix_are_read_by_the_storage(storage: Any) -> None:
     cid, _ = await _learners(storage, 1)
     async with storage.uow_factory() as uow:
         for i, error in enumerate(["dm_closed", "dm_closed", "timeout", ""]):
             await uow.outbox.add(_dm(cid, f"e-{i}", error))
         assert await uow.outbox.count_errors(cid, "dm_closed") == 2
         assert await uow.outbox.count_errors(cid + 1, "dm_closed") == 0
+        await uow.outbox.add(_dm(cid, "e_%"))  # LIKE's wildcards are plain characters here
+        assert await uow.outbox.keys_starting(cid, "e-") == ["e-0", "e-1", "e-2", "e-3"]
+        assert await uow.outbox.keys_starting(cid, "e_") == ["e_%"]
+        assert await uow.outbox.keys_starting(cid + 1, "e-") == []
 
 
 async def test_matches_with_a_session_not_cancelled(storage: Any) -> None:
@@ -108,6 +112,9 @@ async def test_matches_with_a_session_not_cancelled(storage: Any) -> None:
                                            ids[0], f"{uid}@test", state=state))
         assert await uow.sessions.matches_with_sessions(cid) == {booked.id}
         assert await uow.sessions.matches_with_sessions(cid + 1) == set()
+        every = await uow.sessions.for_community(cid)
+        assert sorted(s.ics_uid for s in every) == ["a@test", "b@test", "c@test"]
+        assert await uow.sessions.for_community(cid + 1) == []
 
 
 async def test_a_community_with_many_matches_lists_every_member(storage: Any) -> None:

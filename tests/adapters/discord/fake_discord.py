@@ -5,11 +5,11 @@ REST: the calls PeerMatch makes, answered from an in-memory guild; every call is
 content type exactly ``application/json`` (discord.py checks it); interaction callbacks
 return the ``with_response`` body. ``fail()`` queues error answers (429 with Retry-After,
 403 50013, 400 30013...) and ``dm_closed`` users answer 403 50007 to DMs. ``after()``
-carries a call out and then answers badly (a 500, a dropped connection, no answer).
-Unforgiving where Discord is: no deduplication by anything but what Discord itself does, a
-message ``nonce`` with ``enforce_nonce`` within ``nonce_window`` seconds (the same message is
-answered again, nothing new is made); the nonce is echoed only in the create's answer,
-never in the history; history pages hold at most 100 messages.
+carries a call out and then answers badly (a 500, a dropped connection, no answer); both
+live in fake_faults.py. Unforgiving where Discord is: no deduplication but Discord's own
+(a message ``nonce`` with ``enforce_nonce`` within ``nonce_window`` seconds: the same
+message is answered again, nothing new is made); the nonce is echoed only in the
+create's answer, never in the history; history pages hold at most 100 messages.
 Gateway: HELLO, IDENTIFY -> READY + GUILD_CREATE, heartbeats; ``dispatch()`` pushes events
 such as INTERACTION_CREATE (see ``interactions.py`` for building them).
 """
@@ -21,7 +21,6 @@ import contextlib
 import itertools
 import json
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -29,13 +28,12 @@ from typing import Any, TypeVar
 from aiohttp import WSMsgType, web
 
 from tests.adapters.discord import payloads as p
+from tests.adapters.discord.fake_faults import Faults
 
 T = TypeVar("T")
 ADMIN, MANAGE_GUILD, VIEW, SEND = 1 << 3, 1 << 5, 1 << 10, 1 << 11
 LEARNER_PERMS = VIEW | SEND | (1 << 31)  # + use application commands
 WAIT_BOUND_SECONDS = 10.0  # how long wait_for waits before failing the test
-NONCE_WINDOW_SECONDS = 180.0  # "a few minutes" (Discord does not say exactly)
-AFTER_FAULTS = ("500", "drop", "hang")
 
 
 @dataclass
@@ -74,17 +72,7 @@ class Sent:
                 for c in row.get("components", []) if c.get("type") == 2}
 
 
-@dataclass
-class Fault:
-    method: str
-    pattern: str
-    status: int
-    body: dict[str, Any]
-    headers: dict[str, str]
-    times: int
-
-
-class FakeDiscord:
+class FakeDiscord(Faults):
     """One guild with roles, channels and members, served over HTTP and a websocket."""
 
     def __init__(self) -> None:
@@ -110,11 +98,7 @@ class FakeDiscord:
         self.sent: list[Sent] = []
         self.commands: dict[str, list[dict[str, Any]]] = {}  # "global" or guild id -> synced
         self.dm_closed: set[str] = set()
-        self.faults: list[Fault] = []
-        self.after_faults: list[Fault] = []
-        self.nonce_window = NONCE_WINDOW_SECONDS
-        self._nonces: dict[str, tuple[float, dict[str, Any]]] = {}
-        self._stopping = asyncio.Event()
+        Faults.__init__(self)
         self.identified: list[dict[str, Any]] = []
         self.tokens: dict[str, str] = {}  # interaction token -> channel id
         self._sockets: list[web.WebSocketResponse] = []
@@ -158,32 +142,6 @@ class FakeDiscord:
             await ws.close()
         if self._runner is not None:
             await self._runner.cleanup()
-
-    def fail(self, method: str, pattern: str, status: int, body: dict[str, Any],
-             headers: dict[str, str] | None = None, times: int = 1) -> None:
-        """Answer the next ``times`` matching calls with this error."""
-        self.faults.append(Fault(method, pattern, status, body, headers or {}, times))
-
-    def after(self, method: str, pattern: str, fault: str, times: int = 1) -> None:
-        """Carry out the next ``times`` matching calls, then answer badly: ``"500"``,
-        ``"drop"`` (close the connection, no answer) or ``"hang"`` (never answer)."""
-        if fault not in AFTER_FAULTS:
-            raise ValueError(f"unknown fault {fault!r}: one of {AFTER_FAULTS}")
-        self.after_faults.append(Fault(method, pattern, 0, {"fault": fault}, {}, times))
-
-    def nonce_seen(self, nonce: str) -> dict[str, Any] | None:
-        """The bot's message created with ``nonce`` within the window, if any."""
-        seen = self._nonces.get(nonce)
-        if seen is None or time.monotonic() - seen[0] > self.nonce_window:
-            return None
-        return seen[1]
-
-    def remember_nonce(self, nonce: str, message: dict[str, Any]) -> None:
-        self._nonces[nonce] = (time.monotonic(), message)
-
-    def expire_nonces(self) -> None:
-        """As if Discord's dedupe window had passed for every nonce seen so far."""
-        self._nonces.clear()
 
     def member(self, uid: str, permissions: int | None = None) -> dict[str, Any]:
         return p.member(self.users[uid], self.member_roles[uid], permissions)
@@ -274,28 +232,6 @@ class FakeDiscord:
         # Exactly application/json: discord.py does not parse "application/json; charset=...".
         return web.Response(status=status, body=json.dumps(answer).encode(),
                             headers={"Content-Type": "application/json", **headers})
-
-    async def _bad_answer(self, request: web.Request, call: Call, fault: str) -> web.Response:
-        call.status = 500
-        if fault == "drop":
-            assert request.transport is not None
-            request.transport.close()  # the client sees the server disconnect
-        elif fault == "hang":
-            await self._stopping.wait()
-        return web.Response(status=500, body=b'{"message": "500: Internal Server Error"}',
-                            headers={"Content-Type": "application/json"})
-
-    def _fault(self, call: Call,
-               faults: list[Fault] | None = None) -> tuple[int, Any, dict[str, str]] | None:
-        for fault in self.faults if faults is None else faults:
-            if (
-                fault.times > 0
-                and fault.method == call.method
-                and re.fullmatch(fault.pattern, call.path)
-            ):
-                fault.times -= 1
-                return fault.status, fault.body, fault.headers
-        return None
 
     async def _route(self, call: Call) -> tuple[int, Any, dict[str, str]]:
         from tests.adapters.discord import fake_routes  # the handlers, kept in their own module

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from adapters.slack import flow as flow_module
 from adapters.slack.answer import Origin
 from adapters.slack.app import flow_of
 from adapters.slack.flow import ON_IT
@@ -78,3 +81,22 @@ async def test_response_url_replies_share_one_connection(
         await http_driver.slash("U1", "help")
     assert len(fake.responses) == 3
     assert len(set(fake.response_peers)) == 1  # one keep-alive connection, not one each
+
+
+async def test_a_submission_slower_than_the_ack_budget_is_answered_by_message(
+        driver: Driver, fake: FakeSlack, monkeypatch: pytest.MonkeyPatch) -> None:
+    _, key = await driver.slash("U1", "join study-buddy")
+    view = fake.opened_views[-1]["view"]
+    monkeypatch.setattr(flow_module, "ACK_BUDGET_SECONDS", 0.05)
+    fake.slow("users.info", 0.3)  # who is asking must be looked up again: slower than that
+    flow_of(driver.app).actors.forget()
+    bad = await driver.submit("U1", view, {"topic": "Python", "languages": "English",
+                                           "availability": "whenever"})
+    assert bad.status == 200 and bad.body == ""  # the modal closes instead of timing out
+    [told] = texts(fake, key)
+    assert told.startswith("Please check:") and "submit the form again" in told
+    flow_of(driver.app).actors.forget()
+    good = await driver.submit("U1", view, {"topic": "Python", "languages": "English",
+                                            "availability": "Mon-Fri 18:00-21:00"})
+    assert good.body == ""
+    assert "in the queue" in texts(fake, key)[-1]

@@ -111,3 +111,25 @@ async def test_a_crash_with_a_post_in_flight_is_reconciled_on_restart(
     assert await reclaim_own(store.uow_factory, clock, ME) >= 1  # at once, no lease to wait
     rows = await until_settled(store, clock, deliverers)
     assert_each_once(fake, rows)
+
+
+async def test_a_call_carried_out_after_the_client_gave_up_is_waited_for(
+        store: Any, clock: FakeClock, fake: FakeSlack) -> None:
+    """Slack may act on a call after the client timed out: a retry that finds nothing too
+    soon waits (without using an attempt) instead of posting a second copy."""
+    deliverers = {"slack": SlackDeliverer(make_client(make_settings(fake), timeout=1),
+                                          now=clock.now)}
+    await put_rows(store, clock)
+    fake.slow("chat.postMessage", 3)  # each post lands 3 s after it was sent: too late
+    await dispatch_due(store.uow_factory, clock, deliverers, FAST, instance=ME)
+    fake.slow("chat.postMessage", 0)  # (the posts under way keep their delay)
+    clock.advance(seconds=10)  # past the backoff, within the settle time
+    await dispatch_due(store.uow_factory, clock, deliverers, FAST, instance=ME)
+    async with store.uow_factory() as uow:
+        waiting = await uow.outbox.list()
+    assert [r.state for r in waiting] == [OutboxState.PENDING] * 3
+    assert all("may still land" in r.last_error and r.attempts == 1 for r in waiting)
+    await fake.wait_for(lambda: len(fake.messages) == 3)  # the late posts have landed
+    clock.advance(seconds=60)
+    rows = await until_settled(store, clock, deliverers)
+    assert_each_once(fake, rows)

@@ -207,3 +207,18 @@ async def test_a_429_is_a_wait_not_an_unclear_outcome(fake: FakeSlack) -> None:
         await deliverer.deliver(dm_row())
     assert raised.value.retry_after == 30 and not raised.value.unclear
     assert fake.messages == []
+
+
+async def test_a_recent_unclear_attempt_not_seen_yet_is_a_wait(fake: FakeSlack) -> None:
+    clock = FakeClock()
+    deliverer = SlackDeliverer(make_client(make_settings(fake)), now=clock.now)
+    row = dm_row()
+    row.attempt_started_at = clock.now()
+    clock.advance(seconds=15)
+    with pytest.raises(DeliveryError) as raised:
+        await deliverer.deliver(row)
+    assert raised.value.unclear and raised.value.retry_after == 45
+    assert fake.messages == []  # not posted blind while the first may still land
+    clock.advance(seconds=45)
+    await deliverer.deliver(row)  # a minute on, still not there: it was never posted
+    assert texts(fake) == ["Session cancelled"]

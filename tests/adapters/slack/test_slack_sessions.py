@@ -56,8 +56,8 @@ async def test_book_meet_and_rate(driver: Driver, fake: FakeSlack, memory_storag
     await driver.click("U1", intro, "Did we meet?")
     modal = fake.opened_views[-1]["view"]
     answer_input = next(b for b in modal["blocks"] if b.get("block_id") == "answer")
-    assert [o["value"] for o in answer_input["element"]["options"]] == ["yes", "not-yet", "no",
-                                                                         "no-show"]
+    assert [o["value"] for o in answer_input["element"]["options"]] == [
+        "yes", "not-yet", "no", "no-show"]
     assert (await driver.submit("U1", modal, {"answer": "yes"})).body == ""
 
     # After the session, the feedback prompt's button opens the feedback form.

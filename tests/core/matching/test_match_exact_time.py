@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 from match_factory import cand, groups_of, run
 
 from core.availability import Availability, Window, parse_availability, utc_intervals, week_start
+from core.matching.features import build_pool
+from core.matching.score import Scorer
 from core.matching.slots import SLOT_MINUTES, availability_week, common_minutes
 from core.settings import CommunitySettings
 from tests.oracle import common_free, free_minutes, violations
@@ -182,3 +184,19 @@ def test_matches_hold_a_whole_session_inside_everyones_time(
         told = float(said.split(" h ")[0])
         assert abs(told - truth.sum() / 60) <= 0.25  # issue 12: within 15 minutes
         assert np.all([a >= now for a, _ in m.times])
+
+
+@settings(max_examples=30, deadline=None)
+@given(people=queues(), start=WEEK_STARTS)
+def test_groups_grown_one_member_at_a_time_are_checked_like_whole_ones(
+    people: list, start: datetime  # type: ignore[type-arg]
+) -> None:
+    pool = build_pool(people, CommunitySettings(session_minutes=45), start)
+    scorer = Scorer(pool, set(), set())
+    ids = list(range(len(people)))
+    state = None
+    for k, m in enumerate(ids):
+        state = scorer.extend(state, ids[:k], m)
+        assert (state is not None) == scorer.feasible(ids[:k + 1])
+        if state is None:
+            break

@@ -1,15 +1,20 @@
 """Permanent delivery failures are told once per kind to the moderators, and
-``/peeradmin deliveries`` lists failed rows and puts them back (issue 10.6), on every backend;
-and the same command through the real Slack app."""
+``/peeradmin deliveries`` lists failed rows and puts them back (issue 10.6), on every backend
+and through the console; tests/adapters/slack/test_slack_deliveries.py runs it through Slack."""
 
 from __future__ import annotations
 
+import io
+from collections import deque
 from typing import Any
 
+from adapters.console.repl import Console
 from core.messages import DirectMessage
 from core.model import OutboxMessage, OutboxState
 from core.ports import DeliveryError
+from core.services.context import Services
 from core.settings import CommunitySettings
+from tests.fakes import FakeClock
 from tests.helpers import Bot, RecordingDeliverer
 
 
@@ -103,3 +108,36 @@ async def test_nobody_to_tell_is_logged_and_a_failed_report_breeds_no_more(stora
     # The report to the moderator failed the same way: it is kept failed, and not reported.
     assert sorted((m.target, m.state.value) for m in rows) == [
         ("ana", "failed"), ("mod", "failed")]
+
+
+async def test_deliveries_through_the_console(memory_storage) -> None:
+    class Lines:
+        def __init__(self) -> None:
+            self.queue: deque[str] = deque()
+
+        def readline(self) -> str:
+            return self.queue.popleft() + "\n" if self.queue else ""
+
+    clock = FakeClock()
+    out = io.StringIO()
+    console = Console(Services(memory_storage.uow_factory, clock, CommunitySettings()), "c1",
+                      Lines(), out)  # type: ignore[arg-type]
+    await console.meta_or_command("as moderator")
+    await console.meta_or_command("/peeradmin deliveries")
+    assert "No failed deliveries" in out.getvalue()
+    async with memory_storage.uow_factory() as uow:
+        [community] = await uow.communities.list()
+        row = await uow.outbox.add(OutboxMessage(DirectMessage("ana", "hi", "k"),
+                                                 community.id, clock.now()))
+        row.state, row.last_error = OutboxState.FAILED, "missing_scope: im:write"
+        await uow.outbox.update(row)
+        await uow.commit()
+    await console.meta_or_command("/peeradmin deliveries")
+    assert f"#{row.id}" in out.getvalue() and "missing_scope: im:write" in out.getvalue()
+    await console.meta_or_command("/peeradmin deliveries retry:nope")
+    assert "takes the number of a failed delivery" in out.getvalue()
+    await console.meta_or_command(f"/peeradmin deliveries retry:{row.id}")
+    assert "Put 1 failed delivery back" in out.getvalue()
+    async with memory_storage.uow_factory() as uow:  # the console drains after a command
+        assert [m.state for m in await uow.outbox.list()] == [OutboxState.SENT]
+    assert "📨 DM to" in out.getvalue()

@@ -126,3 +126,11 @@ async def test_rotating_partners_move_on_and_meet_someone_new(storage) -> None:
     assert "2 matches" in (await bot.run("mod", "peeradmin match-now")).text
     new = {frozenset(m.member_ids()) for m in await matches(bot) if m.is_active} - {keepers}
     assert len(new) == 2 and not new & first  # nobody is matched again with a recent partner
+
+
+async def test_requeue_after_the_partner_forgot_everything(storage) -> None:
+    bot = Bot(storage)
+    await pair(bot)
+    assert (await bot.run("ben", "peer forget", confirm="yes")).ok
+    back = await bot.run("ana", "peer requeue")
+    assert back.ok and "original waiting time" in back.text, back.text

@@ -23,15 +23,14 @@ def sql_storage(request: pytest.FixtureRequest):
 
 
 async def _setup(storage) -> tuple[int, int, int, int]:
-    """Learners a, b, c; matches (a, b) and (a, c), of two modes (one active match per mode
-    and learner, migration 0005). Returns (m_ab, m_ac, a, b)."""
+    """Learners a, b, c; matches (a, b) and (a, c). Returns (m_ab, m_ac, a, b)."""
     async with storage.uow_factory() as uow:
         cid = (await uow.communities.add(Community("test", "g"))).id
         a, b, c = [(await uow.learners.add(Learner(cid, u, u))).id for u in "abc"]
         m1 = await uow.matches.add(
             Match(cid, Mode.STUDY_BUDDY, [MatchMember(a), MatchMember(b)], [], T)
         )
-        m2 = await uow.matches.add(
+        m2 = await uow.matches.add(  # another mode: one active match per mode (0005)
             Match(cid, Mode.ACCOUNTABILITY, [MatchMember(a), MatchMember(c)], [], T)
         )
         await uow.commit()
