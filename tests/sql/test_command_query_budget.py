@@ -78,7 +78,7 @@ async def _command_budgets(storage: Any) -> None:
     figures["join"] = (counts[0], counts[1])
     # The big queue really is bigger: the place in line says so.
     status = await big.run("me", "peer status")
-    place = re.search(r"(\d+) of (\d+)", status.text)
+    place = re.search(r"(\d+) of (\d+) waiting for", status.text)
     assert place is not None and int(place[2]) > SMALL, status.text
     for label, (few, many) in figures.items():
         assert few == many, (label, figures)
