@@ -16,7 +16,8 @@ calls. At the end one bot drains everything and stops with SIGTERM. Printed per 
 - duplicated: messages Slack received more than once (same idempotency key, which the bot
   sends as message metadata; without metadata, the same text in the same conversation);
 - double-matched: learners in two active matches of one mode;
-- stuck: rows still pending after the final drain; failed: rows given up on.
+- stuck: rows due by now still pending after the final drain (rows due later, such as a
+  check-in in three days, are counted apart); failed: rows given up on.
 Target: lost = duplicated = double-matched = stuck = 0.
 """
 
@@ -30,6 +31,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +42,7 @@ from bench.chaos_world import (  # noqa: E402
     create_pg_database,
     drop_pg_database,
 )
+from core.model import OutboxMessage, OutboxState  # noqa: E402
 from tests.adapters.slack.fake_slack import FakeSlack  # noqa: E402
 
 FAULTS = ("500 after posting", "dropped connection after posting", "429 storm", "hung call")
@@ -75,7 +78,7 @@ async def kill_a_round(world: World, rng: random.Random) -> None:
 async def kill_a_bot(world: World, rng: random.Random) -> None:
     """A bot that delivers (and maybe takes bookings) for a random while, then SIGKILL."""
     living = world.living()
-    bot = living[0] if living else world.start_bot()
+    bot = rng.choice(living) if living else world.start_bot("a")
     if not await world.ready(bot):
         world.kill(bot.proc)
         return
@@ -95,12 +98,16 @@ async def final_drain(world: World, seconds: float) -> None:
     await world.ready(bot)
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        due = await world.query("SELECT count(*) FROM outbox WHERE state = 'pending'")
-        if due[0][0] == 0:
+        if not [m for m in await world.outbox() if is_due(m)]:
             break
         await asyncio.sleep(0.5)
     await asyncio.sleep(2.0)  # a late second copy would show up now
     world.kill(bot.proc, signal.SIGTERM)
+
+
+def is_due(message: OutboxMessage) -> bool:
+    """Pending and due by now (a row due later, e.g. a check-in in three days, is not)."""
+    return message.state is OutboxState.PENDING and message.due_at <= datetime.now(UTC)
 
 
 def message_key(message: dict[str, Any]) -> tuple[str, ...]:
@@ -124,10 +131,11 @@ async def count(world: World) -> dict[str, int]:
     double = await world.query(
         "SELECT mm.learner_id, m.kind FROM match_members mm JOIN matches m ON m.id = mm.match_id "
         "WHERE m.state = 'active' GROUP BY mm.learner_id, m.kind HAVING count(*) > 1")
+    stuck = sum(is_due(m) for m in await world.outbox())
     return {"messages received": len(world.fake.messages), "outbox rows": len(rows),
             "lost": len(unreceived) + len(unanswered), "duplicated": duplicated,
             "double-matched": len(double),
-            "stuck": sum(r[1] == "pending" for r in rows),
+            "stuck": stuck, "pending later": sum(r[1] == "pending" for r in rows) - stuck,
             "failed": sum(r[1] == "failed" and r[3] != "dm_closed" for r in rows)}
 
 
@@ -147,8 +155,9 @@ async def run_one(db: str, kills: int, seed: int) -> dict[str, int]:
             world.add_learners(10)
             faults: Counter[str] = Counter()
             for _ in range(kills):
-                if db == "postgres" and len(world.living()) < 2:
-                    world.start_bot()  # two processes on one PostgreSQL
+                if db == "postgres":  # two processes on one PostgreSQL
+                    for slot in {"a", "b"} - {b.slot for b in world.living()}:
+                        world.start_bot(slot)
                 if rng.random() < 0.3:
                     faults[inject_fault(fake, rng)] += 1
                 if rng.random() < 0.4:

@@ -30,6 +30,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from adapters.sql.uow import SqlStorage  # noqa: E402
+from core.model import OutboxMessage  # noqa: E402
 from tests.adapters.slack.driver import signed_headers  # noqa: E402
 from tests.adapters.slack.fake_slack import BOT_TOKEN, FakeSlack  # noqa: E402
 
@@ -73,6 +75,7 @@ class Bot:
     proc: subprocess.Popen[bytes]
     port: int
     log: Path
+    slot: str = "a"
 
     @property
     def alive(self) -> bool:
@@ -129,14 +132,17 @@ class World:
         if code not in (0, 1):
             raise RuntimeError(f"import failed ({code}): see {self.workdir}")
 
-    def start_bot(self) -> Bot:
+    def start_bot(self, slot: str = "a") -> Bot:
+        """A bot process; ``slot`` is its instance id (each of two processes on one host
+        has its own, as README asks; a restart of a slot takes back that slot's claims)."""
         port = free_port()
         self.runs += 1
         log = self.workdir / f"bot-{self.runs}.log"
-        env = {**self.env(), "PEERMATCH_SLACK_PORT": str(port)}
+        env = {**self.env(), "PEERMATCH_SLACK_PORT": str(port),
+               "PEERMATCH_BOT_INSTANCE_ID": f"chaos-{slot}"}
         proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=self.workdir,
                                 env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
-        bot = Bot(proc, port, log)
+        bot = Bot(proc, port, log, slot)
         self.bots.append(bot)
         return bot
 
@@ -177,12 +183,23 @@ class World:
             async with aiohttp.ClientSession() as http, http.post(
                     f"http://127.0.0.1:{bot.port}/slack/events", data=body, headers=headers,
                     timeout=aiohttp.ClientTimeout(total=5)) as r:
-                await r.read()
-                if r.status == 200:
+                body = await r.read()
+                # Acknowledged without the answer in the ack itself: the answer must come
+                # later through the response_url (or the work must be recorded as failed).
+                if r.status == 200 and not body.strip():
                     self.acked[key] = command_text
                 return r.status
         except (aiohttp.ClientError, TimeoutError):
             return 0
+
+    async def outbox(self) -> list[OutboxMessage]:
+        """Every outbox row, read through the product's own repository."""
+        storage = SqlStorage(self.url)
+        try:
+            async with storage.uow_factory(writes=False) as uow:
+                return await uow.outbox.list()
+        finally:
+            await storage.dispose()
 
     async def query(self, sql: str) -> list[Any]:
         engine = create_async_engine(self.url)
