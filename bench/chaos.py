@@ -16,8 +16,9 @@ calls. At the end one bot drains everything and stops with SIGTERM. Printed per 
 - duplicated: messages Slack received more than once (same idempotency key, which the bot
   sends as message metadata; without metadata, the same text in the same conversation);
 - double-matched: learners in two active matches of one mode;
-- stuck: rows due by now still pending after the final drain (rows due later, such as a
-  check-in in three days, are counted apart); failed: rows given up on.
+- stuck: rows still pending that were due at least 10 s before the final bot stopped (rows
+  due later, such as a check-in in three days, are counted apart; the first few stuck rows
+  are printed on stderr); failed: rows given up on.
 Target: lost = duplicated = double-matched = stuck = 0.
 """
 
@@ -31,7 +32,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -89,8 +90,9 @@ async def kill_a_bot(world: World, rng: random.Random) -> None:
     world.kill(bot.proc)
 
 
-async def final_drain(world: World, seconds: float) -> None:
-    """One bot delivers whatever is left, then stops gracefully."""
+async def final_drain(world: World, seconds: float) -> datetime:
+    """One bot delivers whatever is left, then stops gracefully; returns when it was told
+    to stop."""
     for bot in world.living():
         world.kill(bot.proc, signal.SIGTERM)
     world.fake.slow("chat.postMessage", 0)
@@ -102,12 +104,20 @@ async def final_drain(world: World, seconds: float) -> None:
             break
         await asyncio.sleep(0.5)
     await asyncio.sleep(2.0)  # a late second copy would show up now
+    stopped = datetime.now(UTC)
     world.kill(bot.proc, signal.SIGTERM)
+    return stopped
 
 
-def is_due(message: OutboxMessage) -> bool:
-    """Pending and due by now (a row due later, e.g. a check-in in three days, is not)."""
-    return message.state is OutboxState.PENDING and message.due_at <= datetime.now(UTC)
+def is_due(message: OutboxMessage, by: datetime | None = None) -> bool:
+    """Pending and due by ``by`` (default now; a row due later, e.g. a check-in in three
+    days, is not)."""
+    return message.state is OutboxState.PENDING and message.due_at <= (by or datetime.now(UTC))
+
+
+# A row that fell due in the last seconds before the final bot stopped (a planner row, a
+# reminder) had no fair chance yet: stuck means due at least this long before the stop.
+GRACE = timedelta(seconds=10)
 
 
 def message_key(message: dict[str, Any]) -> tuple[str, ...]:
@@ -118,7 +128,7 @@ def message_key(message: dict[str, Any]) -> tuple[str, ...]:
     return ("text", str(message.get("channel")), str(message.get("text")))
 
 
-async def count(world: World) -> dict[str, int]:
+async def count(world: World, stopped: datetime) -> dict[str, int]:
     received = Counter(message_key(m) for m in world.fake.messages)
     duplicated = sum(n - 1 for n in received.values() if n > 1)
     keys_seen = {k[1] for k in received if k[0] == "key"}
@@ -131,7 +141,11 @@ async def count(world: World) -> dict[str, int]:
     double = await world.query(
         "SELECT mm.learner_id, m.kind FROM match_members mm JOIN matches m ON m.id = mm.match_id "
         "WHERE m.state = 'active' GROUP BY mm.learner_id, m.kind HAVING count(*) > 1")
-    stuck = sum(is_due(m) for m in await world.outbox())
+    stuck_rows = [m for m in await world.outbox() if is_due(m, stopped - GRACE)]
+    for m in stuck_rows[:5]:
+        print(f"  stuck: {m.idempotency_key} due {m.due_at:%H:%M:%S} attempts {m.attempts} "
+              f"claimed_by {m.claimed_by!r} {m.last_error[:80]!r}", file=sys.stderr)
+    stuck = len(stuck_rows)
     return {"messages received": len(world.fake.messages), "outbox rows": len(rows),
             "lost": len(unreceived) + len(unanswered), "duplicated": duplicated,
             "double-matched": len(double),
@@ -164,8 +178,8 @@ async def run_one(db: str, kills: int, seed: int) -> dict[str, int]:
                     await kill_a_round(world, rng)
                 else:
                     await kill_a_bot(world, rng)
-            await final_drain(world, seconds=90)
-            figures = await count(world)
+            stopped = await final_drain(world, seconds=90)
+            figures = await count(world, stopped)
             figures["kills"] = kills
             for fault, n in faults.items():
                 figures[f"fault: {fault}"] = n
