@@ -11,6 +11,7 @@ daylight saving is right (a London 18:00 is 17:00 UTC in July and 18:00 UTC in J
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from core.availability_text import (
@@ -51,6 +52,7 @@ def week_start(instant: datetime) -> datetime:
 
 
 Interval = tuple[datetime, datetime]
+_T = TypeVar("_T", int, datetime)
 
 
 def utc_intervals(avail: Availability, tz: str, start: datetime) -> list[Interval]:
@@ -166,10 +168,11 @@ def merge(intervals: list[Interval]) -> list[Interval]:
     return out
 
 
-def intersect(a: list[Interval], b: list[Interval]) -> list[Interval]:
-    """Intersection of two sorted, merged interval lists."""
+def intersect(a: list[tuple[_T, _T]], b: list[tuple[_T, _T]]) -> list[tuple[_T, _T]]:
+    """Intersection of two sorted, merged interval lists (datetimes, or the matching
+    engine's minutes of the week: one rule for both)."""
     i = j = 0
-    out: list[Interval] = []
+    out: list[tuple[_T, _T]] = []
     while i < len(a) and j < len(b):
         lo, hi = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
         if lo < hi:

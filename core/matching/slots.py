@@ -33,6 +33,7 @@ from core.availability import (
     Availability,
     TimeZoneError,
     check_timezone,
+    intersect,
     local_to_utc,
     transitions,
 )
@@ -246,19 +247,5 @@ def common_minutes(week: Week, members: list[int]) -> int:
     for m in members:
         a, b = int(week.ptr[m]), int(week.ptr[m + 1])
         mine = list(zip(week.lo[a:b].tolist(), week.hi[a:b].tolist(), strict=True))
-        common = mine if common is None else _intersect(common, mine)
+        common = mine if common is None else intersect(common, mine)
     return sum(b - a for a, b in common or [])
-
-
-def _intersect(x: list[tuple[int, int]], y: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    i = j = 0
-    out: list[tuple[int, int]] = []
-    while i < len(x) and j < len(y):
-        lo, hi = max(x[i][0], y[j][0]), min(x[i][1], y[j][1])
-        if lo < hi:
-            out.append((lo, hi))
-        if x[i][1] < y[j][1]:
-            i += 1
-        else:
-            j += 1
-    return out
