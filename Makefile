@@ -10,7 +10,7 @@ DEV := $(VENV)/.dev-stamp
 # Installs with uv when it is on PATH or can be pip-installed into the venv (parallel
 # downloads and a resolver that is not Python: about 4x faster on a fresh clone), with plain
 # pip as the fallback (no uv, or uv failed). USE_UV=0 forces pip. uv does not compile
-# bytecode at install (compiling all of scipy, pandas and matplotlib costs more than the
+# bytecode at install (compiling all of scipy and matplotlib costs more than the
 # install); the first start compiles what it imports, and the demo and console keep it even
 # where the environment sets PYTHONDONTWRITEBYTECODE (else every start recompiles ~600
 # modules: seconds each time).
