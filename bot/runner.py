@@ -109,7 +109,7 @@ async def run_bot(app: App) -> None:
     from bot.scheduler import PeerScheduler
 
     deliverers: dict[str, Deliverer] = {}
-    work = WorkRunner(app.services)
+    work = WorkRunner(app.services, instance_id(app.config))
     closers: list[Callable[[], Awaitable[None]]] = []
     tasks = [asyncio.ensure_future(t) for t in platform_tasks(app, deliverers, work, closers)]
     scheduler = PeerScheduler(app.services, deliverers, dispatch=app.config.dispatch,

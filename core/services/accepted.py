@@ -68,6 +68,18 @@ async def accept(services: Services, work: AcceptedWork) -> AcceptedWork:
     return stored
 
 
+async def reclaim_own(services: Services, token_prefix: str) -> int:
+    """At start-up: release the rows this instance held when it died (their claim tokens
+    start with ``token_prefix``), so they run now rather than after their lease."""
+    async with services.uow_factory() as uow:
+        taken = await uow.accepted.reclaim(token_prefix)
+        await uow.commit()
+    if taken:
+        log.info("took back %d accepted work row(s) this instance had claimed before it "
+                 "stopped", taken)
+    return taken
+
+
 async def claim(services: Services, token: str, platforms: Sequence[str],
                 limit: int = 20) -> list[AcceptedWork]:
     """Claim what this runner can do: instant matches, and commands of ``platforms``."""
