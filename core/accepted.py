@@ -21,6 +21,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from core import keys
+from core.messages import DirectMessage
+from core.replies import Reply
+
 MAX_ATTEMPTS = 3
 TOKEN_LENGTH = 32  # the claim_token column
 
@@ -96,3 +100,10 @@ def command_work(platform: str, community_external_id: str, command: str,
     return AcceptedWork(WorkKind.COMMAND, platform, community_external_id,
                         {"command": command, "args": dict(args), "who": dict(who)}, now,
                         reply_to=dict(reply_to))
+
+
+def reply_dm(work: AcceptedWork, user_id: str, reply: Reply) -> DirectMessage:
+    """The reply to ``work`` as a DM to ``user_id``, keyed by the work: however often a
+    runner that crashed writes it again, the person gets it once."""
+    return DirectMessage(user_id, reply.text, keys.accepted_reply(work.id), reply.buttons,
+                         reply.attachments)

@@ -21,11 +21,12 @@ from contextlib import suppress
 from datetime import timedelta
 from typing import Any, Protocol
 
-from core.accepted import MAX_ATTEMPTS, AcceptedWork, WorkKind, WorkState
+from core.accepted import MAX_ATTEMPTS, AcceptedWork, WorkKind, WorkState, reply_dm
+from core.model import OutboxMessage
 from core.ports import UnitOfWork
 from core.replies import Reply
 from core.services.context import CommandRequest, Services
-from core.services.dispatch import effective_settings, handle
+from core.services.dispatch import effective_settings, ensure_community, handle
 from core.services.rounds import plan_instant, store_instant
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,19 @@ async def reclaim_own(services: Services, token_prefix: str) -> int:
         log.info("took back %d accepted work row(s) this instance had claimed before it "
                  "stopped", taken)
     return taken
+
+
+async def reply_by_dm(services: Services, work: AcceptedWork, user_id: str,
+                      reply: Reply) -> None:
+    """Queue the reply as a DM through the outbox, for when the platform's way back (an
+    interaction token, a response_url) has expired; idempotent (keyed by the work). The
+    community is created if a refusal left none (the outbox row needs it)."""
+    async with services.uow_factory() as uow:
+        community = await ensure_community(uow, work.platform, work.community_external_id)
+        assert community.id is not None
+        await uow.outbox.add(OutboxMessage(reply_dm(work, user_id, reply), community.id,
+                                           services.clock.now()))
+        await uow.commit()
 
 
 async def claim(services: Services, token: str, platforms: Sequence[str],
