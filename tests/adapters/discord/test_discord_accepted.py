@@ -7,21 +7,30 @@ SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import os
+import secrets
+import signal
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from adapters.discord.work import TOKEN_LIFETIME
+from adapters.sql.migrate import upgrade
+from adapters.sql.uow import SqlStorage
 from core import keys
 from core.accepted import AcceptedWork, WorkState
 from core.services import accepted
-from core.services.context import Actor, CommandRequest
+from core.services.context import Actor, CommandRequest, Services
 from core.services.dispatch import handle
 from tests.adapters.discord.conftest import Bot, community_settings, discord_settings, running
 from tests.adapters.discord.fake_discord import LEARNER_PERMS, MANAGE_GUILD, Call, FakeDiscord
-from tests.adapters.discord.interactions import DEFERRED
+from tests.adapters.discord.interactions import DEFERRED, Users
+from tests.bot.test_graceful_stop import ROOT, _exit_code, _until
 from tests.fakes import FakeClock
 from tests.helpers import JOIN
 
@@ -36,10 +45,10 @@ async def dbot(fake: FakeDiscord, storage: Any, clock: FakeClock) -> AsyncIterat
         yield bot
 
 
-async def _waiting(bot: Bot, *names: str) -> None:
+async def _waiting(services: Services, fake: FakeDiscord, *names: str) -> None:
     for name in names:
-        reply = await handle(bot.services, CommandRequest(
-            "discord", bot.fake.guild_id, Actor(bot.fake.ids[name], name), "peer join",
+        reply = await handle(services, CommandRequest(
+            "discord", fake.guild_id, Actor(fake.ids[name], name), "peer join",
             {"mode": "study-buddy", **JOIN}))
         assert reply.ok, reply.text
 
@@ -77,7 +86,7 @@ async def _accepted_only(bot: Bot, name: str) -> str:
 async def test_match_now_is_stored_before_discord_hears_and_answered_once_by_follow_up(
         dbot: Bot) -> None:
     fake = dbot.fake
-    await _waiting(dbot, "alice", "bob")
+    await _waiting(dbot.services, fake, "alice", "bob")
     stored_at_callback: list[list[str]] = []
 
     async def look(call: Call) -> None:
@@ -104,7 +113,7 @@ async def test_match_now_is_stored_before_discord_hears_and_answered_once_by_fol
 
 async def test_after_fifteen_minutes_the_answer_comes_by_dm_once(dbot: Bot) -> None:
     fake, clock = dbot.fake, dbot.clock
-    await _waiting(dbot, "alice", "bob")
+    await _waiting(dbot.services, fake, "alice", "bob")
     token = await _accepted_only(dbot, "mod")
     # The bot was down past the token's life: on restart the runner does not even try it.
     clock.advance(TOKEN_LIFETIME + timedelta(minutes=1))
@@ -144,7 +153,7 @@ async def test_a_token_discord_refuses_falls_back_to_a_dm_and_a_refusal_is_told(
 
 async def test_the_member_is_resolved_again_when_the_work_runs(dbot: Bot) -> None:
     fake = dbot.fake
-    await _waiting(dbot, "alice", "bob")
+    await _waiting(dbot.services, fake, "alice", "bob")
     token = await _accepted_only(dbot, "mod")
     fake.member_roles[fake.ids["mod"]] = []  # the moderator role was taken away meanwhile
     assert await accepted.run_pending(dbot.services, "restart", {"discord": dbot.client.work}) == 1
@@ -163,3 +172,114 @@ async def test_a_store_that_fails_is_apologised_for_and_nothing_is_deferred(
     [answer] = [await dbot.users.answer(token)]
     assert answer.type == 4 and answer.ephemeral and "Sorry" in answer.content
     assert await _rows(dbot) == []
+
+
+# ---- a real `peermatch run` killed after the deferral ------------------------------------
+
+PG_SERVER = os.environ.get("PEERMATCH_TEST_POSTGRES_URL",
+                           "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+
+
+async def _pg_database(name: str, *, drop: bool = False) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)' if drop
+                                    else f'CREATE DATABASE "{name}"'))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def process_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A database of its own for real processes (they cannot share a test's schema)."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'pm.db'}"
+        return
+    name = f"pm_discord_{secrets.token_hex(4)}"
+    try:
+        await _pg_database(name)
+    except Exception as exc:  # no server: skipped here, a failure in CI (as conftest does)
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"PostgreSQL at {PG_SERVER} is unreachable: {exc}")
+        pytest.skip(f"PostgreSQL at {PG_SERVER} is unreachable: {exc}")
+    try:
+        yield PG_SERVER.rsplit("/", 1)[0] + "/" + name
+    finally:
+        await _pg_database(name, drop=True)
+
+
+def _bot_process(url: str, fake: FakeDiscord, tmp: Path, log: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PEERMATCH_CONFIG": str(tmp / "none.toml"),
+           "PEERMATCH_DATABASE_URL": url, "PEERMATCH_BOT_PLATFORMS": "discord",
+           "DISCORD_TOKEN": "test-token", "PEERMATCH_DISCORD_API_BASE_URL": fake.api_url,
+           "PEERMATCH_DISCORD_GATEWAY_URL": fake.gateway_url,
+           "PEERMATCH_DISCORD_GUILD_IDS": fake.guild_id,
+           "PEERMATCH_COMMUNITY_MODERATOR_ROLES": "Moderators",
+           "PEERMATCH_BOT_DISPATCH_INTERVAL_SECONDS": "0.2",
+           "PEERMATCH_BOT_SHUTDOWN_TIMEOUT_SECONDS": "4"}
+    return subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=tmp, env=env,
+                            stdout=log.open("wb"), stderr=subprocess.STDOUT)
+
+
+async def _process_state(url: str, guild_id: str) -> tuple[list[AcceptedWork], int, int]:
+    storage = SqlStorage(url)
+    try:
+        async with storage.uow_factory() as uow:
+            community = await uow.communities.by_external("discord", guild_id)
+            assert community is not None and community.id is not None
+            return (await uow.accepted.list(), len(await uow.rounds.list(community.id)),
+                    len(await uow.matches.list(community.id)))
+    finally:
+        await storage.dispose()
+
+
+async def test_a_process_killed_after_the_deferral_finishes_the_work_once_on_restart(
+        tmp_path: Path, fake: FakeDiscord, process_db: str) -> None:
+    url = process_db
+    upgrade(url)
+    storage = SqlStorage(url)
+    try:
+        await _waiting(Services(storage.uow_factory, FakeClock()), fake, "alice", "bob")
+    finally:
+        await storage.dispose()
+    # The runner is resolving the moderator (GET member) when the process is killed.
+    fake.hold("GET", r"/guilds/\d+/members/\d+")
+    first_log = tmp_path / "first.log"
+    proc = _bot_process(url, fake, tmp_path, first_log)
+    users = Users(fake)
+    try:
+        await _until(lambda: fake.commands.get(fake.guild_id), 60)  # connected and synced
+        token = await users.slash("mod", "peeradmin match-now", permissions=MOD_PERMS)
+        await _until(lambda: fake.replies(token) and fake.held, 30)
+        [deferral] = fake.replies(token)
+        assert deferral.type == DEFERRED  # Discord was told: the person sees it is on
+        proc.send_signal(signal.SIGKILL)
+        assert await _exit_code(proc, 10) == -signal.SIGKILL
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    [row], rounds, matches = await _process_state(url, fake.guild_id)
+    assert (row.state, row.attempts, rounds, matches) == (WorkState.PENDING, 1, 0, 0)
+    assert row.claimed_until is not None  # the dead process's claim, its lease still running
+
+    fake.release()
+    again_log = tmp_path / "again.log"
+    again = _bot_process(url, fake, tmp_path, again_log)
+    try:
+        await _until(lambda: [s for s in fake.replies(token) if s.kind == "followup"], 60)
+        await asyncio.sleep(1.0)  # room for a wrong second reply to show
+        again.send_signal(signal.SIGTERM)
+        assert await _exit_code(again, 15) == 0, again_log.read_text()
+    finally:
+        if again.poll() is None:
+            again.kill()
+    [reply] = [s for s in fake.replies(token) if s.kind == "followup"]  # exactly one
+    assert "Round done" in reply.content and "1 match," in reply.content
+    [row], rounds, matches = await _process_state(url, fake.guild_id)
+    assert (row.state, row.attempts, rounds, matches) == (WorkState.REPLIED, 2, 1, 1)
+    # Taken back at once by the same instance, not after the dead claim's lease.
+    assert "took back 1 accepted work row(s)" in again_log.read_text()
