@@ -3,7 +3,9 @@
 Slash commands come through the command tree generated from the catalogue; buttons and
 modal submits are routed here by custom id (``pm:`` command buttons, ``pmf:`` forms), so
 they keep working after a restart. Every rule is the core's: this module only builds a
-``CommandRequest`` (who, where, which command, raw args) and renders the ``Reply``.
+``CommandRequest`` (who, where, which command, raw args) and renders the ``Reply``. A slow
+command (``DURABLE_COMMANDS``) is stored as accepted work before Discord hears anything,
+then deferred, and run from the store (work.py), so a crash after the deferral loses nothing.
 """
 
 from __future__ import annotations
