@@ -24,6 +24,7 @@ from adapters.sql.migrate import upgrade
 from adapters.sql.uow import SqlStorage
 from core import keys
 from core.accepted import AcceptedWork, WorkState
+from core.replies import Reply
 from core.services import accepted
 from core.services.context import Actor, CommandRequest, Services
 from core.services.dispatch import handle
@@ -160,6 +161,17 @@ async def test_the_member_is_resolved_again_when_the_work_runs(dbot: Bot) -> Non
     reply = await dbot.users.answer(token)
     assert "for moderators" in reply.content and await _matches(dbot) == 0
     assert [c for c in fake.calls if c.path.endswith(f"/members/{fake.ids['mod']}")]
+
+
+async def test_a_public_reply_replaces_the_private_deferral(dbot: Bot) -> None:
+    fake = dbot.fake
+    token = await _accepted_only(dbot, "mod")
+    [row] = await _rows(dbot)
+    await dbot.client.work.reply(row, Reply(text="Posted for everyone", ephemeral=False))
+    deferral, shown = fake.replies(token)
+    assert deferral.type == DEFERRED and deferral.body.get("deleted")  # not left "thinking"
+    assert shown.kind == "followup" and not shown.ephemeral
+    assert shown.content == "Posted for everyone"
 
 
 async def test_a_store_that_fails_is_apologised_for_and_nothing_is_deferred(
