@@ -264,7 +264,9 @@ async def test_a_process_killed_after_the_deferral_finishes_the_work_once_on_res
     proc = _bot_process(url, fake, tmp_path, first_log)
     users = Users(fake)
     try:
-        await _until(lambda: fake.commands.get(fake.guild_id), 60)  # connected and synced
+        # Synced, and on the gateway: READY and the guild go down the socket before the
+        # interaction does (commands are synced before the gateway connects).
+        await _until(lambda: fake.commands.get(fake.guild_id) and fake.identified, 60)
         token = await users.slash("mod", "peeradmin match-now", permissions=MOD_PERMS)
         await _until(lambda: fake.replies(token) and fake.held, 30)
         [deferral] = fake.replies(token)
