@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -34,6 +33,7 @@ from tests.adapters.discord.interactions import DEFERRED, Users
 from tests.bot.test_graceful_stop import ROOT, _exit_code, _until
 from tests.fakes import FakeClock
 from tests.helpers import JOIN
+from tests.sql.support import create_database, drop_database
 
 MOD_PERMS = LEARNER_PERMS | MANAGE_GUILD
 WEBHOOKS = r"/webhooks/\d+/[^/]+"
@@ -192,36 +192,22 @@ PG_SERVER = os.environ.get("PEERMATCH_TEST_POSTGRES_URL",
                            "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 
 
-async def _pg_database(name: str, *, drop: bool = False) -> None:
-    from sqlalchemy import text
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    engine = create_async_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)' if drop
-                                    else f'CREATE DATABASE "{name}"'))
-    finally:
-        await engine.dispose()
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def process_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     """A database of its own for real processes (they cannot share a test's schema)."""
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'pm.db'}"
         return
-    name = f"pm_discord_{secrets.token_hex(4)}"
     try:
-        await _pg_database(name)
+        url = await create_database(PG_SERVER, "pm_discord")
     except Exception as exc:  # no server: skipped here, a failure in CI (as conftest does)
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"PostgreSQL at {PG_SERVER} is unreachable: {exc}")
         pytest.skip(f"PostgreSQL at {PG_SERVER} is unreachable: {exc}")
     try:
-        yield PG_SERVER.rsplit("/", 1)[0] + "/" + name
+        yield url
     finally:
-        await _pg_database(name, drop=True)
+        await drop_database(PG_SERVER, url)
 
 
 def _bot_process(url: str, fake: FakeDiscord, tmp: Path, log: Path) -> subprocess.Popen[bytes]:
