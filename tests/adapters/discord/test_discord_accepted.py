@@ -36,7 +36,6 @@ from tests.helpers import JOIN
 from tests.sql.support import create_database, drop_database
 
 MOD_PERMS = LEARNER_PERMS | MANAGE_GUILD
-WEBHOOKS = r"/webhooks/\d+/[^/]+"
 
 
 @pytest.fixture
@@ -109,7 +108,6 @@ async def test_match_now_is_stored_before_discord_hears_and_answered_once_by_fol
     # Nothing more: one deferral, one follow-up, and a runner that looks again finds nothing.
     assert await accepted.run_pending(dbot.services, "again", {"discord": dbot.client.work}) == 0
     assert [s.kind for s in fake.replies(token)] == ["callback", "followup"]
-
 
 
 async def test_after_fifteen_minutes_the_answer_comes_by_dm_once(dbot: Bot) -> None:
