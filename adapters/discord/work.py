@@ -9,15 +9,18 @@ keeps what a reply needs later: who asked, the application id and the interactio
 ``DiscordWork`` is the runner's ``WorkPlatform`` for Discord rows:
 - ``request_for`` resolves the member again (``GET /guilds/{id}/members/{user}``), so the
   core checks the moderator roles they hold *now*; one who left the server is nobody;
-- ``reply`` answers through the interaction's follow-up webhook while the token is fresh,
-  else (or when Discord says the token is gone) by DM through the outbox, keyed by the row
-  (core.accepted.reply_dm), so a crash around it never sends it twice.
+- ``reply`` answers through the interaction's webhook while the token is fresh (the
+  deferral edited into the reply, so doing it again is harmless; more chunks, or a public
+  reply, as follow-ups), else (or when Discord says the token is gone) by DM through the
+  outbox, keyed by the row (core.accepted.reply_dm), so a crash around it never sends it
+  twice.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -131,11 +134,40 @@ class DiscordWork:
         payload: WebhookPayload = {"id": app_id, "type": 3, "token": token}
         webhook = discord.Webhook.from_state(payload, self._client._connection)
         rendered = render(reply)
-        if not rendered.ephemeral:
-            # The deferral was ephemeral; a reply meant for the channel replaces it with a
-            # public follow-up instead of inheriting its privacy (as respond.show does).
-            await self._delete_original(app_id, token)
+        if rendered.ephemeral:
+            # The first message edits the deferral ("thinking…" becomes the reply): an edit
+            # done twice (a crash before the row was marked replied) is still one message.
+            await send_rendered(webhook, rendered, work.community_external_id,
+                                first=self._editor(app_id, token))
+            return
+        # The deferral was ephemeral; a reply meant for the channel replaces it with a
+        # public follow-up instead of inheriting its privacy (as respond.show does).
+        await self._delete_original(app_id, token)
         await send_rendered(webhook, rendered, work.community_external_id)
+
+    def _editor(self, app_id: str, token: str) -> Callable[..., Awaitable[None]]:
+        """Edit the interaction's original response (the deferral) into a message."""
+        route = discord.http.Route("PATCH", "/webhooks/{application_id}/{interaction_token}"
+                                   "/messages/@original", application_id=app_id,
+                                   interaction_token=token)
+
+        async def edit(*, content: str | None, ephemeral: bool,
+                       allowed_mentions: discord.AllowedMentions,
+                       view: discord.ui.View | None = None,
+                       files: Sequence[discord.File] = ()) -> None:
+            del ephemeral  # an edit keeps the deferral's privacy
+            with discord.http.handle_message_parameters(
+                    content=content, allowed_mentions=allowed_mentions,
+                    view=view if view is not None else discord.utils.MISSING,
+                    # As attachments: an edit replaces them, so a second edit adds none.
+                    attachments=list(files) or discord.utils.MISSING) as params:
+                if params.files:
+                    await self._client.http.request(route, files=params.files,
+                                                    form=params.multipart)
+                else:
+                    await self._client.http.request(route, json=params.payload)
+
+        return edit
 
     async def _delete_original(self, app_id: str, token: str) -> None:
         route = discord.http.Route("DELETE", "/webhooks/{application_id}/{interaction_token}"

@@ -58,6 +58,7 @@ class Sent:
     message: dict[str, Any] | None
     token: str = ""
     type: int = 0  # interaction callback type (4 message, 5 deferred, 8 choices, 9 modal)
+    edits: int = 0  # PATCHes of an interaction's original response (type 5 then reads 4)
 
     @property
     def content(self) -> str:

@@ -79,7 +79,19 @@ def original(f: FakeDiscord, call: Call, _app_id: str, token: str, _message_id: 
                 s.body["deleted"] = True
         return 204, None
     first = next((s for s in f.replies(token) if s.message), None)
-    return (200, first.message) if first else (404, {"code": 10008, "message": "Unknown Message"})
+    if first is None or first.message is None:
+        return 404, {"code": 10008, "message": "Unknown Message"}
+    if call.method == "PATCH":  # the same message, edited: a deferral becomes the answer
+        if first.type == 5:
+            first.type = 4
+        flags = first.body.get("flags")  # an edit keeps the response's privacy
+        first.body = {**first.body, **(call.json or {}), "flags": flags}
+        first.body.pop("attachments", None)
+        first.files = list(call.files) or first.files
+        first.edits += 1
+        first.message = p.message(first.message["id"], first.channel_id, f.bot, first.body,
+                                  first.message["attachments"])
+    return 200, first.message
 
 
 def create_dm(f: FakeDiscord, call: Call) -> Answer:

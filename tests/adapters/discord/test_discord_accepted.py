@@ -75,6 +75,12 @@ async def _matches(bot: Bot) -> int:
         return len(await uow.matches.list(community.id)) if community else 0
 
 
+def _first_response(fake: FakeDiscord, token: str) -> int:
+    """The type of the interaction's first response, as the bot sent it."""
+    [call] = [c for c in fake.calls if c.path.endswith(f"/{token}/callback")]
+    return int(call.json["type"])
+
+
 async def _accepted_only(bot: Bot, name: str) -> str:
     """`/peeradmin match-now` deferred, then the process 'dies': nothing runs it here."""
     bot.client.on_accepted = lambda: None
@@ -97,9 +103,9 @@ async def test_match_now_is_stored_before_discord_hears_and_answered_once_by_fol
     token = await dbot.users.slash("mod", "peeradmin match-now", permissions=MOD_PERMS)
     reply = await dbot.users.answer(token)
     assert stored_at_callback == [["peeradmin match-now"]]  # kept before the first response
-    first, *_ = fake.replies(token)
-    assert first.kind == "callback" and first.type == DEFERRED and first.ephemeral
-    assert reply.kind == "followup" and reply.ephemeral
+    assert _first_response(fake, token) == DEFERRED
+    # The deferral itself became the answer (an edit of the original response).
+    assert reply.kind == "callback" and reply.edits == 1 and reply.ephemeral
     assert "Round done" in reply.content and "1 match," in reply.content
     [row] = await _settled(dbot)
     assert row.state is WorkState.REPLIED and row.attempts == 1
@@ -107,7 +113,7 @@ async def test_match_now_is_stored_before_discord_hears_and_answered_once_by_fol
     assert await _matches(dbot) == 1
     # Nothing more: one deferral, one follow-up, and a runner that looks again finds nothing.
     assert await accepted.run_pending(dbot.services, "again", {"discord": dbot.client.work}) == 0
-    assert [s.kind for s in fake.replies(token)] == ["callback", "followup"]
+    assert [(s.kind, s.edits) for s in fake.replies(token)] == [("callback", 1)]
 
 
 async def test_after_fifteen_minutes_the_answer_comes_by_dm_once(dbot: Bot) -> None:
@@ -129,7 +135,8 @@ async def test_after_fifteen_minutes_the_answer_comes_by_dm_once(dbot: Bot) -> N
     await dbot.deliver()
     [sent] = fake.dms_to("mod")
     assert "Round done" in sent.content and "1 match," in sent.content
-    assert [s.kind for s in fake.replies(token)] == ["callback"]  # the deferral only
+    [deferral] = fake.replies(token)
+    assert deferral.type == DEFERRED and deferral.edits == 0  # the deferral only
 
 
 async def test_a_token_discord_refuses_falls_back_to_a_dm_and_a_refusal_is_told(
@@ -233,51 +240,79 @@ async def _process_state(url: str, guild_id: str) -> tuple[list[AcceptedWork], i
         await storage.dispose()
 
 
-async def test_a_process_killed_after_the_deferral_finishes_the_work_once_on_restart(
-        tmp_path: Path, fake: FakeDiscord, process_db: str) -> None:
-    url = process_db
+ORIGINAL = r"/webhooks/\d+/[^/]+/messages/@original"
+
+
+async def _killed_and_restarted(tmp_path: Path, fake: FakeDiscord, url: str,
+                                moment: str) -> tuple[str, AcceptedWork, str]:
+    """Run match-now in a real process, SIGKILL it at ``moment`` ("resolving": the runner
+    waits for the member; "replying": the reply reached Discord, its answer did not come
+    back), restart it and let it finish. Returns the token, the row as the kill left it,
+    and the restarted process's log."""
     upgrade(url)
     storage = SqlStorage(url)
     try:
         await _waiting(Services(storage.uow_factory, FakeClock()), fake, "alice", "bob")
     finally:
         await storage.dispose()
-    # The runner is resolving the moderator (GET member) when the process is killed.
-    fake.hold("GET", r"/guilds/\d+/members/\d+")
-    first_log = tmp_path / "first.log"
-    proc = _bot_process(url, fake, tmp_path, first_log)
+    if moment == "resolving":
+        fake.hold("GET", r"/guilds/\d+/members/\d+")
+    else:
+        fake.after("PATCH", ORIGINAL, "hang")
+    proc = _bot_process(url, fake, tmp_path, tmp_path / "first.log")
     users = Users(fake)
     try:
         # Synced, and on the gateway: READY and the guild go down the socket before the
         # interaction does (commands are synced before the gateway connects).
         await _until(lambda: fake.commands.get(fake.guild_id) and fake.identified, 60)
         token = await users.slash("mod", "peeradmin match-now", permissions=MOD_PERMS)
-        await _until(lambda: fake.replies(token) and fake.held, 30)
-        [deferral] = fake.replies(token)
-        assert deferral.type == DEFERRED  # Discord was told: the person sees it is on
+        await _until(lambda: fake.replies(token) and (
+            fake.held if moment == "resolving" else fake.replies(token)[0].edits), 30)
+        assert _first_response(fake, token) == DEFERRED  # the person sees it is on
         proc.send_signal(signal.SIGKILL)
         assert await _exit_code(proc, 10) == -signal.SIGKILL
     finally:
         if proc.poll() is None:
             proc.kill()
-    [row], rounds, matches = await _process_state(url, fake.guild_id)
-    assert (row.state, row.attempts, rounds, matches) == (WorkState.PENDING, 1, 0, 0)
-    assert row.claimed_until is not None  # the dead process's claim, its lease still running
+    [left], _, _ = await _process_state(url, fake.guild_id)
+    assert left.claimed_until is not None  # the dead process's claim, its lease running
 
     fake.release()
+    fake.after_faults.clear()
+    edits = fake.replies(token)[0].edits  # 1 when the kill came after the reply's edit
     again_log = tmp_path / "again.log"
     again = _bot_process(url, fake, tmp_path, again_log)
     try:
-        await _until(lambda: [s for s in fake.replies(token) if s.kind == "followup"], 60)
+        await _until(lambda: fake.replies(token)[0].edits > edits, 60)
         await asyncio.sleep(1.0)  # room for a wrong second reply to show
         again.send_signal(signal.SIGTERM)
         assert await _exit_code(again, 15) == 0, again_log.read_text()
     finally:
         if again.poll() is None:
             again.kill()
-    [reply] = [s for s in fake.replies(token) if s.kind == "followup"]  # exactly one
-    assert "Round done" in reply.content and "1 match," in reply.content
-    [row], rounds, matches = await _process_state(url, fake.guild_id)
-    assert (row.state, row.attempts, rounds, matches) == (WorkState.REPLIED, 2, 1, 1)
+    log = again_log.read_text()
     # Taken back at once by the same instance, not after the dead claim's lease.
-    assert "took back 1 accepted work row(s)" in again_log.read_text()
+    assert "took back 1 accepted work row(s)" in log
+    return token, left, log
+
+
+async def test_a_process_killed_after_the_deferral_finishes_the_work_once_on_restart(
+        tmp_path: Path, fake: FakeDiscord, process_db: str) -> None:
+    token, left, _ = await _killed_and_restarted(tmp_path, fake, process_db, "resolving")
+    assert (left.state, left.attempts) == (WorkState.PENDING, 1)  # not done, not lost
+    [reply] = fake.replies(token)  # exactly one message: the deferral, edited once
+    assert reply.edits == 1 and "Round done" in reply.content and "1 match," in reply.content
+    [row], rounds, matches = await _process_state(process_db, fake.guild_id)
+    assert (row.state, row.attempts, rounds, matches) == (WorkState.REPLIED, 2, 1, 1)
+
+
+@pytest.mark.parametrize("process_db", ["sqlite"], indirect=True)
+async def test_a_process_killed_while_replying_shows_the_kept_reply_as_one_message(
+        tmp_path: Path, fake: FakeDiscord, process_db: str) -> None:
+    token, left, _ = await _killed_and_restarted(tmp_path, fake, process_db, "replying")
+    assert left.state is WorkState.DONE  # the round was committed before the reply went out
+    [reply] = fake.replies(token)  # the same message edited again, not a second one
+    assert reply.edits == 2 and "Round done" in reply.content and "1 match," in reply.content
+    assert not [s for s in fake.sent if s.kind == "followup"]
+    [row], rounds, matches = await _process_state(process_db, fake.guild_id)
+    assert (row.state, row.attempts, rounds, matches) == (WorkState.REPLIED, 1, 1, 1)
