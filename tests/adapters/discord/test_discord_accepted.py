@@ -157,6 +157,21 @@ async def test_a_token_discord_refuses_falls_back_to_a_dm_and_a_refusal_is_told(
         assert len(await uow.outbox.list()) == 1
 
 
+async def test_a_deferral_discord_refused_still_gets_its_answer_by_dm(dbot: Bot) -> None:
+    fake = dbot.fake
+    await _waiting(dbot.services, fake, "alice", "bob")
+    # The store took longer than Discord's 3 s: the deferral is refused (404 10062).
+    fake.fail("POST", r"/interactions/\d+/[^/]+/callback", 404,
+              {"code": 10062, "message": "Unknown interaction"})
+    token = await dbot.users.slash("mod", "peeradmin match-now", permissions=MOD_PERMS)
+    [row] = await _settled(dbot)  # stored first, so run all the same
+    assert row.state is WorkState.REPLIED and await _matches(dbot) == 1
+    assert fake.replies(token) == []  # nothing could be shown on the interaction
+    await dbot.deliver()
+    [sent] = fake.dms_to("mod")
+    assert "Round done" in sent.content
+
+
 async def test_the_member_is_resolved_again_when_the_work_runs(dbot: Bot) -> None:
     fake = dbot.fake
     await _waiting(dbot.services, fake, "alice", "bob")
