@@ -10,6 +10,10 @@ A runner claims rows (a lease renewed while the work runs), then for each:
 - ``pending`` instant match: the newcomer's block is planned and stored the same way.
 - a row that started ``MAX_ATTEMPTS`` times without finishing (it crashed the process, or
   kept failing) is given up and the person told that it did not happen.
+
+A restarted process takes back the rows it held when it died at once (``reclaim_own``, by
+its claim-token prefix) instead of waiting out their lease. When a platform's way back has
+expired, ``reply_by_dm`` queues the reply as a keyed outbox DM.
 """
 
 from __future__ import annotations
