@@ -179,3 +179,15 @@ async def test_a_restarted_instance_takes_back_its_own_claims_at_once(storage: A
     assert again.id == dead.id and again.attempts == 2  # the crashed run counted
     [row_other] = [r for r in await _rows(bot) if r.id == other.id]
     assert row_other.claim_token == theirs + "run1" and row_other.claimed_until is not None
+
+
+async def test_a_reply_by_dm_is_queued_once_however_often_it_is_written(storage: Any) -> None:
+    bot = Bot(storage)  # no command ever ran: a refusal keeps no community
+    work = await accepted.accept(bot.services, _match_now(bot))
+    reply = Reply(text="Sorry, that command is for moderators.", ok=False)
+    for _ in range(2):  # a runner that died after queueing it runs the row again
+        await accepted.reply_by_dm(bot.services, work, "mod", reply)
+    async with bot.storage.uow_factory() as uow:
+        [row] = await uow.outbox.list()
+    assert row.message.target == "mod" and row.message.text == reply.text
+    assert row.idempotency_key == f"accepted:{work.id}:reply"
