@@ -34,6 +34,7 @@ from adapters.sql.uow import SqlStorage  # noqa: E402
 from core.model import OutboxMessage  # noqa: E402
 from tests.adapters.slack.driver import signed_headers  # noqa: E402
 from tests.adapters.slack.fake_slack import BOT_TOKEN, FakeSlack  # noqa: E402
+from tests.sql.support import create_database, drop_database  # noqa: E402
 
 SECRET = "chaos-signing-secret"
 PG_SERVER = os.environ.get("PEERMATCH_TEST_POSTGRES_URL",
@@ -52,20 +53,11 @@ def free_port() -> int:
 
 async def create_pg_database() -> str:
     """A fresh PostgreSQL database for one chaos run; returns its URL."""
-    name = f"pm_chaos_{secrets.token_hex(4)}"
-    engine = create_async_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
-    async with engine.connect() as conn:
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    await engine.dispose()
-    return PG_SERVER.rsplit("/", 1)[0] + "/" + name
+    return await create_database(PG_SERVER, "pm_chaos")
 
 
 async def drop_pg_database(url: str) -> None:
-    name = url.rsplit("/", 1)[1]
-    engine = create_async_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
-    async with engine.connect() as conn:
-        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    await engine.dispose()
+    await drop_database(PG_SERVER, url)
 
 
 @dataclass

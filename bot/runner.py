@@ -75,9 +75,15 @@ def platform_tasks(app: App, deliverers: dict[str, Deliverer],
         if closers is not None:
             closers.append(lambda: close_slack(slack_app))
     if "discord" in cfg.bot.platforms:
-        from adapters.discord.client import run_discord
+        from adapters.discord.client import PeerMatchDiscord, run_discord
 
-        tasks.append(run_discord(services, discord_settings(cfg), deliverers))
+        def wire(client: PeerMatchDiscord) -> None:
+            if work is not None:  # the runner runs (and answers) Discord's accepted work
+                work.serve("discord", client.work)
+                client.on_accepted = work.kick
+                work.kick()  # rows a crashed process left: the runner may have looked already
+
+        tasks.append(run_discord(services, discord_settings(cfg), deliverers, wire))
     if "console" in cfg.bot.platforms:
         from adapters.console.repl import PLATFORM, Console
 
@@ -109,7 +115,7 @@ async def run_bot(app: App) -> None:
     from bot.scheduler import PeerScheduler
 
     deliverers: dict[str, Deliverer] = {}
-    work = WorkRunner(app.services)
+    work = WorkRunner(app.services, instance_id(app.config))
     closers: list[Callable[[], Awaitable[None]]] = []
     tasks = [asyncio.ensure_future(t) for t in platform_tasks(app, deliverers, work, closers)]
     scheduler = PeerScheduler(app.services, deliverers, dispatch=app.config.dispatch,

@@ -1,7 +1,8 @@
 """The accepted-work runner of ``peermatch run`` (core/accepted.py, core/services/accepted.py).
 
 It runs what platforms accepted before their ack: everything left pending at start-up
-(the process that accepted it died), then whatever an adapter reports after an ack
+(the process that accepted it died; the rows this same instance held when it died are
+taken back at once, not after their lease), then whatever an adapter reports after an ack
 (``kick``), and every ``LEASE`` anyway, for rows whose runner died elsewhere (several
 processes on one PostgreSQL). One row at a time: a round is the heaviest work the bot has,
 and two at once would only fight over the same cores.
@@ -14,6 +15,7 @@ import logging
 import secrets
 from contextlib import suppress
 
+from core.accepted import TOKEN_LENGTH, claim_prefix
 from core.services import accepted
 from core.services.accepted import WorkPlatform
 from core.services.context import Services
@@ -24,10 +26,13 @@ log = logging.getLogger(__name__)
 class WorkRunner:
     """Runs accepted work in the background of the bot process."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, instance: str = "") -> None:
         self._services = services
         self.platforms: dict[str, WorkPlatform] = {}
-        self._token = secrets.token_hex(8)  # this process's claims
+        # This process's claims: the instance's prefix (stable across restarts) and a
+        # random rest (this run's own, so a lease still tells runs apart).
+        self._prefix = claim_prefix(instance)
+        self._token = self._prefix + secrets.token_hex((TOKEN_LENGTH - len(self._prefix)) // 2)
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Future[None] | None = None
@@ -45,6 +50,10 @@ class WorkRunner:
         self._task = asyncio.ensure_future(self._loop())
 
     async def _loop(self) -> None:
+        try:
+            await accepted.reclaim_own(self._services, self._prefix)
+        except Exception:  # the database is away: the rows come back after their lease
+            log.exception("could not take back this instance's accepted work")
         while not self._stopping:
             self._wake.clear()
             try:

@@ -15,12 +15,29 @@ A claim (``claim_token`` and a lease, ``claimed_until``) keeps two runners off o
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from core import keys
+from core.messages import DirectMessage
+from core.replies import Reply
+
 MAX_ATTEMPTS = 3
+TOKEN_LENGTH = 32  # the claim_token column
+
+
+def claim_prefix(instance: str) -> str:
+    """The start of every claim token of the process named ``instance`` (bot/config.py
+    ``instance_id``, stable across its restarts): a restarted process finds the rows it
+    held when it died by it and takes them back at once. Hashed: an instance id is longer
+    than a token and may name a host; empty (no instance: a test, an app run alone) gives
+    no prefix, so nobody else's claims ever match."""
+    if not instance:
+        return ""
+    return hashlib.sha256(instance.encode()).hexdigest()[:16] + "."
 
 
 class WorkKind(StrEnum):
@@ -83,3 +100,10 @@ def command_work(platform: str, community_external_id: str, command: str,
     return AcceptedWork(WorkKind.COMMAND, platform, community_external_id,
                         {"command": command, "args": dict(args), "who": dict(who)}, now,
                         reply_to=dict(reply_to))
+
+
+def reply_dm(work: AcceptedWork, user_id: str, reply: Reply) -> DirectMessage:
+    """The reply to ``work`` as a DM to ``user_id``, keyed by the work: however often a
+    runner that crashed writes it again, the person gets it once."""
+    return DirectMessage(user_id, reply.text, keys.accepted_reply(work.id), reply.buttons,
+                         reply.attachments)

@@ -218,6 +218,15 @@ def session_cancel(session_id: int | None, learner_id: int) -> str:
     return f"{session_prefix(session_id)}cancel:{learner_id}"
 
 
+# ---- accepted work ----------------------------------------------------------------------
+
+
+def accepted_reply(work_id: int | None) -> str:
+    """The reply to an accepted command, by DM: its platform's own way back (an interaction
+    token, a response_url) had expired by the time it was done."""
+    return f"accepted:{work_id}:reply"
+
+
 # ---- delivery problems ------------------------------------------------------------------
 
 

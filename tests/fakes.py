@@ -654,6 +654,15 @@ class _Accepted(_Repo):
             work.state, work.result, work.finished_at = WorkState.FAILED, {"error": failed}, now
         self.u.put(self.table, work_id, work)
 
+    async def reclaim(self, token_prefix: str) -> int:
+        held = self._rows(lambda w: bool(token_prefix) and w.state in self._open
+                          and w.claimed_until is not None
+                          and w.claim_token.startswith(token_prefix))
+        for work in held:
+            work.claimed_until = None
+            self.u.put(self.table, work.id, work)
+        return len(held)
+
     async def list(self) -> list[AcceptedWork]:
         return self._rows()
 

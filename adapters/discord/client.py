@@ -3,14 +3,18 @@
 Slash commands come through the command tree generated from the catalogue; buttons and
 modal submits are routed here by custom id (``pm:`` command buttons, ``pmf:`` forms), so
 they keep working after a restart. Every rule is the core's: this module only builds a
-``CommandRequest`` (who, where, which command, raw args) and renders the ``Reply``.
+``CommandRequest`` (who, where, which command, raw args) and renders the ``Reply``. A slow
+command (``DURABLE_COMMANDS``) is stored as accepted work before Discord hears anything,
+then deferred, and run from the store (work.py), so a crash after the deferral loses nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import discord
@@ -24,9 +28,12 @@ from adapters.discord.deliver import DiscordDeliverer
 from adapters.discord.render import make_view, parse_button_id
 from adapters.discord.respond import ACK_BUDGET, answer, apologise, show
 from adapters.discord.settings import DiscordSettings
+from adapters.discord.work import DiscordWork, actor_of, reply_to, who
 from core import catalogue
+from core.accepted import command_work
 from core.ports import Deliverer
 from core.replies import Reply
+from core.services import accepted
 from core.services.context import Actor, CommandRequest, Services
 from core.services.dispatch import handle
 from core.services.lookup import community_settings
@@ -53,15 +60,8 @@ def point_at(settings: DiscordSettings) -> None:
 
 
 def actor_for(interaction: discord.Interaction) -> Actor:
-    """Who is asking. Admins are members with Administrator and the owner; roles are
-    given by id and by name, as the moderator-role setting accepts both."""
-    user = interaction.user
-    if isinstance(user, discord.Member):
-        roles = [r for r in user.roles if not r.is_default()]
-        admin = interaction.permissions.administrator or user.guild.owner_id == user.id
-        return Actor(str(user.id), user.display_name, admin,
-                     tuple(str(r.id) for r in roles) + tuple(r.name for r in roles))
-    return Actor(str(user.id), user.display_name)
+    """Who is asking, as the interaction says (work.actor_of)."""
+    return actor_of(interaction.user, interaction.permissions.administrator)
 
 
 class PeerMatchDiscord(discord.Client):
@@ -88,6 +88,12 @@ class PeerMatchDiscord(discord.Client):
         self._guard_interactions()
         self.forms = forms.FormBook()
         self._settings_cache: dict[str, tuple[float, CommunitySettings]] = {}
+        # Accepted work (adapters/discord/work.py): run by the bot's runner once it is
+        # wired (bot/runner.py sets ``on_accepted``); alone, the client runs it itself.
+        self.work = DiscordWork(self, services)
+        self.on_accepted: Callable[[], None] = self._run_accepted_here
+        self._work_token = secrets.token_hex(8)
+        self._working: set[asyncio.Task[int]] = set()
         if settings.gateway_url:
             self._use_gateway(settings.gateway_url)
 
@@ -143,6 +149,9 @@ class PeerMatchDiscord(discord.Client):
         task.add_done_callback(self._refusals.discard)
 
     # ---- start-up ---------------------------------------------------------------------
+    async def on_ready(self) -> None:
+        self.work.ready.set()  # accepted work waiting for the gateway goes on
+
     async def setup_hook(self) -> None:
         guilds = [discord.Object(int(g)) for g in self.settings.guild_ids]
         for group in build_groups(self.run_command, self.settings_for):
@@ -187,12 +196,43 @@ class PeerMatchDiscord(discord.Client):
         if not guild_id:
             await apologise(interaction, "Please use PeerMatch from your community's server.")
             return
-        work = handle(self.services, self.request(interaction, guild_id, key, args))
 
         async def present(i: discord.Interaction, reply: Reply) -> None:
             await self._present(i, reply, guild_id)
 
-        await answer(interaction, work, present, budget=self.ack_budget)
+        await self._run(interaction, self.request(interaction, guild_id, key, args), present)
+
+    async def _run(self, interaction: discord.Interaction, request: CommandRequest,
+                   present: Callable[[discord.Interaction, Reply], Awaitable[None]]) -> None:
+        """The one way a command reaches the core: a slow one is accepted (stored) before
+        Discord hears anything; every other one answers within its 3 s or its deferral."""
+        if request.command in accepted.DURABLE_COMMANDS:
+            await self._accept(interaction, request)
+            return
+        await answer(interaction, handle(self.services, request), present,
+                     budget=self.ack_budget)
+
+    async def _accept(self, interaction: discord.Interaction, request: CommandRequest) -> None:
+        """Store a slow command, then defer; the runner does it and replies (work.py)."""
+        try:
+            await accepted.accept(self.services, command_work(
+                PLATFORM, request.community_external_id, request.command, request.args,
+                who(request.actor), reply_to(interaction), self.services.clock.now()))
+        except Exception:  # not stored: say so now, while the interaction can be answered
+            log.exception("could not accept Discord command %s", request.command)
+            await apologise(interaction)
+            return
+        try:
+            await interaction.response.defer(ephemeral=True, thinking=True)
+        except discord.HTTPException:  # stored anyway: the reply comes by follow-up or DM
+            log.warning("could not defer an accepted command in time", exc_info=True)
+        self.on_accepted()
+
+    def _run_accepted_here(self) -> None:
+        task = asyncio.ensure_future(accepted.run_pending(self.services, self._work_token,
+                                                          {PLATFORM: self.work}))
+        self._working.add(task)  # the loop holds tasks only weakly
+        task.add_done_callback(self._working.discard)
 
     async def _present(self, interaction: discord.Interaction, reply: Reply, guild_id: str,
                        draft: forms.Draft | None = None) -> None:
@@ -295,7 +335,7 @@ class PeerMatchDiscord(discord.Client):
         async def present(i: discord.Interaction, reply: Reply) -> None:
             await self._present(i, reply, guild_id, draft)
 
-        await answer(interaction, handle(self.services, request), present, budget=self.ack_budget)
+        await self._run(interaction, request, present)
 
     async def _on_tree_error(self, interaction: discord.Interaction,
                              error: app_commands.AppCommandError) -> None:
@@ -347,13 +387,18 @@ def create_client(
 
 
 async def run_discord(services: Services, settings: DiscordSettings,
-                      deliverers: dict[str, Deliverer] | None = None) -> None:
+                      deliverers: dict[str, Deliverer] | None = None,
+                      wire: Callable[[PeerMatchDiscord], None] | None = None) -> None:
     """Connect, sync the commands and serve until cancelled or closed.
 
-    ``deliverers`` (the registry the outbox dispatcher uses) gets ``"discord"`` added.
+    ``deliverers`` (the registry the outbox dispatcher uses) gets ``"discord"`` added;
+    ``wire`` is called with the client before it connects (the bot hands its accepted
+    work to its runner there).
     """
     client = create_client(services, settings)
     if deliverers is not None:
         deliverers[PLATFORM] = DiscordDeliverer(client)
+    if wire is not None:
+        wire(client)
     async with client:
         await client.start(settings.token)

@@ -4,8 +4,9 @@ Discord's answers become ``DeliveryError``s the dispatcher understands: DMs clos
 (403, code 50007) -> ``dm_closed`` (the person is mentioned in their match space instead);
 429 -> ``retry_after`` from the response (discord.py itself sleeps through short waits and
 raises ``RateLimited`` for long ones); a missing permission (403, 50001/50013) ->
-``permanent`` with what a moderator has to grant, also posted once in the server's
-system channel so the moderators actually see it. A 5xx (once discord.py has given up
+``permanent`` with what a moderator has to grant, named ``missing_permission:<kind>`` so
+the core reports it to the moderators once per kind (core/services/delivery_report.py: the
+one report, by DM, with the fix). A 5xx (once discord.py has given up
 retrying it), a dropped connection or a call that outlives ``timeout`` is ``unclear``: it may
 have been carried out, so the next attempt looks before sending (once.py).
 
@@ -26,7 +27,7 @@ import discord
 from adapters.discord import spaces
 from adapters.discord.once import send_steps
 from adapters.discord.render import render_text
-from adapters.steps import Steps, step_nonce
+from adapters.steps import Steps
 from core.messages import CloseSpace, DirectMessage, Message, OpenSpace, SpaceMessage
 from core.model import OutboxMessage
 from core.ports import DeliveryError, StepJournal
@@ -69,7 +70,8 @@ def as_delivery_error(kind: type[Message],
     if isinstance(exc, discord.Forbidden):
         grant = GRANT.get(kind, "the permissions it needs")
         return DeliveryError(f"PeerMatch is missing a Discord permission ({exc.text or exc.code}). "
-                             f"A moderator should grant the bot's role: {grant}.", permanent=True)
+                             f"A moderator should grant the bot's role: {grant}.", permanent=True,
+                             problem=f"missing_permission:{kind.kind}")
     if exc.status == 429:
         return DeliveryError("rate limited by Discord", retry_after=retry_after_of(exc))
     if exc.status >= 500:  # discord.py retried it already; it may have been done
@@ -90,8 +92,6 @@ class DiscordDeliverer:
     def __init__(self, client: discord.Client, *, timeout: float = 60.0) -> None:
         self.client = client
         self.timeout = timeout
-        # (guild, message type) permission notices already sent
-        self._told: set[tuple[int, type[Message]]] = set()
 
     async def deliver(self, message: OutboxMessage, community_external_id: str = "", *,
                       journal: StepJournal | None = None) -> dict[str, Any]:
@@ -106,10 +106,8 @@ class DiscordDeliverer:
             async with asyncio.timeout(self.timeout):
                 return await self._deliver(message.message, guild_id, steps)
         except (discord.HTTPException, discord.RateLimited) as exc:
-            error = as_delivery_error(type(message.message), exc)
-            if error.permanent and not error.dm_closed:
-                await self._tell_moderators(guild_id, type(message.message), str(error))
-            raise error from exc
+            # A permanent one is reported to the moderators by the core, once per kind.
+            raise as_delivery_error(type(message.message), exc) from exc
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise DeliveryError(f"no answer from Discord ({type(exc).__name__}); it may have "
                                 "been done", unclear=True) from exc
@@ -145,16 +143,3 @@ class DiscordDeliverer:
             raise DeliveryError("the match has no space on Discord", permanent=True)
         channel = self.client.get_channel(int(space_id))
         return channel if channel is not None else await self.client.fetch_channel(int(space_id))
-
-    async def _tell_moderators(self, guild_id: str, kind: type[Message], text: str) -> None:
-        """Post a permission problem once per guild and kind where moderators will see it."""
-        guild = self.client.get_guild(int(guild_id)) if guild_id.isdigit() else None
-        if guild is None or guild.system_channel is None or (guild.id, kind) in self._told:
-            return
-        self._told.add((guild.id, kind))
-        try:
-            # A nonce, so discord.py's own retry of a 500 cannot post the notice twice.
-            await guild.system_channel.send(
-                f"⚠️ {text}", nonce=step_nonce(f"notice:{guild.id}:{kind.__name__}", "text"))
-        except discord.HTTPException:
-            log.warning("could not tell the moderators of guild %s about: %s", guild_id, text)

@@ -30,9 +30,10 @@ _NO_PINGS = discord.AllowedMentions.none()
 Present = Callable[[discord.Interaction, Reply], Awaitable[None]]
 
 
-async def _send(interaction: discord.Interaction, rendered: Rendered, guild_id: str, *,
-                first: bool) -> None:
-    """Send every chunk; the view and files go with the last one."""
+async def send_rendered(followup: discord.Webhook, rendered: Rendered, guild_id: str, *,
+                        first: Callable[..., Awaitable[Any]] | None = None) -> None:
+    """Send every chunk as a follow-up of the interaction (the first one through ``first``
+    when given: the interaction's first response); the view and files go with the last."""
     for i, chunk in enumerate(rendered.chunks):
         kwargs: dict[str, Any] = {"ephemeral": rendered.ephemeral,
                                   "allowed_mentions": rendered.allowed_mentions()}
@@ -44,10 +45,16 @@ async def _send(interaction: discord.Interaction, rendered: Rendered, guild_id: 
                 kwargs["files"] = rendered.files()
         # Discord refuses an empty message; a file or buttons alone are fine.
         content = chunk or (None if len(kwargs) > 2 else "\u200b")
-        if first and i == 0:
-            await interaction.response.send_message(content=content, **kwargs)
+        if first is not None and i == 0:
+            await first(content=content, **kwargs)
         else:
-            await interaction.followup.send(content=content or discord.utils.MISSING, **kwargs)
+            await followup.send(content=content or discord.utils.MISSING, **kwargs)
+
+
+async def _send(interaction: discord.Interaction, rendered: Rendered, guild_id: str, *,
+                first: bool) -> None:
+    await send_rendered(interaction.followup, rendered, guild_id,
+                        first=interaction.response.send_message if first else None)
 
 
 async def show(interaction: discord.Interaction, reply: Reply, guild_id: str,

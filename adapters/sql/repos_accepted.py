@@ -72,6 +72,15 @@ class SqlAcceptedWorkRepository(SqlRepository):
         await self.conn.execute(update(aw).where(aw.c.id == work_id, aw.c.claim_token == token,
                                                  aw.c.state.in_(_OPEN)).values(values))
 
+    async def reclaim(self, token_prefix: str) -> int:
+        if not token_prefix:
+            return 0
+        result = await self.conn.execute(
+            update(aw).where(aw.c.state.in_(_OPEN), aw.c.claimed_until.is_not(None),
+                             aw.c.claim_token.startswith(token_prefix, autoescape=True))
+            .values(claimed_until=None))
+        return int(result.rowcount)
+
     async def get(self, work_id: int) -> AcceptedWork | None:
         row = (await self.conn.execute(select(aw).where(aw.c.id == work_id))).first()
         return _work(row) if row is not None else None

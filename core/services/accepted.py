@@ -10,6 +10,10 @@ A runner claims rows (a lease renewed while the work runs), then for each:
 - ``pending`` instant match: the newcomer's block is planned and stored the same way.
 - a row that started ``MAX_ATTEMPTS`` times without finishing (it crashed the process, or
   kept failing) is given up and the person told that it did not happen.
+
+A restarted process takes back the rows it held when it died at once (``reclaim_own``, by
+its claim-token prefix) instead of waiting out their lease. When a platform's way back has
+expired, ``reply_by_dm`` queues the reply as a keyed outbox DM.
 """
 
 from __future__ import annotations
@@ -21,11 +25,12 @@ from contextlib import suppress
 from datetime import timedelta
 from typing import Any, Protocol
 
-from core.accepted import MAX_ATTEMPTS, AcceptedWork, WorkKind, WorkState
+from core.accepted import MAX_ATTEMPTS, AcceptedWork, WorkKind, WorkState, reply_dm
+from core.model import OutboxMessage
 from core.ports import UnitOfWork
 from core.replies import Reply
 from core.services.context import CommandRequest, Services
-from core.services.dispatch import effective_settings, handle
+from core.services.dispatch import effective_settings, ensure_community, handle
 from core.services.rounds import plan_instant, store_instant
 
 log = logging.getLogger(__name__)
@@ -66,6 +71,31 @@ async def accept(services: Services, work: AcceptedWork) -> AcceptedWork:
         stored = await uow.accepted.add(work)
         await uow.commit()
     return stored
+
+
+async def reclaim_own(services: Services, token_prefix: str) -> int:
+    """At start-up: release the rows this instance held when it died (their claim tokens
+    start with ``token_prefix``), so they run now rather than after their lease."""
+    async with services.uow_factory() as uow:
+        taken = await uow.accepted.reclaim(token_prefix)
+        await uow.commit()
+    if taken:
+        log.info("took back %d accepted work row(s) this instance had claimed before it "
+                 "stopped", taken)
+    return taken
+
+
+async def reply_by_dm(services: Services, work: AcceptedWork, user_id: str,
+                      reply: Reply) -> None:
+    """Queue the reply as a DM through the outbox, for when the platform's way back (an
+    interaction token, a response_url) has expired; idempotent (keyed by the work). The
+    community is created if a refusal left none (the outbox row needs it)."""
+    async with services.uow_factory() as uow:
+        community = await ensure_community(uow, work.platform, work.community_external_id)
+        assert community.id is not None
+        await uow.outbox.add(OutboxMessage(reply_dm(work, user_id, reply), community.id,
+                                           services.clock.now()))
+        await uow.commit()
 
 
 async def claim(services: Services, token: str, platforms: Sequence[str],

@@ -24,6 +24,7 @@ def every_key(mid: int, sid: int, lid: int) -> dict[str, str]:
         "reminder": keys.reminder(sid, 0, 60, lid),
         "feedback": keys.feedback_prompt(sid, 0, lid),
         "cancel": keys.session_cancel(sid, lid),
+        "accepted_reply": keys.accepted_reply(mid),
     }
 
 
@@ -46,6 +47,7 @@ def test_formats_are_the_stored_ones() -> None:
         "reminder": "session:9:seq0:remind:60:3",
         "feedback": "session:9:seq0:feedback:3",
         "cancel": "session:9:cancel:3",
+        "accepted_reply": "accepted:7:reply",
     }
 
 

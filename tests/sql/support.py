@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from adapters.sql.uow import SqlStorage, make_engine
 
@@ -49,6 +50,32 @@ async def _schema_ddl(url: str, sql: str, **connect_args: Any) -> None:
 def create_schema(url: str, schema: str, timeout: float = 5) -> None:
     """Create an empty schema (raises when the server cannot be reached in time)."""
     run_sync(lambda: _schema_ddl(url, f'CREATE SCHEMA "{schema}"', timeout=timeout))
+
+
+async def create_database(server: str, prefix: str) -> str:
+    """A fresh, empty PostgreSQL database on ``server`` (a URL naming any database) for
+    real processes, which cannot share a test's schema; returns its URL."""
+    import secrets
+
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    engine = create_async_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        await engine.dispose()
+    return server.rsplit("/", 1)[0] + "/" + name
+
+
+async def drop_database(server: str, url: str) -> None:
+    """Drop a database made by ``create_database``, connections and all."""
+    name = url.rsplit("/", 1)[1]
+    engine = create_async_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        await engine.dispose()
 
 
 def drop_schema(url: str, schema: str) -> None:

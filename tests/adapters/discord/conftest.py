@@ -35,8 +35,10 @@ class Bot:
     deliverer: DiscordDeliverer
 
     async def deliver(self) -> TickResult:
-        """One outbox tick, delivered through the Discord deliverer."""
-        return await dispatch_due(self.storage.uow_factory, self.clock, {"discord": self.deliverer})
+        """One outbox tick, delivered through the Discord deliverer (with the community
+        defaults, as the scheduler passes them: who the moderators are)."""
+        return await dispatch_due(self.storage.uow_factory, self.clock, {"discord": self.deliverer},
+                                  defaults=self.services.defaults)
 
 
 @pytest.fixture

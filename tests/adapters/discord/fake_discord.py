@@ -6,13 +6,14 @@ content type exactly ``application/json`` (discord.py checks it); interaction ca
 return the ``with_response`` body. ``fail()`` queues error answers (429 with Retry-After,
 403 50013, 400 30013...) and ``dm_closed`` users answer 403 50007 to DMs. ``after()``
 carries a call out and then answers badly (a 500, a dropped connection, no answer); both
-live in fake_faults.py. Unforgiving where Discord is: no deduplication but Discord's own
-(a message ``nonce`` with ``enforce_nonce`` within ``nonce_window`` seconds: the same
-message is answered again, nothing new is made); the nonce is echoed only in the
-create's answer, never in the history; history pages hold at most 100 messages.
-Gateway: HELLO, IDENTIFY -> READY + GUILD_CREATE, heartbeats; ``dispatch()`` pushes events
-such as INTERACTION_CREATE (see ``interactions.py`` for building them).
-"""
+live in fake_faults.py, with ``hold()`` (a call that waits, not done yet). Interaction
+tokens expire when told (``expired_tokens``), as they do after 15 minutes. Unforgiving
+where Discord is: no deduplication but Discord's own (a message ``nonce`` with
+``enforce_nonce`` within ``nonce_window`` seconds: the same message is answered again,
+nothing new is made); the nonce is echoed only in the create's answer, never in the
+history; history pages hold at most 100 messages. Gateway: HELLO, IDENTIFY -> READY +
+GUILD_CREATE, heartbeats; ``dispatch()`` pushes events such as INTERACTION_CREATE (see
+``interactions.py`` for building them)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ import contextlib
 import itertools
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -57,6 +58,7 @@ class Sent:
     message: dict[str, Any] | None
     token: str = ""
     type: int = 0  # interaction callback type (4 message, 5 deferred, 8 choices, 9 modal)
+    edits: int = 0  # PATCHes of an interaction's original response (type 5 then reads 4)
 
     @property
     def content(self) -> str:
@@ -98,6 +100,13 @@ class FakeDiscord(Faults):
         self.sent: list[Sent] = []
         self.commands: dict[str, list[dict[str, Any]]] = {}  # "global" or guild id -> synced
         self.dm_closed: set[str] = set()
+        self.left: set[str] = set()  # members who left the server (GET member: 404)
+        # Interaction tokens past Discord's 15 minutes: callbacks 404 (10062), follow-ups
+        # and edits 401 (50027), as Discord answers them.
+        self.expired_tokens: set[str] = set()
+        # Called with each call as it arrives, before it is carried out (what the bot had
+        # stored by the time Discord heard from it).
+        self.on_arrival: list[Callable[[Call], Awaitable[None]]] = []
         Faults.__init__(self)
         self.identified: list[dict[str, Any]] = []
         self.tokens: dict[str, str] = {}  # interaction token -> channel id
@@ -221,6 +230,10 @@ class FakeDiscord(Faults):
             body = await request.json()
         call = Call(request.method, path, dict(request.query), body, files)
         self.calls.append(call)
+        self._touch()
+        for look in list(self.on_arrival):
+            await look(call)
+        await self._wait_if_held(call)
         status, answer, headers = self._fault(call) or await self._route(call)
         call.status = status
         self._touch()

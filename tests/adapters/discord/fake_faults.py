@@ -1,12 +1,12 @@
 """Faults and deduplication of the fake Discord (fake_discord.py), as Discord has them.
 
-``fail()`` answers matching calls with an error before doing anything (429 with
-Retry-After, 403 50013, 400 30013...); ``after()`` carries a call out and then answers
-badly (a 500, a dropped connection, no answer at all), which is when a client that retries
-blindly sends twice. Deduplication is exactly Discord's: a message ``nonce`` sent with
-``enforce_nonce`` is answered with the message it already made, within ``nonce_window``
-seconds ("a few minutes"), and nothing else is ever deduplicated.
-"""
+``fail()`` answers matching calls with an error before doing anything (429 with Retry-
+After, 403 50013, 400 30013...); ``hold()`` keeps matching calls waiting, not carried out,
+until ``release()`` (a slow Discord, a process killed meanwhile); ``after()`` carries a
+call out and then answers badly (a 500, a dropped connection, no answer at all), which is
+when a client that retries blindly sends twice. Deduplication is exactly Discord's: a
+message ``nonce`` sent with ``enforce_nonce`` is answered with the message it already made,
+within ``nonce_window`` seconds ("a few minutes"), and nothing else is ever deduplicated."""
 
 from __future__ import annotations
 
@@ -41,6 +41,9 @@ class Faults:
     def __init__(self) -> None:
         self.faults: list[Fault] = []
         self.after_faults: list[Fault] = []
+        self.holds: list[Fault] = []
+        self.held: list[Call] = []  # calls waiting in a hold now
+        self._released = asyncio.Event()
         self.nonce_window = NONCE_WINDOW_SECONDS
         self._nonces: dict[str, tuple[float, dict[str, Any]]] = {}
         self._stopping = asyncio.Event()
@@ -49,6 +52,29 @@ class Faults:
              headers: dict[str, str] | None = None, times: int = 1) -> None:
         """Answer the next ``times`` matching calls with this error."""
         self.faults.append(Fault(method, pattern, status, body, headers or {}, times))
+
+    def hold(self, method: str, pattern: str, times: int = 1) -> None:
+        """Keep the next ``times`` matching calls waiting before doing anything."""
+        self._released.clear()
+        self.holds.append(Fault(method, pattern, 0, {}, {}, times))
+
+    def release(self) -> None:
+        """Let held calls go on (a client that gave up on them meanwhile gets nothing)."""
+        self.holds.clear()
+        self._released.set()
+
+    async def _wait_if_held(self, call: Call) -> None:
+        if self._fault(call, self.holds) is None:
+            return
+        self.held.append(call)
+        try:
+            stop = asyncio.ensure_future(self._stopping.wait())
+            go = asyncio.ensure_future(self._released.wait())
+            await asyncio.wait([stop, go], return_when=asyncio.FIRST_COMPLETED)
+            stop.cancel()
+            go.cancel()
+        finally:
+            self.held.remove(call)
 
     def after(self, method: str, pattern: str, fault: str, times: int = 1) -> None:
         """Carry out the next ``times`` matching calls, then answer badly: ``"500"``,

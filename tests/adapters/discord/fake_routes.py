@@ -37,7 +37,13 @@ def sync(f: FakeDiscord, call: Call, app_id: str, guild_id: str | None = None) -
     return 200, stored
 
 
+UNKNOWN_INTERACTION = 404, {"code": 10062, "message": "Unknown interaction"}
+INVALID_TOKEN = 401, {"code": 50027, "message": "Invalid Webhook Token"}
+
+
 def callback(f: FakeDiscord, call: Call, interaction_id: str, token: str) -> Answer:
+    if token in f.expired_tokens:
+        return UNKNOWN_INTERACTION
     kind, data = call.json["type"], call.json.get("data") or {}
     channel = f.tokens.get(token, "")
     as_message = kind in (4, 5)
@@ -58,18 +64,34 @@ def callback(f: FakeDiscord, call: Call, interaction_id: str, token: str) -> Ans
 
 
 def followup(f: FakeDiscord, call: Call, _app_id: str, token: str) -> Answer:
+    if token in f.expired_tokens:
+        return INVALID_TOKEN
     sent = f.record("followup", f.tokens.get(token, ""), call.json or {}, call.files, token)
     return 200, sent.message
 
 
 def original(f: FakeDiscord, call: Call, _app_id: str, token: str, _message_id: str) -> Answer:
+    if token in f.expired_tokens:
+        return INVALID_TOKEN
     if call.method == "DELETE":
         for s in f.replies(token):
             if s.kind == "callback":
                 s.body["deleted"] = True
         return 204, None
     first = next((s for s in f.replies(token) if s.message), None)
-    return (200, first.message) if first else (404, {"code": 10008, "message": "Unknown Message"})
+    if first is None or first.message is None:
+        return 404, {"code": 10008, "message": "Unknown Message"}
+    if call.method == "PATCH":  # the same message, edited: a deferral becomes the answer
+        if first.type == 5:
+            first.type = 4
+        flags = first.body.get("flags")  # an edit keeps the response's privacy
+        first.body = {**first.body, **(call.json or {}), "flags": flags}
+        first.body.pop("attachments", None)
+        first.files = list(call.files) or first.files
+        first.edits += 1
+        first.message = p.message(first.message["id"], first.channel_id, f.bot, first.body,
+                                  first.message["attachments"])
+    return 200, first.message
 
 
 def create_dm(f: FakeDiscord, call: Call) -> Answer:
@@ -153,6 +175,12 @@ def guild(f: FakeDiscord, _call: Call, _guild_id: str) -> Answer:
     return 200, {k: v for k, v in data.items() if k not in ("channels", "members", "threads")}
 
 
+def guild_member(f: FakeDiscord, _call: Call, _guild_id: str, uid: str) -> Answer:
+    if uid not in f.users or uid in f.left:
+        return 404, {"code": 10007, "message": "Unknown Member"}
+    return 200, f.member(uid)
+
+
 def guild_channels(f: FakeDiscord, call: Call, guild_id: str) -> Answer:
     if call.method == "POST":
         data = p.channel(p.snowflake(), call.json["name"], guild_id, kind=call.json.get("type", 0),
@@ -192,6 +220,7 @@ ROUTES = [
     ("POST", r"/channels/(\d+)/threads", create_thread),
     ("PUT", r"/channels/(\d+)/thread-members/(\d+)", add_thread_member),
     ("GET", r"/guilds/(\d+)", guild),
+    ("GET", r"/guilds/(\d+)/members/(\d+)", guild_member),
     ("GET", r"/guilds/(\d+)/channels", guild_channels),
     ("POST", r"/guilds/(\d+)/channels", guild_channels),
     ("GET", r"/guilds/(\d+)/threads/active", active_threads),

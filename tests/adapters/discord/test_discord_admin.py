@@ -17,10 +17,12 @@ from tests.adapters.discord.fake_discord import ADMIN, LEARNER_PERMS, MANAGE_GUI
 
 async def test_a_learner_is_refused_on_peeradmin_even_if_the_server_allows_it(bot: Bot) -> None:
     # The server relaxed /peeradmin's default permission, so Discord lets alice run it.
-    reply = await bot.users.answer(await bot.users.slash("alice", "peeradmin match-now",
-                                                         permissions=LEARNER_PERMS | MANAGE_GUILD))
-    assert reply.type == 4 and reply.ephemeral
-    assert "for moderators" in reply.content
+    token = await bot.users.slash("alice", "peeradmin match-now",
+                                  permissions=LEARNER_PERMS | MANAGE_GUILD)
+    reply = await bot.users.answer(token)  # accepted (a slow command), then refused
+    assert reply.ephemeral and "for moderators" in reply.content
+    # One message: the deferral, edited into the refusal.
+    assert [(s.kind, s.edits) for s in bot.fake.replies(token)] == [("callback", 1)]
     async with bot.storage.uow_factory() as uow:
         community = await uow.communities.by_external("discord", bot.fake.guild_id)
         # Refused: no round ran, and not even the first-contact rows were kept.

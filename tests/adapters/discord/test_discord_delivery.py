@@ -3,6 +3,7 @@ missing permissions, idempotent spaces, threads, archive and delete."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from core.messages import CloseSpace, DirectMessage, OpenSpace
@@ -100,20 +101,31 @@ async def test_the_guild_channel_cap_falls_back_to_a_private_thread(bot: Bot) ->
     assert f.in_channel(thread["id"])[0].content == "👋 Welcome!"
 
 
-async def test_a_missing_permission_fails_for_good_and_tells_the_moderators(bot: Bot) -> None:
+async def test_a_missing_permission_is_reported_to_the_moderators_once_with_the_fix(
+        bot: Bot) -> None:
     f = bot.fake
-    f.fail(
-        "POST",
-        rf"/guilds/{f.guild_id}/channels",
-        403,
-        {"code": 50013, "message": "Missing Permissions"},
-    )
+    mod = f.ids["mod"]
+    bot.services.defaults = replace(bot.services.defaults, moderator_users=(mod,))
+    f.fail("POST", rf"/guilds/{f.guild_id}/channels", 403,
+           {"code": 50013, "message": "Missing Permissions"}, times=2)
     await a_space(bot)
     assert (await bot.deliver()).failed == 1
-    [row] = await rows(bot)
+    [row] = [r for r in await rows(bot) if isinstance(r.message, OpenSpace)]
     assert row.state is OutboxState.FAILED and "Manage Channels" in row.last_error
-    notice = f.in_channel(f.general["id"])[-1]
-    assert notice.content.startswith("⚠️") and "Manage Roles" in notice.content
+    # A second space refused the same way is the same problem: no second report.
+    await put(bot, OutboxMessage(OpenSpace(
+        8, "peer-8-python", (f.ids["carol"], f.ids["dave"]), "👋 Welcome!",
+        space_parent=f.category["id"]), await community_id(bot), bot.clock.now()))
+    for _ in range(3):  # the failure, then the report's delivery
+        await bot.deliver()
+    assert [r.state for r in await rows(bot) if isinstance(r.message, OpenSpace)] == [
+        OutboxState.FAILED, OutboxState.FAILED]
+    [report] = f.dms_to("mod")  # one report, by DM, saying what to grant and how to resend
+    assert report.content.startswith("⚠️") and "Manage Roles" in report.content
+    assert "/peeradmin deliveries retry:all" in report.content
+    # Nothing else told anyone: the server's channels carry no second notice.
+    assert f.in_channel(f.general["id"]) == []
+    assert [s for s in f.sent if "⚠️" in s.content] == [report]
 
 
 async def test_opening_a_space_twice_reuses_it(bot: Bot) -> None:

@@ -6,7 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.accepted import MAX_ATTEMPTS, AcceptedWork, WorkState, command_work
+from core.accepted import (
+    MAX_ATTEMPTS,
+    TOKEN_LENGTH,
+    AcceptedWork,
+    WorkState,
+    claim_prefix,
+    command_work,
+)
 from core.replies import Reply
 from core.services import accepted
 from core.services.context import Actor, CommandRequest
@@ -150,3 +157,37 @@ async def test_a_runner_leaves_other_platforms_commands_alone(storage: Any) -> N
     assert (row.state, row.attempts) == (WorkState.PENDING, 0)  # never started, not given up
     answers = Answers(bot)
     assert await accepted.run_pending(bot.services, "slack", {"test": answers}) == 1
+
+
+async def test_a_restarted_instance_takes_back_its_own_claims_at_once(storage: Any) -> None:
+    bot = Bot(storage)
+    for who in ("ana", "ben"):
+        await bot.join(who)
+    mine, theirs = claim_prefix("host-a:db"), claim_prefix("host-b:db")
+    assert mine and mine != theirs and claim_prefix("") == ""
+    await accepted.accept(bot.services, _match_now(bot))
+    await accepted.accept(bot.services, _match_now(bot))
+    [dead, other] = await accepted.claim(bot.services, mine + "run1", ("test",), limit=1) + \
+        await accepted.claim(bot.services, theirs + "run1", ("test",), limit=1)
+    assert len(mine + "run1") <= TOKEN_LENGTH
+    # host-a died holding its row and starts again: within the lease, nothing is free...
+    assert await accepted.claim(bot.services, mine + "run2", ("test",)) == []
+    assert await accepted.reclaim_own(bot.services, "") == 0  # an unnamed runner owns nothing
+    # ...until it takes back its own (and only its own) claims.
+    assert await accepted.reclaim_own(bot.services, mine) == 1
+    [again] = await accepted.claim(bot.services, mine + "run2", ("test",))
+    assert again.id == dead.id and again.attempts == 2  # the crashed run counted
+    [row_other] = [r for r in await _rows(bot) if r.id == other.id]
+    assert row_other.claim_token == theirs + "run1" and row_other.claimed_until is not None
+
+
+async def test_a_reply_by_dm_is_queued_once_however_often_it_is_written(storage: Any) -> None:
+    bot = Bot(storage)  # no command ever ran: a refusal keeps no community
+    work = await accepted.accept(bot.services, _match_now(bot))
+    reply = Reply(text="Sorry, that command is for moderators.", ok=False)
+    for _ in range(2):  # a runner that died after queueing it runs the row again
+        await accepted.reply_by_dm(bot.services, work, "mod", reply)
+    async with bot.storage.uow_factory() as uow:
+        [row] = await uow.outbox.list()
+    assert row.message.target == "mod" and row.message.text == reply.text
+    assert row.idempotency_key == f"accepted:{work.id}:reply"
