@@ -55,10 +55,11 @@ class CalendarEntry(Protocol):
     def sequence(self) -> int: ...
 
 
-def new_uid(match_id: int, ids: IdSource) -> str:
-    """A UID for a new session: globally unique and never reused (RFC 5545 3.8.4.7), as
-    long as ``ids`` is (the bot's are random)."""
-    return f"session-{match_id}-{ids.new_id()}@{UID_DOMAIN}"
+def new_uid(match_id: int, ids: IdSource, kind: str = "session") -> str:
+    """A UID for a new session (``kind`` "office-hour": a seat, numbered by its series):
+    globally unique and never reused (RFC 5545 3.8.4.7), as long as ``ids`` is (the bot's
+    are random)."""
+    return f"{kind}-{match_id}-{ids.new_id()}@{UID_DOMAIN}"
 
 
 def _utc(instant: datetime) -> datetime:

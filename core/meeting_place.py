@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from datetime import datetime
 
 from core.model import Match
 
@@ -50,6 +51,13 @@ def room_of_match(match: Match) -> str:
     """The match's own room (for the intro): not guessable from the match number alone."""
     seed = f"{match.community_id}:{match.id}:{match.created_at.isoformat()}"
     return f"match-{match.id}-{hashlib.sha256(seed.encode()).hexdigest()[:12]}"
+
+
+def room_of_office_hour(hour_id: int | None, k: int, community_id: int,
+                        created_at: datetime) -> str:
+    """The room of one office-hour occurrence: everyone with a seat meets there."""
+    seed = f"{community_id}:oh{hour_id}:{created_at.isoformat()}"
+    return f"office-hour-{hour_id}-{k}-{hashlib.sha256(seed.encode()).hexdigest()[:12]}"
 
 
 def link(template: str, room: str) -> str:
