@@ -157,6 +157,8 @@ class CommunitySettings:
         "", "where sessions meet: a video link with {session_uid}, e.g. "
         "https://meet.jit.si/peermatch-{session_uid}; empty = no link", check=_video_link,
         accepts="empty, or an https:// address containing {session_uid}")
+    voice_channel: bool = setting(False, "Discord: a private voice channel beside each match's "
+                                  "space, with the same members, removed when the match ends")
     weights: MatchingWeights = field(default_factory=MatchingWeights)
 
     def with_overrides(self, overrides: Mapping[str, Any], *,

@@ -79,7 +79,8 @@ async def close_space(uow: UnitOfWork, settings: CommunitySettings, event: Match
     await uow.outbox.add(OutboxMessage(CloseSpace(
         match.id, match.space_id, settings.space_on_end,
         f"Match #{match.id} has ended. Thanks for studying together! "
-        "`/peer rejoin` finds you a new match."), match.community_id, event.at))
+        "`/peer rejoin` finds you a new match.", voice=settings.voice_channel),
+        match.community_id, event.at))
 
 
 async def tell_ended_by_moderator(uow: UnitOfWork, _settings: CommunitySettings,

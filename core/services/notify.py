@@ -142,7 +142,7 @@ async def open_space(uow: UnitOfWork, settings: CommunitySettings, event: MatchM
         tuple(learners[i].platform_user_id for i in match.member_ids()),
         intro_text(match, learners, topic, settings), match_buttons(match),
         space_mode=settings.space_mode, space_parent=settings.space_parent,
-        moderator_roles=settings.moderator_roles),
+        moderator_roles=settings.moderator_roles, voice=settings.voice_channel),
         match.community_id, event.at))
 
 
