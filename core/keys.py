@@ -199,7 +199,7 @@ def session_prefix(session_id: int | None) -> str:
 
 
 def session_invite(session_id: int | None, sequence: int, learner_id: int) -> str:
-    """The DM with the .ics invite (METHOD:REQUEST) of one version of the session."""
+    """The DM with the .ics invite (METHOD:PUBLISH) of one version of the session."""
     return f"{session_prefix(session_id)}seq{sequence}:invite:{learner_id}"
 
 
@@ -214,7 +214,7 @@ def feedback_prompt(session_id: int | None, sequence: int, learner_id: int) -> s
 
 
 def session_cancel(session_id: int | None, learner_id: int) -> str:
-    """The cancellation DM with a METHOD:CANCEL .ics."""
+    """The cancellation DM with the cancelled .ics (STATUS:CANCELLED)."""
     return f"{session_prefix(session_id)}cancel:{learner_id}"
 
 

@@ -168,7 +168,7 @@ async def drop_old_session_rows(uow: UnitOfWork, _settings: CommunitySettings,
 
 async def send_cancellations(uow: UnitOfWork, _settings: CommunitySettings,
                              event: SessionCancelled) -> None:
-    """Every member is told, with a METHOD:CANCEL .ics to take it off their calendar."""
+    """Every member is told, with a cancelled .ics to take it off their calendar."""
     await write_cancel_rows(uow, event.match, event.session, event.learners, event.by,
                             event.at)
 

@@ -3,10 +3,11 @@
 All are outbox rows written in the booking's transaction (docs/architecture.md, "The outbox
 and its exactly-once rules"), keyed (core/keys.py) so that a change finds them again:
 
-- ``session:{sid}:seq{n}:invite:{learner}``: the DM with the .ics (METHOD:REQUEST), now;
+- ``session:{sid}:seq{n}:invite:{learner}``: the DM with the .ics (METHOD:PUBLISH, a VALARM
+  per reminder, the meeting link), now;
 - ``session:{sid}:seq{n}:remind:{offset}:{learner}``: ``offset`` minutes before the start;
 - ``session:{sid}:seq{n}:feedback:{learner}``: the feedback prompt when the session ends;
-- ``session:{sid}:cancel:{learner}``: the cancellation with a METHOD:CANCEL .ics.
+- ``session:{sid}:cancel:{learner}``: the cancellation with the .ics STATUS:CANCELLED.
 
 Moving or cancelling drops every pending ``session:{sid}:`` row first, then writes the new
 ones under the next sequence number, so a reminder always follows its session.
@@ -181,7 +182,7 @@ def _cancel_line(match: Match, session: Session, learners: dict[int, Learner],
 async def write_cancel_rows(uow: UnitOfWork, match: Match, session: Session,
                             learners: dict[int, Learner], canceller_id: int,
                             now: datetime, *, match_ended: bool = False) -> None:
-    """Tell every member the session is off, with a METHOD:CANCEL .ics. ``match_ended``:
+    """Tell every member the session is off, with a cancelled .ics. ``match_ended``:
     it is off because the match ended (an unpair, a moderator), not because of a cancel."""
     sid = session.id
     for lid in match.member_ids():
