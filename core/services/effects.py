@@ -35,7 +35,7 @@ from core.messages import CloseSpace, DirectMessage
 from core.model import Learner, OutboxMessage, SessionState
 from core.ports import UnitOfWork
 from core.replies import Button
-from core.services import tombstones
+from core.services import office_hours, tombstones
 from core.services.notify import dm_members, open_space, schedule_checkins
 from core.services.nudges import drop_nudges, schedule_nudges
 from core.services.proposal_messages import ask_members, tell_declined, withdraw_open_proposals
@@ -178,6 +178,12 @@ async def bury_blocks(uow: UnitOfWork, _settings: CommunitySettings, event: Forg
     await tombstones.bury(uow, event.learner, event.at)
 
 
+async def release_office_hours(uow: UnitOfWork, settings: CommunitySettings,
+                               event: Forgotten) -> None:
+    """Their office hours end and their seats are given up, everyone affected told."""
+    await office_hours.release_for(uow, settings, event.learner, event.at)
+
+
 async def delete_pending_to_them(uow: UnitOfWork, _settings: CommunitySettings,
                                  event: Forgotten) -> None:
     """Nothing more is sent to a forgotten person: the community's rows to them go."""
@@ -197,7 +203,7 @@ EFFECTS: dict[type[Event], tuple[Handler, ...]] = {
     SessionCancelled: (drop_old_session_rows, send_cancellations),
     SessionProposed: (ask_members,),
     ProposalDeclined: (tell_declined,),
-    Forgotten: (bury_blocks, delete_pending_to_them),
+    Forgotten: (bury_blocks, release_office_hours, delete_pending_to_them),
     CheckinAnswered: (drop_nudges,),
     Ghosted: (tell_ghost,),
 }

@@ -23,15 +23,17 @@ from typing import Any
 from core import ics, office_hours
 from core.model import Learner, Mode, SessionState
 from core.office_hours import OfficeHour, OfficeHourState, RuleError, Seat
-from core.ports import StorageConflict
+from core.ports import StorageConflict, UnitOfWork
 from core.replies import Button, Reply, mention, ts
 from core.services import office_hour_messages as messages
 from core.services import session_rules as rules
 from core.services.context import Ctx
 from core.services.errors import Refusal
+from core.settings import CommunitySettings
 from core.text import plural
 
 HORIZON = timedelta(days=14)
+_FOREVER = timedelta(days=3660)  # "every seat ahead": seats are booked weeks ahead, not years
 _REF = re.compile(r"^#?(?P<id>\d+)(?:-(?P<n>\d+))?$")
 USAGE = ("`/peer office-hours add Tue 18:00-20:00 every week, 3 seats, topic Python` · "
          "`list [topic]` · `book <id>` · `leave <seat>` · `cancel <id>-<n>` · `end <id>` · "
@@ -228,14 +230,40 @@ async def leave(ctx: Ctx, details: str) -> Reply:
 
 
 async def _cancel_seat(ctx: Ctx, hour: OfficeHour, seat: Seat, *, by_supporter: bool) -> None:
-    seat.state, seat.sequence = SessionState.CANCELLED, seat.sequence + 1
-    await ctx.uow.office_hours.update_seat(seat)
-    learner = (ctx.learner if seat.learner_id == ctx.learner.id
-               else await ctx.uow.learners.get(seat.learner_id))
-    supporter = (ctx.learner if hour.supporter_id == ctx.learner.id
-                 else await ctx.uow.learners.get(hour.supporter_id))
-    await messages.write_seat_cancel(ctx.uow, ctx.settings, hour, seat, learner, supporter,
-                                     ctx.now, by_supporter=by_supporter)
+    await cancel_seats(ctx.uow, ctx.settings, hour, [seat], ctx.now, by_supporter=by_supporter)
+
+
+async def cancel_seats(uow: UnitOfWork, settings: CommunitySettings, hour: OfficeHour,
+                       seats: list[Seat], now: datetime, *, by_supporter: bool) -> None:
+    """Cancel these booked seats of ``hour`` (sequence + 1), drop their pending rows and
+    tell whoever did not cancel (one read of the people, however many seats)."""
+    people = await uow.learners.get_many([hour.supporter_id, *(s.learner_id for s in seats)])
+    for seat in seats:
+        seat.state, seat.sequence = SessionState.CANCELLED, seat.sequence + 1
+        await uow.office_hours.update_seat(seat)
+        await messages.write_seat_cancel(uow, settings, hour, seat, people.get(seat.learner_id),
+                                         people.get(hour.supporter_id), now,
+                                         by_supporter=by_supporter)
+
+
+async def release_for(uow: UnitOfWork, settings: CommunitySettings, learner: Learner,
+                      now: datetime) -> None:
+    """Someone leaves PeerMatch (``/peer forget``): their series end, with every seat ahead
+    cancelled and its learner told, and their own seats ahead are given up (supporter told),
+    before their rows go."""
+    assert learner.id is not None
+    for hour in await uow.office_hours.active(learner.community_id):
+        if hour.supporter_id != learner.id:
+            continue
+        hour.state = OfficeHourState.ENDED
+        await uow.office_hours.update(hour)
+        ahead = [s for s in await uow.office_hours.booked_seats(
+            [hour.id or 0], now, now + _FOREVER) if s.start > now]
+        await cancel_seats(uow, settings, hour, ahead, now, by_supporter=True)
+    for seat in await uow.office_hours.seats_for_learner(learner.id):
+        series = await uow.office_hours.get(seat.office_hour_id)
+        if series is not None and seat.start > now:
+            await cancel_seats(uow, settings, series, [seat], now, by_supporter=False)
 
 
 async def _own_hour(ctx: Ctx, hour_id: int) -> OfficeHour:
@@ -260,8 +288,7 @@ async def cancel(ctx: Ctx, details: str) -> Reply:
     hour.cancelled.append(start)
     await ctx.uow.office_hours.update(hour)
     seats = await ctx.uow.office_hours.booked_seats([hour_id], start, start + timedelta(seconds=1))
-    for seat in seats:
-        await _cancel_seat(ctx, hour, seat, by_supporter=True)
+    await cancel_seats(ctx.uow, ctx.settings, hour, seats, ctx.now, by_supporter=True)
     return Reply(text=f"❌ Called off office hours {hour_id}-{k + 1} on {ts(start)}; "
                       f"{plural(len(seats), 'attendee')} told. The series goes on.")
 
@@ -273,9 +300,8 @@ async def end(ctx: Ctx, details: str) -> Reply:
     hour.state = OfficeHourState.ENDED
     await ctx.uow.office_hours.update(hour)
     seats = [s for s in await ctx.uow.office_hours.booked_seats(
-        [hour_id], ctx.now, ctx.now + timedelta(days=3660)) if s.start > ctx.now]
-    for seat in seats:
-        await _cancel_seat(ctx, hour, seat, by_supporter=True)
+        [hour_id], ctx.now, ctx.now + _FOREVER) if s.start > ctx.now]
+    await cancel_seats(ctx.uow, ctx.settings, hour, seats, ctx.now, by_supporter=True)
     return Reply(text=f"🛑 Ended office hours #{hour_id}; {plural(len(seats), 'booked seat')} "
                       "cancelled and their learners told.")
 

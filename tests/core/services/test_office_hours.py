@@ -214,3 +214,32 @@ async def test_two_learners_booking_the_last_seat_at_once_get_one_seat(storage) 
     assert sorted(r.ok for r in replies) == [False, True], [r.text for r in replies]
     assert "full" in next(r.text for r in replies if not r.ok)
     assert [s.seat_no for s in await _seats(bot)] == [1]
+
+
+async def test_a_supporter_who_forgets_ends_their_office_hours_and_attendees_are_told(
+        storage) -> None:
+    bot = Bot(storage)
+    hid = await _supporter(bot)
+    assert (await bot.join("ana")).ok
+    assert (await bot.run("ana", "peer office-hours", action="book", details=f"{hid}-1")).ok
+    [seat] = await _seats(bot)
+    assert (await bot.run("sam", "peer forget", confirm="yes")).ok
+    rows = await rows_by_key(bot)
+    assert rows[keys.seat_reminder(seat.id, 60)].state is OutboxState.DROPPED
+    told = rows[keys.seat_cancel(seat.id)]
+    assert told.target == "ana" and told.state is OutboxState.PENDING
+    assert "called off" in told.payload["text"]
+    assert "No office hours" in (await bot.run("ana", "peer office-hours")).text
+
+
+async def test_a_learner_who_forgets_gives_their_seats_up(storage) -> None:
+    bot = Bot(storage)
+    hid = await _supporter(bot)
+    assert (await bot.join("ana")).ok
+    assert (await bot.run("ana", "peer office-hours", action="book", details=f"{hid}-1")).ok
+    [seat] = await _seats(bot)
+    assert (await bot.run("ana", "peer forget", confirm="yes")).ok
+    rows = await rows_by_key(bot)
+    assert "gave up their seat" in rows[keys.seat_left_to_supporter(seat.id)].payload["text"]
+    assert all(m.target != "ana" for m in rows.values() if m.state is OutboxState.PENDING)
+    assert "2 of 2 seats left" in (await bot.run("ben", "peer office-hours")).text
