@@ -160,6 +160,9 @@ def parse_rule(text: str, topics: tuple[str, ...], default_topic: str) -> Rule:
             topic = m.group("t").strip()
         else:
             times.append(part)
+    if not times:
+        raise RuleError("Say when, like `/peer office-hours add Tue 18:00-20:00 every week, "
+                        "3 seats, topic Python` (in your own time zone).")
     if not 1 <= seats <= MAX_SEATS:
         raise RuleError(f"An office hour has 1 to {MAX_SEATS} seats, not {seats}.")
     every, rest = _every(" ".join(times))

@@ -72,6 +72,8 @@ async def test_the_rule_is_read_in_the_supporters_zone(storage) -> None:
     ("Tue 18:00-20:00, topic Knitting", "not one of this community's topics"),
     ("Mon-Fri 18:00-20:00, topic Python", "one day and one time range"),
     ("Tue 18:00-20:00 every 12 weeks", "every 1 to 8 weeks"),
+    ("", "Say when"),
+    ("3 seats, topic Python", "Say when"),
 ])
 async def test_bad_input_is_refused_politely_and_nothing_is_stored(storage, rule: str,
                                                                    why: str) -> None:
