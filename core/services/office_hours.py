@@ -34,7 +34,7 @@ from core.text import plural
 
 HORIZON = timedelta(days=14)
 _FOREVER = timedelta(days=3660)  # "every seat ahead": seats are booked weeks ahead, not years
-_REF = re.compile(r"^#?(?P<id>\d+)(?:-(?P<n>\d+))?$")
+_REF = re.compile(r"^#?(?P<id>\d{1,9})(?:-(?P<n>\d{1,4}))?$")  # ids fit a 32-bit column
 USAGE = ("`/peer office-hours add Tue 18:00-20:00 every week, 3 seats, topic Python` · "
          "`list [topic]` · `book <id>` · `leave <seat>` · `cancel <id>-<n>` · `end <id>` · "
          "`mine`")
@@ -61,7 +61,7 @@ class Listing:
 def _ref(details: str) -> tuple[int, int | None]:
     """``3`` -> (3, None); ``3-2`` -> (3, 1): the series and, if given, occurrence index."""
     m = _REF.match(details.strip())
-    if m is None:
+    if m is None or int(m.group("id")) < 1 or (m.group("n") and int(m.group("n")) < 1):
         raise Refusal(f"'{details.strip()[:40]}' is not an office-hour number like `3` or "
                       "`3-2` (series 3, its 2nd date). `/peer office-hours list` shows them.")
     return int(m.group("id")), (int(m.group("n")) - 1 if m.group("n") else None)
@@ -215,7 +215,8 @@ async def book(ctx: Ctx, details: str) -> Reply:
 
 async def leave(ctx: Ctx, details: str) -> Reply:
     """A learner gives their own seat up (before it starts); the supporter is told."""
-    seat_id = int(details) if details.strip().isdigit() else 0
+    text = details.strip().lstrip("#")
+    seat_id = int(text) if text.isdigit() and len(text) <= 9 else 0
     seat = await ctx.uow.office_hours.get_seat(seat_id) if seat_id else None
     if seat is None or seat.learner_id != ctx.learner.id or seat.state is not SessionState.BOOKED:
         raise Refusal(f"You have no booked seat number {details.strip()[:20]}. "

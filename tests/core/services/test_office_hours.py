@@ -245,3 +245,14 @@ async def test_a_learner_who_forgets_gives_their_seats_up(storage) -> None:
     assert "gave up their seat" in rows[keys.seat_left_to_supporter(seat.id)].payload["text"]
     assert all(m.target != "ana" for m in rows.values() if m.state is OutboxState.PENDING)
     assert "2 of 2 seats left" in (await bot.run("ben", "peer office-hours")).text
+
+
+@pytest.mark.parametrize("details", ["0", "99999999999", "1-0", "1-99999", "abc", "1-2-3", ""])
+async def test_odd_numbers_are_refused_politely(storage, details: str) -> None:
+    bot = Bot(storage)
+    await _supporter(bot)
+    assert (await bot.join("ana")).ok
+    for action in ("book", "cancel", "end", "leave"):
+        reply = await bot.run("ana", "peer office-hours", action=action, details=details)
+        assert not reply.ok and reply.ephemeral, (action, details, reply.text)
+    assert await _seats(bot) == []
