@@ -35,7 +35,7 @@ from core.messages import CloseSpace, DirectMessage
 from core.model import Learner, OutboxMessage, SessionState
 from core.ports import UnitOfWork
 from core.replies import Button
-from core.services import office_hours, tombstones
+from core.services import office_hour_series, tombstones
 from core.services.notify import dm_members, open_space, schedule_checkins
 from core.services.nudges import drop_nudges, schedule_nudges
 from core.services.proposal_messages import ask_members, tell_declined, withdraw_open_proposals
@@ -181,7 +181,7 @@ async def bury_blocks(uow: UnitOfWork, _settings: CommunitySettings, event: Forg
 async def release_office_hours(uow: UnitOfWork, settings: CommunitySettings,
                                event: Forgotten) -> None:
     """Their office hours end and their seats are given up, everyone affected told."""
-    await office_hours.release_for(uow, settings, event.learner, event.at)
+    await office_hour_series.release_for(uow, settings, event.learner, event.at)
 
 
 async def delete_pending_to_them(uow: UnitOfWork, _settings: CommunitySettings,
