@@ -219,6 +219,13 @@ COMMANDS: tuple[Command, ...] = (
             (Field("text", "Message", Kind.PARAGRAPH, max_length=1500),
              Field("match", "Match number", Kind.INT, required=False, min_value=1))),
     Command("peer", "help", "What PeerMatch can do and how"),
+    Command("peer", "office-hours", "Book a seat in a supporter's office hours, or publish yours",
+            (Field("action", "What to do", Kind.CHOICE, required=False,
+                   choices=("list", "book", "leave", "mine", "add", "cancel", "end"),
+                   description="list [topic], book <id>, leave <seat>, mine; supporters: "
+                   "add <when>, cancel <id>-<n>, end <id>"),
+             Field("details", "Details", Kind.TEXT, required=False, max_length=200,
+                   placeholder="Tue 18:00-20:00 every week, 3 seats, topic Python"))),
     # ---- moderators ----
     Command("peeradmin", "queue", "Who is waiting, by mode and topic",
             (Field("mode", "Mode", Kind.CHOICE, required=False, choices=MODE.choices),

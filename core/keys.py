@@ -199,7 +199,7 @@ def session_prefix(session_id: int | None) -> str:
 
 
 def session_invite(session_id: int | None, sequence: int, learner_id: int) -> str:
-    """The DM with the .ics invite (METHOD:REQUEST) of one version of the session."""
+    """The DM with the .ics invite (METHOD:PUBLISH) of one version of the session."""
     return f"{session_prefix(session_id)}seq{sequence}:invite:{learner_id}"
 
 
@@ -214,7 +214,7 @@ def feedback_prompt(session_id: int | None, sequence: int, learner_id: int) -> s
 
 
 def session_cancel(session_id: int | None, learner_id: int) -> str:
-    """The cancellation DM with a METHOD:CANCEL .ics."""
+    """The cancellation DM with the cancelled .ics (STATUS:CANCELLED)."""
     return f"{session_prefix(session_id)}cancel:{learner_id}"
 
 
@@ -239,3 +239,36 @@ def delivery_problem(community_id: int | None, problem: str, moderator_user_id: 
     """Telling one moderator, once, that deliveries fail for good for this kind of problem
     (``problem``: a short slug such as ``missing_permission``)."""
     return f"{delivery_problem_prefix(community_id)}{problem}:{moderator_user_id}"
+
+
+# ---- office-hour seats: ``seat:{sid}:`` (dropped when the seat is given up or called off) --
+
+
+def seat_prefix(seat_id: int | None) -> str:
+    """Every pending row of one office-hour seat."""
+    return f"seat:{seat_id}:"
+
+
+def seat_invite(seat_id: int | None) -> str:
+    """The learner's DM with the seat's calendar file."""
+    return f"{seat_prefix(seat_id)}invite"
+
+
+def seat_reminder(seat_id: int | None, offset_minutes: int) -> str:
+    """The learner's reminder ``offset_minutes`` before the office hour."""
+    return f"{seat_prefix(seat_id)}remind:{offset_minutes}"
+
+
+def seat_booked_to_supporter(seat_id: int | None) -> str:
+    """Telling the supporter a seat was booked."""
+    return f"{seat_prefix(seat_id)}supporter"
+
+
+def seat_cancel(seat_id: int | None) -> str:
+    """The learner's cancellation DM with the cancelled calendar file."""
+    return f"seat-cancel:{seat_id}"
+
+
+def seat_left_to_supporter(seat_id: int | None) -> str:
+    """Telling the supporter a learner gave their seat up."""
+    return f"seat-cancel:{seat_id}:supporter"

@@ -120,6 +120,7 @@ class OpenSpace:
     space_mode: str = ""
     space_parent: str = ""
     moderator_roles: tuple[str, ...] = ()
+    voice: bool = False  # Discord: a private voice channel beside it (``voice_channel``)
 
     @property
     def target(self) -> str:
@@ -133,7 +134,8 @@ class OpenSpace:
         return {"match_id": self.match_id, "name": self.name, "members": list(self.members),
                 "intro": self.intro, "buttons": buttons_payload(self.buttons),
                 "space_mode": self.space_mode, "space_parent": self.space_parent,
-                "moderator_roles": list(self.moderator_roles)}
+                "moderator_roles": list(self.moderator_roles),
+                **({"voice": True} if self.voice else {})}  # old rows: no key, no voice
 
     @classmethod
     def from_payload(cls, target: str, key: str,  # noqa: ARG003 (one signature for all)
@@ -142,7 +144,7 @@ class OpenSpace:
                    tuple(str(m) for m in p.get("members", [])), str(p.get("intro", "")),
                    buttons_from_payload(p.get("buttons")), str(p.get("space_mode") or ""),
                    str(p.get("space_parent") or ""),
-                   tuple(str(r) for r in p.get("moderator_roles", [])))
+                   tuple(str(r) for r in p.get("moderator_roles", [])), bool(p.get("voice")))
 
 
 @dataclass(frozen=True)
@@ -185,6 +187,7 @@ class CloseSpace:
     space_id: str
     action: str  # archive | delete
     text: str = ""  # said first where the platform keeps the space
+    voice: bool = False  # Discord: also remove the match's voice channel
 
     @property
     def target(self) -> str:
@@ -196,13 +199,14 @@ class CloseSpace:
 
     def to_payload(self) -> dict[str, Any]:
         return {"match_id": self.match_id, "space_id": self.space_id, "action": self.action,
-                "text": self.text}
+                "text": self.text, **({"voice": True} if self.voice else {})}
 
     @classmethod
     def from_payload(cls, target: str, key: str,  # noqa: ARG003 (one signature for all)
                      p: dict[str, Any]) -> CloseSpace:
         return cls(int(p.get("match_id", target)), str(p.get("space_id") or ""),
-                   str(p.get("action") or "archive"), str(p.get("text") or ""))
+                   str(p.get("action") or "archive"), str(p.get("text") or ""),
+                   bool(p.get("voice")))
 
 
 Message = DirectMessage | OpenSpace | SpaceMessage | CloseSpace

@@ -30,6 +30,7 @@ from core.model import (
     Session,
     Tombstone,
 )
+from core.office_hours import OfficeHour, Seat
 
 
 class Clock(Protocol):
@@ -412,6 +413,36 @@ class AuditRepository(Protocol):
     async def list(self, community_id: int) -> builtins.list[AuditEntry]: ...
 
 
+class OfficeHourRepository(Protocol):
+    """Office hours and their seats (core/office_hours.py)."""
+
+    async def add(self, hour: OfficeHour) -> OfficeHour: ...
+    async def get(self, hour_id: int) -> OfficeHour | None: ...
+    async def update(self, hour: OfficeHour) -> None: ...
+    async def active(self, community_id: int) -> builtins.list[OfficeHour]:
+        """The community's series not ended, oldest first."""
+        ...
+    async def add_seat(self, seat: Seat) -> Seat:
+        """Store a booked seat. ``StorageConflict`` when its number is taken in that
+        occurrence or above the series' seats, when the learner already has a seat in it,
+        or when it overlaps another booked seat or session of the learner."""
+        ...
+    async def get_seat(self, seat_id: int) -> Seat | None: ...
+    async def update_seat(self, seat: Seat) -> None: ...
+    async def booked_seats(self, hour_ids: Sequence[int], lo: datetime,
+                           hi: datetime) -> builtins.list[Seat]:
+        """Booked seats of these series starting in [lo, hi), by start (one statement)."""
+        ...
+    async def seats_for_learner(self, learner_id: int) -> builtins.list[Seat]:
+        """The learner's booked seats, soonest first."""
+        ...
+    async def count_seats(self, community_id: int, lo: datetime, hi: datetime,
+                          learner_id: int | None = None) -> int:
+        """Seats not cancelled starting in [lo, hi) in the community's office hours (only
+        the learner's when given): what the monthly quotas count beside sessions."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. ``async with uow:`` opens it; leaving without commit rolls back.
     ``writes`` is False for a read-only unit (``UnitOfWorkFactory``), which refuses writes."""
@@ -430,6 +461,7 @@ class UnitOfWork(Protocol):
     outbox: OutboxRepository
     audit: AuditRepository
     accepted: AcceptedWorkRepository
+    office_hours: OfficeHourRepository
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(self, exc_type: type[BaseException] | None,

@@ -12,6 +12,7 @@ from typing import Any
 
 from core.availability import TimeZoneError, check_timezone
 from core.cron import check_schedule
+from core.meeting_place import check_template
 from core.model import Mode
 from core.settings_schema import Kind, Schema, SettingError, detail, setting
 
@@ -20,6 +21,13 @@ def _timezone(value: str) -> str:
     try:
         return check_timezone(value).key
     except TimeZoneError as exc:
+        raise detail(str(exc)) from None
+
+
+def _video_link(value: str) -> str:
+    try:
+        return check_template(value)
+    except ValueError as exc:
         raise detail(str(exc)) from None
 
 
@@ -145,6 +153,12 @@ class CommunitySettings:
     matching_workers: int = setting(1, "processes one round may use: 1 = the bot's own; 0 = "
                                     "one per core (forked, for 5,000+ learners)", lo=0, hi=64,
                                     chat=False)
+    video_link_template: str = setting(
+        "", "where sessions meet: a video link with {session_uid}, e.g. "
+        "https://meet.jit.si/peermatch-{session_uid}; empty = no link", check=_video_link,
+        accepts="empty, or an https:// address containing {session_uid}")
+    voice_channel: bool = setting(False, "Discord: a private voice channel beside each match's "
+                                  "space, with the same members, removed when the match ends")
     weights: MatchingWeights = field(default_factory=MatchingWeights)
 
     def with_overrides(self, overrides: Mapping[str, Any], *,

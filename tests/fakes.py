@@ -23,11 +23,13 @@ from typing import Any, Self, cast
 from core import model as md
 from core import ports
 from core.accepted import AcceptedWork, WorkKind, WorkState
+from core.office_hours import OfficeHour, OfficeHourState, Seat
 from core.ports import ReadOnlyUnit, StorageConflict
 
 _MISSING = object()
 TABLES = ("communities", "learners", "profiles", "queue", "matches", "blocks", "rounds",
-          "sessions", "proposals", "feedback", "outbox", "audit", "tombstones", "accepted")
+          "sessions", "proposals", "feedback", "outbox", "audit", "tombstones", "accepted",
+          "office_hours", "seats")
 
 
 def _as_utc(value: datetime) -> datetime:
@@ -181,6 +183,7 @@ class _Learners(_Repo):
         await u.matches.remove_member(lid)
         await u.blocks.delete_for(lid)
         await u.feedback.delete_for(lid)
+        u.office_hours.delete_for(lid)  # type: ignore[attr-defined]
         if any(t.other_learner_id == lid for t in u.data("tombstones").values()):
             # tombstones.other_learner_id has no ON DELETE in SQL: the delete fails there.
             raise RuntimeError("FOREIGN KEY constraint failed: tombstones.other_learner_id")
@@ -667,6 +670,88 @@ class _Accepted(_Repo):
         return self._rows()
 
 
+class _OfficeHours(_Repo):
+    """Office hours and seats, with the guards of migration 0010: a booked seat's number is
+    1..seats and unique per occurrence, one seat per learner per occurrence, and no seat
+    overlaps another booked seat or session of its learner."""
+
+    table = "office_hours"
+
+    async def active(self, community_id: int) -> list[OfficeHour]:
+        return self._rows(lambda h: h.community_id == community_id
+                          and h.state == OfficeHourState.ACTIVE)
+
+    def _seats(self, where: Callable[[Seat], bool]) -> list[Seat]:
+        found = [copy.deepcopy(r) for r in self.u.data("seats").values() if where(r)]
+        return sorted(found, key=lambda r: (r.start, r.id))
+
+    def _refusal(self, seat: Seat) -> str:
+        hour = self.u.data("office_hours").get(seat.office_hour_id)
+        if hour is None:
+            return "no such office hour"
+        if not 1 <= seat.seat_no <= hour.seats:
+            return "office hour full"
+        booked = md.SessionState.BOOKED
+        for other in self.u.data("seats").values():
+            if other.state != booked or other.id == seat.id:
+                continue
+            same = (other.office_hour_id, other.start) == (seat.office_hour_id, seat.start)
+            if same and other.seat_no == seat.seat_no:
+                return "seat number taken"
+            if other.learner_id == seat.learner_id and (
+                    same or (other.start < seat.end and seat.start < other.end)):
+                return "double booking"
+        mids = {m.id for m in self.u.data("matches").values()
+                if seat.learner_id in m.member_ids()}
+        if any(s.match_id in mids and s.state == booked and s.start < seat.end
+               and seat.start < s.end for s in self.u.data("sessions").values()):
+            return "double booking: a session then"
+        return ""
+
+    async def add_seat(self, seat: Seat) -> Seat:
+        if seat.state == md.SessionState.BOOKED and (why := self._refusal(seat)):
+            raise StorageConflict(why)
+        if any(r.ics_uid == seat.ics_uid for r in self.u.data("seats").values()):
+            raise StorageConflict("ics uid already used")
+        seat.id = self.u.storage.next_id("seats")
+        self.u.put("seats", seat.id, seat)
+        return seat
+
+    async def get_seat(self, seat_id: int) -> Seat | None:
+        return copy.deepcopy(self.u.data("seats").get(seat_id))
+
+    async def update_seat(self, seat: Seat) -> None:
+        if seat.id in self.u.data("seats"):
+            self.u.put("seats", seat.id, seat)
+
+    async def booked_seats(self, hour_ids: Sequence[int], lo: datetime,
+                           hi: datetime) -> list[Seat]:
+        wanted = set(hour_ids)
+        return self._seats(lambda r: r.office_hour_id in wanted and lo <= r.start < hi
+                           and r.state == md.SessionState.BOOKED)
+
+    async def seats_for_learner(self, learner_id: int) -> list[Seat]:
+        return self._seats(lambda r: r.learner_id == learner_id
+                           and r.state == md.SessionState.BOOKED)
+
+    async def count_seats(self, community_id: int, lo: datetime, hi: datetime,
+                          learner_id: int | None = None) -> int:
+        hours = {h.id for h in self.u.data("office_hours").values()
+                 if h.community_id == community_id}
+        return len(self._seats(lambda r: r.office_hour_id in hours and lo <= r.start < hi
+                               and r.state != md.SessionState.CANCELLED
+                               and (learner_id is None or r.learner_id == learner_id)))
+
+    def delete_for(self, learner_id: int) -> None:
+        """The cascades of a deleted learner: their seats, their series and its seats."""
+        gone = {h.id for h in self.u.data("office_hours").values()
+                if h.supporter_id == learner_id}
+        for key in [k for k, r in self.u.data("seats").items()
+                    if r.learner_id == learner_id or r.office_hour_id in gone]:
+            self.u.delete("seats", key)
+        self._delete(lambda h: h.id in gone)
+
+
 class InMemoryUnitOfWork:
     """One 'transaction' on an InMemoryStorage: writes are logged and undone on rollback."""
 
@@ -688,6 +773,7 @@ class InMemoryUnitOfWork:
         self.outbox: ports.OutboxRepository = _Outbox(self)
         self.audit: ports.AuditRepository = _Audit(self)
         self.accepted: ports.AcceptedWorkRepository = _Accepted(self)
+        self.office_hours: ports.OfficeHourRepository = _OfficeHours(self)
 
     # An undo log rather than a whole-storage snapshot: a rollback then cannot wipe out what
     # another unit of work committed meanwhile (tasks running concurrently in one test).

@@ -1,4 +1,6 @@
-"""Private match spaces on Discord: a private text channel or a private thread.
+"""Private match spaces on Discord: a private text channel or a private thread, and (with
+the community's ``voice_channel``) a private voice channel beside it with the same members,
+found again by name and deleted when the space is closed.
 
 Channel mode: a text channel under the configured category, hidden from @everyone, open
 to the members, the bot and the moderator roles. Thread mode (or when the guild is at its
@@ -12,6 +14,7 @@ re-send it on a 500 and make a second channel). Steps: ``space`` (its id), then 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
@@ -173,9 +176,69 @@ async def open_space(client: discord.Client, guild: discord.Guild, wanted: OpenS
         steps.reconciling = True
     if not made:
         await steps.finish("space", str(space.id))
+    if wanted.voice:
+        await open_voice(client, guild, bot_id, wanted, steps)
     await send_steps(space, render_text(wanted.intro, wanted.buttons), str(guild.id), steps,
                      bot_id, step="intro")
     return {"space_id": str(space.id)}
+
+
+def voice_overwrites(guild: discord.Guild, bot_id: int, members: list[str],
+                     moderator_roles: list[str]) -> dict[Target, discord.PermissionOverwrite]:
+    """The text space's overwrites, members and the bot also allowed to connect and speak
+    (moderators may see it, as they see the text space)."""
+    ow = overwrites_for(guild, bot_id, members, moderator_roles)
+    for perm in ow.values():
+        if perm.send_messages:
+            perm.update(connect=True, speak=True)
+    return ow
+
+
+async def _find_voice(guild: discord.Guild, name: str) -> discord.VoiceChannel | None:
+    """The match's voice channel by name, asking Discord (an earlier attempt may have made
+    it and lost the answer)."""
+    return next((c for c in await guild.fetch_channels()
+                 if isinstance(c, discord.VoiceChannel) and c.name == name), None)
+
+
+async def open_voice(client: discord.Client, guild: discord.Guild, bot_id: int,
+                     wanted: OpenSpace, steps: Steps) -> None:
+    """The step ``voice``: a private voice channel named like the space (found again by
+    name, created in one request). At the channel cap it is left out, not retried."""
+    if steps.get("voice") is not None:
+        return
+    name = wanted.name[:100]
+    found = await _find_voice(guild, name)
+    if found is None:
+        body: dict[str, Any] = {
+            "name": name, "type": discord.ChannelType.voice.value,
+            "permission_overwrites": overwrites_payload(voice_overwrites(
+                guild, bot_id, list(wanted.members), list(wanted.moderator_roles)))}
+        if wanted.space_parent.isdigit() and wanted.space_mode != "thread":
+            body["parent_id"] = wanted.space_parent  # a category (threads name a channel)
+        try:
+            created = await post_once(
+                client, Route("POST", "/guilds/{guild_id}/channels", guild_id=guild.id), body,
+                reason=f"PeerMatch: match #{wanted.match_id}")
+        except discord.HTTPException as exc:
+            if exc.code != MAX_CHANNELS_REACHED:
+                raise
+            log.warning("guild %s is at its channel cap: no voice channel for match %s",
+                        guild.id, wanted.match_id)
+            await steps.finish("voice", "")
+            return
+        await steps.finish("voice", str(created["id"]))
+        return
+    await steps.finish("voice", str(found.id))
+
+
+async def remove_voice(space: Space, reason: str) -> None:
+    """Delete the voice channel named like the match's space (its archived name too)."""
+    name = space.name.removeprefix(ARCHIVED_PREFIX)
+    voice = await _find_voice(space.guild, name)
+    if voice is not None:
+        with contextlib.suppress(discord.NotFound):  # deleted meanwhile: what was wanted
+            await voice.delete(reason=reason)
 
 
 def _is_member_target(target: Target) -> bool:
@@ -199,6 +262,8 @@ async def close_space(client: discord.Client, close: CloseSpace) -> dict[str, An
 
 async def _close(client: discord.Client, space: Any, close: CloseSpace) -> None:
     reason = f"PeerMatch: match #{close.match_id} ended"
+    if close.voice and isinstance(space, discord.TextChannel | discord.Thread):
+        await remove_voice(space, reason)
     if close.action == "delete":
         await space.delete(reason=reason)
         return

@@ -342,3 +342,46 @@ active_memberships = Table(
     _fk("match_id", "matches.id", cascade=True),
     PrimaryKeyConstraint("learner_id", "kind"),
 )
+
+# Office hours (core/office_hours.py; migration 0010): a supporter's weekly rule, its
+# occurrences computed; the occurrences called off in ``cancelled`` (UTC starts).
+office_hours = Table(
+    "office_hours", metadata,
+    _id(),
+    _fk("community_id", "communities.id", cascade=True),
+    _fk("supporter_id", "learners.id", cascade=True),
+    Column("weekday", Integer, nullable=False),
+    Column("start_minute", Integer, nullable=False),
+    Column("end_minute", Integer, nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("every_weeks", Integer, nullable=False),
+    Column("seats", Integer, nullable=False),
+    Column("topic", String(80), nullable=False),
+    Column("first_day", String(10), nullable=False),  # ISO local date of the first occurrence
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("cancelled", JSON, nullable=False),
+    Column("state", String(16), nullable=False),
+    CheckConstraint("seats >= 1", name="seats_positive"),
+)
+
+# One row per seat a learner booked in one occurrence. Partial unique indexes keep a booked
+# seat number (1..seats, checked by trigger) and a learner once per occurrence; triggers
+# refuse a seat overlapping another booked seat or session of the learner (migration 0010).
+office_hour_seats = Table(
+    "office_hour_seats", metadata,
+    _id(),
+    _fk("office_hour_id", "office_hours.id", cascade=True, index=False),  # leads the indexes
+    _fk("learner_id", "learners.id", cascade=True),
+    Column("start", UtcDateTime, nullable=False),
+    Column("end", UtcDateTime, nullable=False),
+    Column("seat_no", Integer, nullable=False),
+    Column("ics_uid", String(200), nullable=False, unique=True),
+    Column("booked_at", UtcDateTime, nullable=False),
+    Column("sequence", Integer, nullable=False),
+    Column("state", String(16), nullable=False),
+    CheckConstraint("seat_no >= 1", name="seat_no_positive"),
+    Index("uq_office_hour_seats_seat", "office_hour_id", "start", "seat_no", unique=True,
+          sqlite_where=text("state = 'booked'"), postgresql_where=text("state = 'booked'")),
+    Index("uq_office_hour_seats_learner", "office_hour_id", "start", "learner_id", unique=True,
+          sqlite_where=text("state = 'booked'"), postgresql_where=text("state = 'booked'")),
+)

@@ -46,6 +46,7 @@ from adapters.sql.repos_matches import (
     SqlRoundRepository,
     SqlSessionRepository,
 )
+from adapters.sql.repos_office_hours import SqlOfficeHourRepository
 from adapters.sql.repos_outbox import SqlOutboxRepository
 from adapters.sql.repos_people import (
     SqlAuditRepository,
@@ -225,6 +226,7 @@ class SqlUnitOfWork:
         self.outbox: ports.OutboxRepository = SqlOutboxRepository(self)
         self.audit: ports.AuditRepository = SqlAuditRepository(self)
         self.accepted: ports.AcceptedWorkRepository = SqlAcceptedWorkRepository(self)
+        self.office_hours: ports.OfficeHourRepository = SqlOfficeHourRepository(self)
 
     @property
     def connection(self) -> AsyncConnection:

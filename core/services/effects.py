@@ -35,7 +35,7 @@ from core.messages import CloseSpace, DirectMessage
 from core.model import Learner, OutboxMessage, SessionState
 from core.ports import UnitOfWork
 from core.replies import Button
-from core.services import tombstones
+from core.services import office_hour_series, tombstones
 from core.services.notify import dm_members, open_space, schedule_checkins
 from core.services.nudges import drop_nudges, schedule_nudges
 from core.services.proposal_messages import ask_members, tell_declined, withdraw_open_proposals
@@ -79,7 +79,8 @@ async def close_space(uow: UnitOfWork, settings: CommunitySettings, event: Match
     await uow.outbox.add(OutboxMessage(CloseSpace(
         match.id, match.space_id, settings.space_on_end,
         f"Match #{match.id} has ended. Thanks for studying together! "
-        "`/peer rejoin` finds you a new match."), match.community_id, event.at))
+        "`/peer rejoin` finds you a new match.", voice=settings.voice_channel),
+        match.community_id, event.at))
 
 
 async def tell_ended_by_moderator(uow: UnitOfWork, _settings: CommunitySettings,
@@ -167,7 +168,7 @@ async def drop_old_session_rows(uow: UnitOfWork, _settings: CommunitySettings,
 
 async def send_cancellations(uow: UnitOfWork, _settings: CommunitySettings,
                              event: SessionCancelled) -> None:
-    """Every member is told, with a METHOD:CANCEL .ics to take it off their calendar."""
+    """Every member is told, with a cancelled .ics to take it off their calendar."""
     await write_cancel_rows(uow, event.match, event.session, event.learners, event.by,
                             event.at)
 
@@ -175,6 +176,12 @@ async def send_cancellations(uow: UnitOfWork, _settings: CommunitySettings,
 async def bury_blocks(uow: UnitOfWork, _settings: CommunitySettings, event: Forgotten) -> None:
     """Blocks outlive forgetting: kept as tombstones (before the learner's blocks go)."""
     await tombstones.bury(uow, event.learner, event.at)
+
+
+async def release_office_hours(uow: UnitOfWork, settings: CommunitySettings,
+                               event: Forgotten) -> None:
+    """Their office hours end and their seats are given up, everyone affected told."""
+    await office_hour_series.release_for(uow, settings, event.learner, event.at)
 
 
 async def delete_pending_to_them(uow: UnitOfWork, _settings: CommunitySettings,
@@ -196,7 +203,7 @@ EFFECTS: dict[type[Event], tuple[Handler, ...]] = {
     SessionCancelled: (drop_old_session_rows, send_cancellations),
     SessionProposed: (ask_members,),
     ProposalDeclined: (tell_declined,),
-    Forgotten: (bury_blocks, delete_pending_to_them),
+    Forgotten: (bury_blocks, release_office_hours, delete_pending_to_them),
     CheckinAnswered: (drop_nudges,),
     Ghosted: (tell_ghost,),
 }

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from core import keys
+from core import keys, meeting_place
 from core.events import MatchMade
 from core.icebreakers import host_of, starter_for
 from core.messages import DirectMessage, OpenSpace
@@ -92,6 +92,8 @@ def match_text(match: Match, viewer: Learner, learners: dict[int, Learner],
         lines.append("**Why you were matched:** " + " · ".join(match.reasons))
     lines.append("**Suggested times:** " + times_text(match))
     lines += kickoff_lines(match, learners, viewer.id, match_topic(profiles), settings)
+    if where := meeting_place.match_link(settings.video_link_template, match):
+        lines.append(meeting_place.line(where).strip())
     if match.is_anonymous:
         lines.append("This match is anonymous: talk through the bot with `/peer message <text>`.")
     else:
@@ -109,6 +111,8 @@ def intro_text(match: Match, learners: dict[int, Learner], topic: str,
         lines.append("**Why you were matched:** " + " · ".join(match.reasons))
     lines.append("**Suggested times:** " + times_text(match))
     lines += kickoff_lines(match, learners, -1, topic, settings)
+    if where := meeting_place.match_link(settings.video_link_template, match):
+        lines.append(meeting_place.line(where).strip())
     lines.append("Say hi, agree on a time, then use **Schedule** to propose it.")
     return "\n".join(lines)
 
@@ -138,7 +142,7 @@ async def open_space(uow: UnitOfWork, settings: CommunitySettings, event: MatchM
         tuple(learners[i].platform_user_id for i in match.member_ids()),
         intro_text(match, learners, topic, settings), match_buttons(match),
         space_mode=settings.space_mode, space_parent=settings.space_parent,
-        moderator_roles=settings.moderator_roles),
+        moderator_roles=settings.moderator_roles, voice=settings.voice_channel),
         match.community_id, event.at))
 
 

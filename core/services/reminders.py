@@ -3,10 +3,11 @@
 All are outbox rows written in the booking's transaction (docs/architecture.md, "The outbox
 and its exactly-once rules"), keyed (core/keys.py) so that a change finds them again:
 
-- ``session:{sid}:seq{n}:invite:{learner}``: the DM with the .ics (METHOD:REQUEST), now;
+- ``session:{sid}:seq{n}:invite:{learner}``: the DM with the .ics (METHOD:PUBLISH, a VALARM
+  per reminder, the meeting link), now;
 - ``session:{sid}:seq{n}:remind:{offset}:{learner}``: ``offset`` minutes before the start;
 - ``session:{sid}:seq{n}:feedback:{learner}``: the feedback prompt when the session ends;
-- ``session:{sid}:cancel:{learner}``: the cancellation with a METHOD:CANCEL .ics.
+- ``session:{sid}:cancel:{learner}``: the cancellation with the .ics STATUS:CANCELLED.
 
 Moving or cancelling drops every pending ``session:{sid}:`` row first, then writes the new
 ones under the next sequence number, so a reminder always follows its session.
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from core import ics, keys
+from core import ics, keys, meeting_place
 from core.icebreakers import host_of
 from core.messages import DirectMessage
 from core.model import Learner, Match, OutboxMessage, Session, SessionState
@@ -49,28 +50,34 @@ def others(match: Match, learners: dict[int, Learner], viewer_id: int, *,
 
 
 def _dm(match: Match, learner: Learner, text: str, key: str, due: datetime, *,
-        buttons: tuple[Button, ...] = (), session: Session | None = None,
-        attachment_of: tuple[str, str, datetime, bool] | None = None,
+        buttons: tuple[Button, ...] = (), files: tuple[Attachment, ...] = (),
         expires_at: datetime | None = None) -> OutboxMessage:
     """A DM to one member; anonymous matches have no space to fall back to."""
-    files: tuple[Attachment, ...] = ()
-    if session is not None and attachment_of is not None:
-        summary, description, stamp, cancel = attachment_of
-        files = (ics.attachment(session, summary=summary, description=description, stamp=stamp,
-                                cancel=cancel),)
     return OutboxMessage(DirectMessage(learner.platform_user_id, text, key, buttons=buttons,
                                        attachments=files,
                                        match_id=match.fallback_match_id,
                                        expires_at=expires_at), match.community_id, due)
 
 
-def _calendar_text(match: Match, session: Session, learners: dict[int, Learner],
-                   viewer_id: int) -> tuple[str, str]:
+def _calendar_file(match: Match, session: Session, learners: dict[int, Learner],
+                   viewer_id: int, settings: CommunitySettings | None, stamp: datetime, *,
+                   cancel: bool = False) -> tuple[Attachment, ...]:
+    """The member's calendar file: PUBLISH (no e-mail addresses are known), with the
+    meeting link and an alarm per reminder; a cancellation (``settings`` None: it needs
+    neither) says only that it is off, nothing about moving it."""
     summary = f"PeerMatch: {match.kind.label} with {others(match, learners, viewer_id, plain=True)}"
-    description = (f"Session #{session.id} of match #{match.id}, booked with PeerMatch.\n"
-                   f"Move it: /peer reschedule {session.id} <when>\n"
-                   f"Cancel it: /peer cancel {session.id}")
-    return summary, description
+    where = (meeting_place.for_session(settings.video_link_template, match, session.ics_uid)
+             if settings is not None else "")
+    head = f"Session #{session.id} of match #{match.id}, booked with PeerMatch."
+    if cancel:
+        description = f"Session #{session.id} of match #{match.id} was cancelled."
+    else:
+        description = (head + (f"\nJoin: {where}" if where else "")
+                       + f"\nMove it: /peer reschedule {session.id} <when>"
+                       + f"\nCancel it: /peer cancel {session.id}")
+    return (ics.attachment(session, summary=summary, description=description, stamp=stamp,
+                           cancel=cancel, location=where,
+                           alarms_minutes=settings.reminder_offsets_minutes if settings else ()),)
 
 
 def feedback_buttons(match: Match, session_id: int | None, learners: dict[int, Learner],
@@ -113,6 +120,7 @@ async def write_session_rows(uow: UnitOfWork, settings: CommunitySettings, match
     minutes = int((session.end - session.start).total_seconds() // 60)
     offsets = sorted({o for o in settings.reminder_offsets_minutes if o > 0}, reverse=True)
     host_line = await _next_host_line(uow, match, learners)
+    where = meeting_place.for_session(settings.video_link_template, match, session.ics_uid)
     for lid in match.member_ids():
         learner = learners.get(lid)
         if learner is None:
@@ -120,14 +128,13 @@ async def write_session_rows(uow: UnitOfWork, settings: CommunitySettings, match
         with_whom = others(match, learners, lid)
         head = "🔁 **Session moved**" if moved else "📅 **Session booked**"
         text = (f"{head} with {with_whom}: {ts(session.start)} to {ts(session.end, 't')} "
-                f"({minutes} min), session #{sid}.{warning}\n"
+                f"({minutes} min), session #{sid}.{warning}\n" + meeting_place.line(where) +
                 "The invite is attached: open it to add the session to your calendar.\n"
                 + host_line.get(lid, "") +
                 f"`/peer reschedule {sid} <when>` to move it, `/peer cancel {sid}` to cancel it.")
-        summary, description = _calendar_text(match, session, learners, lid)
         await uow.outbox.add(_dm(match, learner, text, keys.session_invite(sid, seq, lid),
-                                 now, session=session,
-                                 attachment_of=(summary, description, now, False),
+                                 now, files=_calendar_file(match, session, learners, lid,
+                                                           settings, now),
                                  buttons=(Button("Cancel session", "peer cancel",
                                                  {"session": str(sid)}, style="danger"),)))
         for i, offset in enumerate(offsets):
@@ -138,7 +145,8 @@ async def write_session_rows(uow: UnitOfWork, settings: CommunitySettings, match
             await uow.outbox.add(_dm(
                 match, learner,
                 f"⏰ Reminder: your session with {with_whom} starts {ts(session.start, 'R')} "
-                f"({ts(session.start)}).",
+                f"({ts(session.start)})." + ("\n" + meeting_place.line(where).strip()
+                                             if where else ""),
                 keys.reminder(sid, seq, offset, lid), due,
                 expires_at=session.start - timedelta(minutes=closer),
                 buttons=(Button("Cancel session", "peer cancel", {"session": str(sid)},
@@ -174,7 +182,7 @@ def _cancel_line(match: Match, session: Session, learners: dict[int, Learner],
 async def write_cancel_rows(uow: UnitOfWork, match: Match, session: Session,
                             learners: dict[int, Learner], canceller_id: int,
                             now: datetime, *, match_ended: bool = False) -> None:
-    """Tell every member the session is off, with a METHOD:CANCEL .ics. ``match_ended``:
+    """Tell every member the session is off, with a cancelled .ics. ``match_ended``:
     it is off because the match ended (an unpair, a moderator), not because of a cancel."""
     sid = session.id
     for lid in match.member_ids():
@@ -184,7 +192,6 @@ async def write_cancel_rows(uow: UnitOfWork, match: Match, session: Session,
         line = _cancel_line(match, session, learners, canceller_id, lid, match_ended)
         text = (f"❌ **Session cancelled**: {line[:1].upper()}{line[1:]} "
                 "Open the attached file to remove it from your calendar.")
-        summary, description = _calendar_text(match, session, learners, lid)
         await uow.outbox.add(_dm(match, learner, text, keys.session_cancel(sid, lid), now,
-                                 session=session,
-                                 attachment_of=(summary, description, now, True)))
+                                 files=_calendar_file(match, session, learners, lid, None,
+                                                      now, cancel=True)))

@@ -200,8 +200,10 @@ def month_bounds(instant: datetime, zone_name: str) -> tuple[datetime, datetime]
 
 async def _count_in(uow: UnitOfWork, community_id: int, lo: datetime, hi: datetime,
                     learner_id: int | None) -> int:
+    """Sessions and office-hour seats (each a session for the quotas) starting in [lo, hi)."""
     return (await uow.sessions.count_since(community_id, lo, learner_id)
-            - await uow.sessions.count_since(community_id, hi, learner_id))
+            - await uow.sessions.count_since(community_id, hi, learner_id)
+            + await uow.office_hours.count_seats(community_id, lo, hi, learner_id))
 
 
 async def check_quotas(uow: UnitOfWork, settings: CommunitySettings, match: Match,
@@ -228,3 +230,32 @@ async def check_quotas(uow: UnitOfWork, settings: CommunitySettings, match: Matc
         if count >= cap:
             raise Refusal(f"This community has reached its limit of {cap} sessions in {month}. "
                           f"The limit resets {ts(hi)}.")
+
+
+async def check_learner_free(uow: UnitOfWork, learner_id: int, start: datetime,
+                             end: datetime, ignore_seat: int | None = None) -> None:
+    """Refuse an office-hour seat for [start, end) when the learner has a booked session or
+    another seat then (the database checks again: migration 0010)."""
+    busy = [(s.start, s.end) for s in await uow.sessions.booked_for_learners([learner_id])
+            if s.state is SessionState.BOOKED]
+    busy += [(s.start, s.end) for s in await uow.office_hours.seats_for_learner(learner_id)
+             if s.id != ignore_seat]
+    for lo, hi in sorted(busy):
+        if lo < end and start < hi:
+            raise Refusal(f"You already have a session booked then ({ts(lo)} to "
+                          f"{ts(hi, 't')}). Pick another office hour.")
+
+
+async def check_seat_quota(uow: UnitOfWork, settings: CommunitySettings, community_id: int,
+                           learner_id: int, start: datetime) -> None:
+    """The monthly quotas of ``check_quotas``, for one learner booking an office-hour seat."""
+    lo, hi = month_bounds(start, settings.timezone)
+    month = start.astimezone(ZoneInfo(settings.timezone or "UTC")).strftime("%B")
+    limit = settings.monthly_sessions_per_learner
+    if limit > 0 and await _count_in(uow, community_id, lo, hi, learner_id) >= limit:
+        raise Refusal(f"You have reached this community's limit of {limit} sessions in "
+                      f"{month}. The limit resets {ts(hi)}: you can book sessions from then on.")
+    cap = settings.monthly_sessions_per_community
+    if cap > 0 and await _count_in(uow, community_id, lo, hi, None) >= cap:
+        raise Refusal(f"This community has reached its limit of {cap} sessions in {month}. "
+                      f"The limit resets {ts(hi)}.")

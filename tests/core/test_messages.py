@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -57,6 +58,10 @@ def test_stored_kinds_and_payload_keys_are_the_ones_rows_already_have() -> None:
     assert set(post_plain.to_payload()) == {"match_id", "text", "buttons", "space_id"}
     assert set(close.to_payload()) == {"match_id", "space_id", "action", "text"}
     assert (space.key, close.key) == ("space-open:7", "space-close:7")
+    # A voice channel (Discord, ``voice_channel``) adds one key, only when asked for.
+    voiced = replace(space, voice=True)
+    assert set(voiced.to_payload()) - set(space.to_payload()) == {"voice"}
+    assert from_row("space_open", "7", "k", voiced.to_payload()) == voiced
     assert (dm.target, space.target) == ("U1", "7")
     assert dm.to_payload()["buttons"] == [
         {"label": "Unpair", "action": "peer unpair", "args": {"match": "7"}, "style": "danger"}]

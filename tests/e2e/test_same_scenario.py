@@ -69,7 +69,8 @@ async def scenario(p: Platform, clock: FakeClock) -> None:
     for who in ("A", "B"):
         assert len(containing(p.dms(who), "Session booked")) == 1
         [invite] = p.invites(who)
-        assert b"BEGIN:VCALENDAR" in invite and b"METHOD:REQUEST" in invite
+        assert b"BEGIN:VCALENDAR" in invite and b"METHOD:PUBLISH" in invite
+        assert b"STATUS:CONFIRMED" in invite
         assert b"DTSTART:20260302T180000Z" in invite
         assert containing(p.dms(who), "Reminder") == []  # not yet
 

@@ -189,7 +189,7 @@ def guild_channels(f: FakeDiscord, call: Call, guild_id: str) -> Answer:
         f.channels[data["id"]] = data
         return 201, data
     return 200, [
-        c for c in f.channels.values() if c.get("guild_id") == guild_id and c["type"] in (0, 4)
+        c for c in f.channels.values() if c.get("guild_id") == guild_id and c["type"] in (0, 2, 4)
     ]
 
 

@@ -36,9 +36,12 @@ def member(u: dict[str, Any], roles: list[str], permissions: int | None = None) 
 
 def channel(cid: str, name: str, guild_id: str, *, kind: int = 0, parent_id: str | None = None,
             overwrites: list[dict[str, Any]] | None = None, position: int = 0) -> dict[str, Any]:
-    return {"id": cid, "type": kind, "name": name, "guild_id": guild_id, "position": position,
+    data = {"id": cid, "type": kind, "name": name, "guild_id": guild_id, "position": position,
             "permission_overwrites": overwrites or [], "parent_id": parent_id, "nsfw": False,
             "topic": None, "rate_limit_per_user": 0, "last_message_id": None, "flags": 0}
+    if kind == 2:  # a voice channel: Discord sends these with it
+        data.update({"bitrate": 64000, "user_limit": 0, "rtc_region": None})
+    return data
 
 
 def thread(tid: str, name: str, guild_id: str, parent_id: str, owner_id: str) -> dict[str, Any]:

@@ -172,8 +172,8 @@ async def test_a_closed_dm_falls_back_to_the_space_with_the_cancel_file(bot: Bot
     space = next(c for c in fake.channels.values() if c.get("name", "").startswith("peer-1-"))
     in_space = fake.in_channel(space["id"])
     files = [(s.content, name, data) for s in in_space for name, data in s.files]
-    invite = [f for f in files if b"METHOD:REQUEST" in f[2]]
-    cancel = [f for f in files if b"METHOD:CANCEL" in f[2]]
+    invite = [f for f in files if b"STATUS:CONFIRMED" in f[2]]
+    cancel = [f for f in files if b"STATUS:CANCELLED" in f[2]]
     assert len(invite) == 1 and f"<@{fake.ids['bob']}>" in invite[0][0]
     assert len(cancel) == 1 and "cancelled" in cancel[0][0].lower()
     assert cancel[0][1].endswith(".ics")

@@ -98,7 +98,7 @@ async def test_every_member_gets_an_invite_each_reminder_and_a_feedback_prompt(
         invite = got[key(w, "invite", who)]
         assert invite.kind == "dm" and invite.due_at == NOW
         calendar = calendar_of(invite)
-        assert calendar.get("method") == "REQUEST"
+        assert calendar.get("method") == "PUBLISH"  # no ATTENDEE e-mail is known
         [event] = calendar.walk("VEVENT")
         assert event.decoded("dtstart") == START and event.decoded("dtend") == END
         assert "📅 **Session booked**" in invite.payload["text"]
@@ -208,9 +208,11 @@ async def test_cancelling_tells_everyone_with_a_cancel_invite(sqlite_storage: An
     assert to_ben.payload["text"].startswith("❌ **Session cancelled**: You cancelled")
     for message in (to_ana, to_ben):
         calendar = calendar_of(message)
-        assert calendar.get("method") == "CANCEL"
+        assert calendar.get("method") == "PUBLISH"
         [event] = calendar.walk("VEVENT")
         assert str(event.get("uid")) == w.session.ics_uid
+        assert event["STATUS"] == "CANCELLED"
+        assert "reschedule" not in str(event["DESCRIPTION"])  # a cancelled session can't move
 
 
 async def test_a_canceller_or_member_no_longer_known_is_handled(sqlite_storage: Any) -> None:

@@ -21,14 +21,15 @@ def _session(sequence: int = 0) -> Session:
                    sequence=sequence, id=12)
 
 
-def test_an_invite_is_a_valid_request_in_utc() -> None:
+def test_an_invite_without_attendees_is_published_in_utc() -> None:
     raw = ics.invite(_session(), summary="PeerMatch: Study buddy with Ben",
                      description="Session #12; move it: /peer reschedule 12 <when>",
                      stamp=utc(2026, 3, 2, 9))
     text = raw.decode()
     assert text.startswith("BEGIN:VCALENDAR\r\n") and text.endswith("END:VCALENDAR\r\n")
     assert all(len(line.encode()) <= 75 for line in text.split("\r\n"))  # folded lines
-    for line in ("VERSION:2.0", f"PRODID:{ics.PRODID}", "METHOD:REQUEST", "STATUS:CONFIRMED",
+    # REQUEST needs ATTENDEE lines (RFC 5546 3.2.2); the bot knows no e-mail addresses.
+    for line in ("VERSION:2.0", f"PRODID:{ics.PRODID}", "METHOD:PUBLISH", "STATUS:CONFIRMED",
                  "DTSTART:20260310T180000Z", "DTEND:20260310T190000Z", "SEQUENCE:0",
                  "DTSTAMP:20260302T090000Z", "UID:session-7-abc@peermatch.invalid"):
         assert line + "\r\n" in text, line
@@ -45,9 +46,31 @@ def test_a_cancellation_keeps_the_uid_and_raises_the_sequence() -> None:
     raw = ics.invite(_session(sequence=2), summary="s", description="d", stamp=START, cancel=True)
     cal = Calendar.from_ical(raw)
     [event] = cal.events
-    assert cal.get("method") == "CANCEL" and event["STATUS"] == "CANCELLED"
+    assert cal.get("method") == "PUBLISH" and event["STATUS"] == "CANCELLED"
+    assert not event.walk("VALARM") and event["TRANSP"] == "TRANSPARENT"
     assert event["SEQUENCE"] == 2 and str(event["UID"]) == "session-7-abc@peermatch.invalid"
     assert ics.filename(_session(), cancel=True) == "peermatch-session-12-cancelled.ics"
+
+
+def test_known_attendees_make_a_request_and_a_cancel() -> None:
+    request = Calendar.from_ical(ics.invite(_session(), summary="s", description="d",
+                                            stamp=START, attendees=("ana@example.org",)))
+    cancel = Calendar.from_ical(ics.invite(_session(1), summary="s", description="d",
+                                           stamp=START, cancel=True,
+                                           attendees=("ana@example.org",)))
+    assert request.get("method") == "REQUEST" and cancel.get("method") == "CANCEL"
+    assert str(request.events[0]["ATTENDEE"]) == "mailto:ana@example.org"
+
+
+def test_alarms_match_the_reminders_and_the_link_is_the_location() -> None:
+    raw = ics.invite(_session(), summary="s", description="d", stamp=START,
+                     alarms_minutes=(60, 1440, 0), location="https://meet.jit.si/pm-x")
+    [event] = Calendar.from_ical(raw).events
+    triggers = sorted(a["TRIGGER"].dt for a in event.walk("VALARM"))
+    assert triggers == [-timedelta(days=1), -timedelta(hours=1)]
+    assert {str(a["ACTION"]) for a in event.walk("VALARM")} == {"DISPLAY"}
+    assert str(event["LOCATION"]) == "https://meet.jit.si/pm-x"
+    assert str(event["URL"]) == "https://meet.jit.si/pm-x"
 
 
 def test_every_new_session_gets_its_own_uid() -> None:
