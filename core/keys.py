@@ -230,3 +230,22 @@ def delivery_problem(community_id: int | None, problem: str, moderator_user_id: 
     """Telling one moderator, once, that deliveries fail for good for this kind of problem
     (``problem``: a short slug such as ``missing_permission``)."""
     return f"{delivery_problem_prefix(community_id)}{problem}:{moderator_user_id}"
+
+
+# ---- support offers (a supporter accepts or declines a learner) ---------------------------
+
+
+def offer_prefix(offer_id: int | None) -> str:
+    """Every row of one ask to a supporter (dropped when it is answered or expires)."""
+    return f"support-offer:{offer_id}:"
+
+
+def offer_ask(offer_id: int | None, supporter_id: int) -> str:
+    """Asking the supporter to accept or decline."""
+    return f"{offer_prefix(offer_id)}ask:{supporter_id}"
+
+
+def offer_step(offer_id: int | None, step: str, learner_id: int) -> str:
+    """Telling the learner where their request is (``step``: asked, declined, expired,
+    accepted, nobody)."""
+    return f"support-offer:{offer_id}:learner:{step}:{learner_id}"

@@ -27,7 +27,8 @@ from core.ports import ReadOnlyUnit, StorageConflict
 
 _MISSING = object()
 TABLES = ("communities", "learners", "profiles", "queue", "matches", "blocks", "rounds",
-          "sessions", "proposals", "feedback", "outbox", "audit", "tombstones", "accepted", "offers", "verifications")
+          "sessions", "proposals", "feedback", "outbox", "audit", "tombstones", "accepted",
+          "offers", "verifications")
 
 
 def _as_utc(value: datetime) -> datetime:

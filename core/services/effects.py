@@ -30,6 +30,8 @@ from core.events import (
     SessionCancelled,
     SessionMoved,
     SessionProposed,
+    SupportOfferAnswered,
+    SupportOffered,
 )
 from core.messages import CloseSpace, DirectMessage
 from core.model import Learner, OutboxMessage, SessionState
@@ -40,6 +42,12 @@ from core.services.notify import dm_members, open_space, schedule_checkins
 from core.services.nudges import drop_nudges, schedule_nudges
 from core.services.proposal_messages import ask_members, tell_declined, withdraw_open_proposals
 from core.services.reminders import drop_session_rows, write_cancel_rows, write_session_rows
+from core.services.support_offer_messages import (
+    ask_supporter,
+    drop_offer_rows,
+    tell_learner_asked,
+    tell_outcome,
+)
 from core.settings import CommunitySettings
 
 Handler = Callable[[UnitOfWork, CommunitySettings, Any], Awaitable[None]]
@@ -199,6 +207,8 @@ EFFECTS: dict[type[Event], tuple[Handler, ...]] = {
     Forgotten: (bury_blocks, delete_pending_to_them),
     CheckinAnswered: (drop_nudges,),
     Ghosted: (tell_ghost,),
+    SupportOffered: (ask_supporter, tell_learner_asked),
+    SupportOfferAnswered: (drop_offer_rows, tell_outcome),
 }
 
 

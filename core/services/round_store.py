@@ -30,6 +30,7 @@ from core.model import (
 from core.ports import StorageConflict, UnitOfWork
 from core.services import effects
 from core.services.outbox_buffer import buffered_outbox
+from core.services.support_offers import offer_planned
 from core.settings import CommunitySettings
 
 SUPPORTER = "supporter"  # a supporter has several seats: their entry waits until all are taken
@@ -80,6 +81,12 @@ async def _store_matches(uow: UnitOfWork, community: Community, settings: Commun
     for mp in plans:
         if not all(lid in claimed for lid in _peers(mp)):  # someone left in between
             await _wait_again(uow, [waiting[lid] for lid in _peers(mp) if lid in claimed])
+            continue
+        if mp.kind.is_support:  # the supporter accepts first (core/services/support_offers.py)
+            peer = _peers(mp)[0]
+            if await offer_planned(uow, settings, mp, waiting[peer], learners, profiles, now,
+                                   round_id=rnd.id) is None:
+                await _wait_again(uow, [waiting[peer]])
             continue
         members = []
         for learner_id, role in mp.members:
