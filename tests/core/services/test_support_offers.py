@@ -213,3 +213,16 @@ async def test_an_offer_is_the_supporters_only(storage) -> None:
         assert not reply.ok and "no support offer number" in reply.text
     assert (await _open_offer(bot)).id == offer.id
     assert timedelta(hours=48) == offer.expires_at - offer.created_at
+
+
+async def test_styles_are_an_optional_field_of_the_support_forms(storage) -> None:
+    bot = Bot(storage)
+    bad = await bot.join("nia", mode="need-support", styles="telepathy", **SUPPORT)
+    assert not bad.ok and "Learning / teaching styles" in bad.text
+    assert (await bot.join("nia", mode="need-support", styles="Visual, hands-on",
+                           **SUPPORT)).ok
+    nia = await learner_id(bot, "nia")
+    async with bot.storage.uow_factory() as uow:
+        profile = await uow.profiles.get(nia)
+    assert profile is not None and profile.styles == ("visual", "hands-on")
+    assert "**Styles:** visual, hands-on" in (await bot.run("nia", "peer profile")).text
