@@ -156,7 +156,9 @@ def summary(outcome: RoundOutcome, *, dry_run: bool) -> Reply:
         names = ", ".join(learners[lid].display_name if lid in learners else str(lid)
                           for lid, _ in mp.members)
         when = f"; first suggested time {ts(mp.times[0][0])}" if mp.times else ""
-        lines.append(f"{i}. **{mp.kind.label}**: {names}: {' · '.join(mp.reasons)}{when}")
+        # core/services/support_offers.py: made once the supporter accepts
+        ask = " (offered to the supporter first)" if mp.kind.is_support else ""
+        lines.append(f"{i}. **{mp.kind.label}**{ask}: {names}: {' · '.join(mp.reasons)}{when}")
     for lid, why in sorted(plan.unmatched.items()):
         name = learners[lid].display_name if lid in learners else str(lid)
         lines.append(f"- waiting: {name}: {why}")

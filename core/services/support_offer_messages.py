@@ -76,6 +76,13 @@ async def tell_outcome(uow: UnitOfWork, _settings: CommunitySettings,
     """The learner hears an accept, or honestly that nobody is left (a hand-on is told by
     the next ``SupportOffered``); a supporter whose window closed hears it was passed on."""
     offer, learner = event.offer, event.learner
+    if offer.state is OfferState.WITHDRAWN:
+        await uow.outbox.add(OutboxMessage(DirectMessage(
+            event.supporter.platform_user_id,
+            f"The learner of offer #{offer.id} withdrew their request: nothing to answer.",
+            keys.offer_step(offer.id, "withdrawn", offer.supporter_id)),
+            offer.community_id, event.at))
+        return
     if offer.state is OfferState.EXPIRED:
         await uow.outbox.add(OutboxMessage(DirectMessage(
             event.supporter.platform_user_id,

@@ -96,6 +96,9 @@ async def _mine(ctx: Ctx, offer_id: int) -> tuple[SupportOffer, Learner]:
                       "lists the learners you support and the offers waiting for you.")
     if not offer.is_open:
         raise Refusal(f"Offer #{offer_id} is {offer.state.value} already: nothing to do.")
+    if learner.banned:
+        raise Refusal(f"The learner of offer #{offer_id} can no longer use PeerMatch here, so "
+                      "there is nothing to answer.")
     if offer.expires_at <= ctx.now:
         raise Refusal(f"Offer #{offer_id} ran out at {ts(offer.expires_at)}, so I am asking "
                       "another supporter for this learner. Thanks all the same!")
@@ -243,3 +246,33 @@ async def expire_due(services: Services, community: Community, settings: Communi
             await uow.commit()
             done += 1
     return done
+
+
+async def offer_lines(uow: UnitOfWork, learner_id: int) -> list[str]:
+    """`/peer status` of a learner whose request a supporter is considering."""
+    offer = await uow.offers.open_for_learner(learner_id)
+    if offer is None:
+        return []
+    return [f"🔎 A supporter is considering your support request (asked {ts(offer.created_at)}"
+            f"); they have until {ts(offer.expires_at)}, then I ask another. `/peer leave` "
+            "withdraws the request."]
+
+
+async def withdraw(uow: UnitOfWork, settings: CommunitySettings, learner: Learner,
+                   now: datetime) -> bool:
+    """`/peer leave` while a supporter is asked: the ask is withdrawn (its DM dropped if not
+    sent yet, the supporter told if it was) and the request leaves the queue. False when
+    there was no open ask."""
+    assert learner.id is not None
+    offer = await uow.offers.open_for_learner(learner.id)
+    supporter = await uow.learners.get(offer.supporter_id) if offer else None
+    if offer is None or supporter is None:
+        return False
+    offer.state = OfferState.WITHDRAWN
+    await uow.offers.update(offer)
+    entry = (await uow.queue.latest_for_many([learner.id])).get(learner.id)
+    if entry is not None and entry.id == offer.entry_id:
+        entry.state = QueueState.LEFT
+        await uow.queue.update(entry)
+    await effects.publish(uow, settings, SupportOfferAnswered(offer, learner, supporter, now))
+    return True

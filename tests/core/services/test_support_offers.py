@@ -226,3 +226,18 @@ async def test_styles_are_an_optional_field_of_the_support_forms(storage) -> Non
         profile = await uow.profiles.get(nia)
     assert profile is not None and profile.styles == ("visual", "hands-on")
     assert "**Styles:** visual, hands-on" in (await bot.run("nia", "peer profile")).text
+
+
+async def test_status_tells_the_learner_and_leave_withdraws_the_request(storage) -> None:
+    bot = Bot(storage)
+    offer = await _two_supporters_one_learner(bot)
+    status = await bot.run("nia", "peer status")
+    assert "A supporter is considering your support request" in status.text
+    left = await bot.run("nia", "peer leave")
+    assert left.ok and "withdrawn your support request" in left.text
+    states = {o.id: o.state for o in await _offers(bot)}
+    assert states[offer.id] is OfferState.WITHDRAWN
+    refused = await bot.run(await _user(bot, offer.supporter_id), "peer support-accept",
+                            offer=offer.id)
+    assert not refused.ok and await matches(bot) == []
+    assert (await bot.run("nia", "peer rejoin")).ok  # a new request may be opened now
