@@ -31,6 +31,7 @@ from core.ports import StorageConflict, UnitOfWork
 from core.services import effects
 from core.services.outbox_buffer import buffered_outbox
 from core.services.support_offers import offer_planned
+from core.services.verification import verified_in
 from core.settings import CommunitySettings
 
 SUPPORTER = "supporter"  # a supporter has several seats: their entry waits until all are taken
@@ -78,6 +79,9 @@ async def _store_matches(uow: UnitOfWork, community: Community, settings: Commun
                          stored: list[Match]) -> None:
     assert community.id is not None
     alias_no = 0
+    # read once for every support offer of the round (no query per offer)
+    verified = (await verified_in(uow, community.id)
+                if any(mp.kind.is_support for mp in plans) else {})
     for mp in plans:
         if not all(lid in claimed for lid in _peers(mp)):  # someone left in between
             await _wait_again(uow, [waiting[lid] for lid in _peers(mp) if lid in claimed])
@@ -85,7 +89,7 @@ async def _store_matches(uow: UnitOfWork, community: Community, settings: Commun
         if mp.kind.is_support:  # the supporter accepts first (core/services/support_offers.py)
             peer = _peers(mp)[0]
             if await offer_planned(uow, settings, mp, waiting[peer], learners, profiles, now,
-                                   round_id=rnd.id) is None:
+                                   round_id=rnd.id, verified=verified) is None:
                 await _wait_again(uow, [waiting[peer]])
             continue
         members = []

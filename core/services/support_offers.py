@@ -34,6 +34,7 @@ from core.model import (
     QueueEntry,
     QueueState,
     SupportOffer,
+    Verification,
 )
 from core.ports import StorageConflict, UnitOfWork
 from core.replies import Button, Reply, mention, ts
@@ -57,9 +58,12 @@ async def offer_planned(uow: UnitOfWork, settings: CommunitySettings, mp: MatchP
                         entry: QueueEntry, learners: dict[int, Learner],
                         profiles: dict[int, Profile], now: datetime, *,
                         round_id: int | None = None, excluded: tuple[int, ...] = (),
-                        again: bool = False) -> SupportOffer | None:
+                        again: bool = False,
+                        verified: dict[int, Verification] | None = None) -> SupportOffer | None:
     """Store the plan as an offer to its supporter and ask them (the entry is already
-    claimed); None when the learner has an open offer already (the database says so)."""
+    claimed); None when the learner has an open offer already (the database says so).
+    ``verified``: the community's verified supporters, when the caller has read them once
+    for many offers (a round's store)."""
     learner_id, supporter_id = _roles(mp.members)
     assert entry.id is not None
     offer = SupportOffer(entry.community_id, learner_id, supporter_id, entry.id, mp.kind,
@@ -70,8 +74,9 @@ async def offer_planned(uow: UnitOfWork, settings: CommunitySettings, mp: MatchP
         offer = await uow.offers.add(offer)
     except StorageConflict:
         return None
-    mark = verification.badge(await verification.verified_in(uow, entry.community_id),
-                              supporter_id, profiles[learner_id].topic)
+    if verified is None:
+        verified = await verification.verified_in(uow, entry.community_id)
+    mark = verification.badge(verified, supporter_id, profiles[learner_id].topic)
     await effects.publish(uow, settings, SupportOffered(
         offer, learners[learner_id], learners[supporter_id], profiles[learner_id], mark, now,
         again=again))
