@@ -83,6 +83,25 @@ async def offer_planned(uow: UnitOfWork, settings: CommunitySettings, mp: MatchP
     return offer
 
 
+async def offer_by_hand(ctx: Ctx, kind: Mode, people: dict[str, Learner],
+                        profiles: dict[int, Profile], reasons: list[str],
+                        times: list[tuple[datetime, datetime]]) -> SupportOffer | None:
+    """`/peeradmin pair` of a supporter and a waiting need-support learner: offered like a
+    round's match. None when the learner has no waiting request (then the pair is made at
+    once, as before: nothing to hand on)."""
+    learner, supporter = people[SUPPORTED], people[SUPPORTER]
+    assert learner.id is not None and supporter.id is not None
+    entry = await ctx.uow.queue.open_for(learner.id)
+    if (entry is None or entry.mode is not Mode.NEED_SUPPORT
+            or not await ctx.uow.queue.claim_waiting([learner.id])):
+        return None
+    plan = MatchPlan(kind, [(supporter.id, SUPPORTER), (learner.id, SUPPORTED)], 0.0,
+                     reasons, times)
+    return await offer_planned(ctx.uow, ctx.settings, plan, entry,
+                               {learner.id: learner, supporter.id: supporter}, profiles,
+                               ctx.now)
+
+
 async def declined_pairs(uow: UnitOfWork, community_id: int) -> set[frozenset[int]]:
     """(learner, supporter) pairs whose ask of the learner's current request was declined
     or expired: a later round does not ask them again (one query, whatever the queue)."""

@@ -241,3 +241,17 @@ async def test_status_tells_the_learner_and_leave_withdraws_the_request(storage)
                             offer=offer.id)
     assert not refused.ok and await matches(bot) == []
     assert (await bot.run("nia", "peer rejoin")).ok  # a new request may be opened now
+
+
+async def test_a_pair_by_hand_is_offered_to_the_supporter_too(storage) -> None:
+    bot = Bot(storage)
+    assert (await bot.join("sam", mode="offer-support", capacity="2", **SUPPORT)).ok
+    assert (await bot.join("nia", mode="need-support", **SUPPORT)).ok
+    reply = await bot.run("mod", "peeradmin pair", user_a="sam", user_b="nia")
+    assert reply.ok and "Offered the pair to the supporter" in reply.text, reply.text
+    assert await matches(bot) == []
+    offer = await _open_offer(bot)
+    assert offer.supporter_id == await learner_id(bot, "sam")
+    assert "paired by a moderator" in offer.reasons
+    assert (await bot.run("sam", "peer support-accept", offer=offer.id)).ok
+    assert len(await matches(bot)) == 1
