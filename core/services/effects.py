@@ -45,6 +45,7 @@ from core.services.reminders import drop_session_rows, write_cancel_rows, write_
 from core.services.support_offer_messages import (
     ask_supporter,
     drop_offer_rows,
+    release_offers_to_them,
     tell_learner_asked,
     tell_outcome,
 )
@@ -204,7 +205,7 @@ EFFECTS: dict[type[Event], tuple[Handler, ...]] = {
     SessionCancelled: (drop_old_session_rows, send_cancellations),
     SessionProposed: (ask_members,),
     ProposalDeclined: (tell_declined,),
-    Forgotten: (bury_blocks, delete_pending_to_them),
+    Forgotten: (bury_blocks, delete_pending_to_them, release_offers_to_them),
     CheckinAnswered: (drop_nudges,),
     Ghosted: (tell_ghost,),
     SupportOffered: (ask_supporter, tell_learner_asked),

@@ -30,6 +30,7 @@ from core.model import (
 from core.ports import StorageConflict, UnitOfWork
 from core.services import effects
 from core.services.outbox_buffer import buffered_outbox
+from core.services.seats import close_full_supporters
 from core.services.support_offers import offer_planned
 from core.services.verification import verified_in
 from core.settings import CommunitySettings
@@ -66,7 +67,9 @@ async def store_plan(uow: UnitOfWork, community: Community, settings: CommunityS
     async with buffered_outbox(uow):  # the effects' rows, many per INSERT
         await _store_matches(uow, community, settings, rnd, plans, claimed, waiting, learners,
                              profiles, now, stored)
-    await _close_full_supporters(uow, stored, profiles)
+    await close_full_supporters(
+        uow, [m.learner_id for match in stored for m in match.members if m.role == SUPPORTER],
+        profiles)
     await uow.queue.note_unmatched(
         {lid: why for lid, why in plan.unmatched.items() if lid in waiting})
     return stored
@@ -109,16 +112,3 @@ async def _store_matches(uow: UnitOfWork, community: Community, settings: Commun
         stored.append(match)
         await effects.publish(uow, settings, MatchMade(
             match, learners, {i: profiles[i] for i in match.member_ids() if i in profiles}, now))
-
-
-async def _close_full_supporters(uow: UnitOfWork, stored: list[Match],
-                                 profiles: dict[int, Profile]) -> None:
-    """A supporter leaves the queue only once every seat is taken."""
-    supporters = {m.learner_id for match in stored for m in match.members if m.role == SUPPORTER}
-    full = []
-    for supporter in sorted(supporters):
-        prof = profiles.get(supporter)
-        busy = len([m for m in await uow.matches.active_for(supporter) if m.is_support])
-        if prof is not None and busy >= prof.capacity:
-            full.append(supporter)
-    await uow.queue.claim_waiting(full)

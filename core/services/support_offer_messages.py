@@ -1,6 +1,7 @@
 """What an offer to a supporter sends (the effects of SupportOffered and
 SupportOfferAnswered, core/services/effects.py): the supporter's ask with Accept / Decline,
-and the learner told each step. Keys: core/keys.py ``offer_*``.
+and the learner told each step; and, when a supporter runs `/peer forget`, their open asks
+released (an effect of Forgotten). Keys: core/keys.py ``offer_*``.
 
 Times are instants (``ts``), which each platform renders in the reader's own zone, so the
 supporter reads them in theirs. An anonymous learner is never named or described by
@@ -10,9 +11,9 @@ anything personal: the supporter reads "An anonymous learner", the need and the 
 from __future__ import annotations
 
 from core import keys
-from core.events import SupportOfferAnswered, SupportOffered
+from core.events import Forgotten, SupportOfferAnswered, SupportOffered
 from core.messages import DirectMessage
-from core.model import OfferState, OutboxMessage
+from core.model import OfferState, OutboxMessage, QueueState
 from core.ports import UnitOfWork
 from core.replies import Button, mention, ts
 from core.settings import CommunitySettings
@@ -105,3 +106,27 @@ async def tell_outcome(uow: UnitOfWork, _settings: CommunitySettings,
     await uow.outbox.add(OutboxMessage(DirectMessage(
         learner.platform_user_id, text, keys.offer_step(offer.id, step, offer.learner_id)),
         offer.community_id, event.at))
+
+
+async def release_offers_to_them(uow: UnitOfWork, _settings: CommunitySettings,
+                                 event: Forgotten) -> None:
+    """A supporter who runs `/peer forget` takes their open asks with them (the rows
+    cascade): each learner asked goes back in the queue, place kept, and is told."""
+    gone = event.learner
+    for offer in await uow.offers.list(gone.community_id, OfferState.OPEN):
+        learner = await uow.learners.get(offer.learner_id)
+        if offer.supporter_id != gone.id or learner is None:
+            continue
+        offer.state = OfferState.WITHDRAWN
+        await uow.offers.update(offer)
+        entry = (await uow.queue.latest_for_many([offer.learner_id])).get(offer.learner_id)
+        if entry is not None and entry.id == offer.entry_id:
+            entry.state = QueueState.WAITING
+            await uow.queue.update(entry)
+        await uow.outbox.drop_matching(keys.offer_prefix(offer.id), "supporter left")
+        await uow.outbox.add(OutboxMessage(DirectMessage(
+            learner.platform_user_id,
+            "The supporter I asked for your request is no longer available. You are back in "
+            "the queue with your place kept; the next round looks again.",
+            keys.offer_step(offer.id, "released", offer.learner_id)),
+            offer.community_id, event.at))

@@ -42,6 +42,7 @@ from core.services import effects, verification
 from core.services.context import Ctx, Services
 from core.services.errors import Refusal
 from core.services.round_solve import solve
+from core.services.seats import close_full_supporters
 from core.settings import CommunitySettings
 
 SUPPORTED, SUPPORTER = "supported", "supporter"
@@ -135,8 +136,9 @@ def _alias(offer: SupportOffer) -> str:
 
 async def accept(ctx: Ctx, args: dict[str, Any]) -> Reply:
     """`/peer support-accept <offer>`: take the learner; the match and its space are made."""
+    # Under the lock: one answer at a time (seats; a decline or expiry running meanwhile).
+    await ctx.uow.lock_community(ctx.community.id or 0, wait=True)
     offer, learner = await _mine(ctx, int(args["offer"]))
-    await ctx.uow.lock_community(offer.community_id, wait=True)  # seats: one accept at a time
     supporter = ctx.learner
     assert supporter.id is not None and learner.id is not None
     profiles = await ctx.uow.profiles.for_learners([supporter.id, learner.id])
@@ -145,8 +147,7 @@ async def accept(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if len(busy) >= seats:
         raise Refusal(f"You already support {len(busy)} learner(s), your capacity ({seats}). "
                       "Decline this offer so they get another supporter, or raise your "
-                      "capacity with `/peer profile edit` first.",
-                      )
+                      "capacity with `/peer profile edit` first.")
     anonymous = learner.id in profiles and profiles[learner.id].anonymous
     mark = verification.badge(await verification.verified_in(ctx.uow, offer.community_id),
                               supporter.id, profiles[learner.id].topic
@@ -169,7 +170,7 @@ async def accept(ctx: Ctx, args: dict[str, Any]) -> Reply:
                           SupportOfferAnswered(offer, learner, supporter, ctx.now))
     members = {supporter.id: supporter, learner.id: learner}
     await effects.publish(ctx.uow, ctx.settings, MatchMade(match, members, profiles, ctx.now))
-    await _close_if_full(ctx.uow, supporter.id, seats, len(busy) + 1)
+    await close_full_supporters(ctx.uow, [supporter.id], profiles)
     who = "an anonymous learner" if anonymous else mention(learner.platform_user_id)
     return Reply(text=f"✅ Thanks! You now support {who} (match #{match.id}). Your intro "
                       "is on its way by DM" + ("" if anonymous else ", with a private space")
@@ -177,16 +178,10 @@ async def accept(ctx: Ctx, args: dict[str, Any]) -> Reply:
                                              {"match": str(match.id)}, style="primary"),))
 
 
-async def _close_if_full(uow: UnitOfWork, supporter_id: int, seats: int, taken: int) -> None:
-    """A supporter leaves the queue once every seat is taken (as a round does)."""
-    if taken >= seats:
-        await uow.queue.claim_waiting([supporter_id])
-
-
 async def decline(ctx: Ctx, args: dict[str, Any]) -> Reply:
     """`/peer support-decline <offer>`: pass; the next best supporter is asked at once."""
+    await ctx.uow.lock_community(ctx.community.id or 0, wait=True)
     offer, learner = await _mine(ctx, int(args["offer"]))
-    await ctx.uow.lock_community(offer.community_id, wait=True)
     offer.state = OfferState.DECLINED
     await ctx.uow.offers.update(offer)
     await hand_on(ctx.uow, ctx.services, ctx.community, ctx.settings, offer, learner,
@@ -300,3 +295,4 @@ async def withdraw(uow: UnitOfWork, settings: CommunitySettings, learner: Learne
         await uow.queue.update(entry)
     await effects.publish(uow, settings, SupportOfferAnswered(offer, learner, supporter, now))
     return True
+

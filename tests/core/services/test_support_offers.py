@@ -255,3 +255,18 @@ async def test_a_pair_by_hand_is_offered_to_the_supporter_too(storage) -> None:
     assert "paired by a moderator" in offer.reasons
     assert (await bot.run("sam", "peer support-accept", offer=offer.id)).ok
     assert len(await matches(bot)) == 1
+
+
+async def test_a_supporter_who_forgets_releases_the_learner_asked(storage) -> None:
+    bot = Bot(storage)
+    assert (await bot.join("sam", mode="offer-support", capacity="2", **SUPPORT)).ok
+    assert (await bot.join("nia", mode="need-support", **SUPPORT)).ok
+    await bot.run("mod", "peeradmin match-now")
+    await _open_offer(bot)
+    assert (await bot.run("sam", "peer forget", confirm="yes")).ok
+    nia = await learner_id(bot, "nia")
+    async with bot.storage.uow_factory() as uow:
+        entry = await uow.queue.open_for(nia)
+    assert entry is not None and entry.state is QueueState.WAITING  # back, place kept
+    await bot.deliver()
+    assert "no longer available" in bot.deliverer.dms_to("nia")[-1]
