@@ -196,6 +196,10 @@ async def test_supporting_shows_learners_and_ratings_only_from_three(storage) ->
     assert view.ok and "You support 1 learner" in view.text
     assert "Anonymous learner" in view.text and "nia" not in view.text.lower()
     assert "no session booked yet" in view.text
+    booked = await bot.book("sam", "peer schedule", when="2026-03-03 18:00")
+    assert booked.ok, booked.text
+    view = await bot.run("sam", "peer supporting")
+    assert "next: {t:" in view.text and "no session booked yet" not in view.text
     await _rate(bot, int(match.id or 0), sam, nia, range(1, 3))
     view = await bot.run("sam", "peer supporting")
     assert "shown from 3 ratings on" in view.text and "clarity" not in view.text
