@@ -13,7 +13,7 @@ from __future__ import annotations
 from core import keys
 from core.events import Forgotten, SupportOfferAnswered, SupportOffered
 from core.messages import DirectMessage
-from core.model import OfferState, OutboxMessage, QueueState
+from core.model import OfferState, OutboxMessage, QueueEntry, QueueState, SupportOffer
 from core.ports import UnitOfWork
 from core.replies import Button, mention, ts
 from core.settings import CommunitySettings
@@ -108,6 +108,22 @@ async def tell_outcome(uow: UnitOfWork, _settings: CommunitySettings,
         offer.community_id, event.at))
 
 
+async def held_entry(uow: UnitOfWork, offer: SupportOffer) -> QueueEntry | None:
+    """The learner's queue entry an offer holds, while it still is their latest request."""
+    entry = (await uow.queue.latest_for_many([offer.learner_id])).get(offer.learner_id)
+    return entry if entry is not None and entry.id == offer.entry_id else None
+
+
+async def move_held_entry(uow: UnitOfWork, offer: SupportOffer,
+                          state: QueueState) -> QueueEntry | None:
+    """Put the request an offer holds in ``state`` (back WAITING, or LEFT), if still there."""
+    entry = await held_entry(uow, offer)
+    if entry is not None:
+        entry.state = state
+        await uow.queue.update(entry)
+    return entry
+
+
 async def release_offers_to_them(uow: UnitOfWork, _settings: CommunitySettings,
                                  event: Forgotten) -> None:
     """A supporter who runs `/peer forget` takes their open asks with them (the rows
@@ -119,10 +135,7 @@ async def release_offers_to_them(uow: UnitOfWork, _settings: CommunitySettings,
             continue
         offer.state = OfferState.WITHDRAWN
         await uow.offers.update(offer)
-        entry = (await uow.queue.latest_for_many([offer.learner_id])).get(offer.learner_id)
-        if entry is not None and entry.id == offer.entry_id:
-            entry.state = QueueState.WAITING
-            await uow.queue.update(entry)
+        await move_held_entry(uow, offer, QueueState.WAITING)
         await uow.outbox.drop_matching(keys.offer_prefix(offer.id), "supporter left")
         await uow.outbox.add(OutboxMessage(DirectMessage(
             learner.platform_user_id,

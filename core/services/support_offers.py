@@ -43,6 +43,7 @@ from core.services.context import Ctx, Services
 from core.services.errors import Refusal
 from core.services.round_solve import solve
 from core.services.seats import close_full_supporters
+from core.services.support_offer_messages import held_entry, move_held_entry
 from core.settings import CommunitySettings
 
 SUPPORTED, SUPPORTER = "supported", "supporter"
@@ -196,8 +197,8 @@ async def hand_on(uow: UnitOfWork, services: Services, community: Community,
     """After a no (``offer`` stored DECLINED or EXPIRED): ask the next best supporter, or
     put the learner's entry back in the queue (place kept) and tell them. Call it in a
     writing unit holding the community lock. Returns the new offer, if any."""
-    entry = (await uow.queue.latest_for_many([offer.learner_id])).get(offer.learner_id)
-    if entry is None or entry.id != offer.entry_id or entry.state is not QueueState.MATCHED:
+    entry = await held_entry(uow, offer)
+    if entry is None or entry.state is not QueueState.MATCHED:
         # left, removed or forgotten meanwhile: nothing to hand on
         await effects.publish(uow, settings, SupportOfferAnswered(offer, learner, supporter,
                                                                   now, handed_on=True))
@@ -289,10 +290,7 @@ async def withdraw(uow: UnitOfWork, settings: CommunitySettings, learner: Learne
         return False
     offer.state = OfferState.WITHDRAWN
     await uow.offers.update(offer)
-    entry = (await uow.queue.latest_for_many([learner.id])).get(learner.id)
-    if entry is not None and entry.id == offer.entry_id:
-        entry.state = QueueState.LEFT
-        await uow.queue.update(entry)
+    await move_held_entry(uow, offer, QueueState.LEFT)
     await effects.publish(uow, settings, SupportOfferAnswered(offer, learner, supporter, now))
     return True
 

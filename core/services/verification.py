@@ -24,9 +24,7 @@ BADGE = "✓ verified"
 async def is_verified(uow: UnitOfWork, community_id: int, learner_id: int,
                       topic: str = "") -> bool:
     """The learner is a verified supporter here (for ``topic`` when given)."""
-    found = {v.learner_id: v for v in await uow.verifications.list(community_id)}
-    mine = found.get(learner_id)
-    return mine is not None and (not topic or mine.covers(topic))
+    return bool(badge(await verified_in(uow, community_id), learner_id, topic))
 
 
 def badge(verifications: dict[int, Verification], learner_id: int, topic: str = "") -> str:

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from bot.scheduler import plan_all
 from core.model import Feedback, OfferState, QueueState, SupportOffer
+from core.services.verification import is_verified
 from core.settings import CommunitySettings
 from tests.helpers import Bot
 from tests.scheduler.support import community_id, learner_id, matches
@@ -169,6 +170,12 @@ async def test_verified_only_matches_only_verified_supporters(storage) -> None:
     assert "(✓ verified)" in bot.deliverer.dms_to("nia")[-1]
     assert (await bot.run("tom", "peer support-accept", offer=offer.id)).ok
     assert "✓ verified supporter" in (await matches(bot))[0].reasons[0]
+    cid, tom, sam = (await community_id(bot), await learner_id(bot, "tom"),
+                     await learner_id(bot, "sam"))
+    async with bot.storage.uow_factory() as uow:  # what office-hour listings ask
+        assert await is_verified(uow, cid, tom, "python") and await is_verified(uow, cid, tom)
+        assert not await is_verified(uow, cid, tom, "Statistics")
+        assert not await is_verified(uow, cid, sam)
     assert (await bot.run("mod", "peeradmin unverify", user="tom")).ok
     missing = await bot.run("mod", "peeradmin unverify", user="tom")
     assert not missing.ok and "not a verified supporter" in missing.text
