@@ -136,7 +136,8 @@ async def plan_instant(services: Services, community: Community, settings: Commu
 async def store_instant(uow: UnitOfWork, community: Community, settings: CommunitySettings,
                         planned: InstantPlan) -> Match | None:
     """Store a planned instant match in this writing unit, under the community lock and
-    only if its members all still wait (``store_plan``); None when it was not stored."""
+    only if its members all still wait (``store_plan``); None when it was not stored (or,
+    for support, was offered to the supporter: core/services/support_offers.py)."""
     assert community.id is not None
     await uow.lock_community(community.id, wait=True)
     rnd = await uow.rounds.add(Round(community.id, planned.seed, planned.now,
