@@ -7,8 +7,10 @@ from datetime import timedelta
 
 from bot.scheduler import plan_all
 from core.model import Feedback, OfferState, QueueState, SupportOffer
+from core.services import accepted
 from core.services.verification import is_verified
 from core.settings import CommunitySettings
+from tests.core.services.test_accepted_work import Answers
 from tests.helpers import Bot
 from tests.scheduler.support import community_id, learner_id, matches
 
@@ -281,3 +283,14 @@ async def test_a_supporter_who_forgets_releases_the_learner_asked(storage) -> No
     assert entry is not None and entry.state is QueueState.WAITING  # back, place kept
     await bot.deliver()
     assert "no longer available" in bot.deliverer.dms_to("nia")[-1]
+
+
+async def test_an_instant_match_offers_the_supporter_first(storage) -> None:
+    bot = Bot(storage, settings=CommunitySettings(instant_match=True))
+    assert (await bot.join("sam", mode="offer-support", capacity="2", **SUPPORT)).ok
+    assert (await bot.join("nia", mode="need-support", **SUPPORT)).ok
+    await accepted.run_pending(bot.services, "t1", {"test": Answers(bot)})
+    offer = await _open_offer(bot)
+    assert offer.supporter_id == await learner_id(bot, "sam") and await matches(bot) == []
+    assert (await bot.run("sam", "peer support-accept", offer=offer.id)).ok
+    assert len(await matches(bot)) == 1
