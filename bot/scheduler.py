@@ -46,6 +46,7 @@ from core.services.errors import Refusal
 from core.services.ghosts import find_ghosts
 from core.services.planner import plan_periodic
 from core.services.rounds import RoundOutcome, run_round
+from core.services.support_offers import expire_due
 from core.settings import DispatchSettings
 
 log = logging.getLogger(__name__)
@@ -172,8 +173,10 @@ async def run_due_rounds(services: Services, since: datetime, until: datetime,
 
 async def plan_all(services: Services, communities: list[Community] | None = None) -> int:
     """Write the weekly check-ins and waiting updates now due, in every community; then
-    pause the ghosts (and ask silent members again: core/services/ghosts.py) and rotate
-    the partners due for it (core/services/cadence.py), each in its own unit of work."""
+    pause the ghosts (and ask silent members again: core/services/ghosts.py), rotate
+    the partners due for it (core/services/cadence.py) and hand on the support offers no
+    supporter answered in time (core/services/support_offers.py), each in its own unit of
+    work."""
     written = 0
     for community in communities if communities is not None else await list_communities(services):
         # Reads in one unit of work, then short write batches (core/services/planner.py).
@@ -183,6 +186,7 @@ async def plan_all(services: Services, communities: list[Community] | None = Non
         async with services.uow_factory() as uow:
             await rotate_due(uow, community, settings, now)  # after: a ghost is not "moved on"
             await uow.commit()
+        await expire_due(services, community, settings, now)  # silence: the next supporter
     return written
 
 

@@ -110,13 +110,20 @@ ANONYMOUS = Field("anonymous", "Stay anonymous to your supporter?", Kind.BOOL, r
 ROTATE = Field("rotate_partners", "New partners every few weeks? (no: keep them)", Kind.BOOL,
                required=False, description="yes: rotate every rematch_every_weeks weeks")
 
+# Learning / teaching styles (the tutoring seed): optional, a soft score term in matching.
+STYLES = ("visual", "auditory", "reading-writing", "hands-on")
+STYLES_FIELD = Field("styles", "Learning / teaching styles (optional)", Kind.MULTI,
+                     required=False, choices=STYLES, max_length=80,
+                     placeholder="visual, hands-on",
+                     description="visual, auditory, reading-writing or hands-on")
+
 _COMMON = (TOPIC, LANGUAGES, TIMEZONE, AVAILABILITY, COHORT, COUNTRY, SETUP, GOAL, CONTACT)
 _EXTRA: dict[Mode, tuple[Field, ...]] = {
     Mode.STUDY_BUDDY: (),
     Mode.STUDY_GROUP: (GROUP_SIZE, ROTATE),
     Mode.ACCOUNTABILITY: (ROTATE,),
-    Mode.OFFER_SUPPORT: (SUPPORT_OFFERED, CAPACITY),
-    Mode.NEED_SUPPORT: (SUPPORT_NEEDED, ANONYMOUS),
+    Mode.OFFER_SUPPORT: (SUPPORT_OFFERED, CAPACITY, STYLES_FIELD),
+    Mode.NEED_SUPPORT: (SUPPORT_NEEDED, ANONYMOUS, STYLES_FIELD),
 }
 
 CRITERIA: dict[str, tuple[str, ...]] = {
@@ -168,6 +175,7 @@ SESSION_LENGTHS = ("30", "45", "60", "90")
 MINUTES = Field("minutes", "Length (minutes)", Kind.CHOICE, required=False,
                 choices=SESSION_LENGTHS, description="30, 45, 60 or 90 minutes")
 PROPOSAL_ID = Field("proposal", "Proposal number", Kind.INT, min_value=1)
+OFFER_ID = Field("offer", "Offer number", Kind.INT, min_value=1)
 
 COMMANDS: tuple[Command, ...] = (
     # ---- learners ----
@@ -226,6 +234,12 @@ COMMANDS: tuple[Command, ...] = (
                    "add <when>, cancel <id>-<n>, end <id>"),
              Field("details", "Details", Kind.TEXT, required=False, max_length=200,
                    placeholder="Tue 18:00-20:00 every week, 3 seats, topic Python"))),
+    Command("peer", "support-accept", "Accept a learner offered to you as their supporter",
+            (OFFER_ID,)),
+    Command("peer", "support-decline", "Decline a learner offered to you (another supporter "
+            "is asked)", (OFFER_ID,)),
+    Command("peer", "supporting", "As a supporter: your learners, upcoming sessions, "
+            "ratings and open offers"),
     # ---- moderators ----
     Command("peeradmin", "queue", "Who is waiting, by mode and topic",
             (Field("mode", "Mode", Kind.CHOICE, required=False, choices=MODE.choices),
@@ -255,6 +269,11 @@ COMMANDS: tuple[Command, ...] = (
     Command("peeradmin", "deliveries", "Messages PeerMatch gave up sending, and sending them again",
             (Field("retry", "Send again: a delivery number or all", Kind.TEXT, required=False,
                    max_length=20, placeholder="all"),), moderator=True),
+    Command("peeradmin", "verify", "Mark a supporter verified (for every topic, or some)",
+            (USER, Field("topics", "Topics (empty: all)", Kind.MULTI, required=False,
+                         choices_from="topics", max_length=300)), moderator=True),
+    Command("peeradmin", "unverify", "Take a supporter's verified badge away", (USER,),
+            moderator=True),
 )
 
 COMMANDS_BY_KEY: dict[str, Command] = {c.key: c for c in COMMANDS}

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from core.model import Learner, Match, Profile, Proposal, Session
+from core.model import Learner, Match, Profile, Proposal, Session, SupportOffer
 
 
 @dataclass(frozen=True)
@@ -156,7 +156,33 @@ class Ghosted:
     at: datetime
 
 
+@dataclass(frozen=True)
+class SupportOffered:
+    """A support match was offered to ``supporter`` (``offer`` stored OPEN); ``again``:
+    an earlier supporter declined or stayed silent. ``badge``: '' or "✓ verified"."""
+
+    offer: SupportOffer
+    learner: Learner
+    supporter: Learner
+    profile: Profile
+    badge: str
+    at: datetime
+    again: bool = False
+
+
+@dataclass(frozen=True)
+class SupportOfferAnswered:
+    """``offer`` is no longer open (stored ACCEPTED, DECLINED or EXPIRED); ``handed_on``:
+    the next supporter is asked (``SupportOffered`` tells the learner)."""
+
+    offer: SupportOffer
+    learner: Learner
+    supporter: Learner
+    at: datetime
+    handed_on: bool = False
+
+
 Event = (MatchMade | MatchEnded | MemberLeft | Paused | Resumed | SessionBooked | SessionMoved
          | SessionCancelled | SessionProposed | ProposalDeclined | Forgotten
-         | CheckinAnswered | Ghosted)
+         | CheckinAnswered | Ghosted | SupportOffered | SupportOfferAnswered)
 """Every event the use cases publish."""

@@ -272,3 +272,20 @@ def seat_cancel(seat_id: int | None) -> str:
 def seat_left_to_supporter(seat_id: int | None) -> str:
     """Telling the supporter a learner gave their seat up."""
     return f"seat-cancel:{seat_id}:supporter"
+# ---- support offers (a supporter accepts or declines a learner) ---------------------------
+
+
+def offer_prefix(offer_id: int | None) -> str:
+    """Every row of one ask to a supporter (dropped when it is answered or expires)."""
+    return f"support-offer:{offer_id}:"
+
+
+def offer_ask(offer_id: int | None, supporter_id: int) -> str:
+    """Asking the supporter to accept or decline."""
+    return f"{offer_prefix(offer_id)}ask:{supporter_id}"
+
+
+def offer_step(offer_id: int | None, step: str, learner_id: int) -> str:
+    """Telling the learner where their request is (``step``: asked, declined, expired,
+    accepted, nobody)."""
+    return f"support-offer:{offer_id}:learner:{step}:{learner_id}"

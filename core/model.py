@@ -185,6 +185,8 @@ class Profile:
     updated_at: datetime | None = None
     # accountability and study groups: new partners every ``rematch_every_weeks`` weeks
     rotate_partners: bool = False
+    # support modes: learning (or teaching) styles, a soft score term (core/matching/styles.py)
+    styles: tuple[str, ...] = ()
 
     @property
     def mode_class(self) -> str:
@@ -426,3 +428,55 @@ class AuditEntry:
     detail: str
     at: datetime
     id: int | None = None
+
+
+class OfferState(StrEnum):
+    OPEN = "open"  # the supporter has not answered yet
+    ACCEPTED = "accepted"  # the match is made (``SupportOffer.match_id``)
+    DECLINED = "declined"  # the supporter said no: the next best one is asked
+    EXPIRED = "expired"  # no answer within ``support_offer_hours``: the next one is asked
+    WITHDRAWN = "withdrawn"  # the learner left, was removed, or the supporter went away
+
+
+@dataclass
+class SupportOffer:
+    """A support match offered to a supporter; the match is made only when they accept.
+
+    ``entry_id``: the learner's queue entry, held (not waiting) while asks are open, so no
+    round matches them again and they cannot open a second request. ``excluded``: the
+    supporters who already declined or let an ask of this request expire."""
+
+    community_id: int
+    learner_id: int
+    supporter_id: int
+    entry_id: int
+    kind: Mode
+    reasons: list[str]
+    times: list[tuple[datetime, datetime]]
+    score: float
+    created_at: datetime
+    expires_at: datetime
+    excluded: tuple[int, ...] = ()
+    state: OfferState = OfferState.OPEN
+    match_id: int | None = None
+    round_id: int | None = None
+    id: int | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.state is OfferState.OPEN
+
+
+@dataclass
+class Verification:
+    """A supporter a moderator verified: for every topic (``topics`` empty) or those."""
+
+    learner_id: int
+    community_id: int
+    topics: tuple[str, ...]
+    verified_by: str
+    verified_at: datetime
+
+    def covers(self, topic: str) -> bool:
+        """Verified for ``topic`` (case does not matter; no topics means all of them)."""
+        return not self.topics or topic.casefold() in {t.casefold() for t in self.topics}

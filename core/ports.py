@@ -22,13 +22,16 @@ from core.model import (
     Match,
     MatchState,
     Mode,
+    OfferState,
     OutboxMessage,
     Profile,
     Proposal,
     QueueEntry,
     Round,
     Session,
+    SupportOffer,
     Tombstone,
+    Verification,
 )
 from core.office_hours import OfficeHour, Seat
 
@@ -257,6 +260,36 @@ class ProposalRepository(Protocol):
         ...
 
 
+class SupportOfferRepository(Protocol):
+    async def add(self, offer: SupportOffer) -> SupportOffer:
+        """Store an ask; ``StorageConflict`` when the learner has an open one already."""
+        ...
+
+    async def get(self, offer_id: int) -> SupportOffer | None: ...
+    async def update(self, offer: SupportOffer) -> None: ...
+    async def open_for_learner(self, learner_id: int) -> SupportOffer | None: ...
+    async def list(self, community_id: int, state: OfferState | None = None
+                   ) -> builtins.list[SupportOffer]:
+        """The community's asks (of one state when given), oldest first."""
+        ...
+
+    async def expired(self, community_id: int, now: datetime) -> builtins.list[SupportOffer]:
+        """OPEN asks whose window has closed at ``now``, oldest first."""
+        ...
+
+
+class VerificationRepository(Protocol):
+    async def save(self, verification: Verification) -> None:
+        """Insert or replace the supporter's verification."""
+        ...
+
+    async def delete(self, learner_id: int) -> bool:
+        """Remove it; False when the learner was not verified."""
+        ...
+
+    async def list(self, community_id: int) -> builtins.list[Verification]: ...
+
+
 class FeedbackRepository(Protocol):
     async def add(self, feedback: Feedback) -> Feedback: ...
     async def update(self, feedback: Feedback) -> None: ...
@@ -458,6 +491,8 @@ class UnitOfWork(Protocol):
     sessions: SessionRepository
     proposals: ProposalRepository
     feedback: FeedbackRepository
+    offers: SupportOfferRepository
+    verifications: VerificationRepository
     outbox: OutboxRepository
     audit: AuditRepository
     accepted: AcceptedWorkRepository

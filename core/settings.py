@@ -71,6 +71,9 @@ class MatchingWeights:
                                   "needs", lo=_W[0], hi=_W[1])
     group_size_fit: float = setting(1.0, "per study-group member whose preferred group size "
                                     "the group has", lo=_W[0], hi=_W[1])
+    same_style: float = setting(0.3, "supporter and learner share a learning/teaching style "
+                                "(visual, auditory, reading-writing, hands-on)",
+                                lo=_W[0], hi=_W[1])
 
 
 @dataclass(frozen=True)
@@ -148,6 +151,12 @@ class CommunitySettings:
                                                "hours may be proposed (with a warning; they "
                                                "accept or decline); no: it is refused")
     commands_per_minute: int = setting(20, "per-user rate limit; 0 = unlimited", lo=0, hi=1000)
+    support_offer_hours: int = setting(48, "a supporter has this many hours to accept or "
+                                       "decline a learner; then the next best one is asked",
+                                       lo=1, hi=24 * 30)
+    support_verified_only: bool = setting(False, "yes: need-support learners are matched only "
+                                          "with supporters a moderator verified (for the "
+                                          "topic, when topics were given)")
     # Processes one round may use: 1 = in the bot's process; 0 = one per core for queues of
     # 5,000+ learners (forked workers; measured 19 s -> 12 s at 100,000 on 2 cores).
     matching_workers: int = setting(1, "processes one round may use: 1 = the bot's own; 0 = "

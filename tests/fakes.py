@@ -29,7 +29,7 @@ from core.ports import ReadOnlyUnit, StorageConflict
 _MISSING = object()
 TABLES = ("communities", "learners", "profiles", "queue", "matches", "blocks", "rounds",
           "sessions", "proposals", "feedback", "outbox", "audit", "tombstones", "accepted",
-          "office_hours", "seats")
+          "office_hours", "seats", "offers", "verifications")
 
 
 def _as_utc(value: datetime) -> datetime:
@@ -184,6 +184,13 @@ class _Learners(_Repo):
         await u.blocks.delete_for(lid)
         await u.feedback.delete_for(lid)
         u.office_hours.delete_for(lid)  # type: ignore[attr-defined]
+        # support_offers and verified_supporters cascade in SQL (migration 0009)
+        for table in ("offers",):
+            for key in [k for k, o in u.data(table).items()
+                        if lid in (o.learner_id, o.supporter_id)]:
+                u.delete(table, key)
+        if lid in u.data("verifications"):
+            u.delete("verifications", lid)
         if any(t.other_learner_id == lid for t in u.data("tombstones").values()):
             # tombstones.other_learner_id has no ON DELETE in SQL: the delete fails there.
             raise RuntimeError("FOREIGN KEY constraint failed: tombstones.other_learner_id")
@@ -442,6 +449,41 @@ class _Proposals(_Repo):
 
     async def open_for_match(self, match_id: int) -> list[md.Proposal]:
         return self._rows(lambda p: p.match_id == match_id and p.state == md.ProposalState.OPEN)
+
+
+class _Offers(_Repo):
+    table = "offers"
+    # like the partial unique index of migration 0009: one open ask per learner
+    same = staticmethod(lambda a, b: (a.learner_id == b.learner_id
+                                      and a.state == b.state == md.OfferState.OPEN))
+    conflict = "the learner has an open support offer"
+
+    async def open_for_learner(self, learner_id: int) -> md.SupportOffer | None:
+        rows = self._rows(lambda o: o.learner_id == learner_id and o.is_open)
+        return rows[0] if rows else None
+
+    async def list(self, community_id: int,
+                   state: md.OfferState | None = None) -> list[md.SupportOffer]:
+        return self._rows(lambda o: o.community_id == community_id
+                          and (state is None or o.state == state))
+
+    async def expired(self, community_id: int, now: datetime) -> list[md.SupportOffer]:
+        return self._rows(lambda o: o.community_id == community_id and o.is_open
+                          and o.expires_at <= now)
+
+
+class _Verifications(_Repo):
+    table = "verifications"
+
+    async def save(self, verification: md.Verification) -> None:
+        self.u.put(self.table, verification.learner_id, verification)
+
+    async def delete(self, learner_id: int) -> bool:
+        return self._delete(lambda v: v.learner_id == learner_id) > 0
+
+    async def list(self, community_id: int) -> list[md.Verification]:
+        return self._rows(lambda v: v.community_id == community_id,
+                          key=lambda v: v.learner_id)
 
 
 class _Feedback(_Repo):
@@ -774,6 +816,8 @@ class InMemoryUnitOfWork:
         self.audit: ports.AuditRepository = _Audit(self)
         self.accepted: ports.AcceptedWorkRepository = _Accepted(self)
         self.office_hours: ports.OfficeHourRepository = _OfficeHours(self)
+        self.offers: ports.SupportOfferRepository = _Offers(self)
+        self.verifications: ports.VerificationRepository = _Verifications(self)
 
     # An undo log rather than a whole-storage snapshot: a rollback then cannot wipe out what
     # another unit of work committed meanwhile (tasks running concurrently in one test).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.model import OfferState
 from core.replies import Reply
 from core.services.context import Actor, CommandRequest, Services
 from core.services.delivery import dispatch_due
@@ -72,6 +73,25 @@ class Bot:
         reply = proposed
         for other in others:
             reply = await self.run(other, "peer accept", proposal=pid)
+        return reply
+
+    async def accept_offers(self) -> list[Reply]:
+        """Every open support offer accepted by its supporter, as with the Accept button
+        (a round offers a support match to the supporter first)."""
+        async with self.storage.uow_factory() as uow:
+            community = await uow.communities.by_external("test", self.community)
+            assert community is not None and community.id is not None
+            asks = []
+            for offer in await uow.offers.list(community.id, OfferState.OPEN):
+                supporter = await uow.learners.get(offer.supporter_id)
+                assert supporter is not None
+                asks.append((supporter.platform_user_id, offer.id))
+        return [await self.run(user, "peer support-accept", offer=oid) for user, oid in asks]
+
+    async def match_now(self, user: str = "mod") -> Reply:
+        """`/peeradmin match-now`, then every support offer it made accepted."""
+        reply = await self.run(user, "peeradmin match-now")
+        assert all(r.ok for r in await self.accept_offers())
         return reply
 
     async def join(self, user: str, mode: str = "study-buddy", **fields: Any) -> Reply:

@@ -214,19 +214,20 @@ class SqlLearnerRepository(SqlRepository):
 
 _PROFILE_FIELDS = ("mode", "topic", "languages", "timezone", "availability", "cohort", "country",
                    "setup", "support_kind", "goal", "group_size", "capacity", "anonymous",
-                   "contact", "updated_at", "rotate_partners")
+                   "contact", "updated_at", "rotate_partners", "styles")
 
 
 def _profile(row: Row[Any]) -> Profile:
     values = {n: getattr(row, n) for n in _PROFILE_FIELDS}
-    values.update(mode=Mode(row.mode), setup=Setup(row.setup), languages=tuple(row.languages))
+    values.update(mode=Mode(row.mode), setup=Setup(row.setup), languages=tuple(row.languages),
+                  styles=tuple(row.styles or ()))
     return Profile(learner_id=row.learner_id, **values)
 
 
 def _profile_values(profile: Profile) -> dict[str, Any]:
     values = _fields(profile, "learner_id", *_PROFILE_FIELDS)
     values.update(mode=str(profile.mode), setup=str(profile.setup),
-                  languages=list(profile.languages))
+                  languages=list(profile.languages), styles=list(profile.styles))
     return values
 
 

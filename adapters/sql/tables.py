@@ -131,6 +131,7 @@ profiles = Table(
     Column("contact", String(200), nullable=False),
     Column("updated_at", UtcDateTime, nullable=True),
     Column("rotate_partners", Boolean, nullable=False, server_default=false()),  # 0006
+    Column("styles", JSON, nullable=False, server_default=text("'[]'")),  # 0009
 )
 
 queue_entries = Table(
@@ -384,4 +385,39 @@ office_hour_seats = Table(
           sqlite_where=text("state = 'booked'"), postgresql_where=text("state = 'booked'")),
     Index("uq_office_hour_seats_learner", "office_hour_id", "start", "learner_id", unique=True,
           sqlite_where=text("state = 'booked'"), postgresql_where=text("state = 'booked'")),
+)
+
+# A support match offered to a supporter, OPEN until they accept (the match is made), decline
+# or let it expire (migration 0009, core/services/support_offers.py). ``excluded``: the
+# supporters who already said no (or stayed silent) to this learner's request.
+support_offers = Table(
+    "support_offers", metadata,
+    _id(),
+    _fk("community_id", "communities.id"),
+    _fk("learner_id", "learners.id", cascade=True),
+    _fk("supporter_id", "learners.id", cascade=True),
+    Column("entry_id", Integer, nullable=False),  # the learner's queue entry, held meanwhile
+    Column("kind", String(32), nullable=False),
+    Column("reasons", JSON, nullable=False),
+    Column("times", JSON, nullable=False),  # [[start iso, end iso], ...] UTC
+    Column("score", Float, nullable=False),
+    Column("excluded", JSON, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("match_id", Integer, nullable=True),
+    Column("round_id", Integer, nullable=True),
+    Index("uq_support_offers_open_learner", "learner_id", unique=True,
+          sqlite_where=text("state = 'open'"), postgresql_where=text("state = 'open'")),
+)
+
+# Supporters a moderator verified, for every topic (``topics`` empty) or the ones listed.
+verified_supporters = Table(
+    "verified_supporters", metadata,
+    Column("learner_id", Integer, ForeignKey("learners.id", ondelete="CASCADE"),
+           primary_key=True),
+    _fk("community_id", "communities.id"),
+    Column("topics", JSON, nullable=False),
+    Column("verified_by", String(64), nullable=False),
+    Column("verified_at", UtcDateTime, nullable=False),
 )

@@ -57,6 +57,7 @@ from adapters.sql.repos_people import (
     SqlQueueRepository,
 )
 from adapters.sql.repos_proposals import SqlProposalRepository
+from adapters.sql.repos_support import SqlSupportOfferRepository, SqlVerificationRepository
 from core import ports
 
 # First key of the two-int advisory lock: "PM" — keeps our locks apart from other apps'.
@@ -227,6 +228,8 @@ class SqlUnitOfWork:
         self.audit: ports.AuditRepository = SqlAuditRepository(self)
         self.accepted: ports.AcceptedWorkRepository = SqlAcceptedWorkRepository(self)
         self.office_hours: ports.OfficeHourRepository = SqlOfficeHourRepository(self)
+        self.offers: ports.SupportOfferRepository = SqlSupportOfferRepository(self)
+        self.verifications: ports.VerificationRepository = SqlVerificationRepository(self)
 
     @property
     def connection(self) -> AsyncConnection:

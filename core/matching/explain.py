@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from core.matching.features import Pool, near_offset_bonus
 from core.matching.score import Scorer
+from core.matching.styles import style_reason
 from core.model import Mode, Setup
 
 SETUP_WORDS = {
@@ -89,6 +90,9 @@ def reasons(scorer: Scorer, members: list[int], kind: Mode, h: float, *,
     kinds = {c.support_kind.casefold() for c in cs}
     if kind in (Mode.OFFER_SUPPORT, Mode.NEED_SUPPORT) and len(kinds) == 1 and cs[0].support_kind:
         terms.append((w.support_kind, f"help with {cs[0].support_kind} offered and needed"))
+    if kind in (Mode.OFFER_SUPPORT, Mode.NEED_SUPPORT) and (
+            style := style_reason(cs, w.same_style)):
+        terms.append(style)
     terms += _people_terms(scorer, members)
     common = scorer.langs[scorer.code[members[0]]]
     for i in members[1:]:

@@ -32,6 +32,7 @@ from core.matching.slots import (
     session_starts,
     utc_offset_hours,
 )
+from core.matching.styles import style_bits
 from core.matching.types import Candidate
 from core.model import Setup
 from core.settings import CommunitySettings, MatchingWeights
@@ -87,6 +88,7 @@ class Pool:
     node: F32
     words: npt.NDArray[np.uint64]  # the slot rows packed 64 to a word, for popcounts
     run_words: npt.NDArray[np.uint64]  # the session-start rows packed likewise
+    styles: I64 | None = None  # learning/teaching styles as bitmasks (core/matching/styles.py)
 
     @property
     def w(self) -> MatchingWeights:
@@ -124,6 +126,7 @@ def build_pool(cands: list[Candidate], settings: CommunitySettings, start: datet
         cohort=_unique_or_negative([c.cohort for c in cands]),
         kind=_unique_or_negative([c.support_kind for c in cands]),
         node=node.astype(np.float32), words=pack_words(slots), run_words=pack_words(runs),
+        styles=style_bits(cands),
     )
 
 

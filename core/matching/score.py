@@ -12,6 +12,8 @@ hours: core/matching/slots.py)::
                 + w.same_setup                        if both prefer the same setup (not "any";
                                                       a setup is a hard rule only as "only-...")
                 + w.support_kind                      supporter <-> learner: kind offered = needed
+                + w.same_style                        supporter <-> learner share a learning
+                                                      style (core/matching/styles.py)
                 + node(i) + node(j)
                 + w.past_partner                      if they were matched before (negative)
     node(i)     = w.wait_per_week * min(weeks waited, w.wait_cap_weeks)
@@ -39,6 +41,7 @@ import numpy.typing as npt
 
 from core.matching.features import F32, I64, Pool
 from core.matching.slots import SLOT_MINUTES
+from core.matching.styles import style_matrix, style_term
 
 NEG = np.float32(-np.inf)
 
@@ -72,6 +75,8 @@ def pair_matrix(pool: Pool, rows: I64, cols: I64, a: F32, b: F32, *, kinds: bool
     s += np.float32(w.same_cohort) * (pool.cohort[rows][:, None] == pool.cohort[cols][None, :])
     if kinds:
         s += np.float32(w.support_kind) * (pool.kind[rows][:, None] == pool.kind[cols][None, :])
+        if pool.styles is not None:
+            s += style_matrix(pool.styles, w.same_style, rows, cols)
     s += np.float32(w.overlap_per_hour) * np.minimum(
         ov * np.float32(SLOT_HOURS), np.float32(w.overlap_cap_hours)
     )
@@ -99,6 +104,8 @@ def pair_scores(
     s += w.same_cohort * (pool.cohort[a] == pool.cohort[b])
     if kinds:
         s += w.support_kind * (pool.kind[a] == pool.kind[b])
+        if pool.styles is not None:
+            s += style_term(pool.styles, w.same_style, a, b)
     s += pool.node[a]
     s += pool.node[b]
     return s, ok
@@ -120,6 +127,8 @@ class Scorer:
         self.geo: list[int] = pool.geo.tolist()
         self.cohort: list[int] = pool.cohort.tolist()
         self.kind: list[int] = pool.kind.tolist()
+        self.styles: list[int] = (pool.styles.tolist() if pool.styles is not None
+                                  else [0] * len(pool.cands))
         self.node: list[float] = pool.node.astype(float).tolist()
         self.offset: list[float] = pool.offset.astype(float).tolist()
         self.ctab: list[list[float]] = pool.compat_table.astype(float).tolist()
@@ -142,6 +151,8 @@ class Scorer:
             s += self.w.same_cohort
         if kinds and self.kind[i] == self.kind[j]:
             s += self.w.support_kind
+        if kinds and self.styles[i] & self.styles[j]:
+            s += self.w.same_style
         return s
 
     def common_bits(self, members: Sequence[int]) -> int:

@@ -37,6 +37,7 @@ class Candidate:
     waited_days: float = 0.0
     rating: float | None = None  # average received rating 1-5, if any
     display_name: str = ""
+    styles: tuple[str, ...] = ()  # support modes: learning/teaching styles (a soft term)
 
 
 @dataclass

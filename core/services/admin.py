@@ -7,6 +7,7 @@ adapter). Every change is written to the audit log.
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime
 from typing import Any
 
 from core.availability import overlap_hours, stored_availability, week_start
@@ -76,14 +77,7 @@ async def pair(ctx: Ctx, args: dict[str, Any]) -> Reply:
         raise Refusal("A matching round is running for this community; try again in a minute.")
     a = await find_learner(ctx.uow, ctx.community.id, str(args["user_a"]))
     b = await find_learner(ctx.uow, ctx.community.id, str(args["user_b"]))
-    if a.id == b.id:
-        raise Refusal("Those are the same person.")
-    for person in (a, b):
-        if person.banned:
-            raise Refusal(f"{person.display_name} is banned; unban them first.")
-    if frozenset((a.id, b.id)) in await ctx.uow.blocks.pairs(ctx.community.id):
-        raise Refusal(f"{a.display_name} and {b.display_name} unpaired before (or were blocked): "
-                      "PeerMatch never matches them again.")
+    await _refuse_unpairable(ctx, a, b)
     profiles = await ctx.uow.profiles.for_learners([a.id or 0, b.id or 0])
     for person in (a, b):
         assert person.id is not None
@@ -109,6 +103,9 @@ async def pair(ctx: Ctx, args: dict[str, Any]) -> Reply:
         hours = overlap_hours(members, week_start(ctx.now))
         reasons.append(f"{hours:.0f} h a week in common")
         times = suggest_times(members, ctx.settings, ctx.now)
+    if kind.is_support and (offered := await _offer_instead(
+            ctx, kind, dict(zip(roles, (a, b), strict=True)), profiles, reasons, times)):
+        return offered  # the supporter accepts first
     match = await ctx.uow.matches.add(
         Match(
             ctx.community.id,
@@ -133,6 +130,38 @@ async def pair(ctx: Ctx, args: dict[str, Any]) -> Reply:
     await audit(ctx, "pair", f"match {match.id}: {a.platform_user_id} + {b.platform_user_id}")
     return Reply(text=f"Paired {a.display_name} and {b.display_name} (match #{match.id}). "
                       "Both will get a DM and a private space.")
+
+
+async def _refuse_unpairable(ctx: Ctx, a: Learner, b: Learner) -> None:
+    """The same person twice, a banned learner or a blocked pair: refused, nothing written."""
+    assert ctx.community.id is not None
+    if a.id == b.id:
+        raise Refusal("Those are the same person.")
+    for person in (a, b):
+        if person.banned:
+            raise Refusal(f"{person.display_name} is banned; unban them first.")
+    if frozenset((a.id, b.id)) in await ctx.uow.blocks.pairs(ctx.community.id):
+        raise Refusal(f"{a.display_name} and {b.display_name} unpaired before (or were blocked): "
+                      "PeerMatch never matches them again.")
+
+
+async def _offer_instead(ctx: Ctx, kind: Mode, people: dict[str, Learner],
+                         profiles: dict[int, Profile], reasons: list[str],
+                         times: list[tuple[datetime, datetime]]) -> Reply | None:
+    """A supporter paired by hand with a waiting learner says yes first, as after a round
+    (core/services/support_offers.py; imported here because it reads verification, which
+    uses this module's ``audit``). None: no waiting request, so the pair is made at once."""
+    from core.services.support_offers import offer_by_hand
+
+    offered = await offer_by_hand(ctx, kind, people, profiles, reasons, times)
+    if offered is None:
+        return None
+    await audit(ctx, "pair", f"offer {offered.id}: " + " + ".join(
+        p.platform_user_id for p in people.values()))
+    return Reply(text=f"Offered the pair to the supporter (offer #{offered.id}): the match and "
+                      f"its space are made when they accept, within "
+                      f"{ctx.settings.support_offer_hours} h; otherwise the next best "
+                      "supporter is asked.")
 
 
 async def _pair_warnings(ctx: Ctx, people: tuple[Learner, Learner],

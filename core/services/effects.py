@@ -30,6 +30,8 @@ from core.events import (
     SessionCancelled,
     SessionMoved,
     SessionProposed,
+    SupportOfferAnswered,
+    SupportOffered,
 )
 from core.messages import CloseSpace, DirectMessage
 from core.model import Learner, OutboxMessage, SessionState
@@ -40,6 +42,13 @@ from core.services.notify import dm_members, open_space, schedule_checkins
 from core.services.nudges import drop_nudges, schedule_nudges
 from core.services.proposal_messages import ask_members, tell_declined, withdraw_open_proposals
 from core.services.reminders import drop_session_rows, write_cancel_rows, write_session_rows
+from core.services.support_offer_messages import (
+    ask_supporter,
+    drop_offer_rows,
+    release_offers_to_them,
+    tell_learner_asked,
+    tell_outcome,
+)
 from core.settings import CommunitySettings
 
 Handler = Callable[[UnitOfWork, CommunitySettings, Any], Awaitable[None]]
@@ -203,9 +212,12 @@ EFFECTS: dict[type[Event], tuple[Handler, ...]] = {
     SessionCancelled: (drop_old_session_rows, send_cancellations),
     SessionProposed: (ask_members,),
     ProposalDeclined: (tell_declined,),
-    Forgotten: (bury_blocks, release_office_hours, delete_pending_to_them),
+    Forgotten: (bury_blocks, release_office_hours, delete_pending_to_them,
+                release_offers_to_them),
     CheckinAnswered: (drop_nudges,),
     Ghosted: (tell_ghost,),
+    SupportOffered: (ask_supporter, tell_learner_asked),
+    SupportOfferAnswered: (drop_offer_rows, tell_outcome),
 }
 
 

@@ -32,6 +32,7 @@ _PROFILE_FIELDS = (
     "capacity",
     "anonymous",
     "rotate_partners",
+    "styles",
 )
 
 
@@ -81,6 +82,7 @@ def build_profile(ctx: Ctx, mode: Mode, args: dict[str, Any]) -> Profile:
         group_size=values.get("group_size", 0), capacity=values.get("capacity", 1),
         anonymous=values.get("anonymous", False), contact=values.get("contact", ""),
         updated_at=ctx.now, rotate_partners=values.get("rotate_partners", False),
+        styles=tuple(values.get("styles", ())),
     )
 
 
@@ -95,6 +97,13 @@ async def _refuse_if_busy(ctx: Ctx, mode: Mode) -> None:
     if (until := ctx.learner.pause_end(ctx.now)) is not None:
         raise Refusal(f"You paused matching until {ts(until)}. "
                       "Use `/peer resume` first if you'd like to join now.")
+    offer = await ctx.uow.offers.open_for_learner(ctx.learner.id)
+    if offer is not None:  # a supporter is considering their request: one at a time
+        raise Refusal(
+            "A supporter is considering your support request right now; I'll tell you as "
+            f"soon as they answer (by {ts(offer.expires_at)} at the latest). One request at "
+            "a time, so nothing new for now: `/peer status` shows where you are.",
+            code="offer_pending")
     entry = await ctx.uow.queue.open_for(ctx.learner.id)
     if entry is not None:
         pos, total = await queue_position(ctx.uow, entry)
@@ -200,6 +209,7 @@ def describe_profile(p: Profile) -> str:
         "Country": p.country,
         "Setup": p.setup.value if p.setup is not Setup.ANY else "",
         "Support": p.support_kind,
+        "Styles": ", ".join(p.styles),
         "Goal": p.goal,
         "Contact": p.contact,
     }

@@ -20,6 +20,7 @@ from core.services.common import (
 from core.services.context import Ctx
 from core.services.errors import Refusal
 from core.services.notify import match_buttons, times_text
+from core.services.support_offers import offer_lines, withdraw
 from core.text import plural, with_article
 
 
@@ -54,6 +55,7 @@ async def status(ctx: Ctx, _args: dict[str, Any]) -> Reply:
                          if any(x.learner_id == me.id and x.role == "supporter"
                                 for x in m.members))
         lines += await _queue_lines(ctx, entry, supporting)
+    lines += await offer_lines(ctx.uow, me.id)
     if not lines:
         saved = await ctx.uow.profiles.get(me.id)
         hint = (
@@ -92,6 +94,10 @@ async def leave(ctx: Ctx, _args: dict[str, Any]) -> Reply:
     """Leave the queue (a current match is not affected)."""
     assert ctx.learner.id is not None
     entry = await ctx.uow.queue.open_for(ctx.learner.id)
+    if entry is None and await withdraw(ctx.uow, ctx.settings, ctx.learner, ctx.now):
+        return Reply(text="You've withdrawn your support request: the supporter I asked is "
+                          "told. `/peer rejoin` brings you back with your saved profile.",
+                     buttons=(Button("Rejoin", "peer rejoin"),))
     if entry is None:
         raise Refusal("You're not in the queue, so there's nothing to leave.")
     entry.state = QueueState.LEFT

@@ -27,6 +27,7 @@ from core.replies import Button, Reply, mention, ts
 from core.services import office_hour_messages as messages
 from core.services import office_hour_series as series
 from core.services import session_rules as rules
+from core.services import verification
 from core.services.context import Ctx
 from core.services.errors import Refusal
 from core.text import plural
@@ -39,8 +40,8 @@ USAGE = ("`/peer office-hours add Tue 18:00-20:00 every week, 3 seats, topic Pyt
 
 @dataclass(frozen=True)
 class Listing:
-    """One bookable occurrence as a learner sees it. ``verified``: the supporter's badge,
-    read from their profile's ``verified`` field once one exists (issue 15 point 3)."""
+    """One bookable occurrence as a learner sees it. ``verified``: a moderator verified the
+    supporter for the series' topic (core/services/verification.py), shown as a badge."""
 
     hour: OfficeHour
     k: int
@@ -71,7 +72,7 @@ async def listings(ctx: Ctx, topic: str = "") -> list[Listing]:
         taken[(seat.office_hour_id, seat.start)] = taken.get(
             (seat.office_hour_id, seat.start), 0) + 1
     supporters = await ctx.uow.learners.get_many([h.supporter_id for h in hours])
-    profiles = await ctx.uow.profiles.for_learners([h.supporter_id for h in hours])
+    verified = await verification.verified_in(ctx.uow, ctx.community.id)
     out = []
     for hour in hours:
         assert hour.id is not None
@@ -80,14 +81,14 @@ async def listings(ctx: Ctx, topic: str = "") -> list[Listing]:
                 continue
             out.append(Listing(hour, k, start, end, hour.seats - taken.get((hour.id, start), 0),
                                supporters.get(hour.supporter_id),
-                               bool(getattr(profiles.get(hour.supporter_id), "verified", False))))
+                               bool(verification.badge(verified, hour.supporter_id, hour.topic))))
     return sorted(out, key=lambda o: (o.start, o.hour.id))
 
 
 def _who(listing: Listing) -> str:
     if listing.supporter is None:
         return ""
-    badge = " ✅ verified" if listing.verified else ""
+    badge = f" {verification.BADGE}" if listing.verified else ""
     return f" with {mention(listing.supporter.platform_user_id)}{badge}"
 
 

@@ -19,6 +19,9 @@ from core.services import (
     rounds,
     sessions,
     skipping,
+    support_offers,
+    supporting,
+    verification,
 )
 from core.services.context import Handler
 
@@ -56,4 +59,9 @@ HANDLERS: dict[str, Handler] = {
     "peeradmin stats": reports.stats,
     "peeradmin config": community_config.config,
     "peeradmin deliveries": deliveries.deliveries,
+    "peer support-accept": support_offers.accept,
+    "peer support-decline": support_offers.decline,
+    "peer supporting": supporting.supporting,
+    "peeradmin verify": verification.verify,
+    "peeradmin unverify": verification.unverify,
 }

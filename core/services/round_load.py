@@ -17,6 +17,8 @@ from core.model import Community, Learner, MatchState, Mode, Profile
 from core.ports import UnitOfWork
 from core.services.feedback import ratings_of
 from core.services.skipping import taking_part
+from core.services.support_offers import declined_pairs
+from core.services.verification import eligible
 from core.settings import CommunitySettings
 
 
@@ -74,8 +76,9 @@ async def gather(uow: UnitOfWork, community: Community, settings: CommunitySetti
             cohort=profile.cohort, country=profile.country, setup=profile.setup,
             support_kind=profile.support_kind, capacity=capacity, group_size=profile.group_size,
             waited_days=(now - entry.joined_at).total_seconds() / 86400,
-            rating=ratings.get(entry.learner_id), display_name=learner.display_name))
-    return candidates, learners, profiles
+            rating=ratings.get(entry.learner_id), display_name=learner.display_name,
+            styles=profile.styles))
+    return await eligible(uow, community.id, settings, candidates), learners, profiles
 
 
 async def load(uow: UnitOfWork, community: Community, settings: CommunitySettings,
@@ -83,5 +86,7 @@ async def load(uow: UnitOfWork, community: Community, settings: CommunitySetting
     """The candidates with the blocked pairs and past partners the engine must respect."""
     assert community.id is not None
     candidates, learners, profiles = await gather(uow, community, settings, now)
-    return RoundInput(candidates, learners, profiles, await uow.blocks.pairs(community.id),
+    # Supporters who said no to a learner's request are not asked again for it.
+    blocked = await uow.blocks.pairs(community.id) | await declined_pairs(uow, community.id)
+    return RoundInput(candidates, learners, profiles, blocked,
                       await past_partners(uow, community.id))

@@ -30,6 +30,9 @@ from core.model import (
 from core.ports import StorageConflict, UnitOfWork
 from core.services import effects
 from core.services.outbox_buffer import buffered_outbox
+from core.services.seats import close_full_supporters
+from core.services.support_offers import offer_planned
+from core.services.verification import verified_in
 from core.settings import CommunitySettings
 
 SUPPORTER = "supporter"  # a supporter has several seats: their entry waits until all are taken
@@ -64,7 +67,9 @@ async def store_plan(uow: UnitOfWork, community: Community, settings: CommunityS
     async with buffered_outbox(uow):  # the effects' rows, many per INSERT
         await _store_matches(uow, community, settings, rnd, plans, claimed, waiting, learners,
                              profiles, now, stored)
-    await _close_full_supporters(uow, stored, profiles)
+    await close_full_supporters(
+        uow, [m.learner_id for match in stored for m in match.members if m.role == SUPPORTER],
+        profiles)
     await uow.queue.note_unmatched(
         {lid: why for lid, why in plan.unmatched.items() if lid in waiting})
     return stored
@@ -77,9 +82,18 @@ async def _store_matches(uow: UnitOfWork, community: Community, settings: Commun
                          stored: list[Match]) -> None:
     assert community.id is not None
     alias_no = 0
+    # read once for every support offer of the round (no query per offer)
+    verified = (await verified_in(uow, community.id)
+                if any(mp.kind.is_support for mp in plans) else {})
     for mp in plans:
         if not all(lid in claimed for lid in _peers(mp)):  # someone left in between
             await _wait_again(uow, [waiting[lid] for lid in _peers(mp) if lid in claimed])
+            continue
+        if mp.kind.is_support:  # the supporter accepts first (core/services/support_offers.py)
+            peer = _peers(mp)[0]
+            if await offer_planned(uow, settings, mp, waiting[peer], learners, profiles, now,
+                                   round_id=rnd.id, verified=verified) is None:
+                await _wait_again(uow, [waiting[peer]])
             continue
         members = []
         for learner_id, role in mp.members:
@@ -98,16 +112,3 @@ async def _store_matches(uow: UnitOfWork, community: Community, settings: Commun
         stored.append(match)
         await effects.publish(uow, settings, MatchMade(
             match, learners, {i: profiles[i] for i in match.member_ids() if i in profiles}, now))
-
-
-async def _close_full_supporters(uow: UnitOfWork, stored: list[Match],
-                                 profiles: dict[int, Profile]) -> None:
-    """A supporter leaves the queue only once every seat is taken."""
-    supporters = {m.learner_id for match in stored for m in match.members if m.role == SUPPORTER}
-    full = []
-    for supporter in sorted(supporters):
-        prof = profiles.get(supporter)
-        busy = len([m for m in await uow.matches.active_for(supporter) if m.is_support])
-        if prof is not None and busy >= prof.capacity:
-            full.append(supporter)
-    await uow.queue.claim_waiting(full)

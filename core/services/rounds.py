@@ -136,7 +136,8 @@ async def plan_instant(services: Services, community: Community, settings: Commu
 async def store_instant(uow: UnitOfWork, community: Community, settings: CommunitySettings,
                         planned: InstantPlan) -> Match | None:
     """Store a planned instant match in this writing unit, under the community lock and
-    only if its members all still wait (``store_plan``); None when it was not stored."""
+    only if its members all still wait (``store_plan``); None when it was not stored (or,
+    for support, was offered to the supporter: core/services/support_offers.py)."""
     assert community.id is not None
     await uow.lock_community(community.id, wait=True)
     rnd = await uow.rounds.add(Round(community.id, planned.seed, planned.now,
@@ -156,7 +157,9 @@ def summary(outcome: RoundOutcome, *, dry_run: bool) -> Reply:
         names = ", ".join(learners[lid].display_name if lid in learners else str(lid)
                           for lid, _ in mp.members)
         when = f"; first suggested time {ts(mp.times[0][0])}" if mp.times else ""
-        lines.append(f"{i}. **{mp.kind.label}**: {names}: {' · '.join(mp.reasons)}{when}")
+        # core/services/support_offers.py: made once the supporter accepts
+        ask = " (offered to the supporter first)" if mp.kind.is_support else ""
+        lines.append(f"{i}. **{mp.kind.label}**{ask}: {names}: {' · '.join(mp.reasons)}{when}")
     for lid, why in sorted(plan.unmatched.items()):
         name = learners[lid].display_name if lid in learners else str(lid)
         lines.append(f"- waiting: {name}: {why}")

@@ -1,7 +1,7 @@
 """Office hours: ``office_hours``, ``office_hour_seats`` and their guards.
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-03
 
 A supporter publishes a weekly rule (core/office_hours.py); learners book a seat in one
@@ -26,7 +26,7 @@ has the last word for the races, on both backends:
 
 Errors are raised as integrity errors (PostgreSQL ``exclusion_violation`` /
 ``check_violation``; SQLite ``RAISE(ABORT)``), which the repositories turn into
-``StorageConflict``. Numbered 0010 beside another branch's 0009; the integrator chains it.
+``StorageConflict``. It follows 0009 (support offers).
 """
 from collections.abc import Sequence
 
@@ -34,7 +34,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0010'
-down_revision: str | Sequence[str] | None = '0008'
+down_revision: str | Sequence[str] | None = '0009'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

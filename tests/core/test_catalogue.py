@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 
 from core import catalogue
@@ -23,6 +25,10 @@ def test_names_and_descriptions_fit_both_platforms() -> None:
         for o in c.options:
             assert o.name == o.name.lower() and len(o.name) <= 32 and len(o.label) <= 45
             assert len(o.choices) <= 25
+    # Discord allows 25 subcommands per group: a 26th /peer command would stop the bot from
+    # syncing its commands at start.
+    per_group = Counter(c.group for c in catalogue.COMMANDS)
+    assert max(per_group.values()) <= 25, per_group
 
 
 def test_every_mode_has_a_join_form_with_the_common_fields() -> None:

@@ -34,7 +34,9 @@ from tests.adapters.discord.fake_faults import Faults
 T = TypeVar("T")
 ADMIN, MANAGE_GUILD, VIEW, SEND = 1 << 3, 1 << 5, 1 << 10, 1 << 11
 LEARNER_PERMS = VIEW | SEND | (1 << 31)  # + use application commands
-WAIT_BOUND_SECONDS = 30.0  # a safety bound, not a timing check: the first matplotlib import on a busy machine alone can take 10 s
+# A safety bound, not a timing check: the first matplotlib import on a busy machine alone
+# can take 10 s.
+WAIT_BOUND_SECONDS = 30.0
 
 
 @dataclass

@@ -142,6 +142,12 @@ class Users:
                          if not (s.kind == "callback" and s.type == DEFERRED)), None)
         return await self.fake.wait_for(visible)
 
+    async def answer_with(self, token: str, label: str) -> Sent:
+        """The part of an answer that carries the button ``label`` (a long answer comes in
+        several messages, its buttons with the last one)."""
+        return await self.fake.wait_for(lambda: next(
+            (s for s in self.fake.replies(token) if label in s.buttons()), None))
+
     async def text(self, token: str) -> str:
         """All the text an interaction was answered with (long replies come in several)."""
         await self.answer(token)

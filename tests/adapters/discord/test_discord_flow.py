@@ -127,7 +127,9 @@ async def test_buttons_still_work_after_a_restart(
     """Buttons are routed by their custom id, not by views kept in a process's memory."""
     settings = (community_settings(fake), discord_settings(fake))
     async with running(fake, memory_storage, clock, *settings) as before:
-        help_reply = await before.users.answer(await before.users.slash("alice", "peer help"))
+        # Help is longer than one Discord message: its buttons come with the last part.
+        help_reply = await before.users.answer_with(
+            await before.users.slash("alice", "peer help"), "Join")
     async with running(fake, memory_storage, clock, *settings) as after:
         assert after.client is not before.client
         modal = await after.users.answer(await after.users.click("alice", help_reply, "Join"))

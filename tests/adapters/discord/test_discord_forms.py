@@ -65,7 +65,7 @@ async def test_a_reply_that_asks_for_a_form_after_a_modal_offers_a_button(bot: B
     """/peer help's Join button lacks the mode: a modal asks for it; the join form can't open
     from a modal submit, so an 'Open the form' button does."""
     users = bot.users
-    help_reply = await users.answer(await users.slash("alice", "peer help"))
+    help_reply = await users.answer_with(await users.slash("alice", "peer help"), "Join")
     mode = await users.answer(await users.click("alice", help_reply, "Join"))
     assert [c["component"]["custom_id"] for c in mode.body["components"]] == ["mode"]
     offer = await users.answer(await users.submit("alice", mode, {"mode": "accountability"}))

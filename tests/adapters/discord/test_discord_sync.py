@@ -74,21 +74,22 @@ async def test_topics_and_time_zones_are_autocompleted(
         fake: FakeDiscord, memory_storage: InMemoryStorage, clock: FakeClock,
         monkeypatch: pytest.MonkeyPatch) -> None:
     """No catalogue command takes a topic today; one that did would get the community's
-    topics as suggestions, and time zones from the core's list."""
-    probe = Command("peer", "probe", "A probe", (catalogue.TOPIC, catalogue.TIMEZONE))
+    topics as suggestions, and time zones from the core's list. (The probe sits in
+    /peeradmin: /peer already has all the 25 subcommands Discord allows.)"""
+    probe = Command("peeradmin", "probe", "A probe", (catalogue.TOPIC, catalogue.TIMEZONE))
     monkeypatch.setattr(catalogue, "COMMANDS", (*catalogue.COMMANDS, probe))
     community = community_settings(fake, topics=("Calculus I", "Calculus II", "Biology"))
     async with running(fake, memory_storage, clock, community, discord_settings(fake)) as bot:
         options = synced_options(fake.commands[fake.guild_id], probe)
         assert options["topic"]["autocomplete"] and options["timezone"]["autocomplete"]
         topics = await bot.users.answer(
-            await bot.users.autocomplete("alice", "peer probe", "topic", topic="calc")
+            await bot.users.autocomplete("alice", "peeradmin probe", "topic", topic="calc")
         )
         assert topics.type == 8
         assert [c["value"] for c in topics.body["choices"]] == ["Calculus I", "Calculus II"]
         zones = await bot.users.answer(
             await bot.users.autocomplete(
-                "alice", "peer probe", "timezone", topic="Biology", timezone="lond"
+                "alice", "peeradmin probe", "timezone", topic="Biology", timezone="lond"
             )
         )
         assert [c["value"] for c in zones.body["choices"]] == ["Europe/London"]

@@ -11,7 +11,7 @@ from tests.helpers import Bot
 async def _anonymous_match(bot: Bot) -> None:
     assert (await bot.join("sam", mode="offer-support", support_kind="Concepts", capacity="2")).ok
     assert (await bot.join("lee", mode="need-support", support_kind="Concepts", anonymous="yes")).ok
-    reply = await bot.run("mod", "peeradmin match-now")
+    reply = await bot.match_now()  # and sam accepts the offer
     assert "1 match," in reply.text, reply.text
 
 

@@ -17,7 +17,7 @@ async def _support_pair(bot: Bot, anonymous: bool = False) -> int:
     assert (await bot.join("sam", mode="offer-support", capacity="2", **SUPPORT)).ok
     assert (await bot.join("nia", mode="need-support", anonymous="yes" if anonymous else "no",
                            **SUPPORT)).ok
-    assert "1 match," in (await bot.run("mod", "peeradmin match-now")).text
+    assert "1 match," in (await bot.match_now()).text
     return int((await matches(bot))[0].id)
 
 

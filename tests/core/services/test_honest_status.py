@@ -46,7 +46,7 @@ async def test_a_matched_supporter_sees_their_learner_and_their_free_seat(storag
     bot = Bot(storage)
     assert (await bot.join("sam", mode="offer-support", capacity="2", **SUPPORT)).ok
     assert (await bot.join("nia", mode="need-support", **SUPPORT)).ok
-    assert "1 match," in (await bot.run("mod", "peeradmin match-now")).text
+    assert "1 match," in (await bot.match_now()).text
     status = (await bot.run("sam", "peer status")).text
     assert "with {u:nia}" in status
     assert "You support 1 learner (above) and stay in the queue for more" in status

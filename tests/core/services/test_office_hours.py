@@ -51,6 +51,19 @@ async def test_a_supporter_publishes_and_learners_see_it_in_their_list(storage) 
     assert "No office hours on Spanish" in other.text
 
 
+async def test_a_verified_supporters_hours_carry_the_badge_for_their_topic(storage) -> None:
+    bot = Bot(storage)
+    await _supporter(bot)
+    plain = await bot.run("ana", "peer office-hours", action="list", details="python")
+    assert "verified" not in plain.text
+    assert (await bot.run("mod", "peeradmin verify", user="sam", topics="Statistics")).ok
+    other_topic = await bot.run("ana", "peer office-hours", action="list", details="python")
+    assert "verified" not in other_topic.text  # verified, but not for Python
+    assert (await bot.run("mod", "peeradmin verify", user="sam", topics="Python")).ok
+    badged = await bot.run("ana", "peer office-hours", action="list", details="python")
+    assert "with {u:sam} ✓ verified" in badged.text
+
+
 async def test_the_rule_is_read_in_the_supporters_zone(storage) -> None:
     bot = Bot(storage)
     assert (await bot.join("kai", mode="offer-support", support_kind="Concepts", capacity="1",

@@ -80,7 +80,7 @@ async def test_an_anonymous_match_is_nudged_by_dm_and_met_stops_it(storage) -> N
                            capacity="2")).ok
     assert (await bot.join("lee", mode="need-support", support_kind="Concepts",
                            anonymous="yes")).ok
-    assert (await bot.run("mod", "peeradmin match-now")).ok
+    assert (await bot.match_now()).ok
     [match] = await matches(bot)
     rows = await rows_by_key(bot)
     lee = await learner_id(bot, "lee")

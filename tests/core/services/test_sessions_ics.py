@@ -85,7 +85,7 @@ async def test_an_anonymous_learner_is_an_alias_in_the_supporters_invite(storage
     assert (await bot.join("sam", mode="offer-support", support_kind="Concepts", capacity="2")).ok
     assert (await bot.join("nia", mode="need-support", support_kind="Concepts",
                            anonymous="yes")).ok
-    reply = await bot.run("mod", "peeradmin match-now")
+    reply = await bot.match_now()
     assert "1 match," in reply.text, reply.text
     proposed = await bot.run("sam", "peer schedule", when="2026-03-03 18:00")
     assert proposed.ok and "{u:nia}" not in proposed.text and "Anonymous learner" in proposed.text
