@@ -163,10 +163,11 @@ class CommunitySettings:
                                     "one per core (forked, for 5,000+ learners)", lo=0, hi=64,
                                     chat=False)
     video_link_template: str = setting(
-        "", "where sessions meet: a video link with {session_uid}, e.g. "
-        "https://meet.jit.si/peermatch-{session_uid}; empty = no link", check=_video_link,
+        "https://meet.jit.si/peermatch-{session_uid}",
+        "where sessions meet: a video link with {session_uid} (the default: a Jitsi room per "
+        "session, no account needed); empty = no link", check=_video_link,
         accepts="empty, or an https:// address containing {session_uid}")
-    voice_channel: bool = setting(False, "Discord: a private voice channel beside each match's "
+    voice_channel: bool = setting(True, "Discord: a private voice channel beside each match's "
                                   "space, with the same members, removed when the match ends")
     weights: MatchingWeights = field(default_factory=MatchingWeights)
 

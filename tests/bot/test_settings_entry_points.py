@@ -24,10 +24,12 @@ from tests.helpers import Bot
 
 # Values a `check` refuses, and one it accepts, for the settings whose rule is not a bound.
 BAD = {"timezone": "Mars/Base", "schedule": "every day", "url": "mysql://x",
-       "api_base_url": "ftp://x", "gateway_url": "http://x", "path": "slack/events"}
+       "api_base_url": "ftp://x", "gateway_url": "http://x", "path": "slack/events",
+       "video_link_template": "http://meet.example.org/{session_uid}"}
 GOOD = {"timezone": "Europe/London", "schedule": "*/30 9-17 * * 1-5",
         "url": "postgresql+asyncpg://pm@127.0.0.1/pm", "api_base_url": "http://127.0.0.1:1/",
-        "gateway_url": "ws://127.0.0.1:1", "path": "/events"}
+        "gateway_url": "ws://127.0.0.1:1", "path": "/events",
+        "video_link_template": "https://meet.example.org/room-{session_uid}"}
 
 
 @dataclass(frozen=True)

@@ -169,8 +169,8 @@ class DiscordPlatform:
         await self.bot.deliver()
 
     async def space(self) -> tuple[set[str], str]:
-        [channel] = [c for c in self.fake.channels.values()
-                     if c.get("name", "").startswith("peer-")]
+        [channel] = [c for c in self.fake.channels.values()  # the text one, not its voice twin
+                     if c.get("name", "").startswith("peer-") and c.get("type") != 2]
         members = {str(o["id"]) for o in channel["permission_overwrites"] if o["type"] == 1}
         return members - {self.fake.bot["id"]}, self.fake.in_channel(channel["id"])[0].content
 

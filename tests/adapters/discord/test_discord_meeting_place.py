@@ -83,9 +83,13 @@ async def test_a_voice_channel_whose_create_answer_was_lost_is_made_once(bot: Bo
     assert [s.content for s in f.in_channel(text["id"])] == ["Hi!"]
 
 
-async def test_no_voice_channel_unless_configured(bot: Bot) -> None:
-    await join(bot, "alice")
-    await join(bot, "bob")
-    await bot.users.answer(await bot.users.slash("mod", "peeradmin match-now"))
-    await bot.deliver()
-    assert voices(bot.fake) == []
+async def test_no_voice_channel_when_a_community_turns_it_off(
+        fake: FakeDiscord, memory_storage: InMemoryStorage, clock: FakeClock) -> None:
+    settings = community_settings(fake, voice_channel=False)
+    async with running(fake, memory_storage, clock, settings, discord_settings(fake)) as bot:
+        await join(bot, "alice")
+        await join(bot, "bob")
+        await bot.users.answer(await bot.users.slash("mod", "peeradmin match-now"))
+        await bot.deliver()
+        assert voices(bot.fake) == []
+        assert [c for c in fake.channels.values() if c.get("name", "").startswith("peer-")]

@@ -43,8 +43,13 @@ async def test_the_link_is_in_the_intro_invite_reminders_and_calendar(storage) -
     assert Calendar.from_ical(calendar.to_ical()).events[0]["UID"] == session.ics_uid
 
 
+def test_by_default_every_session_has_a_place() -> None:
+    assert CommunitySettings().video_link_template == JITSI  # a room per session, no account
+    assert CommunitySettings().voice_channel  # and on Discord a voice channel per match
+
+
 async def test_no_template_no_link(storage) -> None:
-    bot = Bot(storage)
+    bot = Bot(storage, settings=CommunitySettings(video_link_template=""))
     mid = await pair(bot)
     assert (await bot.book("ana", "peer schedule", when="1")).ok
     [session] = await sessions(bot, mid)
