@@ -192,6 +192,19 @@ class MatchRepository(Protocol):
         """These matches (those that exist), by id."""
         ...
 
+    async def add_many(self, matches: Sequence[Match]) -> builtins.list[Match]:
+        """Store new matches with their members in a few statements (not a few per match),
+        each all or nothing; returns those stored, ids set, in the given order. A match
+        that would put a learner in a second active match of one mode (the guard of
+        migration 0005, against stored matches or an earlier one of ``matches``) is not
+        stored: its id stays None, and the rest of the transaction is usable."""
+        ...
+
+    async def support_seats(self, learner_ids: Sequence[int]) -> dict[int, int]:
+        """How many ACTIVE support matches each of these learners holds as supporter (one
+        set-based count; learners with none are left out)."""
+        ...
+
 
 class BlockRepository(Protocol):
     async def add(self, block: Block) -> None: ...

@@ -15,6 +15,7 @@ import asyncio
 import copy
 import itertools
 import secrets
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
@@ -324,6 +325,22 @@ class _Matches(_Repo):
     async def get_many(self, match_ids: Sequence[int]) -> dict[int, md.Match]:
         wanted = set(match_ids)
         return {m.id: m for m in self._rows(lambda m: m.id in wanted)}
+
+    async def add_many(self, items: Sequence[md.Match]) -> list[md.Match]:
+        stored = []
+        for match in items:  # each all or nothing; one refused by the guard is left out
+            match.id = None
+            try:
+                stored.append(await self.add(match))
+            except StorageConflict:
+                match.id = None
+        return stored
+
+    async def support_seats(self, learner_ids: Sequence[int]) -> dict[int, int]:
+        wanted, seats = set(learner_ids), Counter[int]()
+        for m in self._rows(lambda m: m.state == md.MatchState.ACTIVE and m.is_support):
+            seats.update(lid for lid in set(m.member_ids()) if lid in wanted)
+        return dict(seats)
 
     async def remove_member(self, learner_id: int) -> None:
         for m in self._rows(lambda m: learner_id in m.member_ids()):

@@ -11,10 +11,11 @@ from sqlalchemy import Row, Select, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from adapters.sql.repo_base import SqlRepository
-from adapters.sql.repos_people import among
+from adapters.sql.repos_people import among, chunks
+from adapters.sql.tables import active_memberships, match_members, matches, rounds, sessions
 from adapters.sql.tables import feedback as feedback_t
-from adapters.sql.tables import match_members, matches, rounds, sessions
 from core.model import (
+    SUPPORT_MODES,
     Feedback,
     Match,
     MatchMember,
@@ -36,6 +37,22 @@ def _match_values(match: Match) -> dict[str, Any]:
                   suggested_times=[[s.astimezone(UTC).isoformat(), e.astimezone(UTC).isoformat()]
                                    for s, e in match.suggested_times])
     return values
+
+
+_SUPPORTER = "supporter"  # several seats: holds no row in active_memberships (migration 0005)
+_MANY_CHUNK = 2_000  # matches per bulk write: 3 statements and one SAVEPOINT each
+
+
+def _member_rows(match: Match) -> list[dict[str, Any]]:
+    return [{"match_id": match.id, "learner_id": m.learner_id, "role": m.role, "alias": m.alias,
+             "position": i, "answered_at": m.answered_at} for i, m in enumerate(match.members)]
+
+
+def _seats(match: Match) -> set[tuple[int, str]]:
+    """The (learner, mode) rows of ``active_memberships`` this match would take."""
+    if match.state is not MatchState.ACTIVE:
+        return set()
+    return {(m.learner_id, str(match.kind)) for m in match.members if m.role != _SUPPORTER}
 
 
 def _member_of(learner_ids: Sequence[int]) -> Select[tuple[int]]:
@@ -73,10 +90,7 @@ class SqlMatchRepository(SqlRepository):
             await self.conn.execute(
                 delete(match_members).where(match_members.c.match_id == match.id))
         if match.members:
-            await self.conn.execute(insert(match_members), [
-                {"match_id": match.id, "learner_id": m.learner_id, "role": m.role,
-                 "alias": m.alias, "position": i, "answered_at": m.answered_at}
-                for i, m in enumerate(match.members)])
+            await self.conn.execute(insert(match_members), _member_rows(match))
 
     async def add(self, match: Match) -> Match:
         """Store a new match with its members, all or nothing: a member already in an
@@ -92,6 +106,93 @@ class SqlMatchRepository(SqlRepository):
             match.id = None
             raise StorageConflict(f"match not stored: {exc.orig}") from exc
         return match
+
+    async def add_many(self, items: Sequence[Match]) -> builtins.list[Match]:
+        """Store new matches in a few statements per ``_MANY_CHUNK`` of them (a round's
+        50,000 matches: some 150 statements, not 150,000): one read of the seats already
+        taken, then per chunk new ids, one executemany of matches and one of members inside
+        a SAVEPOINT. The guard of migration 0005 keeps the last word: should a chunk still
+        break it (a seat taken by a concurrent writer after the read), the SAVEPOINT undoes
+        the chunk and its matches are stored one at a time, only the refused ones left out."""
+        items = builtins.list(items)
+        if not items:
+            return []
+        taken = await self._taken_seats({lid for m in items for lid, _ in _seats(m)})
+        fresh: builtins.list[Match] = []
+        for match in items:
+            match.id = None
+            seats = _seats(match)
+            if seats & taken:  # refused, as the guard would: nobody in two at once
+                continue
+            taken |= seats
+            fresh.append(match)
+        stored: builtins.list[Match] = []
+        for chunk in chunks(fresh, _MANY_CHUNK):
+            try:
+                async with self.conn.begin_nested():
+                    await self._insert_chunk(chunk)
+                stored += chunk
+            except IntegrityError:
+                for match in chunk:
+                    match.id = None
+                    try:
+                        stored.append(await self.add(match))
+                    except StorageConflict:
+                        continue
+        return stored
+
+    async def _taken_seats(self, learner_ids: set[int]) -> set[tuple[int, str]]:
+        if not learner_ids:
+            return set()
+        rows = await self.conn.execute(
+            select(active_memberships.c.learner_id, active_memberships.c.kind).where(
+                among(self.conn.dialect.name, active_memberships.c.learner_id,
+                      sorted(learner_ids))))
+        return {(r.learner_id, r.kind) for r in rows}
+
+    async def _insert_chunk(self, chunk: builtins.list[Match]) -> None:
+        """Give the chunk's matches their ids up front, then two executemany INSERTs (an
+        INSERT ... RETURNING that must keep the rows' order is one statement per row on
+        SQLite through SQLAlchemy)."""
+        for match, new_id in zip(chunk, await self._new_ids(len(chunk)), strict=True):
+            match.id = new_id
+        try:
+            await self.conn.execute(insert(matches), [{"id": m.id, **_match_values(m)}
+                                                      for m in chunk])
+            members = [row for m in chunk for row in _member_rows(m)]
+            if members:
+                await self.conn.execute(insert(match_members), members)
+        except BaseException:
+            for match in chunk:
+                match.id = None
+            raise
+
+    async def _new_ids(self, count: int) -> builtins.list[int]:
+        """``count`` unused match ids, ascending. PostgreSQL: drawn from the id's sequence
+        (safe beside other writers). SQLite: the ones above the highest id, which is what
+        SQLite itself would pick; a writing unit holds the database's write lock from its
+        ``BEGIN IMMEDIATE``, so nobody else can take them meanwhile."""
+        if self.conn.dialect.name == "postgresql":
+            rows = await self.conn.scalars(
+                select(func.nextval(func.pg_get_serial_sequence("matches", "id")))
+                .select_from(func.generate_series(1, count)))
+            return sorted(int(r) for r in rows)
+        top = int(await self.conn.scalar(select(func.coalesce(func.max(matches.c.id), 0))) or 0)
+        return builtins.list(range(top + 1, top + 1 + count))
+
+    async def support_seats(self, learner_ids: Sequence[int]) -> dict[int, int]:
+        """Active support matches per learner, counted in SQL (GROUP BY), one statement."""
+        if not learner_ids:
+            return {}
+        rows = await self.conn.execute(
+            select(match_members.c.learner_id, func.count())
+            .join(matches, matches.c.id == match_members.c.match_id)
+            .where(among(self.conn.dialect.name, match_members.c.learner_id,
+                         sorted(set(learner_ids))),
+                   matches.c.state == MatchState.ACTIVE.value,
+                   matches.c.kind.in_(sorted(str(m) for m in SUPPORT_MODES)))
+            .group_by(match_members.c.learner_id))
+        return {int(lid): int(n) for lid, n in rows}
 
     async def get(self, match_id: int) -> Match | None:
         found = await self._load(select(matches).where(matches.c.id == match_id))

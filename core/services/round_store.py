@@ -27,7 +27,7 @@ from core.model import (
     QueueState,
     Round,
 )
-from core.ports import StorageConflict, UnitOfWork
+from core.ports import UnitOfWork
 from core.services import effects
 from core.services.outbox_buffer import buffered_outbox
 from core.settings import CommunitySettings
@@ -55,32 +55,43 @@ async def store_plan(uow: UnitOfWork, community: Community, settings: CommunityS
                      profiles: dict[int, Profile], now: datetime) -> list[Match]:
     """Store the plan's matches whose members all still wait, with their outbox messages;
     mark the matched entries and note why the others still wait. Call it in a writing unit
-    of work holding the community lock. Returns the matches stored."""
+    of work holding the community lock. Returns the matches stored.
+
+    A fixed handful of statements per few thousand matches (issue 9.5): one read of who
+    waits, one set-based claim, the matches and members in bulk (``matches.add_many``), the
+    outbox rows many per INSERT (``buffered_outbox``), one count of supporters' seats."""
     assert community.id is not None
     waiting = {e.learner_id: e for e in await uow.queue.waiting(community.id)}
     plans = [mp for mp in plan.matches if all(lid in waiting for lid, _ in mp.members)]
     claimed = await uow.queue.claim_waiting([lid for mp in plans for lid in _peers(mp)])
-    stored: list[Match] = []
+    left = [mp for mp in plans if not all(lid in claimed for lid in _peers(mp))]
+    # Someone left in between: the others of that match wait again.
+    await _wait_again(uow, [waiting[lid] for mp in left for lid in _peers(mp) if lid in claimed])
+    ready = [mp for mp in plans if all(lid in claimed for lid in _peers(mp))]
+    built = _build(community, rnd, ready, profiles, now)
+    stored = await uow.matches.add_many(built)
+    # Refused by the one-active-match-per-mode guard: its members wait for the next round.
+    await _wait_again(uow, [waiting[lid] for match, mp in zip(built, ready, strict=True)
+                            if match.id is None for lid in _peers(mp)])
     async with buffered_outbox(uow):  # the effects' rows, many per INSERT
-        await _store_matches(uow, community, settings, rnd, plans, claimed, waiting, learners,
-                             profiles, now, stored)
+        for match in stored:
+            await effects.publish(uow, settings, MatchMade(
+                match, learners, {i: profiles[i] for i in match.member_ids() if i in profiles},
+                now))
     await _close_full_supporters(uow, stored, profiles)
     await uow.queue.note_unmatched(
         {lid: why for lid, why in plan.unmatched.items() if lid in waiting})
     return stored
 
 
-async def _store_matches(uow: UnitOfWork, community: Community, settings: CommunitySettings,
-                         rnd: Round, plans: list[MatchPlan], claimed: set[int],
-                         waiting: dict[int, QueueEntry], learners: dict[int, Learner],
-                         profiles: dict[int, Profile], now: datetime,
-                         stored: list[Match]) -> None:
+def _build(community: Community, rnd: Round, plans: list[MatchPlan],
+           profiles: dict[int, Profile], now: datetime) -> list[Match]:
+    """The plans as matches to store; anonymous supported learners get a round-unique
+    alias."""
     assert community.id is not None
     alias_no = 0
+    built = []
     for mp in plans:
-        if not all(lid in claimed for lid in _peers(mp)):  # someone left in between
-            await _wait_again(uow, [waiting[lid] for lid in _peers(mp) if lid in claimed])
-            continue
         members = []
         for learner_id, role in mp.members:
             alias = ""
@@ -89,25 +100,16 @@ async def _store_matches(uow: UnitOfWork, community: Community, settings: Commun
                 alias_no += 1
                 alias = _alias((rnd.id or 0) * 100 + alias_no)
             members.append(MatchMember(learner_id, role, alias))
-        try:
-            match = await uow.matches.add(Match(community.id, mp.kind, members, list(mp.reasons),
-                                                now, list(mp.times), rnd.id, mp.score))
-        except StorageConflict:  # already in an active match of this mode: not twice
-            await _wait_again(uow, [waiting[lid] for lid in _peers(mp)])
-            continue
-        stored.append(match)
-        await effects.publish(uow, settings, MatchMade(
-            match, learners, {i: profiles[i] for i in match.member_ids() if i in profiles}, now))
+        built.append(Match(community.id, mp.kind, members, list(mp.reasons), now,
+                           list(mp.times), rnd.id, mp.score))
+    return built
 
 
 async def _close_full_supporters(uow: UnitOfWork, stored: list[Match],
                                  profiles: dict[int, Profile]) -> None:
     """A supporter leaves the queue only once every seat is taken."""
     supporters = {m.learner_id for match in stored for m in match.members if m.role == SUPPORTER}
-    full = []
-    for supporter in sorted(supporters):
-        prof = profiles.get(supporter)
-        busy = len([m for m in await uow.matches.active_for(supporter) if m.is_support])
-        if prof is not None and busy >= prof.capacity:
-            full.append(supporter)
+    busy = await uow.matches.support_seats(sorted(supporters))
+    full = [lid for lid in sorted(supporters)
+            if (prof := profiles.get(lid)) is not None and busy.get(lid, 0) >= prof.capacity]
     await uow.queue.claim_waiting(full)
