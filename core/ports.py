@@ -379,6 +379,39 @@ class OutboxRepository(Protocol):
         ...
 
 
+class StatsRepository(Protocol):
+    """Aggregates for ``/peeradmin stats``, counted by the database (GROUP BY, COUNT
+    DISTINCT): a few statements and no object per learner, whatever the community's size
+    (issue 9.7). The rules (what counts as booked, as a ghost) stay in the core: callers
+    pass the prefixes that mark them."""
+
+    async def queue_counts(self, community_id: int) -> tuple[int, int, dict[str, int]]:
+        """(learners who ever asked, learners with a MATCHED entry, WAITING entries by
+        mode value)."""
+        ...
+
+    async def first_match_waits(self, community_id: int) -> builtins.list[
+            tuple[datetime, datetime]]:
+        """(joined at, first match at) of every MATCHED entry whose learner is in a match
+        made at or after the entry was queued; the first match is the learner's earliest."""
+        ...
+
+    async def match_counts(self, community_id: int, met_uid_prefix: str) -> dict[str, int]:
+        """``matches``, ``active``; matches with a session not cancelled (``with_sessions``);
+        of those, the ones booked (``booked``: the session's ics uid does not start with
+        ``met_uid_prefix``) and met (``met``: a DONE session)."""
+        ...
+
+    async def rating_scores(self, community_id: int) -> builtins.list[dict[str, int]]:
+        """The scores of every feedback given in the community's matches."""
+        ...
+
+    async def paused_for(self, community_id: int, reason_prefix: str, now: datetime) -> int:
+        """Learners whose pause still runs at ``now`` and whose reason starts with
+        ``reason_prefix``."""
+        ...
+
+
 class AcceptedWorkRepository(Protocol):
     """Accepted work (core/accepted.py): written before an ack, run from the store."""
 
@@ -437,6 +470,7 @@ class UnitOfWork(Protocol):
     outbox: OutboxRepository
     audit: AuditRepository
     accepted: AcceptedWorkRepository
+    stats: StatsRepository
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(self, exc_type: type[BaseException] | None,

@@ -624,6 +624,56 @@ class _Audit(_Repo):
         return self._rows(lambda e: e.community_id == community_id)
 
 
+class _Stats:
+    """The aggregates of ``/peeradmin stats``, from the stored objects (SQL counts them)."""
+
+    def __init__(self, uow: InMemoryUnitOfWork) -> None:
+        self.u = uow
+
+    def _of(self, table: str, community_id: int) -> list[Any]:
+        return [r for r in self.u.data(table).values() if r.community_id == community_id]
+
+    def _sessions(self, community_id: int) -> list[md.Session]:
+        mids = {m.id for m in self._of("matches", community_id)}
+        return [s for s in self.u.data("sessions").values() if s.match_id in mids]
+
+    async def queue_counts(self, community_id: int) -> tuple[int, int, dict[str, int]]:
+        entries = self._of("queue", community_id)
+        waiting = Counter(e.mode.value for e in entries if e.state == md.QueueState.WAITING)
+        return (len({e.learner_id for e in entries}),
+                len({e.learner_id for e in entries if e.state == md.QueueState.MATCHED}),
+                dict(waiting))
+
+    async def first_match_waits(self, community_id: int) -> list[tuple[datetime, datetime]]:
+        first: dict[int, datetime] = {}
+        for m in self._of("matches", community_id):
+            for lid in m.member_ids():
+                first[lid] = min(first.get(lid, m.created_at), m.created_at)
+        return [(e.joined_at, first[e.learner_id]) for e in self._of("queue", community_id)
+                if e.state == md.QueueState.MATCHED and e.learner_id in first
+                and first[e.learner_id] >= e.joined_at]
+
+    async def match_counts(self, community_id: int, met_uid_prefix: str) -> dict[str, int]:
+        found = self._of("matches", community_id)
+        live = [s for s in self._sessions(community_id)
+                if s.state != md.SessionState.CANCELLED]
+        return {"matches": len(found),
+                "active": sum(m.state == md.MatchState.ACTIVE for m in found),
+                "with_sessions": len({s.match_id for s in live}),
+                "booked": len({s.match_id for s in live
+                               if not s.ics_uid.startswith(met_uid_prefix)}),
+                "met": len({s.match_id for s in self._sessions(community_id)
+                            if s.state == md.SessionState.DONE})}
+
+    async def rating_scores(self, community_id: int) -> list[dict[str, int]]:
+        mids = {m.id for m in self._of("matches", community_id)}
+        return [dict(f.scores) for f in self.u.data("feedback").values() if f.match_id in mids]
+
+    async def paused_for(self, community_id: int, reason_prefix: str, now: datetime) -> int:
+        return sum(1 for lr in self._of("learners", community_id)
+                   if lr.is_paused(now) and lr.pause_reason.startswith(reason_prefix))
+
+
 class _Accepted(_Repo):
     table = "accepted"
     _open = (WorkState.PENDING, WorkState.DONE)
@@ -696,6 +746,7 @@ class InMemoryUnitOfWork:
         self.outbox: ports.OutboxRepository = _Outbox(self)
         self.audit: ports.AuditRepository = _Audit(self)
         self.accepted: ports.AcceptedWorkRepository = _Accepted(self)
+        self.stats: ports.StatsRepository = _Stats(self)
 
     # An undo log rather than a whole-storage snapshot: a rollback then cannot wipe out what
     # another unit of work committed meanwhile (tasks running concurrently in one test).

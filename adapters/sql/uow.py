@@ -56,6 +56,7 @@ from adapters.sql.repos_people import (
     SqlQueueRepository,
 )
 from adapters.sql.repos_proposals import SqlProposalRepository
+from adapters.sql.repos_stats import SqlStatsRepository
 from core import ports
 
 # First key of the two-int advisory lock: "PM" — keeps our locks apart from other apps'.
@@ -225,6 +226,7 @@ class SqlUnitOfWork:
         self.outbox: ports.OutboxRepository = SqlOutboxRepository(self)
         self.audit: ports.AuditRepository = SqlAuditRepository(self)
         self.accepted: ports.AcceptedWorkRepository = SqlAcceptedWorkRepository(self)
+        self.stats: ports.StatsRepository = SqlStatsRepository(self)
 
     @property
     def connection(self) -> AsyncConnection:
