@@ -90,8 +90,10 @@ async def _fill(storage: SqlStorage, n: int) -> int:
 
 
 def _export(what: str, cwd: Path, url: str) -> str:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PEERMATCH_CONFIG": str(cwd / "none.toml"),
-           "PEERMATCH_DATABASE_URL": url}
+    # As bench/import.py's product_env: without PYTHONDONTWRITEBYTECODE, as make runs it.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env.update(PYTHONPATH=str(ROOT), PEERMATCH_CONFIG=str(cwd / "none.toml"),
+               PEERMATCH_DATABASE_URL=url)
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", _RSS, "export", what, "--community", "bench",
                            "--out", str(cwd / f"{what}.csv")], cwd=cwd, env=env,
