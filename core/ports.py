@@ -390,10 +390,10 @@ class StatsRepository(Protocol):
         mode value)."""
         ...
 
-    async def first_match_waits(self, community_id: int) -> builtins.list[
-            tuple[datetime, datetime]]:
-        """(joined at, first match at) of every MATCHED entry whose learner is in a match
-        made at or after the entry was queued; the first match is the learner's earliest."""
+    async def wait_days(self, community_id: int) -> builtins.list[float]:
+        """Days from queueing to the learner's first match, for every MATCHED entry whose
+        learner is in a match made at or after the entry was queued (the first match is
+        the learner's earliest)."""
         ...
 
     async def match_counts(self, community_id: int, met_uid_prefix: str) -> dict[str, int]:

@@ -644,12 +644,13 @@ class _Stats:
                 len({e.learner_id for e in entries if e.state == md.QueueState.MATCHED}),
                 dict(waiting))
 
-    async def first_match_waits(self, community_id: int) -> list[tuple[datetime, datetime]]:
+    async def wait_days(self, community_id: int) -> list[float]:
         first: dict[int, datetime] = {}
         for m in self._of("matches", community_id):
             for lid in m.member_ids():
                 first[lid] = min(first.get(lid, m.created_at), m.created_at)
-        return [(e.joined_at, first[e.learner_id]) for e in self._of("queue", community_id)
+        return [(first[e.learner_id] - e.joined_at).total_seconds() / 86400
+                for e in self._of("queue", community_id)
                 if e.state == md.QueueState.MATCHED and e.learner_id in first
                 and first[e.learner_id] >= e.joined_at]
 

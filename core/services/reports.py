@@ -80,8 +80,7 @@ async def compute_stats(ctx: Ctx) -> dict[str, Any]:
     assert cid is not None
     stats = ctx.uow.stats
     requested, matched, waiting_by_mode = await stats.queue_counts(cid)
-    waits = [(first - joined).total_seconds() / 86400
-             for joined, first in await stats.first_match_waits(cid)]
+    waits = await stats.wait_days(cid)
     counts = await stats.match_counts(cid, outcomes.MET_UID)
     ratings: dict[str, list[int]] = defaultdict(list)
     for scores in await stats.rating_scores(cid):

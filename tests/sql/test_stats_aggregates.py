@@ -83,13 +83,13 @@ async def test_the_aggregates_count_what_the_rules_say(storage: Any) -> None:
         await uow.commit()
     async with storage.uow_factory(writes=False) as uow:
         queue = await uow.stats.queue_counts(cid)
-        waits = await uow.stats.first_match_waits(cid)
+        waits = await uow.stats.wait_days(cid)
         counts = await uow.stats.match_counts(cid, MET_UID)
         scores = await uow.stats.rating_scores(cid)
         ghosts = await uow.stats.paused_for(cid, GHOST_PAUSE, NOW)
     assert queue == (18, 12, {"study-buddy": 3, "accountability": 3})
     # Matches made 10, 9, 8, 7 days before NOW, after the entries queued 10 days before.
-    assert sorted(round((first - joined) / DAY) for joined, first in waits) == sorted(
+    assert sorted(round(days, 6) for days in waits) == sorted(
         [0, 0, 1, 1, 2, 2, 3, 3, 0, 0, 1, 1])
     # Sessions on matches 0, 2, 4 (2's cancelled), a "met" record on 1; 0 met in its own.
     assert counts == {"matches": 6, "active": 5, "with_sessions": 3, "booked": 2, "met": 2}
