@@ -11,7 +11,7 @@ from sqlalchemy import Row, Select, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from adapters.sql.repo_base import SqlRepository
-from adapters.sql.repos_people import among, chunks
+from adapters.sql.repos_people import MODES, among, chunks, records
 from adapters.sql.tables import active_memberships, match_members, matches, rounds, sessions
 from adapters.sql.tables import feedback as feedback_t
 from core.model import (
@@ -20,7 +20,6 @@ from core.model import (
     Match,
     MatchMember,
     MatchState,
-    Mode,
     Round,
     Session,
     SessionState,
@@ -39,6 +38,7 @@ def _match_values(match: Match) -> dict[str, Any]:
     return values
 
 
+_MATCH_STATES = {s.value: s for s in MatchState}
 _SUPPORTER = "supporter"  # several seats: holds no row in active_memberships (migration 0005)
 _MANY_CHUNK = 2_000  # matches per bulk write: 3 statements and one SAVEPOINT each
 
@@ -63,27 +63,32 @@ def _member_of(learner_ids: Sequence[int]) -> Select[tuple[int]]:
 class SqlMatchRepository(SqlRepository):
     async def _load(self, stmt: Select[Any]) -> list[Match]:
         stmt = stmt.order_by(None).order_by(matches.c.id)
-        rows = (await self.conn.execute(stmt)).all()
-        if not rows:
+        found = records(await self.conn.execute(stmt))
+        if not found:
             return []
-        members: dict[int, list[MatchMember]] = {r.id: [] for r in rows}
-        # The members of the same selection, as a sub-select: a community's 50,000 matches
-        # would not fit an IN (...) list of ids (SQLite takes 32,766 parameters).
-        chosen = (list(members) if len(members) <= 500
-                  else stmt.with_only_columns(matches.c.id))  # keeps a page's ORDER BY and LIMIT
+        members: dict[int, list[MatchMember]] = {r["id"]: [] for r in found}
+        # The members of the same selection: up to a few thousand matches by their ids (one
+        # bound parameter, ``among``), beyond that as a sub-select (a community's 50,000
+        # matches would not fit an IN (...) list: SQLite takes 32,766 parameters).
+        chosen = (among(self.conn.dialect.name, match_members.c.match_id, list(members))
+                  if len(members) <= 5_000
+                  else match_members.c.match_id.in_(stmt.with_only_columns(matches.c.id)))
         for m in await self.conn.execute(
-                select(match_members).where(match_members.c.match_id.in_(chosen))
+                select(match_members.c.match_id, match_members.c.learner_id,
+                       match_members.c.role, match_members.c.alias,
+                       match_members.c.answered_at).where(chosen)
                 .order_by(match_members.c.match_id, match_members.c.position)):
-            if m.match_id in members:  # a match added since the first read is not shown
-                members[m.match_id].append(MatchMember(m.learner_id, m.role, m.alias,
-                                                       m.answered_at))
+            match_id, learner_id, role, alias, answered_at = m
+            if match_id in members:  # a match added since the first read is not shown
+                members[match_id].append(MatchMember(learner_id, role, alias, answered_at))
         return [Match(
-            community_id=r.community_id, kind=Mode(r.kind), members=members[r.id],
-            reasons=list(r.reasons), created_at=r.created_at,
+            community_id=r["community_id"], kind=MODES[r["kind"]], members=members[r["id"]],
+            reasons=list(r["reasons"]), created_at=r["created_at"],
             suggested_times=[(datetime.fromisoformat(s), datetime.fromisoformat(e))
-                             for s, e in r.suggested_times],
-            round_id=r.round_id, score=r.score, space_id=r.space_id, state=MatchState(r.state),
-            ended_reason=r.ended_reason, ended_at=r.ended_at, id=r.id) for r in rows]
+                             for s, e in r["suggested_times"]],
+            round_id=r["round_id"], score=r["score"], space_id=r["space_id"],
+            state=_MATCH_STATES[r["state"]], ended_reason=r["ended_reason"],
+            ended_at=r["ended_at"], id=r["id"]) for r in found]
 
     async def _save_members(self, match: Match, *, new: bool = False) -> None:
         if not new:  # a new match has no members to replace yet
