@@ -201,13 +201,13 @@ class SqlLearnerRepository(SqlRepository):
 
     async def by_platform_ids(self, community_id: int,
                               user_ids: Sequence[str]) -> dict[str, Learner]:
-        found: dict[str, Learner] = {}
-        for chunk in _chunks(list(dict.fromkeys(user_ids))):
-            rows = await self.conn.execute(select(learners).where(
-                learners.c.community_id == community_id,
-                learners.c.platform_user_id.in_(chunk)))
-            found.update((v["platform_user_id"], _learner(v)) for v in records(rows))
-        return found
+        if not user_ids:
+            return {}
+        rows = await self.conn.execute(select(learners).where(  # one statement: ``among``
+            learners.c.community_id == community_id,
+            among(self.conn.dialect.name, learners.c.platform_user_id,
+                  list(dict.fromkeys(user_ids)))))
+        return {v["platform_user_id"]: _learner(v) for v in records(rows)}
 
     async def get_many(self, learner_ids: Sequence[int]) -> dict[int, Learner]:
         if not learner_ids:
@@ -342,13 +342,13 @@ class SqlQueueRepository(SqlRepository):
         return [_entry(v) for v in records(rows)]
 
     async def open_for_many(self, learner_ids: Sequence[int]) -> dict[int, QueueEntry]:
-        found: dict[int, QueueEntry] = {}
-        for chunk in _chunks(list(dict.fromkeys(learner_ids))):
-            rows = await self.conn.execute(select(queue_entries).where(
-                queue_entries.c.learner_id.in_(chunk),
-                queue_entries.c.state == QueueState.WAITING.value))
-            found.update((v["learner_id"], _entry(v)) for v in records(rows))
-        return found
+        if not learner_ids:
+            return {}
+        rows = await self.conn.execute(select(queue_entries).where(
+            among(self.conn.dialect.name, queue_entries.c.learner_id,
+                  list(dict.fromkeys(learner_ids))),
+            queue_entries.c.state == QueueState.WAITING.value))
+        return {v["learner_id"]: _entry(v) for v in records(rows)}
 
     async def latest_for_many(self, learner_ids: Sequence[int]) -> dict[int, QueueEntry]:
         if not learner_ids:
@@ -385,15 +385,16 @@ class SqlQueueRepository(SqlRepository):
         """Mark these learners' entries MATCHED only ``WHERE state = 'waiting'`` (reason
         cleared); return whose entries changed. Someone who left (or was matched by
         someone else) since they were read is simply not among them."""
-        claimed: set[int] = set()
-        for chunk in _chunks(list(dict.fromkeys(learner_ids))):
-            rows = await self.conn.execute(
-                update(queue_entries).where(queue_entries.c.learner_id.in_(chunk),
-                                            queue_entries.c.state == QueueState.WAITING.value)
-                .values(state=QueueState.MATCHED.value, unmatched_reason="")
-                .returning(queue_entries.c.learner_id))
-            claimed.update(r.learner_id for r in rows)
-        return claimed
+        if not learner_ids:
+            return set()
+        rows = await self.conn.execute(  # one set-based statement, however many (``among``)
+            update(queue_entries).where(
+                among(self.conn.dialect.name, queue_entries.c.learner_id,
+                      list(dict.fromkeys(learner_ids))),
+                queue_entries.c.state == QueueState.WAITING.value)
+            .values(state=QueueState.MATCHED.value, unmatched_reason="")
+            .returning(queue_entries.c.learner_id))
+        return {r.learner_id for r in rows}
 
     async def note_unmatched(self, reasons: Mapping[int, str]) -> None:
         """Store why each of these learners is still waiting (entries still WAITING only),
