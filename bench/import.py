@@ -80,9 +80,18 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def product_env(cwd: Path, url: str) -> dict[str, str]:
+    """The environment `peermatch` runs in here: this machine sets PYTHONDONTWRITEBYTECODE,
+    which would make every process recompile ~600 modules (5-12 s under load, more than
+    some of the work measured); the Makefile runs the bot without it, and so do the benches
+    (an operator's machine keeps its bytecode)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    return {**env, "PYTHONPATH": str(ROOT), "PEERMATCH_CONFIG": str(cwd / "none.toml"),
+            "PEERMATCH_DATABASE_URL": url}
+
+
 def peermatch(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PEERMATCH_CONFIG": str(cwd / "none.toml"),
-           "PEERMATCH_DATABASE_URL": f"sqlite+aiosqlite:///{cwd / 'bench.db'}"}
+    env = product_env(cwd, f"sqlite+aiosqlite:///{cwd / 'bench.db'}")
     return subprocess.run([sys.executable, "-m", "bot.cli", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, check=False)
 

@@ -45,8 +45,7 @@ raise SystemExit(main(sys.argv[1:]))
 
 
 def run(*args: str, cwd: Path, url: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PEERMATCH_CONFIG": str(cwd / "none.toml"),
-           "PEERMATCH_DATABASE_URL": url}
+    env = bench_import.product_env(cwd, url)
     return subprocess.run([sys.executable, "-c", _WRAPPER, *args], cwd=cwd, env=env,
                           capture_output=True, text=True, check=False)
 

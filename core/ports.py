@@ -196,6 +196,19 @@ class MatchRepository(Protocol):
         """These matches (those that exist), by id."""
         ...
 
+    async def add_many(self, matches: Sequence[Match]) -> builtins.list[Match]:
+        """Store new matches with their members in a few statements (not a few per match),
+        each all or nothing; returns those stored, ids set, in the given order. A match
+        that would put a learner in a second active match of one mode (the guard of
+        migration 0005, against stored matches or an earlier one of ``matches``) is not
+        stored: its id stays None, and the rest of the transaction is usable."""
+        ...
+
+    async def support_seats(self, learner_ids: Sequence[int]) -> dict[int, int]:
+        """How many ACTIVE support matches each of these learners holds as supporter (one
+        set-based count; learners with none are left out)."""
+        ...
+
 
 class BlockRepository(Protocol):
     async def add(self, block: Block) -> None: ...
@@ -263,6 +276,11 @@ class ProposalRepository(Protocol):
 class SupportOfferRepository(Protocol):
     async def add(self, offer: SupportOffer) -> SupportOffer:
         """Store an ask; ``StorageConflict`` when the learner has an open one already."""
+        ...
+
+    async def add_many(self, offers: Sequence[SupportOffer]) -> builtins.list[SupportOffer]:
+        """Store a round's asks in a few statements; returns the ones stored (an ask whose
+        learner has an open one already is left out, as ``add`` would refuse it)."""
         ...
 
     async def get(self, offer_id: int) -> SupportOffer | None: ...
@@ -400,6 +418,39 @@ class OutboxRepository(Protocol):
         ...
 
 
+class StatsRepository(Protocol):
+    """Aggregates for ``/peeradmin stats``, counted by the database (GROUP BY, COUNT
+    DISTINCT): a few statements and no object per learner, whatever the community's size
+    (issue 9.7). The rules (what counts as booked, as a ghost) stay in the core: callers
+    pass the prefixes that mark them."""
+
+    async def queue_counts(self, community_id: int) -> tuple[int, int, dict[str, int]]:
+        """(learners who ever asked, learners with a MATCHED entry, WAITING entries by
+        mode value)."""
+        ...
+
+    async def wait_days(self, community_id: int) -> builtins.list[float]:
+        """Days from queueing to the learner's first match, for every MATCHED entry whose
+        learner is in a match made at or after the entry was queued (the first match is
+        the learner's earliest)."""
+        ...
+
+    async def match_counts(self, community_id: int, met_uid_prefix: str) -> dict[str, int]:
+        """``matches``, ``active``; matches with a session not cancelled (``with_sessions``);
+        of those, the ones booked (``booked``: the session's ics uid does not start with
+        ``met_uid_prefix``) and met (``met``: a DONE session)."""
+        ...
+
+    async def rating_scores(self, community_id: int) -> builtins.list[dict[str, int]]:
+        """The scores of every feedback given in the community's matches."""
+        ...
+
+    async def paused_for(self, community_id: int, reason_prefix: str, now: datetime) -> int:
+        """Learners whose pause still runs at ``now`` and whose reason starts with
+        ``reason_prefix``."""
+        ...
+
+
 class AcceptedWorkRepository(Protocol):
     """Accepted work (core/accepted.py): written before an ack, run from the store."""
 
@@ -497,6 +548,7 @@ class UnitOfWork(Protocol):
     audit: AuditRepository
     accepted: AcceptedWorkRepository
     office_hours: OfficeHourRepository
+    stats: StatsRepository
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(self, exc_type: type[BaseException] | None,

@@ -15,6 +15,7 @@ import asyncio
 import copy
 import itertools
 import secrets
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
@@ -335,6 +336,22 @@ class _Matches(_Repo):
         wanted = set(match_ids)
         return {m.id: m for m in self._rows(lambda m: m.id in wanted)}
 
+    async def add_many(self, items: Sequence[md.Match]) -> list[md.Match]:
+        stored = []
+        for match in items:  # each all or nothing; one refused by the guard is left out
+            match.id = None
+            try:
+                stored.append(await self.add(match))
+            except StorageConflict:
+                match.id = None
+        return stored
+
+    async def support_seats(self, learner_ids: Sequence[int]) -> dict[int, int]:
+        wanted, seats = set(learner_ids), Counter[int]()
+        for m in self._rows(lambda m: m.state == md.MatchState.ACTIVE and m.is_support):
+            seats.update(lid for lid in set(m.member_ids()) if lid in wanted)
+        return dict(seats)
+
     async def remove_member(self, learner_id: int) -> None:
         for m in self._rows(lambda m: learner_id in m.member_ids()):
             m.members = [x for x in m.members if x.learner_id != learner_id]
@@ -457,6 +474,15 @@ class _Offers(_Repo):
     same = staticmethod(lambda a, b: (a.learner_id == b.learner_id
                                       and a.state == b.state == md.OfferState.OPEN))
     conflict = "the learner has an open support offer"
+
+    async def add_many(self, offers: Sequence[md.SupportOffer]) -> list[md.SupportOffer]:
+        stored = []
+        for offer in offers:
+            try:
+                stored.append(await self.add(offer))
+            except StorageConflict:
+                continue
+        return stored
 
     async def open_for_learner(self, learner_id: int) -> md.SupportOffer | None:
         rows = self._rows(lambda o: o.learner_id == learner_id and o.is_open)
@@ -652,6 +678,57 @@ class _Audit(_Repo):
         return self._rows(lambda e: e.community_id == community_id)
 
 
+class _Stats:
+    """The aggregates of ``/peeradmin stats``, from the stored objects (SQL counts them)."""
+
+    def __init__(self, uow: InMemoryUnitOfWork) -> None:
+        self.u = uow
+
+    def _of(self, table: str, community_id: int) -> list[Any]:
+        return [r for r in self.u.data(table).values() if r.community_id == community_id]
+
+    def _sessions(self, community_id: int) -> list[md.Session]:
+        mids = {m.id for m in self._of("matches", community_id)}
+        return [s for s in self.u.data("sessions").values() if s.match_id in mids]
+
+    async def queue_counts(self, community_id: int) -> tuple[int, int, dict[str, int]]:
+        entries = self._of("queue", community_id)
+        waiting = Counter(e.mode.value for e in entries if e.state == md.QueueState.WAITING)
+        return (len({e.learner_id for e in entries}),
+                len({e.learner_id for e in entries if e.state == md.QueueState.MATCHED}),
+                dict(waiting))
+
+    async def wait_days(self, community_id: int) -> list[float]:
+        first: dict[int, datetime] = {}
+        for m in self._of("matches", community_id):
+            for lid in m.member_ids():
+                first[lid] = min(first.get(lid, m.created_at), m.created_at)
+        return [(first[e.learner_id] - e.joined_at).total_seconds() / 86400
+                for e in self._of("queue", community_id)
+                if e.state == md.QueueState.MATCHED and e.learner_id in first
+                and first[e.learner_id] >= e.joined_at]
+
+    async def match_counts(self, community_id: int, met_uid_prefix: str) -> dict[str, int]:
+        found = self._of("matches", community_id)
+        live = [s for s in self._sessions(community_id)
+                if s.state != md.SessionState.CANCELLED]
+        return {"matches": len(found),
+                "active": sum(m.state == md.MatchState.ACTIVE for m in found),
+                "with_sessions": len({s.match_id for s in live}),
+                "booked": len({s.match_id for s in live
+                               if not s.ics_uid.startswith(met_uid_prefix)}),
+                "met": len({s.match_id for s in self._sessions(community_id)
+                            if s.state == md.SessionState.DONE})}
+
+    async def rating_scores(self, community_id: int) -> list[dict[str, int]]:
+        mids = {m.id for m in self._of("matches", community_id)}
+        return [dict(f.scores) for f in self.u.data("feedback").values() if f.match_id in mids]
+
+    async def paused_for(self, community_id: int, reason_prefix: str, now: datetime) -> int:
+        return sum(1 for lr in self._of("learners", community_id)
+                   if lr.is_paused(now) and lr.pause_reason.startswith(reason_prefix))
+
+
 class _Accepted(_Repo):
     table = "accepted"
     _open = (WorkState.PENDING, WorkState.DONE)
@@ -818,6 +895,7 @@ class InMemoryUnitOfWork:
         self.office_hours: ports.OfficeHourRepository = _OfficeHours(self)
         self.offers: ports.SupportOfferRepository = _Offers(self)
         self.verifications: ports.VerificationRepository = _Verifications(self)
+        self.stats: ports.StatsRepository = _Stats(self)
 
     # An undo log rather than a whole-storage snapshot: a rollback then cannot wipe out what
     # another unit of work committed meanwhile (tasks running concurrently in one test).

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Executable, Table
+from sqlalchemy import Executable, Table, func, select
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -40,3 +40,17 @@ class SqlRepository:
         """Insert a row; return its new id (raises ``StorageConflict`` on a duplicate)."""
         result = await self._guarded(table.insert().values(**values).returning(table.c.id), what)
         return int(result.scalar_one())
+
+    async def _new_ids(self, table: Table, count: int) -> list[int]:
+        """``count`` unused ids of ``table``, ascending, for rows inserted in bulk without
+        RETURNING. PostgreSQL: drawn from the id's sequence (safe beside other writers).
+        SQLite: the ones above the highest id, which is what SQLite itself would pick; a
+        writing unit holds the database's write lock from its ``BEGIN IMMEDIATE``, so nobody
+        else can take them meanwhile."""
+        if self.conn.dialect.name == "postgresql":
+            rows = await self.conn.scalars(
+                select(func.nextval(func.pg_get_serial_sequence(table.name, "id")))
+                .select_from(func.generate_series(1, count)))
+            return sorted(int(r) for r in rows)
+        top = int(await self.conn.scalar(select(func.coalesce(func.max(table.c.id), 0))) or 0)
+        return list(range(top + 1, top + 1 + count))

@@ -11,15 +11,15 @@ from sqlalchemy import Row, Select, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from adapters.sql.repo_base import SqlRepository
-from adapters.sql.repos_people import among
+from adapters.sql.repos_people import MODES, among, chunks, records
+from adapters.sql.tables import active_memberships, match_members, matches, rounds, sessions
 from adapters.sql.tables import feedback as feedback_t
-from adapters.sql.tables import match_members, matches, rounds, sessions
 from core.model import (
+    SUPPORT_MODES,
     Feedback,
     Match,
     MatchMember,
     MatchState,
-    Mode,
     Round,
     Session,
     SessionState,
@@ -38,6 +38,23 @@ def _match_values(match: Match) -> dict[str, Any]:
     return values
 
 
+_MATCH_STATES = {s.value: s for s in MatchState}
+_SUPPORTER = "supporter"  # several seats: holds no row in active_memberships (migration 0005)
+_MANY_CHUNK = 2_000  # matches per bulk write: 3 statements and one SAVEPOINT each
+
+
+def _member_rows(match: Match) -> list[dict[str, Any]]:
+    return [{"match_id": match.id, "learner_id": m.learner_id, "role": m.role, "alias": m.alias,
+             "position": i, "answered_at": m.answered_at} for i, m in enumerate(match.members)]
+
+
+def _seats(match: Match) -> set[tuple[int, str]]:
+    """The (learner, mode) rows of ``active_memberships`` this match would take."""
+    if match.state is not MatchState.ACTIVE:
+        return set()
+    return {(m.learner_id, str(match.kind)) for m in match.members if m.role != _SUPPORTER}
+
+
 def _member_of(learner_ids: Sequence[int]) -> Select[tuple[int]]:
     """Ids of the matches any of these learners belongs to (a sub-select)."""
     return select(match_members.c.match_id).where(match_members.c.learner_id.in_(list(learner_ids)))
@@ -46,37 +63,39 @@ def _member_of(learner_ids: Sequence[int]) -> Select[tuple[int]]:
 class SqlMatchRepository(SqlRepository):
     async def _load(self, stmt: Select[Any]) -> list[Match]:
         stmt = stmt.order_by(None).order_by(matches.c.id)
-        rows = (await self.conn.execute(stmt)).all()
-        if not rows:
+        found = records(await self.conn.execute(stmt))
+        if not found:
             return []
-        members: dict[int, list[MatchMember]] = {r.id: [] for r in rows}
-        # The members of the same selection, as a sub-select: a community's 50,000 matches
-        # would not fit an IN (...) list of ids (SQLite takes 32,766 parameters).
-        chosen = (list(members) if len(members) <= 500
-                  else stmt.with_only_columns(matches.c.id))  # keeps a page's ORDER BY and LIMIT
+        members: dict[int, list[MatchMember]] = {r["id"]: [] for r in found}
+        # The members of the same selection: up to a few thousand matches by their ids (one
+        # bound parameter, ``among``), beyond that as a sub-select (a community's 50,000
+        # matches would not fit an IN (...) list: SQLite takes 32,766 parameters).
+        chosen = (among(self.conn.dialect.name, match_members.c.match_id, list(members))
+                  if len(members) <= 5_000
+                  else match_members.c.match_id.in_(stmt.with_only_columns(matches.c.id)))
         for m in await self.conn.execute(
-                select(match_members).where(match_members.c.match_id.in_(chosen))
+                select(match_members.c.match_id, match_members.c.learner_id,
+                       match_members.c.role, match_members.c.alias,
+                       match_members.c.answered_at).where(chosen)
                 .order_by(match_members.c.match_id, match_members.c.position)):
-            if m.match_id in members:  # a match added since the first read is not shown
-                members[m.match_id].append(MatchMember(m.learner_id, m.role, m.alias,
-                                                       m.answered_at))
+            match_id, learner_id, role, alias, answered_at = m
+            if match_id in members:  # a match added since the first read is not shown
+                members[match_id].append(MatchMember(learner_id, role, alias, answered_at))
         return [Match(
-            community_id=r.community_id, kind=Mode(r.kind), members=members[r.id],
-            reasons=list(r.reasons), created_at=r.created_at,
+            community_id=r["community_id"], kind=MODES[r["kind"]], members=members[r["id"]],
+            reasons=list(r["reasons"]), created_at=r["created_at"],
             suggested_times=[(datetime.fromisoformat(s), datetime.fromisoformat(e))
-                             for s, e in r.suggested_times],
-            round_id=r.round_id, score=r.score, space_id=r.space_id, state=MatchState(r.state),
-            ended_reason=r.ended_reason, ended_at=r.ended_at, id=r.id) for r in rows]
+                             for s, e in r["suggested_times"]],
+            round_id=r["round_id"], score=r["score"], space_id=r["space_id"],
+            state=_MATCH_STATES[r["state"]], ended_reason=r["ended_reason"],
+            ended_at=r["ended_at"], id=r["id"]) for r in found]
 
     async def _save_members(self, match: Match, *, new: bool = False) -> None:
         if not new:  # a new match has no members to replace yet
             await self.conn.execute(
                 delete(match_members).where(match_members.c.match_id == match.id))
         if match.members:
-            await self.conn.execute(insert(match_members), [
-                {"match_id": match.id, "learner_id": m.learner_id, "role": m.role,
-                 "alias": m.alias, "position": i, "answered_at": m.answered_at}
-                for i, m in enumerate(match.members)])
+            await self.conn.execute(insert(match_members), _member_rows(match))
 
     async def add(self, match: Match) -> Match:
         """Store a new match with its members, all or nothing: a member already in an
@@ -92,6 +111,80 @@ class SqlMatchRepository(SqlRepository):
             match.id = None
             raise StorageConflict(f"match not stored: {exc.orig}") from exc
         return match
+
+    async def add_many(self, items: Sequence[Match]) -> builtins.list[Match]:
+        """Store new matches in a few statements per ``_MANY_CHUNK`` of them (a round's
+        50,000 matches: some 150 statements, not 150,000): one read of the seats already
+        taken, then per chunk new ids, one executemany of matches and one of members inside
+        a SAVEPOINT. The guard of migration 0005 keeps the last word: should a chunk still
+        break it (a seat taken by a concurrent writer after the read), the SAVEPOINT undoes
+        the chunk and its matches are stored one at a time, only the refused ones left out."""
+        items = builtins.list(items)
+        if not items:
+            return []
+        taken = await self._taken_seats({lid for m in items for lid, _ in _seats(m)})
+        fresh: builtins.list[Match] = []
+        for match in items:
+            match.id = None
+            seats = _seats(match)
+            if seats & taken:  # refused, as the guard would: nobody in two at once
+                continue
+            taken |= seats
+            fresh.append(match)
+        stored: builtins.list[Match] = []
+        for chunk in chunks(fresh, _MANY_CHUNK):
+            try:
+                async with self.conn.begin_nested():
+                    await self._insert_chunk(chunk)
+                stored += chunk
+            except IntegrityError:
+                for match in chunk:
+                    match.id = None
+                    try:
+                        stored.append(await self.add(match))
+                    except StorageConflict:
+                        continue
+        return stored
+
+    async def _taken_seats(self, learner_ids: set[int]) -> set[tuple[int, str]]:
+        if not learner_ids:
+            return set()
+        rows = await self.conn.execute(
+            select(active_memberships.c.learner_id, active_memberships.c.kind).where(
+                among(self.conn.dialect.name, active_memberships.c.learner_id,
+                      sorted(learner_ids))))
+        return {(r.learner_id, r.kind) for r in rows}
+
+    async def _insert_chunk(self, chunk: builtins.list[Match]) -> None:
+        """Give the chunk's matches their ids up front, then two executemany INSERTs (an
+        INSERT ... RETURNING that must keep the rows' order is one statement per row on
+        SQLite through SQLAlchemy)."""
+        for match, new_id in zip(chunk, await self._new_ids(matches, len(chunk)), strict=True):
+            match.id = new_id
+        try:
+            await self.conn.execute(insert(matches), [{"id": m.id, **_match_values(m)}
+                                                      for m in chunk])
+            members = [row for m in chunk for row in _member_rows(m)]
+            if members:
+                await self.conn.execute(insert(match_members), members)
+        except BaseException:
+            for match in chunk:
+                match.id = None
+            raise
+
+    async def support_seats(self, learner_ids: Sequence[int]) -> dict[int, int]:
+        """Active support matches per learner, counted in SQL (GROUP BY), one statement."""
+        if not learner_ids:
+            return {}
+        rows = await self.conn.execute(
+            select(match_members.c.learner_id, func.count())
+            .join(matches, matches.c.id == match_members.c.match_id)
+            .where(among(self.conn.dialect.name, match_members.c.learner_id,
+                         sorted(set(learner_ids))),
+                   matches.c.state == MatchState.ACTIVE.value,
+                   matches.c.kind.in_(sorted(str(m) for m in SUPPORT_MODES)))
+            .group_by(match_members.c.learner_id))
+        return {int(lid): int(n) for lid, n in rows}
 
     async def get(self, match_id: int) -> Match | None:
         found = await self._load(select(matches).where(matches.c.id == match_id))

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import builtins
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, delete, select, update
+from sqlalchemy.exc import IntegrityError
 
 from adapters.sql.repo_base import SqlRepository
-from adapters.sql.repos_people import upsert_insert
+from adapters.sql.repos_people import chunks, upsert_insert
 from adapters.sql.tables import support_offers as offers_t
 from adapters.sql.tables import verified_supporters as verified_t
 from core.model import Mode, OfferState, SupportOffer, Verification
+from core.ports import StorageConflict
 
+_MANY_CHUNK = 2_000  # asks per bulk write: one id read, one executemany, one SAVEPOINT
 _FIELDS = ("community_id", "learner_id", "supporter_id", "entry_id", "score", "created_at",
            "expires_at", "match_id", "round_id")
 
@@ -37,6 +41,28 @@ class SqlSupportOfferRepository(SqlRepository):
     async def add(self, offer: SupportOffer) -> SupportOffer:
         offer.id = await self._insert(offers_t, _values(offer), "support offer")
         return offer
+
+    async def add_many(self, offers: Sequence[SupportOffer]) -> builtins.list[SupportOffer]:
+        """A round's asks: per chunk, new ids and one executemany inside a SAVEPOINT. Should
+        a chunk break the one-open-ask rule (a learner asked meanwhile), the SAVEPOINT undoes
+        it and its asks are stored one at a time, only the refused ones left out."""
+        stored: builtins.list[SupportOffer] = []
+        for chunk in chunks(builtins.list(offers), _MANY_CHUNK):
+            ids = await self._new_ids(offers_t, len(chunk))
+            try:
+                async with self.conn.begin_nested():
+                    await self.conn.execute(offers_t.insert(), [
+                        {"id": new_id, **_values(o)} for o, new_id in zip(chunk, ids, strict=True)])
+                for offer, new_id in zip(chunk, ids, strict=True):
+                    offer.id = new_id
+                stored += chunk
+            except IntegrityError:
+                for offer in chunk:
+                    try:
+                        stored.append(await self.add(offer))
+                    except StorageConflict:
+                        continue
+        return stored
 
     async def get(self, offer_id: int) -> SupportOffer | None:
         row = (await self.conn.execute(

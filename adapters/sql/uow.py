@@ -57,6 +57,7 @@ from adapters.sql.repos_people import (
     SqlQueueRepository,
 )
 from adapters.sql.repos_proposals import SqlProposalRepository
+from adapters.sql.repos_stats import SqlStatsRepository
 from adapters.sql.repos_support import SqlSupportOfferRepository, SqlVerificationRepository
 from core import ports
 
@@ -230,6 +231,7 @@ class SqlUnitOfWork:
         self.office_hours: ports.OfficeHourRepository = SqlOfficeHourRepository(self)
         self.offers: ports.SupportOfferRepository = SqlSupportOfferRepository(self)
         self.verifications: ports.VerificationRepository = SqlVerificationRepository(self)
+        self.stats: ports.StatsRepository = SqlStatsRepository(self)
 
     @property
     def connection(self) -> AsyncConnection:

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from core import keys
-from core.model import Match, SessionState
+from core.model import GHOST_PAUSE
 from core.ports import UnitOfWork
 
 MET_UID = "met-"
@@ -22,20 +22,15 @@ MET_UID = "met-"
 checkins.py ``record_met``): it is a meeting, not a booking."""
 
 
-async def figures(uow: UnitOfWork, community_id: int, matches: list[Match],
-                  now: datetime) -> dict[str, Any]:
+async def figures(uow: UnitOfWork, community_id: int, now: datetime) -> dict[str, Any]:
     """``booked``, ``met``, ``ghosted`` (match counts) and ``ghosts_now`` (learners)."""
-    # Set-based (issue 9.7): the community's sessions and ghost keys in one read each, not
-    # a read per match and every outbox row.
-    ids = {m.id for m in matches}
-    sessions = [s for s in await uow.sessions.for_community(community_id) if s.match_id in ids]
-    booked = len({s.match_id for s in sessions if s.state is not SessionState.CANCELLED
-                  and not s.ics_uid.startswith(MET_UID)})
-    met = len({s.match_id for s in sessions if s.state is SessionState.DONE})
+    # Counted by the database (issue 9.7): a few statements, no object per match or learner.
+    counts = await uow.stats.match_counts(community_id, MET_UID)
     ghosted = {keys.match_of_ghost(key)
                for key in await uow.outbox.keys_starting(community_id, keys.ghost_prefix())}
-    ghosts_now = sum(1 for lr in await uow.learners.list(community_id) if lr.ghosted(now))
-    return {"booked": booked, "met": met, "ghosted": len(ghosted), "ghosts_now": ghosts_now}
+    ghosts_now = await uow.stats.paused_for(community_id, GHOST_PAUSE, now)
+    return {"booked": counts["booked"], "met": counts["met"], "ghosted": len(ghosted),
+            "ghosts_now": ghosts_now}
 
 
 def figures_line(s: dict[str, Any]) -> str:

@@ -27,12 +27,11 @@ from core.model import (
     QueueState,
     Round,
 )
-from core.ports import StorageConflict, UnitOfWork
+from core.ports import UnitOfWork
 from core.services import effects
 from core.services.outbox_buffer import buffered_outbox
 from core.services.seats import close_full_supporters
-from core.services.support_offers import offer_planned
-from core.services.verification import verified_in
+from core.services.support_offers import offer_round
 from core.settings import CommunitySettings
 
 SUPPORTER = "supporter"  # a supporter has several seats: their entry waits until all are taken
@@ -58,15 +57,37 @@ async def store_plan(uow: UnitOfWork, community: Community, settings: CommunityS
                      profiles: dict[int, Profile], now: datetime) -> list[Match]:
     """Store the plan's matches whose members all still wait, with their outbox messages;
     mark the matched entries and note why the others still wait. Call it in a writing unit
-    of work holding the community lock. Returns the matches stored."""
+    of work holding the community lock. Returns the matches stored.
+
+    A fixed handful of statements per few thousand matches (issue 9.5): one read of who
+    waits, one set-based claim, the matches and members in bulk (``matches.add_many``), the
+    outbox rows many per INSERT (``buffered_outbox``), one count of supporters' seats.
+    A support plan is not stored as a match: it becomes an offer the supporter accepts or
+    declines first (core/services/support_offers.py)."""
     assert community.id is not None
     waiting = {e.learner_id: e for e in await uow.queue.waiting(community.id)}
     plans = [mp for mp in plan.matches if all(lid in waiting for lid, _ in mp.members)]
     claimed = await uow.queue.claim_waiting([lid for mp in plans for lid in _peers(mp)])
-    stored: list[Match] = []
+    left = [mp for mp in plans if not all(lid in claimed for lid in _peers(mp))]
+    # Someone left in between: the others of that match wait again.
+    await _wait_again(uow, [waiting[lid] for mp in left for lid in _peers(mp) if lid in claimed])
+    ready = [mp for mp in plans if all(lid in claimed for lid in _peers(mp))]
+    offers = [mp for mp in ready if mp.kind.is_support]
+    ready = [mp for mp in ready if not mp.kind.is_support]
+    built = _build(community, rnd, ready, profiles, now)
+    stored = await uow.matches.add_many(built)
+    # Refused by the one-active-match-per-mode guard: its members wait for the next round.
+    await _wait_again(uow, [waiting[lid] for match, mp in zip(built, ready, strict=True)
+                            if match.id is None for lid in _peers(mp)])
     async with buffered_outbox(uow):  # the effects' rows, many per INSERT
-        await _store_matches(uow, community, settings, rnd, plans, claimed, waiting, learners,
-                             profiles, now, stored)
+        for match in stored:
+            await effects.publish(uow, settings, MatchMade(
+                match, learners, {i: profiles[i] for i in match.member_ids() if i in profiles},
+                now))
+        # The supporter accepts first (core/services/support_offers.py).
+        await _wait_again(uow, await offer_round(
+            uow, settings, [(mp, waiting[_peers(mp)[0]]) for mp in offers], learners,
+            profiles, now, rnd.id))
     await close_full_supporters(
         uow, [m.learner_id for match in stored for m in match.members if m.role == SUPPORTER],
         profiles)
@@ -75,26 +96,14 @@ async def store_plan(uow: UnitOfWork, community: Community, settings: CommunityS
     return stored
 
 
-async def _store_matches(uow: UnitOfWork, community: Community, settings: CommunitySettings,
-                         rnd: Round, plans: list[MatchPlan], claimed: set[int],
-                         waiting: dict[int, QueueEntry], learners: dict[int, Learner],
-                         profiles: dict[int, Profile], now: datetime,
-                         stored: list[Match]) -> None:
+def _build(community: Community, rnd: Round, plans: list[MatchPlan],
+           profiles: dict[int, Profile], now: datetime) -> list[Match]:
+    """The plans as matches to store; anonymous supported learners get a round-unique
+    alias."""
     assert community.id is not None
     alias_no = 0
-    # read once for every support offer of the round (no query per offer)
-    verified = (await verified_in(uow, community.id)
-                if any(mp.kind.is_support for mp in plans) else {})
+    built = []
     for mp in plans:
-        if not all(lid in claimed for lid in _peers(mp)):  # someone left in between
-            await _wait_again(uow, [waiting[lid] for lid in _peers(mp) if lid in claimed])
-            continue
-        if mp.kind.is_support:  # the supporter accepts first (core/services/support_offers.py)
-            peer = _peers(mp)[0]
-            if await offer_planned(uow, settings, mp, waiting[peer], learners, profiles, now,
-                                   round_id=rnd.id, verified=verified) is None:
-                await _wait_again(uow, [waiting[peer]])
-            continue
         members = []
         for learner_id, role in mp.members:
             alias = ""
@@ -103,12 +112,7 @@ async def _store_matches(uow: UnitOfWork, community: Community, settings: Commun
                 alias_no += 1
                 alias = _alias((rnd.id or 0) * 100 + alias_no)
             members.append(MatchMember(learner_id, role, alias))
-        try:
-            match = await uow.matches.add(Match(community.id, mp.kind, members, list(mp.reasons),
-                                                now, list(mp.times), rnd.id, mp.score))
-        except StorageConflict:  # already in an active match of this mode: not twice
-            await _wait_again(uow, [waiting[lid] for lid in _peers(mp)])
-            continue
-        stored.append(match)
-        await effects.publish(uow, settings, MatchMade(
-            match, learners, {i: profiles[i] for i in match.member_ids() if i in profiles}, now))
+        built.append(Match(community.id, mp.kind, members, list(mp.reasons), now,
+                           list(mp.times), rnd.id, mp.score))
+    return built
+

@@ -11,11 +11,12 @@ from core.ports import UnitOfWork
 
 async def close_full_supporters(uow: UnitOfWork, supporters: Iterable[int],
                                 profiles: dict[int, Profile]) -> None:
-    """The supporters whose active support matches fill their capacity leave the queue."""
-    full = []
-    for supporter in sorted(set(supporters)):
-        prof = profiles.get(supporter)
-        busy = len([m for m in await uow.matches.active_for(supporter) if m.is_support])
-        if prof is not None and busy >= prof.capacity:
-            full.append(supporter)
+    """The supporters whose active support matches fill their capacity leave the queue
+    (one set-based count of seats, one claim)."""
+    wanted = sorted(set(supporters))
+    if not wanted:
+        return
+    busy = await uow.matches.support_seats(wanted)
+    full = [lid for lid in wanted
+            if (prof := profiles.get(lid)) is not None and busy.get(lid, 0) >= prof.capacity]
     await uow.queue.claim_waiting(full)

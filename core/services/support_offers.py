@@ -56,6 +56,27 @@ def _roles(members: list[tuple[int, str]]) -> tuple[int, int]:
     return roles[SUPPORTED], roles[SUPPORTER]
 
 
+def _offer_of(settings: CommunitySettings, mp: MatchPlan, entry: QueueEntry, now: datetime,
+              round_id: int | None, excluded: tuple[int, ...]) -> SupportOffer:
+    """The plan as an OPEN ask to its supporter, answerable for ``support_offer_hours``."""
+    learner_id, supporter_id = _roles(mp.members)
+    assert entry.id is not None
+    return SupportOffer(entry.community_id, learner_id, supporter_id, entry.id, mp.kind,
+                        list(mp.reasons), [t for t in mp.times if t[0] > now], mp.score, now,
+                        now + timedelta(hours=settings.support_offer_hours),
+                        excluded=excluded, round_id=round_id)
+
+
+async def _announce(uow: UnitOfWork, settings: CommunitySettings, offer: SupportOffer,
+                    learners: dict[int, Learner], profiles: dict[int, Profile], now: datetime,
+                    verified: dict[int, Verification], again: bool) -> None:
+    """Ask the supporter and tell the learner (``SupportOffered``)."""
+    mark = verification.badge(verified, offer.supporter_id, profiles[offer.learner_id].topic)
+    await effects.publish(uow, settings, SupportOffered(
+        offer, learners[offer.learner_id], learners[offer.supporter_id],
+        profiles[offer.learner_id], mark, now, again=again))
+
+
 async def offer_planned(uow: UnitOfWork, settings: CommunitySettings, mp: MatchPlan,
                         entry: QueueEntry, learners: dict[int, Learner],
                         profiles: dict[int, Profile], now: datetime, *,
@@ -64,25 +85,34 @@ async def offer_planned(uow: UnitOfWork, settings: CommunitySettings, mp: MatchP
                         verified: dict[int, Verification] | None = None) -> SupportOffer | None:
     """Store the plan as an offer to its supporter and ask them (the entry is already
     claimed); None when the learner has an open offer already (the database says so).
-    ``verified``: the community's verified supporters, when the caller has read them once
-    for many offers (a round's store)."""
-    learner_id, supporter_id = _roles(mp.members)
-    assert entry.id is not None
-    offer = SupportOffer(entry.community_id, learner_id, supporter_id, entry.id, mp.kind,
-                         list(mp.reasons), [t for t in mp.times if t[0] > now], mp.score, now,
-                         now + timedelta(hours=settings.support_offer_hours),
-                         excluded=excluded, round_id=round_id)
+    ``verified``: the community's verified supporters, when the caller has read them."""
     try:
-        offer = await uow.offers.add(offer)
+        offer = await uow.offers.add(_offer_of(settings, mp, entry, now, round_id, excluded))
     except StorageConflict:
         return None
     if verified is None:
         verified = await verification.verified_in(uow, entry.community_id)
-    mark = verification.badge(verified, supporter_id, profiles[learner_id].topic)
-    await effects.publish(uow, settings, SupportOffered(
-        offer, learners[learner_id], learners[supporter_id], profiles[learner_id], mark, now,
-        again=again))
+    await _announce(uow, settings, offer, learners, profiles, now, verified, again)
     return offer
+
+
+async def offer_round(uow: UnitOfWork, settings: CommunitySettings,
+                      plans: list[tuple[MatchPlan, QueueEntry]], learners: dict[int, Learner],
+                      profiles: dict[int, Profile], now: datetime,
+                      round_id: int | None) -> list[QueueEntry]:
+    """A round's support plans as asks, stored in bulk (a few statements, whatever their
+    number) and announced; returns the entries whose ask the database refused (the learner
+    has an open one already), for the caller to put back in the queue."""
+    if not plans:
+        return []
+    community_id = plans[0][1].community_id
+    made = [_offer_of(settings, mp, entry, now, round_id, ()) for mp, entry in plans]
+    stored = await uow.offers.add_many(made)
+    verified = await verification.verified_in(uow, community_id)  # once for every ask
+    for offer in stored:
+        await _announce(uow, settings, offer, learners, profiles, now, verified, False)
+    asked = {o.learner_id for o in stored}
+    return [entry for mp, entry in plans if _roles(mp.members)[0] not in asked]
 
 
 async def offer_by_hand(ctx: Ctx, kind: Mode, people: dict[str, Learner],

@@ -58,3 +58,19 @@ async def test_verifications_replace_delete_and_go_with_the_learner(storage: Any
     async with storage.uow_factory() as uow:
         assert await uow.verifications.list(cid) == []
         assert await uow.offers.list(cid) == []
+
+
+async def test_a_rounds_asks_are_stored_in_bulk_and_a_refused_one_is_left_out(
+        storage: Any) -> None:
+    cid, (nia, sam, tom) = await seed(storage)
+    async with storage.uow_factory() as uow:
+        await uow.offers.add(offer(cid, nia, sam))  # nia is being asked already
+        stored = await uow.offers.add_many([offer(cid, sam, tom), offer(cid, nia, tom),
+                                            offer(cid, tom, sam)])
+        await uow.commit()
+    assert [(o.learner_id, o.supporter_id) for o in stored] == [(sam, tom), (tom, sam)]
+    assert all(o.id for o in stored) and len({o.id for o in stored}) == 2
+    async with storage.uow_factory() as uow:
+        again = {o.id: o for o in await uow.offers.list(cid)}
+        assert {again[o.id].learner_id for o in stored} == {sam, tom}
+        assert (await uow.offers.open_for_learner(nia)).supporter_id == sam
