@@ -287,9 +287,10 @@ async def one_run(url: str, learners: int, rate: float, seconds: float, users: i
     try:
         view = await _template(fake, endpoint)
         load = Load(fake, endpoint, users, view)
-        cpu_before = cpu_seconds(bot.pid)
+        cpu_before, own_before = cpu_seconds(bot.pid), time.process_time()
         await load.run(rate, seconds)
         cpu = cpu_seconds(bot.pid) - cpu_before
+        own = time.process_time() - own_before  # the generator and the fake Slack
     except Exception:
         print(f"the bot's log: {workdir / 'bot.log'}", file=sys.stderr)
         raise
@@ -308,7 +309,8 @@ async def one_run(url: str, learners: int, rate: float, seconds: float, users: i
             "ack_p50": _pct(load.acks, 0.5), "ack_p99": _pct(load.acks, 0.99),
             "reply_p50": _pct(load.replies, 0.5), "reply_p99": _pct(load.replies, 0.99),
             "errors": sum(load.errors.values()), "kinds": load.errors,
-            "cpu_ms": cpu / max(1, load.n) * 1000,
+            "cpu_ms": cpu / max(1, load.n) * 1000, "own_ms": own / max(1, load.n) * 1000,
+            "load": os.getloadavg()[0],
             "mean_ack": statistics.fmean(load.acks) if load.acks else float("nan")}
 
 
@@ -345,7 +347,7 @@ async def main() -> None:
     print(f"# load: {args.db}, {args.seconds:g} s per run, {args.users} users; "
           f"mix {'/'.join(KINDS)}", flush=True)
     print("learners | req/s | sent | ack p50 | ack p99 | reply p50 | reply p99 | bot CPU/req | "
-          "errors")
+          "bench CPU/req | load avg | errors")
     for learners in [int(x) for x in args.learners.split(",")]:
         with tempfile.TemporaryDirectory(prefix="pm-load-") as tmp:
             workdir = Path(tmp)
@@ -364,6 +366,7 @@ async def main() -> None:
                     print(f"{learners:,} | {rate:g} | {r['sent']} | {r['ack_p50'] * 1000:.0f} ms"
                           f" | {r['ack_p99'] * 1000:.0f} ms | {r['reply_p50'] * 1000:.0f} ms | "
                           f"{r['reply_p99'] * 1000:.0f} ms | {r['cpu_ms']:.1f} ms | "
+                          f"{r['own_ms']:.1f} ms | {r['load']:.1f} | "
                           f"{r['errors']} {r['kinds'] or ''}",
                           flush=True)
             finally:
