@@ -107,25 +107,29 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def known_users(url: str, users: int) -> None:
+async def known_users(url: str, users: int, *, platform: str = "slack", community: str = "T1",
+                      ids: list[str] | None = None) -> None:
     """The bench's people have used the bot before (first contact is a write; the runs
     measure a community in use, not 1,000 first contacts)."""
     storage = SqlStorage(url)
     try:
         services = Services(storage.uow_factory, SystemClock(),
                             CommunitySettings(commands_per_minute=0))
-        for who in [*(f"U{i:04d}" for i in range(users)), "UADMIN", "UWARM"]:
-            await handle(services, CommandRequest("slack", "T1", Actor(who, who), "peer help"))
+        for who in ids or [*(f"U{i:04d}" for i in range(users)), "UADMIN", "UWARM"]:
+            await handle(services, CommandRequest(platform, community, Actor(who, who),
+                                                  "peer help"))
     finally:
         await storage.dispose()
 
 
-async def seed(url: str, learners: int) -> float:
-    """``learners`` waiting learners in workspace T1, through the bulk import."""
+async def seed(url: str, learners: int, *, platform: str = "slack",
+               community: str = "T1") -> float:
+    """``learners`` waiting learners in ``community`` (workspace T1), through the bulk
+    import."""
     if not learners:
         return 0.0
     rng = random.Random(5)
-    rows = [{"Slack user ID": f"W{i:07d}", "Name": f"Learner {i}",
+    rows = [{"User ID": f"W{i:07d}", "Name": f"Learner {i}",
              "What are you looking for?": "study-buddy", "Topic": rng.choice(TOPICS),
              "Languages": "English", "Time zone": rng.choice(ZONES),
              "Availability": rng.choice(("Mon-Fri 18:00-21:00", "Sat 10:00-14:00", "Flexible"))}
@@ -134,8 +138,8 @@ async def seed(url: str, learners: int) -> float:
     started = time.monotonic()
     try:
         # Joined just now (the wall clock): no "still waiting" DM is due during the runs.
-        report = await import_rows(Services(storage.uow_factory, SystemClock()), "slack", "T1",
-                                   rows)
+        report = await import_rows(Services(storage.uow_factory, SystemClock()), platform,
+                                   community, rows)
         # Their welcome DMs went out long ago: the runs measure commands, not a backlog.
         async with storage.engine.begin() as conn:
             await conn.execute(text("UPDATE outbox SET state = 'sent'"))
