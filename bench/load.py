@@ -108,15 +108,19 @@ def _pct(values: list[float], q: float) -> float:
 
 
 async def known_users(url: str, users: int, *, platform: str = "slack", community: str = "T1",
-                      ids: list[str] | None = None) -> None:
+                      people: list[tuple[str, str]] | None = None) -> None:
     """The bench's people have used the bot before (first contact is a write; the runs
-    measure a community in use, not 1,000 first contacts)."""
+    measure a community in use, not 1,000 first contacts), under the names the platform
+    shows (a changed name is a write too). ``people``: (user id, name) pairs; by default
+    the fake Slack's users of ``one_run``."""
     storage = SqlStorage(url)
     try:
         services = Services(storage.uow_factory, SystemClock(),
                             CommunitySettings(commands_per_minute=0))
-        for who in ids or [*(f"U{i:04d}" for i in range(users)), "UADMIN", "UWARM"]:
-            await handle(services, CommandRequest(platform, community, Actor(who, who),
+        people = people or [*((f"U{i:04d}", f"User {i}") for i in range(users)),
+                            ("UADMIN", "Admin"), ("UWARM", "Warm")]
+        for who, name in people:
+            await handle(services, CommandRequest(platform, community, Actor(who, name),
                                                   "peer help"))
     finally:
         await storage.dispose()

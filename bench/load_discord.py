@@ -251,7 +251,9 @@ async def main() -> None:
                 await asyncio.to_thread(upgrade, url)
                 await seed(url, learners, platform="discord", community=fake.guild_id)
                 await known_users(url, args.users, platform="discord",
-                                  community=fake.guild_id, ids=fake.members)
+                                  community=fake.guild_id,
+                                  people=[(uid, fake.users[uid]["global_name"])
+                                          for uid in [*fake.members, fake.owner["id"]]])
                 for rate in [float(x) for x in args.rates.split(",")]:
                     r = await one_run(fake, url, learners, rate, args.seconds, workdir)
                     print(f"{learners:,} | {rate:g} | {r['sent']} | {r['ack_p50'] * 1000:.0f} ms"
