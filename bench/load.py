@@ -7,6 +7,9 @@ requests open-loop (one every 1/rate s, whatever the answers) from USERS people,
 and `/peer admin queue`. For each request it measures the ack (the HTTP answer) and the
 reply (the response_url post, the modal opened, or the ack itself when that is the answer).
 Errors: a status other than 200, an ack after Slack's 3 s, no reply within 10 s.
+The load starts once the bot is idle (its start-up and first planner pass over the stored
+learners done: "idle after"); CPU per request is the bot's (from /proc) and the bench's own
+(the generator and the fake Slack) over the run.
 
     .venv/bin/python bench/load.py [--db sqlite|postgres] [--rates 50,100,200]
         [--seconds 60] [--learners 0,10000,100000] [--users 1000]
@@ -98,6 +101,21 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process so far (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def settled(pid: int, *, quiet: float = 0.05, bound: float = 180.0) -> float:
+    """Wait until the bot is idle (start-up, the planner's first pass over the stored
+    learners: work of its own, not of the commands measured): under ``quiet`` CPU seconds
+    per half second, at most ``bound`` s. Returns the seconds waited."""
+    started = time.monotonic()
+    before = cpu_seconds(pid)
+    while time.monotonic() - started < bound:
+        await asyncio.sleep(0.5)
+        now = cpu_seconds(pid)
+        if now - before < quiet:
+            break
+        before = now
+    return time.monotonic() - started
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -295,6 +313,7 @@ async def one_run(url: str, learners: int, rate: float, seconds: float, users: i
     try:
         view = await _template(fake, endpoint)
         load = Load(fake, endpoint, users, view)
+        waited = await settled(bot.pid)
         cpu_before, own_before = cpu_seconds(bot.pid), time.process_time()
         await load.run(rate, seconds)
         cpu = cpu_seconds(bot.pid) - cpu_before
@@ -318,7 +337,7 @@ async def one_run(url: str, learners: int, rate: float, seconds: float, users: i
             "reply_p50": _pct(load.replies, 0.5), "reply_p99": _pct(load.replies, 0.99),
             "errors": sum(load.errors.values()), "kinds": load.errors,
             "cpu_ms": cpu / max(1, load.n) * 1000, "own_ms": own / max(1, load.n) * 1000,
-            "load": os.getloadavg()[0],
+            "load": os.getloadavg()[0], "settle": waited,
             "mean_ack": statistics.fmean(load.acks) if load.acks else float("nan")}
 
 
@@ -355,7 +374,7 @@ async def main() -> None:
     print(f"# load: {args.db}, {args.seconds:g} s per run, {args.users} users; "
           f"mix {'/'.join(KINDS)}", flush=True)
     print("learners | req/s | sent | ack p50 | ack p99 | reply p50 | reply p99 | bot CPU/req | "
-          "bench CPU/req | load avg | errors")
+          "bench CPU/req | load avg | idle after | errors")
     for learners in [int(x) for x in args.learners.split(",")]:
         with tempfile.TemporaryDirectory(prefix="pm-load-") as tmp:
             workdir = Path(tmp)
@@ -374,7 +393,7 @@ async def main() -> None:
                     print(f"{learners:,} | {rate:g} | {r['sent']} | {r['ack_p50'] * 1000:.0f} ms"
                           f" | {r['ack_p99'] * 1000:.0f} ms | {r['reply_p50'] * 1000:.0f} ms | "
                           f"{r['reply_p99'] * 1000:.0f} ms | {r['cpu_ms']:.1f} ms | "
-                          f"{r['own_ms']:.1f} ms | {r['load']:.1f} | "
+                          f"{r['own_ms']:.1f} ms | {r['load']:.1f} | {r['settle']:.0f} s | "
                           f"{r['errors']} {r['kinds'] or ''}",
                           flush=True)
             finally:

@@ -9,7 +9,8 @@ submission of that page by a member who opened it a second earlier, and `/peerad
 (a member with Manage Server). For each interaction it measures the ack (the interaction
 callback reaching the fake REST API: Discord wants it within 3 s) and the reply (the first
 visible answer: a message callback, a modal, or the follow-up after a deferral).
-Errors: an ack after 3 s, no reply within 10 s.
+Errors: an ack after 3 s, no reply within 10 s. As in bench/load.py the load starts once
+the bot is idle, and CPU per interaction is the bot's and the bench's own.
 
     .venv/bin/python bench/load_discord.py [--db sqlite|postgres] [--rates 25,50]
         [--seconds 60] [--learners 0,10000,100000] [--users 1000]
@@ -42,6 +43,7 @@ from load import (  # noqa: E402
     cpu_seconds,
     known_users,
     seed,
+    settled,
 )
 
 from adapters.sql.migrate import upgrade  # noqa: E402
@@ -195,6 +197,7 @@ async def one_run(fake: BenchDiscord, url: str, learners: int, rate: float, seco
         warm = await load.users.slash("u0000", "peer join", mode="study-buddy")
         await fake.wait_for(lambda: fake.template is not None)
         fake.acked.pop(warm, None)
+        waited = await settled(bot.pid)
         cpu_before, own_before = cpu_seconds(bot.pid), time.process_time()
         await load.run(rate, seconds)
         cpu = cpu_seconds(bot.pid) - cpu_before
@@ -219,7 +222,7 @@ async def one_run(fake: BenchDiscord, url: str, learners: int, rate: float, seco
             "errors": sum(load.errors.values()),
             "kinds": {**load.errors, **({"expired forms": fake.expired} if fake.expired else {})},
             "cpu_ms": cpu / max(1, load.n) * 1000, "own_ms": own / max(1, load.n) * 1000,
-            "load": os.getloadavg()[0]}
+            "load": os.getloadavg()[0], "settle": waited}
 
 
 async def main() -> None:
@@ -233,7 +236,7 @@ async def main() -> None:
     print(f"# load (Discord): {args.db}, {args.seconds:g} s per run, {args.users} users; "
           f"mix {'/'.join(KINDS)}", flush=True)
     print("learners | int/s | sent | ack p50 | ack p99 | reply p50 | reply p99 | bot CPU/int | "
-          "bench CPU/int | load avg | errors")
+          "bench CPU/int | load avg | idle after | errors")
     for learners in [int(x) for x in args.learners.split(",")]:
         with tempfile.TemporaryDirectory(prefix="pm-load-discord-") as tmp:
             workdir = Path(tmp)
@@ -259,7 +262,7 @@ async def main() -> None:
                     print(f"{learners:,} | {rate:g} | {r['sent']} | {r['ack_p50'] * 1000:.0f} ms"
                           f" | {r['ack_p99'] * 1000:.0f} ms | {r['reply_p50'] * 1000:.0f} ms | "
                           f"{r['reply_p99'] * 1000:.0f} ms | {r['cpu_ms']:.1f} ms | "
-                          f"{r['own_ms']:.1f} ms | {r['load']:.1f} | "
+                          f"{r['own_ms']:.1f} ms | {r['load']:.1f} | {r['settle']:.0f} s | "
                           f"{r['errors']} {r['kinds'] or ''}",
                           flush=True)
             finally:
