@@ -295,7 +295,11 @@ class Flow:
             await ack()
 
             async def late() -> None:
-                response, reply, where = await running
+                try:
+                    response, reply, where = await running
+                except Exception:  # nobody else awaits it now: say so in the log
+                    log.exception("Slack submission failed (after ack)")
+                    return
                 await self.after_submit(where, reply or late_answer(response))
 
             self.tracker.spawn(late)
