@@ -7,6 +7,9 @@ requests open-loop (one every 1/rate s, whatever the answers) from USERS people,
 and `/peer admin queue`. For each request it measures the ack (the HTTP answer) and the
 reply (the response_url post, the modal opened, or the ack itself when that is the answer).
 Errors: a status other than 200, an ack after Slack's 3 s, no reply within 10 s.
+The load starts once the bot is idle (its start-up and first planner pass over the stored
+learners done: "idle after"); CPU per request is the bot's (from /proc) and the bench's own
+(the generator and the fake Slack) over the run.
 
     .venv/bin/python bench/load.py [--db sqlite|postgres] [--rates 50,100,200]
         [--seconds 60] [--learners 0,10000,100000] [--users 1000]
@@ -100,6 +103,21 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+async def settled(pid: int, *, quiet: float = 0.05, bound: float = 180.0) -> float:
+    """Wait until the bot is idle (start-up, the planner's first pass over the stored
+    learners: work of its own, not of the commands measured): under ``quiet`` CPU seconds
+    per half second, at most ``bound`` s. Returns the seconds waited."""
+    started = time.monotonic()
+    before = cpu_seconds(pid)
+    while time.monotonic() - started < bound:
+        await asyncio.sleep(0.5)
+        now = cpu_seconds(pid)
+        if now - before < quiet:
+            break
+        before = now
+    return time.monotonic() - started
+
+
 def _pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -107,25 +125,33 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def known_users(url: str, users: int) -> None:
+async def known_users(url: str, users: int, *, platform: str = "slack", community: str = "T1",
+                      people: list[tuple[str, str]] | None = None) -> None:
     """The bench's people have used the bot before (first contact is a write; the runs
-    measure a community in use, not 1,000 first contacts)."""
+    measure a community in use, not 1,000 first contacts), under the names the platform
+    shows (a changed name is a write too). ``people``: (user id, name) pairs; by default
+    the fake Slack's users of ``one_run``."""
     storage = SqlStorage(url)
     try:
         services = Services(storage.uow_factory, SystemClock(),
                             CommunitySettings(commands_per_minute=0))
-        for who in [*(f"U{i:04d}" for i in range(users)), "UADMIN", "UWARM"]:
-            await handle(services, CommandRequest("slack", "T1", Actor(who, who), "peer help"))
+        people = people or [*((f"U{i:04d}", f"User {i}") for i in range(users)),
+                            ("UADMIN", "Admin"), ("UWARM", "Warm")]
+        for who, name in people:
+            await handle(services, CommandRequest(platform, community, Actor(who, name),
+                                                  "peer help"))
     finally:
         await storage.dispose()
 
 
-async def seed(url: str, learners: int) -> float:
-    """``learners`` waiting learners in workspace T1, through the bulk import."""
+async def seed(url: str, learners: int, *, platform: str = "slack",
+               community: str = "T1") -> float:
+    """``learners`` waiting learners in ``community`` (workspace T1), through the bulk
+    import."""
     if not learners:
         return 0.0
     rng = random.Random(5)
-    rows = [{"Slack user ID": f"W{i:07d}", "Name": f"Learner {i}",
+    rows = [{"User ID": f"W{i:07d}", "Name": f"Learner {i}",
              "What are you looking for?": "study-buddy", "Topic": rng.choice(TOPICS),
              "Languages": "English", "Time zone": rng.choice(ZONES),
              "Availability": rng.choice(("Mon-Fri 18:00-21:00", "Sat 10:00-14:00", "Flexible"))}
@@ -134,8 +160,8 @@ async def seed(url: str, learners: int) -> float:
     started = time.monotonic()
     try:
         # Joined just now (the wall clock): no "still waiting" DM is due during the runs.
-        report = await import_rows(Services(storage.uow_factory, SystemClock()), "slack", "T1",
-                                   rows)
+        report = await import_rows(Services(storage.uow_factory, SystemClock()), platform,
+                                   community, rows)
         # Their welcome DMs went out long ago: the runs measure commands, not a backlog.
         async with storage.engine.begin() as conn:
             await conn.execute(text("UPDATE outbox SET state = 'sent'"))
@@ -287,9 +313,11 @@ async def one_run(url: str, learners: int, rate: float, seconds: float, users: i
     try:
         view = await _template(fake, endpoint)
         load = Load(fake, endpoint, users, view)
-        cpu_before = cpu_seconds(bot.pid)
+        waited = await settled(bot.pid)
+        cpu_before, own_before = cpu_seconds(bot.pid), time.process_time()
         await load.run(rate, seconds)
         cpu = cpu_seconds(bot.pid) - cpu_before
+        own = time.process_time() - own_before  # the generator and the fake Slack
     except Exception:
         print(f"the bot's log: {workdir / 'bot.log'}", file=sys.stderr)
         raise
@@ -308,7 +336,8 @@ async def one_run(url: str, learners: int, rate: float, seconds: float, users: i
             "ack_p50": _pct(load.acks, 0.5), "ack_p99": _pct(load.acks, 0.99),
             "reply_p50": _pct(load.replies, 0.5), "reply_p99": _pct(load.replies, 0.99),
             "errors": sum(load.errors.values()), "kinds": load.errors,
-            "cpu_ms": cpu / max(1, load.n) * 1000,
+            "cpu_ms": cpu / max(1, load.n) * 1000, "own_ms": own / max(1, load.n) * 1000,
+            "load": os.getloadavg()[0], "settle": waited,
             "mean_ack": statistics.fmean(load.acks) if load.acks else float("nan")}
 
 
@@ -345,7 +374,7 @@ async def main() -> None:
     print(f"# load: {args.db}, {args.seconds:g} s per run, {args.users} users; "
           f"mix {'/'.join(KINDS)}", flush=True)
     print("learners | req/s | sent | ack p50 | ack p99 | reply p50 | reply p99 | bot CPU/req | "
-          "errors")
+          "bench CPU/req | load avg | idle after | errors")
     for learners in [int(x) for x in args.learners.split(",")]:
         with tempfile.TemporaryDirectory(prefix="pm-load-") as tmp:
             workdir = Path(tmp)
@@ -364,6 +393,7 @@ async def main() -> None:
                     print(f"{learners:,} | {rate:g} | {r['sent']} | {r['ack_p50'] * 1000:.0f} ms"
                           f" | {r['ack_p99'] * 1000:.0f} ms | {r['reply_p50'] * 1000:.0f} ms | "
                           f"{r['reply_p99'] * 1000:.0f} ms | {r['cpu_ms']:.1f} ms | "
+                          f"{r['own_ms']:.1f} ms | {r['load']:.1f} | {r['settle']:.0f} s | "
                           f"{r['errors']} {r['kinds'] or ''}",
                           flush=True)
             finally:

@@ -7,7 +7,7 @@ tests/fakes.py in memory. Both run the same contract tests (tests/sql/test_repos
 from __future__ import annotations
 
 import builtins
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -121,6 +121,12 @@ class LearnerRepository(Protocol):
         (exports walk a big community a page at a time)."""
         ...
 
+    async def paused_for(self, community_id: int, reason_prefix: str) -> builtins.list[Learner]:
+        """The community's learners whose ``pause_reason`` starts with ``reason_prefix``, by
+        id (whether the pause still runs is for the caller): a few rows, not the whole
+        community, for ``/peeradmin queue``."""
+        ...
+
 
 class ProfileRepository(Protocol):
     async def get(self, learner_id: int) -> Profile | None: ...
@@ -140,6 +146,19 @@ class QueueRepository(Protocol):
         self, community_id: int, mode: Mode | None = None
     ) -> builtins.list[QueueEntry]:
         """Waiting entries, oldest first."""
+        ...
+
+    async def waiting_counts(self, community_id: int,
+                             mode: Mode | None = None) -> dict[tuple[Mode, str], int]:
+        """How many wait, by (mode, their profile's topic; "" without a profile): one grouped
+        count, whatever the queue's length."""
+        ...
+
+    async def waiting_first(self, community_id: int, mode: Mode | None,
+                            topics: Collection[str] | None,
+                            limit: int) -> builtins.list[QueueEntry]:
+        """The ``limit`` oldest waiting entries (of ``mode``; of learners whose profile's topic
+        is one of ``topics`` when given), oldest first."""
         ...
 
     async def delete_for(self, learner_id: int) -> None: ...

@@ -16,7 +16,7 @@ import copy
 import itertools
 import secrets
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Self, cast
@@ -216,6 +216,10 @@ class _Learners(_Repo):
     async def page(self, community_id: int, after_id: int, limit: int) -> list[md.Learner]:
         return self._rows(lambda x: x.community_id == community_id and x.id > after_id)[:limit]
 
+    async def paused_for(self, community_id: int, reason_prefix: str) -> list[md.Learner]:
+        return self._rows(lambda x: x.community_id == community_id
+                          and x.pause_reason.startswith(reason_prefix))
+
 
 class _Profiles(_Repo):
     table = "profiles"
@@ -260,6 +264,24 @@ class _Queue(_Repo):
             ),
             key=self._order,
         )
+
+    def _topic(self, learner_id: int) -> str:
+        profile = self.u.data("profiles").get(learner_id)
+        return profile.topic if profile is not None else ""
+
+    async def waiting_counts(self, community_id: int,
+                             mode: md.Mode | None = None) -> dict[tuple[md.Mode, str], int]:
+        counts: Counter[tuple[md.Mode, str]] = Counter(
+            (e.mode, self._topic(e.learner_id)) for e in await self.waiting(community_id, mode))
+        return dict(counts)
+
+    async def waiting_first(self, community_id: int, mode: md.Mode | None,
+                            topics: Collection[str] | None, limit: int) -> list[md.QueueEntry]:
+        entries = await self.waiting(community_id, mode)
+        if topics is not None:
+            entries = [e for e in entries if e.learner_id in self.u.data("profiles")
+                       and self._topic(e.learner_id) in topics]
+        return entries[:limit]
 
     async def delete_for(self, learner_id: int) -> None:
         self._delete(lambda e: e.learner_id == learner_id)

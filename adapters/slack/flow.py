@@ -153,7 +153,11 @@ class Flow:
     async def command(self, origin: Origin, command: str, args: dict[str, str], ack: Ack,
                       note: str = "") -> None:
         """A slash command or a button: acknowledged once it is done (or accepted, when
-        slow); then asked for what is missing, or answered."""
+        slow); then asked for what is missing, or answered.
+
+        Returns right after the ack (the app runs with ``process_before_response``: Bolt
+        sends the HTTP answer when the listener returns, instead of polling every 10 ms for
+        an ack while the listener goes on); the reply is tracked work that follows."""
         ack = _once(ack)
         if command in accepted.DURABLE_COMMANDS:
             await self._accept(origin, command, args, ack)
@@ -163,6 +167,12 @@ class Flow:
         running = asyncio.ensure_future(self.run(origin, command, args))
         done, _ = await asyncio.wait([running], timeout=ACK_BUDGET_SECONDS)
         await ack()  # no-op when acknowledged above
+        self.tracker.spawn(lambda: self._answer(origin, command, args, note, running, bool(done)))
+
+    async def _answer(self, origin: Origin, command: str, args: dict[str, str], note: str,
+                      running: asyncio.Future[Reply], before_ack: bool) -> None:
+        """After the ack: the reply (or the modal asking for what is missing), then the
+        person's Home tab."""
         try:
             reply = await running
             cmd = catalogue.command(command)
@@ -173,7 +183,8 @@ class Flow:
             await self.show(origin, reply, command, args, note)
             self.tracker.spawn(lambda: self.home.refresh(origin))
         except Exception:
-            log.exception("Slack command %s failed%s", command, "" if done else " (after ack)")
+            log.exception("Slack command %s failed%s", command,
+                          "" if before_ack else " (after ack)")
             await self.answer.post(origin, Reply(text=SORRY, ok=False))
 
     async def _accept(self, origin: Origin, command: str, args: dict[str, str], ack: Ack) -> None:
@@ -276,16 +287,27 @@ class Flow:
 
     async def submission(self, origin: Origin, view: Mapping[str, Any], ack: Ack) -> None:
         """A modal submission: its ack is its answer, unless the core takes longer than
-        ``ACK_BUDGET_SECONDS``; then the modal is closed and the answer sent as a message."""
+        ``ACK_BUDGET_SECONDS``; then the modal is closed and the answer sent as a message.
+        Like ``command``, it returns once acknowledged; the message follows as tracked work."""
         running = asyncio.ensure_future(self.submit(origin, view))
         done, _ = await asyncio.wait([running], timeout=ACK_BUDGET_SECONDS)
         if not done:
             await ack()
-        response, reply, origin = await running
-        if done:
-            await ack(**response)
-        if reply is not None or not done:
-            await self.after_submit(origin, reply or late_answer(response))
+
+            async def late() -> None:
+                try:
+                    response, reply, where = await running
+                except Exception:  # nobody else awaits it now: say so in the log
+                    log.exception("Slack submission failed (after ack)")
+                    return
+                await self.after_submit(where, reply or late_answer(response))
+
+            self.tracker.spawn(late)
+            return
+        response, reply, where = running.result()
+        await ack(**response)
+        if reply is not None:
+            self.tracker.spawn(lambda: self.after_submit(where, reply))
 
     async def after_submit(self, origin: Origin, reply: Reply) -> None:
         try:

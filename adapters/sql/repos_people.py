@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import builtins
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from secrets import token_hex
 from typing import Any
 
@@ -222,6 +222,14 @@ class SqlLearnerRepository(SqlRepository):
             .order_by(learners.c.id).limit(limit))
         return [_learner(v) for v in records(rows)]
 
+    async def paused_for(self, community_id: int, reason_prefix: str) -> builtins.list[Learner]:
+        # A prefix compared with substr, not LIKE: a prefix holding % or _ matches itself only.
+        rows = await self.conn.execute(select(learners).where(
+            learners.c.community_id == community_id,
+            func.substr(learners.c.pause_reason, 1, len(reason_prefix)) == reason_prefix)
+            .order_by(learners.c.id))
+        return [_learner(r) for r in rows]
+
     async def add_many(self, items: Sequence[Learner]) -> builtins.list[Learner]:
         await _insert_many(self, learners, [_fields(lr, *_LEARNER_FIELDS) for lr in items],
                            "learner already exists")
@@ -330,6 +338,33 @@ class SqlQueueRepository(SqlRepository):
         if mode is not None:
             stmt = stmt.where(queue_entries.c.mode == str(mode))
         return [_entry(v) for v in records(await self.conn.execute(stmt.order_by(*self._order)))]
+
+    def _waiting_where(self, community_id: int, mode: Mode | None) -> list[Any]:
+        where = [queue_entries.c.community_id == community_id,
+                 queue_entries.c.state == QueueState.WAITING.value]
+        if mode is not None:
+            where.append(queue_entries.c.mode == str(mode))
+        return where
+
+    async def waiting_counts(self, community_id: int,
+                             mode: Mode | None = None) -> dict[tuple[Mode, str], int]:
+        topic = func.coalesce(profiles.c.topic, "")
+        rows = await self.conn.execute(
+            select(queue_entries.c.mode, topic, func.count())
+            .select_from(queue_entries.outerjoin(
+                profiles, profiles.c.learner_id == queue_entries.c.learner_id))
+            .where(*self._waiting_where(community_id, mode))
+            .group_by(queue_entries.c.mode, topic))
+        return {(Mode(m), str(t)): int(n) for m, t, n in rows}
+
+    async def waiting_first(self, community_id: int, mode: Mode | None,
+                            topics: Collection[str] | None, limit: int) -> list[QueueEntry]:
+        stmt = select(queue_entries).where(*self._waiting_where(community_id, mode))
+        if topics is not None:
+            stmt = stmt.join(profiles, profiles.c.learner_id == queue_entries.c.learner_id
+                             ).where(profiles.c.topic.in_(sorted(topics)))
+        rows = await self.conn.execute(stmt.order_by(*self._order).limit(limit))
+        return [_entry(r) for r in rows]
 
     async def delete_for(self, learner_id: int) -> None:
         await self.conn.execute(

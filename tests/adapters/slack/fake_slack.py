@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,6 +53,7 @@ class FakeSlack(Workspace):
         super().__init__(team_id)
         self.calls: list[Call] = []
         self.responses: list[dict[str, Any]] = []  # what was posted to response_urls
+        self._uses: Counter[str] = Counter()  # posts per response_url (a bench makes thousands)
         self.response_peers: list[tuple[str, int]] = []  # the client end of each post
         self._expired: set[str] = set()
         self.socket_acks: list[dict[str, Any]] = []
@@ -214,8 +215,9 @@ class FakeSlack(Workspace):
         # Like Slack: a response_url lives 30 minutes and takes at most 5 posts.
         if key in self._expired:
             return web.Response(status=404, text="expired_url")
-        if sum(r["key"] == key for r in self.responses) >= RESPONSE_URL_USES:
+        if self._uses[key] >= RESPONSE_URL_USES:
             return web.Response(status=404, text="used_url")
+        self._uses[key] += 1
         self.responses.append({"key": key, **await request.json()})
         self.response_peers.append(request.transport.get_extra_info("peername")
                                    if request.transport else ("", 0))

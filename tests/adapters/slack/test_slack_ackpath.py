@@ -100,3 +100,17 @@ async def test_a_submission_slower_than_the_ack_budget_is_answered_by_message(
                                             "availability": "Mon-Fri 18:00-21:00"})
     assert good.body == ""
     assert "in the queue" in texts(fake, key)[-1]
+
+
+async def test_the_ack_does_not_wait_for_the_reply(
+        http_driver: Driver, fake: FakeSlack) -> None:
+    """The listener returns at its ack (process_before_response): a slow reply (here the
+    join modal) follows the HTTP answer instead of holding it."""
+    fake.slow("views.open", 0.5)
+    body, _ = http_driver.slash_body("U1", "join study-buddy")
+    sent = await http_driver.send(body, settle=False)
+    assert sent.status == 200
+    assert fake.opened_views == []  # answered before the modal was opened
+    await http_driver.settle()
+    [opened] = fake.opened_views
+    assert opened["view"]["type"] == "modal"

@@ -62,6 +62,22 @@ async def test_queue_filters_by_mode_and_topic(storage) -> None:
     assert "Ana" in buddies.text and "Ben" not in buddies.text
 
 
+async def test_queue_counts_everyone_and_lists_the_50_oldest(storage) -> None:
+    bot = Bot(storage)
+    for i in range(52):
+        await bot.join(f"py{i:02d}")
+        bot.clock.advance(minutes=1)
+    await bot.join("calc", mode="accountability", topic="Calculus")
+    shown = (await bot.run("mod", "peeradmin queue")).text
+    assert "53 waiting" in shown and "Study buddy / Python: 52" in shown, shown
+    assert "1. Py00 " in shown and "50. Py49 " in shown and "Py50" not in shown
+    assert "... and 3 more" in shown
+    # The filter narrows the counts and the list the same way (Calculus is newest).
+    calc = (await bot.run("mod", "peeradmin queue", topic="CALC")).text
+    assert "1 waiting" in calc and "1. Calc " in calc and "Py00" not in calc, calc
+    assert "more" not in calc
+
+
 async def test_dry_run_previews_the_same_matches_and_changes_nothing(storage) -> None:
     bot = Bot(storage)
     for user in ("ana", "ben", "cal", "dee"):
