@@ -228,7 +228,7 @@ class SqlLearnerRepository(SqlRepository):
             learners.c.community_id == community_id,
             func.substr(learners.c.pause_reason, 1, len(reason_prefix)) == reason_prefix)
             .order_by(learners.c.id))
-        return [_learner(r) for r in rows]
+        return [_learner(r) for r in records(rows)]
 
     async def add_many(self, items: Sequence[Learner]) -> builtins.list[Learner]:
         await _insert_many(self, learners, [_fields(lr, *_LEARNER_FIELDS) for lr in items],
@@ -364,7 +364,7 @@ class SqlQueueRepository(SqlRepository):
             stmt = stmt.join(profiles, profiles.c.learner_id == queue_entries.c.learner_id
                              ).where(profiles.c.topic.in_(sorted(topics)))
         rows = await self.conn.execute(stmt.order_by(*self._order).limit(limit))
-        return [_entry(r) for r in rows]
+        return [_entry(r) for r in records(rows)]
 
     async def delete_for(self, learner_id: int) -> None:
         await self.conn.execute(
