@@ -19,7 +19,8 @@ useful maximum) against the most hours possible among matchings with the most pa
 every N (100,000 too) the same hours against an upper bound on the most hours of any
 matching, with the engine's number of pairs or any other: LP duality (the fractional
 matching LP solved by HiGHS on the candidate graph, its duals made feasible by a scan of
-every pair), a bound, not an optimum: loose by the LP's integrality gap.
+every pair). A bound, not an optimum, and looser than "at the same number of pairs":
+at 1,000 it is 838.0 h where the best with the most pairs is 804.5 h.
 """
 
 from __future__ import annotations
