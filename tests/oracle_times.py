@@ -132,7 +132,10 @@ def hours_bound(plan: RoundPlan, cands: list[Candidate], settings: Any, now: dat
     pair of every block until feasible. It does not fix the number of pairs: matchings
     with fewer pairs can hold more capped hours. On the 1,000-learner bench queue: bound
     838.0 h, best matching of any size 833.5 h (the LP's integrality gap is small), best
-    with the most pairs 804.5 h (exact, ``hours_at_same_pairs``); the engine 790.5 h."""
+    with the most pairs 804.5 h (exact, ``hours_at_same_pairs``); the engine 790.5 h. At
+    100,000 it is far looser (the engine 65 % of it): the candidate graph is a small part
+    of each big block and the feasibility scan raises many duals; adding the violated
+    pairs and solving again (column generation) would tighten it."""
     from core.matching.engine import K_PAIRS
     from core.matching.pairgraph import pair_candidates
 
