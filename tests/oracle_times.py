@@ -145,7 +145,8 @@ def hours_bound(plan: RoundPlan, cands: list[Candidate], settings: Any, now: dat
     can hold more capped hours. On the 1,000-learner bench queue: bound 838.0 h, best
     matching of any size 833.5 h (the LP's integrality gap is small), best with the most
     pairs 804.5 h (exact, ``hours_at_same_pairs``); the engine 790.5 h. At 10,000 one
-    round gave 11,854.5 h, three 11,672.5 h (exact at the same pairs: 11,525 h).
+    round gave 11,854.5 h, three 11,672.5 h (exact at the same pairs: 11,525 h); at 100,000
+    one round 209,560.5 h, two 163,409.75 h (the engine 136,536.5 h): still loose there.
     """
     from core.matching.engine import K_PAIRS
     from core.matching.pairgraph import pair_candidates
