@@ -139,7 +139,7 @@ def pair_adjustments(pool: Pool, pairs: Iterable[frozenset[int]], value: float,
 
 def top_k_edges(pool: Pool, rows: I64, cols: I64, k: int, adjust: Adjust,
                 *, kinds: bool = False, seed: int = 0, price_k: int = 0,
-                exact: bool = True) -> Edges:
+                exact: bool = True, duals: F32 | None = None) -> Edges:
     """Each row's best ``k`` columns (rows may be the columns themselves), exactly scored.
 
     Ranking uses *reduced* scores, ``score(i, j) - price(j)``, where ``price(j)`` estimates
@@ -150,6 +150,8 @@ def top_k_edges(pool: Pool, rows: I64, cols: I64, k: int, adjust: Adjust,
     a hard constraint or scoring <= 0 are dropped. ``price_k``: the k the prices are for,
     when more than k candidates are kept (the default: k). ``exact=False`` skips the
     re-scoring: ``w`` is then the kernel's estimate and the caller calls ``rescore``.
+    ``duals``: each column's price in score units (one per ``cols``, e.g. from a solved
+    assignment), used instead of the sampled estimate: rows then rank by ``score - dual``.
     """
     same = rows is cols
     if len(rows) == 0 or len(cols) - (1 if same else 0) <= 0 or k <= 0:
@@ -157,9 +159,12 @@ def top_k_edges(pool: Pool, rows: I64, cols: I64, k: int, adjust: Adjust,
     enc = Encoder(pool, rows if same else np.union1d(rows, cols), kinds=kinds)
     left = enc.left(rows)
     right = enc.right(cols)
-    price = _prices(
-        pool, enc, rows, cols, left if same else enc.left(cols), price_k or k, seed, same
-    )
+    if duals is None:
+        price = _prices(
+            pool, enc, rows, cols, left if same else enc.left(cols), price_k or k, seed, same
+        )
+    else:  # the kernel's key leaves out base and the column's node term: fold them in
+        price = (duals - pool.node[cols] - np.float32(pool.w.base)).astype(np.float32)
     codes, col_codes = pool.compat[rows], pool.compat[cols]
     found_a: list[I64] = []
     found_b: list[I64] = []

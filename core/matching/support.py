@@ -2,8 +2,10 @@
 
 A supporter with ``c`` free seats is ``c`` identical columns, so no supporter can ever get
 more learners than seats. Small blocks use scipy's dense ``linear_sum_assignment``; big
-ones keep each learner's best supporters and solve the sparse assignment (LAPJVsp), with a
-private zero-value "no supporter" column per learner so that a full matching always exists.
+ones keep each learner's best supporters by score minus the supporter's price, re-priced
+from rough assignments (column generation), and solve the sparse assignment (LAPJVsp), with
+a private zero-value "no supporter" column per learner so that a full matching always
+exists.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from core.model import Mode
 DENSE_CELLS = 1_000_000  # learners x seats solved densely (LSA); sparse beyond
 SPARSE_K = 12  # supporters kept per learner in big blocks (per step)
 WIDE = 48  # supporters a learner's list is re-ranked from
+REPRICE = 2  # re-pricing rounds over all supporters in big blocks (see ``_sparse``)
 
 
 def sides(pool: Pool, members: I64) -> tuple[I64, I64, I64]:
@@ -77,16 +80,36 @@ def _dense(pool: Pool, need: I64, sup: I64, seats: I64,
 
 def _sparse(pool: Pool, need: I64, sup: I64, seats: I64, adjust: Adjust,
             seed: int) -> list[tuple[int, int, float]]:
-    """Candidates in two steps, like pairgraph.py: each learner's ``WIDE`` best
-    supporters by reduced score; a greedy assignment on the first ``SPARSE_K``; then price
-    every supporter by its weakest assigned learner when full (0 otherwise), re-rank each
-    learner's list by score - price and solve exactly on the union."""
+    """Candidates by reduced score (column generation), then one exact sparse solve.
+
+    Each learner first keeps its ``WIDE`` best supporters by score - estimated price; a
+    greedy assignment on the first ``SPARSE_K`` prices the supporters and the lists are
+    re-ranked. That alone left much on the table in big blocks (measured: 73 % of greedy
+    on an 8,700-learner block at 100,000 learners): the few supporters everyone ranks
+    first (long waiters, wide availability) fill up, and most learners' lists held little
+    else. So ``REPRICE`` times a greedy assignment on the candidates so far prices the
+    supporters, and every learner's ``SPARSE_K`` best by score - price over *all*
+    supporters join the candidates (on that block: 99.6 % of the unpruned optimum, was
+    90.6 %). The union is solved exactly.
+    """
     many = top_k_edges(pool, need, sup, WIDE, adjust, kinds=True, seed=seed, price_k=SPARSE_K)
     if len(many) == 0:
         return []
     assert many.key is not None
     first = best_per_row(many, many.key, SPARSE_K)
     got = _greedy(sup, seats, first)  # a rough assignment is enough to price supporters
+    second = best_per_row(many, many.w - _seat_prices(pool, sup, seats, got)[many.b], SPARSE_K)
+    edges = _union(sup, first, second)
+    for _ in range(REPRICE):
+        duals = _seat_prices(pool, sup, seats, _greedy(sup, seats, edges))[sup]
+        more = top_k_edges(pool, need, sup, SPARSE_K, adjust, kinds=True, duals=duals)
+        edges = _union(sup, edges, more)
+    return _solve(need, sup, seats, edges)
+
+
+def _seat_prices(pool: Pool, sup: I64, seats: I64, got: list[tuple[int, int, float]]) -> F32:
+    """Per pool index: a full supporter's price is its weakest assigned learner's score
+    (what a new learner must beat to take the seat); 0 while a seat is free."""
     price = np.zeros(len(pool.cands), dtype=np.float32)
     full: dict[int, list[float]] = {}
     for s_, _, v in got:
@@ -95,12 +118,16 @@ def _sparse(pool: Pool, need: I64, sup: I64, seats: I64, adjust: Adjust,
     for s_, values in full.items():
         if len(values) >= seat_of[s_]:
             price[s_] = min(values)
-    second = best_per_row(many, many.w - price[many.b], SPARSE_K)
-    both = Edges(np.concatenate([first.a, second.a]), np.concatenate([first.b, second.b]),
-                 np.concatenate([first.w, second.w]))
-    key = both.a * (int(sup.max()) + 1) + both.b
-    _, once = np.unique(key, return_index=True)
-    return _solve(need, sup, seats, Edges(both.a[once], both.b[once], both.w[once]))
+    return price
+
+
+def _union(sup: I64, *parts: Edges) -> Edges:
+    """Learner -> supporter edges of ``parts``, each once (sorted by learner, supporter)."""
+    a = np.concatenate([p.a for p in parts])
+    b = np.concatenate([p.b for p in parts])
+    w = np.concatenate([p.w for p in parts])
+    _, once = np.unique(a * (int(sup.max()) + 1) + b, return_index=True)
+    return Edges(a[once], b[once], w[once])
 
 
 def _greedy(sup: I64, seats: I64, e: Edges) -> list[tuple[int, int, float]]:
