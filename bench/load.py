@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -33,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -332,13 +334,7 @@ async def one_run(url: str, learners: int, rate: float, seconds: float, users: i
         await fake.stop()
     if os.environ.get("PEERMATCH_LOAD_LOG"):  # where the bot's warnings went, for a look
         shutil.copyfile(workdir / "bot.log", os.environ["PEERMATCH_LOAD_LOG"])
-    return {"learners": learners, "rate": rate, "sent": load.n,
-            "ack_p50": _pct(load.acks, 0.5), "ack_p99": _pct(load.acks, 0.99),
-            "reply_p50": _pct(load.replies, 0.5), "reply_p99": _pct(load.replies, 0.99),
-            "errors": sum(load.errors.values()), "kinds": load.errors,
-            "cpu_ms": cpu / max(1, load.n) * 1000, "own_ms": own / max(1, load.n) * 1000,
-            "load": os.getloadavg()[0], "settle": waited,
-            "mean_ack": statistics.fmean(load.acks) if load.acks else float("nan")}
+    return figures(load, learners, rate, cpu, own, waited, load.errors)
 
 
 async def _pg_database() -> str:
@@ -363,6 +359,46 @@ async def _drop_pg(name: str) -> None:
         await conn.close()
 
 
+def figures(load: Any, learners: int, rate: float, cpu: float, own: float, waited: float,
+            kinds: dict[str, int]) -> dict[str, Any]:
+    """One run's figures, the same for every platform's bench: percentiles of the acks and
+    replies, errors by kind, the bot's and the bench's CPU per request, the load average."""
+    return {"learners": learners, "rate": rate, "sent": load.n,
+            "ack_p50": _pct(load.acks, 0.5), "ack_p99": _pct(load.acks, 0.99),
+            "reply_p50": _pct(load.replies, 0.5), "reply_p99": _pct(load.replies, 0.99),
+            "errors": sum(load.errors.values()), "kinds": kinds,
+            "cpu_ms": cpu / max(1, load.n) * 1000, "own_ms": own / max(1, load.n) * 1000,
+            "load": os.getloadavg()[0], "settle": waited,
+            "mean_ack": statistics.fmean(load.acks) if load.acks else float("nan")}
+
+
+def figures_line(r: dict[str, Any]) -> str:
+    """One row of the printed table."""
+    return (f"{r['learners']:,} | {r['rate']:g} | {r['sent']} | {r['ack_p50'] * 1000:.0f} ms"
+            f" | {r['ack_p99'] * 1000:.0f} ms | {r['reply_p50'] * 1000:.0f} ms | "
+            f"{r['reply_p99'] * 1000:.0f} ms | {r['cpu_ms']:.1f} ms | "
+            f"{r['own_ms']:.1f} ms | {r['load']:.1f} | {r['settle']:.0f} s | "
+            f"{r['errors']} {r['kinds'] or ''}")
+
+
+@contextlib.asynccontextmanager
+async def bench_database(db: str, workdir: Path) -> AsyncIterator[str]:
+    """A fresh, migrated database for one learner count: a SQLite file in ``workdir`` or a
+    PostgreSQL database of its own, dropped afterwards."""
+    pg_name = ""
+    if db == "sqlite":
+        url = f"sqlite+aiosqlite:///{workdir / 'load.db'}"
+    else:
+        pg_name = await _pg_database()
+        url = PG_URL.rsplit("/", 1)[0] + f"/{pg_name}"
+    try:
+        await asyncio.to_thread(upgrade, url)
+        yield url
+    finally:
+        if pg_name:
+            await _drop_pg(pg_name)
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
@@ -378,28 +414,12 @@ async def main() -> None:
     for learners in [int(x) for x in args.learners.split(",")]:
         with tempfile.TemporaryDirectory(prefix="pm-load-") as tmp:
             workdir = Path(tmp)
-            pg_name = ""
-            if args.db == "sqlite":
-                url = f"sqlite+aiosqlite:///{workdir / 'load.db'}"
-            else:
-                pg_name = await _pg_database()
-                url = PG_URL.rsplit("/", 1)[0] + f"/{pg_name}"
-            try:
-                await asyncio.to_thread(upgrade, url)
+            async with bench_database(args.db, workdir) as url:
                 await seed(url, learners)
                 await known_users(url, args.users)
                 for rate in [float(x) for x in args.rates.split(",")]:
                     r = await one_run(url, learners, rate, args.seconds, args.users, workdir)
-                    print(f"{learners:,} | {rate:g} | {r['sent']} | {r['ack_p50'] * 1000:.0f} ms"
-                          f" | {r['ack_p99'] * 1000:.0f} ms | {r['reply_p50'] * 1000:.0f} ms | "
-                          f"{r['reply_p99'] * 1000:.0f} ms | {r['cpu_ms']:.1f} ms | "
-                          f"{r['own_ms']:.1f} ms | {r['load']:.1f} | {r['settle']:.0f} s | "
-                          f"{r['errors']} {r['kinds'] or ''}",
-                          flush=True)
-            finally:
-                if pg_name:
-                    await _drop_pg(pg_name)
-
+                    print(figures_line(r), flush=True)
 
 if __name__ == "__main__":
     asyncio.run(main())

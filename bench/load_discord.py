@@ -36,17 +36,15 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from load import (  # noqa: E402
-    PG_URL,
-    _drop_pg,
-    _pct,
-    _pg_database,
+    bench_database,
     cpu_seconds,
+    figures,
+    figures_line,
     known_users,
     seed,
     settled,
 )
 
-from adapters.sql.migrate import upgrade  # noqa: E402
 from tests.adapters.discord.fake_discord import (  # noqa: E402
     LEARNER_PERMS,
     MANAGE_GUILD,
@@ -216,13 +214,8 @@ async def one_run(fake: BenchDiscord, url: str, learners: int, rate: float, seco
         fake.acked.clear()
         fake.answered.clear()
         fake.early.clear()
-    return {"learners": learners, "rate": rate, "sent": load.n,
-            "ack_p50": _pct(load.acks, 0.5), "ack_p99": _pct(load.acks, 0.99),
-            "reply_p50": _pct(load.replies, 0.5), "reply_p99": _pct(load.replies, 0.99),
-            "errors": sum(load.errors.values()),
-            "kinds": {**load.errors, **({"expired forms": fake.expired} if fake.expired else {})},
-            "cpu_ms": cpu / max(1, load.n) * 1000, "own_ms": own / max(1, load.n) * 1000,
-            "load": os.getloadavg()[0], "settle": waited}
+    return figures(load, learners, rate, cpu, own, waited,
+                   {**load.errors, **({"expired forms": fake.expired} if fake.expired else {})})
 
 
 async def main() -> None:
@@ -240,36 +233,22 @@ async def main() -> None:
     for learners in [int(x) for x in args.learners.split(",")]:
         with tempfile.TemporaryDirectory(prefix="pm-load-discord-") as tmp:
             workdir = Path(tmp)
-            pg_name = ""
-            if args.db == "sqlite":
-                url = f"sqlite+aiosqlite:///{workdir / 'load.db'}"
-            else:
-                pg_name = await _pg_database()
-                url = PG_URL.rsplit("/", 1)[0] + f"/{pg_name}"
             # One fake guild per database (its ids are fresh each time it is made); the bot
             # is started afresh for each rate.
             fake = BenchDiscord(args.users)
             await fake.start()
             try:
-                await asyncio.to_thread(upgrade, url)
-                await seed(url, learners, platform="discord", community=fake.guild_id)
-                await known_users(url, args.users, platform="discord",
-                                  community=fake.guild_id,
-                                  people=[(uid, fake.users[uid]["global_name"])
-                                          for uid in [*fake.members, fake.owner["id"]]])
-                for rate in [float(x) for x in args.rates.split(",")]:
-                    r = await one_run(fake, url, learners, rate, args.seconds, workdir)
-                    print(f"{learners:,} | {rate:g} | {r['sent']} | {r['ack_p50'] * 1000:.0f} ms"
-                          f" | {r['ack_p99'] * 1000:.0f} ms | {r['reply_p50'] * 1000:.0f} ms | "
-                          f"{r['reply_p99'] * 1000:.0f} ms | {r['cpu_ms']:.1f} ms | "
-                          f"{r['own_ms']:.1f} ms | {r['load']:.1f} | {r['settle']:.0f} s | "
-                          f"{r['errors']} {r['kinds'] or ''}",
-                          flush=True)
+                async with bench_database(args.db, workdir) as url:
+                    await seed(url, learners, platform="discord", community=fake.guild_id)
+                    await known_users(url, args.users, platform="discord",
+                                      community=fake.guild_id,
+                                      people=[(uid, fake.users[uid]["global_name"])
+                                              for uid in [*fake.members, fake.owner["id"]]])
+                    for rate in [float(x) for x in args.rates.split(",")]:
+                        r = await one_run(fake, url, learners, rate, args.seconds, workdir)
+                        print(figures_line(r), flush=True)
             finally:
                 await fake.close()
-                if pg_name:
-                    await _drop_pg(pg_name)
-
 
 if __name__ == "__main__":
     asyncio.run(main())
