@@ -92,6 +92,27 @@ _PG = [
     CREATE TRIGGER trg_session_attendees_vs_seats BEFORE INSERT ON session_attendees
     FOR EACH ROW EXECUTE FUNCTION pm_session_attendee_vs_seats()
     """,
+    # A booked session locks every member at once, in ascending id order, before 0002's
+    # trigger writes their attendee rows (each of which locks its learner again, a no-op
+    # then): two bookings for two matches that share two learners would otherwise take
+    # those locks in opposite orders and deadlock.
+    """
+    CREATE FUNCTION pm_session_lock_members() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+    DECLARE
+        member integer;
+    BEGIN
+        FOR member IN SELECT mm.learner_id FROM match_members mm
+                      WHERE mm.match_id = NEW.match_id ORDER BY mm.learner_id LOOP
+            PERFORM pg_advisory_xact_lock(hashtext(current_schema() || '/pm-busy'), member);
+        END LOOP;
+        RETURN NEW;
+    END $$
+    """,
+    """
+    CREATE TRIGGER trg_sessions_lock_members BEFORE INSERT OR UPDATE ON sessions
+    FOR EACH ROW WHEN (NEW.state = 'booked') EXECUTE FUNCTION pm_session_lock_members()
+    """,
 ]
 
 
@@ -226,6 +247,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute(_pg_member_function(skip_seats=False))
+        op.execute("DROP TRIGGER IF EXISTS trg_sessions_lock_members ON sessions")
+        op.execute("DROP FUNCTION IF EXISTS pm_session_lock_members()")
         op.execute("DROP TRIGGER IF EXISTS trg_session_attendees_vs_seats ON session_attendees")
         op.execute("DROP FUNCTION IF EXISTS pm_session_attendee_vs_seats()")
         op.execute("DROP TRIGGER IF EXISTS trg_office_hour_seats_guard ON office_hour_seats")
