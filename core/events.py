@@ -135,6 +135,15 @@ class Forgotten:
 
 
 @dataclass(frozen=True)
+class Banned:
+    """A moderator banned ``learner``: their queue entry and matches have ended; what they
+    offered others (office hours, open asks as a supporter) must not wait on them."""
+
+    learner: Learner
+    at: datetime
+
+
+@dataclass(frozen=True)
 class CheckinAnswered:
     """``learner_id`` answered "did you meet?" in ``match`` (``answer``: yes, not-yet, no,
     no-show); their ``answered_at`` is already stored."""
@@ -183,6 +192,6 @@ class SupportOfferAnswered:
 
 
 Event = (MatchMade | MatchEnded | MemberLeft | Paused | Resumed | SessionBooked | SessionMoved
-         | SessionCancelled | SessionProposed | ProposalDeclined | Forgotten
+         | SessionCancelled | SessionProposed | ProposalDeclined | Forgotten | Banned
          | CheckinAnswered | Ghosted | SupportOffered | SupportOfferAnswered)
 """Every event the use cases publish."""

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from core.availability import overlap_hours, stored_availability, week_start
-from core.events import MatchMade
+from core.events import Banned, MatchMade
 from core.matching.times import suggest_times
 from core.model import (
     GHOST_PAUSE,
@@ -255,6 +255,7 @@ async def ban(ctx: Ctx, args: dict[str, Any]) -> Reply:
     for match in await ctx.uow.matches.active_for(learner.id or 0):
         await ending.leave_match(ctx.uow, ctx.settings, match, learner, "banned", ctx.now,
                                  tell=f"Match #{match.id} has ended.")
+    await effects.publish(ctx.uow, ctx.settings, Banned(learner, ctx.now))
     await audit(ctx, "ban", f"{learner.platform_user_id}: {reason}")
     return Reply(text=f"Banned {learner.display_name}. Their queue entry and matches have ended.")
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from core import keys
 from core.events import (
+    Banned,
     CheckinAnswered,
     Event,
     Forgotten,
@@ -188,7 +189,7 @@ async def bury_blocks(uow: UnitOfWork, _settings: CommunitySettings, event: Forg
 
 
 async def release_office_hours(uow: UnitOfWork, settings: CommunitySettings,
-                               event: Forgotten) -> None:
+                               event: Forgotten | Banned) -> None:
     """Their office hours end and their seats are given up, everyone affected told."""
     await office_hour_series.release_for(uow, settings, event.learner, event.at)
 
@@ -214,6 +215,7 @@ EFFECTS: dict[type[Event], tuple[Handler, ...]] = {
     ProposalDeclined: (tell_declined,),
     Forgotten: (bury_blocks, release_office_hours, delete_pending_to_them,
                 release_offers_to_them),
+    Banned: (release_office_hours, release_offers_to_them),
     CheckinAnswered: (drop_nudges,),
     Ghosted: (tell_ghost,),
     SupportOffered: (ask_supporter, tell_learner_asked),

@@ -11,7 +11,7 @@ anything personal: the supporter reads "An anonymous learner", the need and the 
 from __future__ import annotations
 
 from core import keys
-from core.events import Forgotten, SupportOfferAnswered, SupportOffered
+from core.events import Banned, Forgotten, SupportOfferAnswered, SupportOffered
 from core.messages import DirectMessage
 from core.model import OfferState, OutboxMessage, QueueEntry, QueueState, SupportOffer
 from core.ports import UnitOfWork
@@ -125,9 +125,9 @@ async def move_held_entry(uow: UnitOfWork, offer: SupportOffer,
 
 
 async def release_offers_to_them(uow: UnitOfWork, _settings: CommunitySettings,
-                                 event: Forgotten) -> None:
-    """A supporter who runs `/peer forget` takes their open asks with them (the rows
-    cascade): each learner asked goes back in the queue, place kept, and is told."""
+                                 event: Forgotten | Banned) -> None:
+    """A supporter who runs `/peer forget` (or is banned) takes their open asks with them:
+    each learner asked goes back in the queue, place kept, and is told."""
     gone = event.learner
     for offer in await uow.offers.list(gone.community_id, OfferState.OPEN):
         learner = await uow.learners.get(offer.learner_id)

@@ -247,6 +247,21 @@ async def test_a_supporter_who_forgets_ends_their_office_hours_and_attendees_are
     assert "No office hours" in (await bot.run("ana", "peer office-hours")).text
 
 
+async def test_a_banned_supporters_office_hours_end_and_attendees_are_told(storage) -> None:
+    bot = Bot(storage)
+    hid = await _supporter(bot)
+    assert (await bot.join("ana")).ok
+    assert (await bot.run("ana", "peer office-hours", action="book", details=f"{hid}-1")).ok
+    [seat] = await _seats(bot)
+    assert (await bot.run("mod", "peeradmin ban", user="sam", reason="spam")).ok
+    rows = await rows_by_key(bot)
+    assert rows[keys.seat_reminder(seat.id, 60)].state is OutboxState.DROPPED
+    told = rows[keys.seat_cancel(seat.id)]
+    assert told.target == "ana" and "called off" in told.payload["text"]
+    assert await _seats(bot) == []
+    assert "No office hours" in (await bot.run("ana", "peer office-hours")).text
+
+
 async def test_a_learner_who_forgets_gives_their_seats_up(storage) -> None:
     bot = Bot(storage)
     hid = await _supporter(bot)

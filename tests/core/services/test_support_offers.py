@@ -285,6 +285,22 @@ async def test_a_supporter_who_forgets_releases_the_learner_asked(storage) -> No
     assert "no longer available" in bot.deliverer.dms_to("nia")[-1]
 
 
+async def test_a_banned_supporter_releases_the_learner_asked(storage) -> None:
+    bot = Bot(storage)
+    assert (await bot.join("sam", mode="offer-support", capacity="2", **SUPPORT)).ok
+    assert (await bot.join("nia", mode="need-support", **SUPPORT)).ok
+    await bot.run("mod", "peeradmin match-now")
+    offer = await _open_offer(bot)
+    assert (await bot.run("mod", "peeradmin ban", user="sam", reason="spam")).ok
+    nia = await learner_id(bot, "nia")
+    async with bot.storage.uow_factory() as uow:
+        entry = await uow.queue.open_for(nia)
+        assert (await uow.offers.get(offer.id)).state is OfferState.WITHDRAWN
+    assert entry is not None and entry.state is QueueState.WAITING  # back, place kept
+    await bot.deliver()
+    assert "no longer available" in bot.deliverer.dms_to("nia")[-1]
+
+
 async def test_an_instant_match_offers_the_supporter_first(storage) -> None:
     bot = Bot(storage, settings=CommunitySettings(instant_match=True))
     assert (await bot.join("sam", mode="offer-support", capacity="2", **SUPPORT)).ok
