@@ -15,13 +15,10 @@ from core.availability import week_start
 from core.matching.candidates import Edges, make_blocks, pair_adjustments
 from core.matching.features import Pool, build_pool
 from core.matching.groupexact import feasible
-from core.matching.pairs import max_weight_pairs
 from core.matching.score import SLOT_HOURS, Scorer, pair_matrix
 from core.matching.types import Candidate, RoundPlan
 from core.model import Mode
 from tests.oracle import all_edges
-
-BIG = 1000.0  # per pair: more pairs first, then hours
 
 
 def capped_hours(pool: Pool, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -30,44 +27,6 @@ def capped_hours(pool: Pool, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     for k in range(pool.words.shape[1]):
         ov += np.bitwise_count(pool.words[a, k] & pool.words[b, k])
     return np.minimum(ov * SLOT_HOURS, pool.w.overlap_cap_hours)
-
-
-def hours_at_same_pairs(plan: RoundPlan, cands: list[Candidate], settings: Any, now: datetime,
-                        blocked: set[frozenset[int]]) -> dict[str, float]:
-    """Pair blocks (study buddies, accountability): the engine's capped hours together and
-    pairs, against the most pairs possible and, among matchings with that many pairs, the
-    most capped hours (exact blossom on every compatible edge: weight BIG + hours). When
-    the engine has as many pairs as possible this is "the best possible at the same number
-    of pairs"; with fewer it is a stricter yardstick."""
-    pool = build_pool(sorted(cands, key=lambda c: c.learner_id), settings, week_start(now), now)
-    adjust = pair_adjustments(pool, blocked, float("-inf"))
-    best_pairs = best_hours = 0.0
-    for block in make_blocks(pool):
-        m = block.members
-        if block.mode_class not in ("pair", "accountability") or len(m) < 2:
-            continue
-        e = all_edges(pool, m, adjust)
-        if not len(e):
-            continue
-        h = capped_hours(pool, e.a, e.b)
-        pairs = max_weight_pairs(Edges(e.a, e.b, (BIG + h).astype(np.float32)), 0,
-                                 exact_nodes=10**9)
-        best_pairs += len(pairs)
-        if pairs:
-            pa, pb = np.array(pairs).T
-            best_hours += float(capped_hours(pool, pa, pb).sum())
-    index = {c.learner_id: i for i, c in enumerate(pool.cands)}
-    eng_pairs = eng_hours = 0.0
-    for mp in plan.matches:
-        if mp.kind not in (Mode.STUDY_BUDDY, Mode.ACCOUNTABILITY):
-            continue
-        idx = [index[lid] for lid, _ in mp.members]  # a trio counts as one pair here
-        eng_pairs += 1
-        shared = float(pool.slots[idx].min(axis=0).sum()) * SLOT_HOURS
-        eng_hours += min(shared, pool.w.overlap_cap_hours)
-    return {"eng_pairs": eng_pairs, "best_pairs": best_pairs, "eng_hours": eng_hours,
-            "best_hours": best_hours,
-            "pct_hours": 100 * eng_hours / best_hours if best_hours else 100.0}
 
 
 def _engine_hours(plan: RoundPlan, pool: Pool) -> tuple[int, float]:
@@ -308,7 +267,7 @@ def hours_bound(plan: RoundPlan, cands: list[Candidate], settings: Any, now: dat
     the smallest is kept). It does not fix the number of pairs: matchings with fewer pairs
     can hold more capped hours. On the 1,000-learner bench queue: bound 838.0 h, best
     matching of any size 833.5 h (the LP's integrality gap is small), best with the most
-    pairs 804.5 h (exact, ``hours_at_same_pairs``); the engine 790.5 h. At 10,000 one
+    pairs 804.5 h (exact, ``hours_by_block``); the engine 790.5 h. At 10,000 one
     round gave 11,854.5 h, three 11,672.5 h (exact at the same pairs: 11,525 h); at 100,000
     one round 209,560.5 h, two 163,409.75 h (the engine 136,536.5 h): still loose there.
     """
