@@ -309,7 +309,7 @@ def main() -> None:
     ap.add_argument("-n", type=int, action="append", help="queue size (repeatable)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--exact-limit", type=int, default=20_000)
-    ap.add_argument("--exact-nodes", type=int, default=4_000,
+    ap.add_argument("--exact-nodes", type=int, default=3_000,
                     help="largest block whose hours at the same pairs are solved exactly")
     ap.add_argument("--lp-rounds", type=int, default=8,
                     help="row-generation rounds of the bound for bigger blocks")
