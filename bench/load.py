@@ -399,18 +399,24 @@ async def bench_database(db: str, workdir: Path) -> AsyncIterator[str]:
             await _drop_pg(pg_name)
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def arguments(doc: str | None, rates: str, platform: str, unit: str) -> argparse.Namespace:
+    """The options every load bench takes, parsed; prints the table's heading."""
+    parser = argparse.ArgumentParser(description=(doc or "").split("\n\n")[0])
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
-    parser.add_argument("--rates", default="50,100,200")
+    parser.add_argument("--rates", default=rates)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--learners", default="0,10000,100000")
     parser.add_argument("--users", type=int, default=1000)
     args = parser.parse_args()
-    print(f"# load: {args.db}, {args.seconds:g} s per run, {args.users} users; "
+    print(f"# load{platform}: {args.db}, {args.seconds:g} s per run, {args.users} users; "
           f"mix {'/'.join(KINDS)}", flush=True)
-    print("learners | req/s | sent | ack p50 | ack p99 | reply p50 | reply p99 | bot CPU/req | "
-          "bench CPU/req | load avg | idle after | errors")
+    print(f"learners | {unit}/s | sent | ack p50 | ack p99 | reply p50 | reply p99 | "
+          f"bot CPU/{unit} | bench CPU/{unit} | load avg | idle after | errors")
+    return args
+
+
+async def main() -> None:
+    args = arguments(__doc__, "50,100,200", "", "req")
     for learners in [int(x) for x in args.learners.split(",")]:
         with tempfile.TemporaryDirectory(prefix="pm-load-") as tmp:
             workdir = Path(tmp)

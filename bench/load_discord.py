@@ -21,7 +21,6 @@ count, used by each rate in turn).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import subprocess
@@ -36,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from load import (  # noqa: E402
+    arguments,
     bench_database,
     cpu_seconds,
     figures,
@@ -219,17 +219,7 @@ async def one_run(fake: BenchDiscord, url: str, learners: int, rate: float, seco
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
-    parser.add_argument("--rates", default="25,50")
-    parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--learners", default="0,10000,100000")
-    parser.add_argument("--users", type=int, default=1000)
-    args = parser.parse_args()
-    print(f"# load (Discord): {args.db}, {args.seconds:g} s per run, {args.users} users; "
-          f"mix {'/'.join(KINDS)}", flush=True)
-    print("learners | int/s | sent | ack p50 | ack p99 | reply p50 | reply p99 | bot CPU/int | "
-          "bench CPU/int | load avg | idle after | errors")
+    args = arguments(__doc__, "25,50", " (Discord)", "int")
     for learners in [int(x) for x in args.learners.split(",")]:
         with tempfile.TemporaryDirectory(prefix="pm-load-discord-") as tmp:
             workdir = Path(tmp)
