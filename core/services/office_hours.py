@@ -186,16 +186,24 @@ async def leave(ctx: Ctx, details: str) -> Reply:
                       "The supporter has been told.")
 
 
+async def seat_lines(ctx: Ctx) -> list[str]:
+    """The caller's office-hour seats ahead, for `mine` and `/peer sessions` (none: [])."""
+    assert ctx.learner.id is not None
+    seats = [s for s in await ctx.uow.office_hours.seats_for_learner(ctx.learner.id)
+             if s.end > ctx.now]
+    if not seats:
+        return []
+    return ["**Your office-hour seats:**", *(
+        f"- seat #{s.id}: {ts(s.start)} to {ts(s.end, 't')} (office hours "
+        f"#{s.office_hour_id}; `/peer office-hours leave {s.id}` gives it up)"
+        for s in seats[:20])]
+
+
 async def mine(ctx: Ctx, _details: str) -> Reply:
     """The caller's seats, and the series they hold with the seats booked in each date."""
     me = ctx.learner.id
     assert me is not None and ctx.community.id is not None
-    lines: list[str] = []
-    seats = [s for s in await ctx.uow.office_hours.seats_for_learner(me) if s.end > ctx.now]
-    if seats:
-        lines.append("**Your seats:**")
-        lines += [f"- seat #{s.id}: {ts(s.start)} to {ts(s.end, 't')} (office hours "
-                  f"#{s.office_hour_id})" for s in seats[:20]]
+    lines = await seat_lines(ctx)
     own = [o for o in await listings(ctx) if o.hour.supporter_id == me]
     if own:
         lines.append("**Your office hours:**")

@@ -16,7 +16,7 @@ from core.events import SessionBooked, SessionCancelled, SessionMoved
 from core.model import Learner, Match, Profile, Session, SessionState
 from core.ports import StorageConflict
 from core.replies import Button, Reply, ts
-from core.services import effects
+from core.services import effects, office_hours
 from core.services import session_rules as rules
 from core.services.context import Ctx
 from core.services.errors import Refusal
@@ -149,6 +149,7 @@ async def list_sessions(ctx: Ctx, _args: dict[str, Any]) -> Reply:
     upcoming = [s for s in await ctx.uow.sessions.booked_for_learners([me]) if s.end > ctx.now]
     proposed, answer = await _proposal_lines(ctx, me)
     tail = ["**Proposed times:**", *proposed] if proposed else []
+    tail += await office_hours.seat_lines(ctx)
     if not upcoming:
         head = ("You have no upcoming sessions. Propose one with `/peer schedule <when>` "
                 "(the number of a suggested time works too).")

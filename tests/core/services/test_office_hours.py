@@ -51,6 +51,20 @@ async def test_a_supporter_publishes_and_learners_see_it_in_their_list(storage) 
     assert "No office hours on Spanish" in other.text
 
 
+async def test_a_booked_seat_shows_in_peer_sessions_too(storage) -> None:
+    bot = Bot(storage)
+    hid = await _supporter(bot)
+    assert (await bot.join("ana")).ok
+    assert "office-hour seats" not in (await bot.run("ana", "peer sessions")).text
+    assert (await bot.run("ana", "peer office-hours", action="book", details=f"{hid}-1")).ok
+    [seat] = await _seats(bot)
+    listed = await bot.run("ana", "peer sessions")
+    assert "**Your office-hour seats:**" in listed.text
+    assert f"seat #{seat.id}: {{t:{int(FIRST.timestamp())}:F}}" in listed.text
+    assert f"seat #{seat.id}" in (await bot.run("ana", "peer office-hours",
+                                                 action="mine")).text
+
+
 async def test_a_verified_supporters_hours_carry_the_badge_for_their_topic(storage) -> None:
     bot = Bot(storage)
     await _supporter(bot)
