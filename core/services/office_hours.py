@@ -142,6 +142,12 @@ async def book(ctx: Ctx, details: str) -> Reply:
         raise Refusal("These are your own office hours: learners book them.")
     start, end = _pick(hour, k, ctx.now)
     rules.check_time(start, ctx.now)
+    held = [s for s in await ctx.uow.office_hours.booked_seats([hour_id], start,
+                                                             start + timedelta(seconds=1))
+            if s.learner_id == me]
+    if held:
+        raise Refusal(f"You already hold seat #{held[0].id} in office hours #{hour.id} on "
+                      f"{ts(start)}. `/peer office-hours leave {held[0].id}` gives it up.")
     await rules.check_learner_free(ctx.uow, me, start, end)
     await rules.check_seat_quota(ctx.uow, ctx.settings, hour.community_id, me, start)
     for _ in range(hour.seats):
