@@ -48,8 +48,10 @@ COLUMN_ROUNDS = 2  # blocks solved by the auction (over EXACT_NODES): see step 3
 
 
 def pair_candidates(pool: Pool, m: I64, k: int, adjust: Adjust, seed: int,
-                    wide: int = WIDE) -> Edges:
-    """The candidate graph of a pair block (global indices, a < b)."""
+                    wide: int | None = None) -> Edges:
+    """The candidate graph of a pair block (global indices, a < b); ``wide``: the first
+    list's length (default ``WIDE``)."""
+    wide = WIDE if wide is None else wide
     many = top_k_edges(pool, m, m, max(k, wide), adjust, seed=seed, price_k=k)
     if len(many) == 0:
         return many
