@@ -28,11 +28,9 @@ async def write_export(uow: UnitOfWork, community_id: int, what: str, fmt: str,
     if what == "learners":
         writer = exports.ExportWriter(sink, exports.LEARNER_COLUMNS, fmt, "learners")
         after = 0
-        while page := await uow.learners.page(community_id, after, EXPORT_PAGE):
-            ids = [lr.id or 0 for lr in page]
-            writer.write(exports.learner_rows(page, await uow.profiles.for_learners(ids),
-                                              await uow.queue.latest_for_many(ids)))
-            after = ids[-1]
+        while page := await uow.learners.export_page(community_id, after, EXPORT_PAGE):
+            writer.write_cells(exports.learner_cells(page))
+            after = page[-1].id
     elif what == "matches":
         writer = exports.ExportWriter(sink, exports.MATCH_COLUMNS, fmt, "matches")
         after = 0
