@@ -96,7 +96,7 @@ async def compute_stats(ctx: Ctx) -> dict[str, Any]:
         "waiting": sum(waiting_by_mode.values()), "waiting_by_mode": waiting_by_mode,
         "ratings": {c: round(mean(v), 2) for c, v in sorted(ratings.items())},
         "dm_closed": dm_closed,
-        **await outcomes.figures(ctx.uow, cid, ctx.now),
+        **await outcomes.figures(ctx.uow, cid, ctx.now, counts),
     }
 
 
