@@ -38,10 +38,14 @@ from core.services.importing import FixedClock, import_rows  # noqa: E402
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432"
+# The child's peak RSS from VmHWM (kB): ru_maxrss survives exec on Linux, so a child of this
+# bench would report the bench's own peak (the set-up's few hundred MiB), not its own.
 _RSS = """
-import atexit, resource, sys
-atexit.register(lambda: print("BENCH-RSS", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-                              file=sys.stderr))
+import atexit, sys
+def _peak():
+    hwm = [ln for ln in open("/proc/self/status") if ln.startswith("VmHWM:")]
+    print("BENCH-RSS", hwm[0].split()[1], file=sys.stderr)
+atexit.register(_peak)
 from bot.cli import main
 raise SystemExit(main(sys.argv[1:]))
 """
