@@ -24,6 +24,7 @@ from typing import Any, Self, cast
 from core import model as md
 from core import ports
 from core.accepted import AcceptedWork, WorkKind, WorkState
+from core.exports import learner_row
 from core.office_hours import OfficeHour, OfficeHourState, Seat
 from core.ports import ReadOnlyUnit, StorageConflict
 
@@ -219,6 +220,14 @@ class _Learners(_Repo):
     async def paused_for(self, community_id: int, reason_prefix: str) -> list[md.Learner]:
         return self._rows(lambda x: x.community_id == community_id
                           and x.pause_reason.startswith(reason_prefix))
+
+    async def export_page(self, community_id: int, after_id: int,
+                          limit: int) -> list[ports.LearnerExportRow]:
+        page = await self.page(community_id, after_id, limit)
+        ids = [lr.id or 0 for lr in page]
+        found = await self.u.profiles.for_learners(ids)
+        latest = await self.u.queue.latest_for_many(ids)
+        return [learner_row(lr, found.get(lr.id or 0), latest.get(lr.id or 0)) for lr in page]
 
 
 class _Profiles(_Repo):

@@ -145,6 +145,8 @@ queue_entries = Table(
     Column("unmatched_reason", Text, nullable=False),
     Column("skip_at", UtcDateTime, nullable=True),  # migration 0006: /peer skip
     Index("ix_queue_entries_community_state", "community_id", "state", "joined_at"),
+    # Stats group a community's entries by learner (migration 0011): read from the index.
+    Index("ix_queue_entries_community_learner_state", "community_id", "learner_id", "state"),
     # One open request per learner, whatever process or race wrote it.
     Index("uq_queue_entries_one_waiting", "learner_id", unique=True,
           sqlite_where=text("state = 'waiting'"), postgresql_where=text("state = 'waiting'")),
