@@ -358,7 +358,18 @@ class OutboxRepository(Protocol):
         crash lets the lease run out (or the same instance takes them back at start-up:
         ``reclaim``). ``attempt_started_at`` and ``progress`` are kept: a row claimed with
         an attempt in flight is ``unclear`` and reconciled by its deliverer.
+
+        Rows of kind ``AnnounceMatch.kind`` are never claimed: ``take_due`` takes them.
         """
+        ...
+
+    async def take_due(self, kind: str, now: datetime,
+                       limit: int) -> builtins.list[OutboxMessage]:
+        """Take up to ``limit`` pending rows of ``kind`` due at ``now``, oldest first, for
+        the work of this transaction: they are marked sent (``sent_at`` = ``now``) at once,
+        and locked until it ends (on PostgreSQL ``FOR UPDATE SKIP LOCKED``: another
+        process's pass skips them; SQLite's write lock serialises). No lease, no token:
+        the transaction is the claim, so a rollback (a crash) leaves them pending."""
         ...
 
     async def begin_attempt(self, message_id: int, claim_token: str, started_at: datetime,

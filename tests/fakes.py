@@ -24,6 +24,7 @@ from typing import Any, Self, cast
 from core import model as md
 from core import ports
 from core.accepted import AcceptedWork, WorkKind, WorkState
+from core.messages import AnnounceMatch
 from core.office_hours import OfficeHour, OfficeHourState, Seat
 from core.ports import ReadOnlyUnit, StorageConflict
 
@@ -574,11 +575,19 @@ class _Outbox(_Repo):
 
     async def claim_due(self, now: datetime, limit: int, lease_until: datetime,
                         claimed_by: str = "") -> list[md.OutboxMessage]:
-        due = self._rows(lambda m: m.state == md.OutboxState.PENDING and m.due_at <= now,
-                         key=self._order)[:limit]
+        due = self._rows(lambda m: m.state == md.OutboxState.PENDING and m.due_at <= now
+                         and m.kind != AnnounceMatch.kind, key=self._order)[:limit]
         token = secrets.token_hex(16)
         for m in due:
             m.due_at, m.claim_token, m.claimed_by = lease_until, token, claimed_by
+            self.u.put(self.table, m.id, m)
+        return due
+
+    async def take_due(self, kind: str, now: datetime, limit: int) -> list[md.OutboxMessage]:
+        due = self._rows(lambda m: m.state == md.OutboxState.PENDING and m.kind == kind
+                         and m.due_at <= now, key=self._order)[:limit]
+        for m in due:
+            m.state, m.sent_at, m.claim_token, m.claimed_by = md.OutboxState.SENT, now, "", ""
             self.u.put(self.table, m.id, m)
         return due
 
