@@ -101,18 +101,20 @@ async def run(url: str, n: int) -> str:
         store_s, store_cpu = time.perf_counter() - started, time.process_time() - cpu
         async with storage.uow_factory(writes=False) as uow:
             rows_out = len(await uow.outbox.keys_starting(community.id, "match:"))
+        rss_store = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         started, cpu = time.perf_counter(), time.process_time()
         announced = await announce_due(storage.uow_factory, services.clock, services.defaults)
         fan_s, fan_cpu = time.perf_counter() - started, time.process_time() - cpu
         async with storage.uow_factory(writes=False) as uow:
-            rows_after = len(await uow.outbox.list(community.id))
+            rows_after = len(await uow.outbox.keys_starting(community.id, ""))
     finally:
         await storage.dispose()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return (f"{n:>7} learners ({report.imported} imported in {import_s:.1f} s): "
             f"load {load_s:6.2f} s (CPU {load_cpu:.1f}) · store {len(stored):,} of "
             f"{len(plan.matches):,} planned matches {store_s:6.2f} s (CPU {store_cpu:.1f}; "
-            f"{rows_out:,} outbox rows keyed match:*) · dispatcher's expansion of "
+            f"{rows_out:,} outbox rows keyed match:*; peak RSS then {rss_store:,.0f} MiB, the "
+            f"import in the same process included) · dispatcher's expansion of "
             f"{announced:,} announcements {fan_s:6.2f} s (CPU {fan_cpu:.1f}; {rows_after:,} "
             f"outbox rows then) · peak RSS {rss:,.0f} MiB · "
             f"load average {os.getloadavg()[0]:.1f}")
