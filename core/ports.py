@@ -420,6 +420,12 @@ class OutboxRepository(Protocol):
         """Drop pending messages whose idempotency key starts with the prefix."""
         ...
 
+    async def drop_key(self, key: str, reason: str) -> bool:
+        """Drop the message with exactly this key if it is still pending (one indexed
+        statement: on PostgreSQL it waits for a transaction holding the row, then sees
+        whether that left it pending); whether it was dropped."""
+        ...
+
     async def delete_for_target(self, community_id: int, target: str) -> None:
         """Delete the community's messages to ``target`` (a platform user id)."""
         ...

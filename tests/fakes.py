@@ -670,6 +670,14 @@ class _Outbox(_Repo):
             self.u.put(self.table, m.id, m)
         return len(hits)
 
+    async def drop_key(self, key: str, reason: str) -> bool:
+        hits = self._rows(lambda m: m.state == md.OutboxState.PENDING
+                          and m.idempotency_key == key)
+        for m in hits:
+            m.state, m.last_error = md.OutboxState.DROPPED, reason
+            self.u.put(self.table, m.id, m)
+        return bool(hits)
+
     async def delete_for_target(self, community_id: int, target: str) -> None:
         self._delete(lambda m: m.community_id == community_id and m.target == target)
 

@@ -228,6 +228,12 @@ class SqlOutboxRepository(SqlRepository):
             .values(state=OutboxState.DROPPED.value, last_error=reason))
         return int(result.rowcount)
 
+    async def drop_key(self, key: str, reason: str) -> bool:
+        result = await self.conn.execute(
+            update(outbox).where(outbox.c.idempotency_key == key, outbox.c.state == _PENDING)
+            .values(state=OutboxState.DROPPED.value, last_error=reason))
+        return int(result.rowcount) == 1
+
     async def delete_for_target(self, community_id: int, target: str) -> None:
         await self.conn.execute(delete(outbox).where(outbox.c.community_id == community_id,
                                                      outbox.c.target == target))

@@ -93,8 +93,8 @@ async def close_space(uow: UnitOfWork, settings: CommunitySettings, event: Match
     ``drop_match_rows``, which would drop the announcement too but cannot tell."""
     match = event.match
     assert match.id is not None
-    if await uow.outbox.drop_matching(keys.match_made(match.id),
-                                      "match ended before it was announced"):
+    if await uow.outbox.drop_key(keys.match_made(match.id),
+                                 "match ended before it was announced"):
         return
     if match.is_anonymous:  # anonymous: a space would reveal them
         return
