@@ -10,6 +10,7 @@ from collections import Counter
 from core import keys
 from core.messages import AnnounceMatch
 from core.model import OutboxState
+from core.replies import mention
 from core.services.delivery import drain
 from tests.helpers import Bot
 from tests.scheduler.support import community_id, learner_id, matches
@@ -150,3 +151,23 @@ async def test_a_pass_expands_at_most_a_batch_of_announcements(storage) -> None:
     async with bot.storage.uow_factory() as uow:
         pending = [m for m in await uow.outbox.pending(cid) if m.kind == AnnounceMatch.kind]
     assert pending == []
+
+
+async def test_a_member_who_forgot_before_the_announcement_is_left_out_of_it(storage) -> None:
+    bot = Bot(storage)
+    for user in ("ana", "ben", "cleo"):
+        assert (await bot.join(user, mode="study-group")).ok
+    assert (await bot.run("mod", "peeradmin match-now")).ok
+    [group] = await matches(bot)
+    assert len(group.members) == 3
+    cleo = await learner_id(bot, "cleo")
+    assert (await bot.run("cleo", "peer forget", confirm="yes")).ok  # the group goes on
+    await _drain(bot)
+    assert bot.deliverer.dms_to("cleo") == []
+    for user, other in (("ana", "ben"), ("ben", "ana")):
+        [intro] = [t for t in bot.deliverer.dms_to(user) if "You've been matched" in t]
+        assert mention(other) in intro and mention("cleo") not in intro
+    sent = _sent_keys(bot)
+    assert keys.intro_dm(group.id, cleo) not in sent and sent[keys.space_open(group.id)] == 1
+    [space] = [m for m in bot.deliverer.sent if m.kind == "space_open"]
+    assert "cleo" not in space.payload["members"]
