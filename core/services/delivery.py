@@ -119,8 +119,8 @@ async def drain(uow_factory: UnitOfWorkFactory, clock: Clock, deliverers: Mappin
 async def announce_due(uow_factory: UnitOfWorkFactory, clock: Clock,
                        defaults: CommunitySettings | None = None, max_batches: int = 1000) -> int:
     """Expand every due match announcement, batch after batch, delivering nothing: the first
-    step of each pass on its own (``peermatch round`` and the benches use it to write a
-    round's messages without a platform). Returns how many matches' rows were taken."""
+    step of each pass on its own (bench/round_store.py times it; tests read a round's
+    messages after it). Returns how many matches' rows were taken."""
     total = 0
     for _ in range(max_batches):
         taken = await announce.expand_due(uow_factory, clock, defaults or CommunitySettings())
