@@ -3,7 +3,7 @@ bench/import.py's form export (the real import path), then the round's own load
 (``round_load.load``, read-only unit) and store (``round_store.store_plan`` under the
 community lock, in one writing unit, as ``run_round`` does), on SQLite or PostgreSQL.
 The store writes the matches and ONE announcement row per match (issue 9.5); then the
-dispatcher's first step is timed on its own (``delivery.announce_due``: 200 matches per
+dispatcher's first step is timed on its own (``announce.announce_due``: 200 matches per
 transaction expanded into their DMs, spaces, check-ins and nudges), delivering nothing.
 
 The plan stored is not the engine's: consecutive waiting learners of one mode and topic
@@ -37,8 +37,8 @@ from adapters.sql import migrate  # noqa: E402
 from adapters.sql.uow import SqlStorage  # noqa: E402
 from core.matching.types import Candidate, MatchPlan, RoundPlan  # noqa: E402
 from core.model import Mode, Round  # noqa: E402
+from core.services.announce import announce_due  # noqa: E402
 from core.services.context import Services  # noqa: E402
-from core.services.delivery import announce_due  # noqa: E402
 from core.services.dispatch import effective_settings  # noqa: E402
 from core.services.import_file import read_table  # noqa: E402
 from core.services.importing import FixedClock, import_table  # noqa: E402

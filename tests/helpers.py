@@ -6,8 +6,9 @@ from typing import Any
 
 from core.model import OfferState
 from core.replies import Reply
+from core.services.announce import announce_due
 from core.services.context import Actor, CommandRequest, Services
-from core.services.delivery import announce_due, dispatch_due
+from core.services.delivery import dispatch_due
 from core.settings import CommunitySettings
 from tests.fakes import FakeClock
 

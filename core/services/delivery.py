@@ -49,8 +49,8 @@ from core.services.delivery_record import (
 from core.services.pacing import run_lanes
 from core.settings import CommunitySettings, DispatchSettings
 
-__all__ = ["TickResult", "announce_due", "backoff", "dispatch_due", "drain", "expired",
-           "fallback_for", "reclaim_own"]
+__all__ = ["TickResult", "backoff", "dispatch_due", "drain", "expired", "fallback_for",
+           "reclaim_own"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -112,20 +112,6 @@ async def drain(uow_factory: UnitOfWorkFactory, clock: Clock, deliverers: Mappin
                                instance=instance, defaults=defaults)
         total.add(r)
         if r.processed + r.lost < batch and not (r.sent or r.dm_closed or r.announced):
-            break
-    return total
-
-
-async def announce_due(uow_factory: UnitOfWorkFactory, clock: Clock,
-                       defaults: CommunitySettings | None = None, max_batches: int = 1000) -> int:
-    """Expand every due match announcement, batch after batch, delivering nothing: the first
-    step of each pass on its own (bench/round_store.py times it; tests read a round's
-    messages after it). Returns how many matches' rows were taken."""
-    total = 0
-    for _ in range(max_batches):
-        taken = await announce.expand_due(uow_factory, clock, defaults or CommunitySettings())
-        total += taken
-        if not taken:
             break
     return total
 

@@ -21,7 +21,7 @@ from adapters.sql.uow import SqlStorage
 from bot.app import SystemClock
 from core import keys
 from core.model import MatchState
-from core.services.delivery import announce_due
+from core.services.announce import announce_due
 
 ROOT = Path(__file__).resolve().parents[2]
 LEARNERS = 240
