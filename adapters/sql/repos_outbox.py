@@ -125,7 +125,7 @@ class SqlOutboxRepository(SqlRepository):
 
     async def take_due(self, kind: str, now: datetime, limit: int) -> list[OutboxMessage]:
         """Two statements: the rows, locked (SKIP LOCKED on PostgreSQL), then marked sent.
-        ``ix_outbox_state_kind_due_at`` (migration 0011) serves them in order: a pass reads
+        ``ix_outbox_state_kind_due_at`` (migration 0012) serves them in order: a pass reads
         its ``limit`` rows, not every pending row of the outbox."""
         rows = (await self.conn.execute(
             select(outbox).where(outbox.c.state == _PENDING, outbox.c.kind == kind,

@@ -1,7 +1,7 @@
 """Outbox: an index for the match announcements the dispatcher takes (issue 9.5).
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-03
 
 A round stores each new match with one ``match_made`` row (core/messages.py
@@ -13,14 +13,14 @@ on every pass. This index leads with state and kind and then holds the rows in t
 they are taken, so a pass reads its 200 entries and no more. (A partial index of the
 pending announcements alone would be smaller, but SQLite's planner, without statistics,
 prefers ``ix_outbox_state_due_at`` to it.)
-It follows 0010 (office hours).
+It follows 0011 (the queue index for stats).
 """
 from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = '0011'
-down_revision: str | Sequence[str] | None = '0010'
+revision: str = '0012'
+down_revision: str | Sequence[str] | None = '0011'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
