@@ -393,7 +393,18 @@ class OutboxRepository(Protocol):
         crash lets the lease run out (or the same instance takes them back at start-up:
         ``reclaim``). ``attempt_started_at`` and ``progress`` are kept: a row claimed with
         an attempt in flight is ``unclear`` and reconciled by its deliverer.
+
+        Rows of kind ``AnnounceMatch.kind`` are never claimed: ``take_due`` takes them.
         """
+        ...
+
+    async def take_due(self, kind: str, now: datetime,
+                       limit: int) -> builtins.list[OutboxMessage]:
+        """Take up to ``limit`` pending rows of ``kind`` due at ``now``, oldest first, for
+        the work of this transaction: they are marked sent (``sent_at`` = ``now``) at once,
+        and locked until it ends (on PostgreSQL ``FOR UPDATE SKIP LOCKED``: another
+        process's pass skips them; SQLite's write lock serialises). No lease, no token:
+        the transaction is the claim, so a rollback (a crash) leaves them pending."""
         ...
 
     async def begin_attempt(self, message_id: int, claim_token: str, started_at: datetime,
@@ -442,6 +453,12 @@ class OutboxRepository(Protocol):
     async def list(self, community_id: int | None = None) -> builtins.list[OutboxMessage]: ...
     async def drop_matching(self, key_prefix: str, reason: str) -> int:
         """Drop pending messages whose idempotency key starts with the prefix."""
+        ...
+
+    async def drop_key(self, key: str, reason: str) -> bool:
+        """Drop the message with exactly this key if it is still pending (one indexed
+        statement: on PostgreSQL it waits for a transaction holding the row, then sees
+        whether that left it pending); whether it was dropped."""
         ...
 
     async def delete_for_target(self, community_id: int, target: str) -> None:
