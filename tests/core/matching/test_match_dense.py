@@ -10,11 +10,16 @@ the big-block matcher (then an auction) spent seconds to minutes in price wars.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import rustworkx as rx
-from match_factory import WINTER, Setup, cand, run
+from match_factory import WINTER, Mode, Setup, cand, run
 
+from core.availability import week_start
 from core.matching.auction import auction_matching
+from core.matching.features import build_pool
+from core.matching.groupexact import feasible
 from core.matching.pairs import EXACT_NODES
+from core.matching.score import Scorer
 from core.settings import CommunitySettings
 from tests import oracle
 
@@ -60,3 +65,22 @@ def test_matching_on_a_tied_graph_is_close_to_blossom() -> None:
     weight = {(int(x), int(y)): float(v) for x, y, v in zip(a, b, w, strict=True)}
     assert all(p in weight for p in got)  # only edges of the graph
     assert sum(weight[p] for p in got) >= 0.998 * _blossom(n, a, b, w)
+
+
+def test_group_scores_summed_member_by_member_equal_the_scorer() -> None:
+    # groupexact adds a member's node term, affinities and past pairs as it grows a group;
+    # the result must be the scorer's own score of that group (cohorts, zones, setups,
+    # group-size preferences and past partners all vary here)
+    cands = [cand(i, mode=Mode.STUDY_GROUP, tz=("Europe/Paris", "Europe/London")[i % 2],
+                  avail=WINDOWS[i // 2 % 2], setup=(Setup.VIDEO, Setup.ANY, Setup.TEXT)[i % 3],
+                  cohort=("A", "B")[i // 3 % 2], group_size=(0, 3, 4, 5)[i % 4],
+                  waited_days=float(i % 7) * 5) for i in range(1, 11)]
+    settings = CommunitySettings()
+    pool = build_pool(cands, settings, week_start(WINTER), WINTER)
+    past = {frozenset((1, 2)), frozenset((3, 8)), frozenset((2, 9))}
+    scorer = Scorer(pool, set(), past)
+    ids = list(range(len(cands)))
+    found = list(feasible(scorer, ids, settings.group_min, settings.group_max))
+    assert len(found) > 100
+    for group, value in found:
+        assert value == pytest.approx(scorer.score(group, fit=True), abs=1e-9)
