@@ -5,7 +5,8 @@ language/setup compatibility); each block keeps every learner's best candidates 
 ranking.py, candidates.py, pairgraph.py) and is solved globally:
 
 * study buddies and accountability partners: maximum-weight matching, exact blossom
-  (rustworkx) up to 600 learners a block, an auction with an exact polish above
+  (rustworkx) up to 600 learners a block, an auction (an exact sparse assignment after a
+  price war among tied learners) with an exact polish above
   (auction.py); an accountability learner left over joins the pair where they add most,
   as a trio;
 * study groups: pairs -> groups of four -> local search + exact repairs (groups.py; exact
