@@ -44,9 +44,12 @@ class Encoder:
     def __init__(self, pool: Pool, members: I64, *, kinds: bool, seed: int = 0):
         self.pool = pool
         self.kinds = kinds
+        # drawn for the block's members only (sorted): a draw per pool learner cost seconds
+        # over a realistic round's hundreds of kernel calls
+        self._members = np.sort(members)
         rng = np.random.default_rng(seed)
-        self._tie_left = _unit(rng.standard_normal((len(pool.cands), TIE_DIMS))) * TIE
-        self._tie_right = _unit(rng.standard_normal((len(pool.cands), TIE_DIMS)))
+        self._tie_left = _unit(rng.standard_normal((len(members), TIE_DIMS))) * TIE
+        self._tie_right = _unit(rng.standard_normal((len(members), TIE_DIMS)))
         self.geo = np.unique(pool.geo[members])
         coh = pool.cohort[members]
         self.coh = np.unique(coh[coh >= 0])
@@ -75,7 +78,7 @@ class Encoder:
                  self._onehot(idx, p.cohort[idx], self.coh, w.same_cohort)]
         if self.kinds:
             parts.append(self._onehot(idx, p.kind[idx], self.kind, w.support_kind))
-        parts.append(self._tie_left[idx])
+        parts.append(self._tie_left[np.searchsorted(self._members, idx)])
         return np.ascontiguousarray(np.concatenate(parts, axis=1), dtype=np.float32)
 
     def right(self, idx: I64) -> F32:
@@ -85,7 +88,7 @@ class Encoder:
                  self._onehot(idx, p.cohort[idx], self.coh, 1.0)]
         if self.kinds:
             parts.append(self._onehot(idx, p.kind[idx], self.kind, 1.0))
-        parts.append(self._tie_right[idx])
+        parts.append(self._tie_right[np.searchsorted(self._members, idx)])
         return np.ascontiguousarray(np.concatenate(parts, axis=1), dtype=np.float32)
 
 
