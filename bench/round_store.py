@@ -2,6 +2,9 @@
 bench/import.py's form export (the real import path), then the round's own load
 (``round_load.load``, read-only unit) and store (``round_store.store_plan`` under the
 community lock, in one writing unit, as ``run_round`` does), on SQLite or PostgreSQL.
+The store writes the matches and ONE announcement row per match (issue 9.5); then the
+dispatcher's first step is timed on its own (``announce.announce_due``: 200 matches per
+transaction expanded into their DMs, spaces, check-ins and nudges), delivering nothing.
 
 The plan stored is not the engine's: consecutive waiting learners of one mode and topic
 are paired (groups of two; supporters and those they support left waiting). The engine
@@ -34,6 +37,7 @@ from adapters.sql import migrate  # noqa: E402
 from adapters.sql.uow import SqlStorage  # noqa: E402
 from core.matching.types import Candidate, MatchPlan, RoundPlan  # noqa: E402
 from core.model import Mode, Round  # noqa: E402
+from core.services.announce import announce_due  # noqa: E402
 from core.services.context import Services  # noqa: E402
 from core.services.dispatch import effective_settings  # noqa: E402
 from core.services.import_file import read_table  # noqa: E402
@@ -97,13 +101,22 @@ async def run(url: str, n: int) -> str:
         store_s, store_cpu = time.perf_counter() - started, time.process_time() - cpu
         async with storage.uow_factory(writes=False) as uow:
             rows_out = len(await uow.outbox.keys_starting(community.id, "match:"))
+        rss_store = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        started, cpu = time.perf_counter(), time.process_time()
+        announced = await announce_due(storage.uow_factory, services.clock, services.defaults)
+        fan_s, fan_cpu = time.perf_counter() - started, time.process_time() - cpu
+        async with storage.uow_factory(writes=False) as uow:
+            rows_after = len(await uow.outbox.keys_starting(community.id, ""))
     finally:
         await storage.dispose()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return (f"{n:>7} learners ({report.imported} imported in {import_s:.1f} s): "
             f"load {load_s:6.2f} s (CPU {load_cpu:.1f}) · store {len(stored):,} of "
             f"{len(plan.matches):,} planned matches {store_s:6.2f} s (CPU {store_cpu:.1f}; "
-            f"{rows_out:,} outbox rows keyed match:*) · peak RSS {rss:,.0f} MiB · "
+            f"{rows_out:,} outbox rows keyed match:*; peak RSS then {rss_store:,.0f} MiB, the "
+            f"import in the same process included) · dispatcher's expansion of "
+            f"{announced:,} announcements {fan_s:6.2f} s (CPU {fan_cpu:.1f}; {rows_after:,} "
+            f"outbox rows then) · peak RSS {rss:,.0f} MiB · "
             f"load average {os.getloadavg()[0]:.1f}")
 
 

@@ -10,6 +10,7 @@ from adapters.sql.migrate import check_up_to_date
 from adapters.sql.uow import SqlStorage
 from bot.config import Config
 from bot.process import RandomIds, WorkerPool
+from core.model import Community
 from core.services.context import Services
 
 
@@ -43,6 +44,16 @@ def build_app(config: Config, *, database_url: str | None = None, check_schema: 
                         defaults=config.community_defaults, ids=RandomIds(),
                         task_map=WorkerPool(None if workers == 0 else workers))
     return App(config, storage, services)
+
+
+async def find_community(app: App, platform: str, external_id: str) -> Community:
+    """The stored community, or exit with a sentence saying it does not exist yet."""
+    async with app.services.uow_factory(writes=False) as uow:
+        community = await uow.communities.by_external(platform, external_id)
+    if community is None:
+        raise SystemExit(f"peermatch: there is no {platform} community '{external_id}' yet "
+                         "(it is created when someone first uses a command there).")
+    return community
 
 
 def setup_logging(level: str) -> None:

@@ -226,10 +226,10 @@ class _WithoutBom:
 
 
 def _export(args: argparse.Namespace, config: Config, url: str) -> int:
-    from bot import commands
+    from bot import exporting  # not bot.commands: an export needs no engine (scipy)
 
     def run(sink: Any) -> int:
-        return asyncio.run(commands.export(config, url, args.platform, args.community,
+        return asyncio.run(exporting.export(config, url, args.platform, args.community,
                                            args.what, args.fmt, sink))
 
     if args.out:

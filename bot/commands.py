@@ -7,16 +7,14 @@ import contextlib
 import io
 import sys
 from pathlib import Path
-from typing import BinaryIO
 
 from adapters.console.deliver import ConsoleDeliverer
 from adapters.console.render import render_text
 from adapters.console.repl import PLATFORM, Console
 from adapters.sql.migrate import upgrade
-from bot.app import App, build_app, setup_logging
+from bot.app import App, build_app, find_community, setup_logging
 from bot.config import DEMO_DB, Config
 from bot.sample import sample_rows
-from core.model import Community
 from core.ports import StorageUnavailable
 from core.replies import Reply, error
 from core.services.delivery import drain
@@ -25,20 +23,10 @@ from core.services.errors import Refusal
 from core.services.import_file import Table
 from core.services.importing import ImportReport, import_rows, import_table
 from core.services.lookup import people
-from core.services.reports import write_export
 from core.services.rounds import run_round, summary
 
 DEMO_COMMUNITY = "default"
 DEMO_SEED = 42
-
-
-async def _community(app: App, platform: str, external_id: str) -> Community:
-    async with app.services.uow_factory(writes=False) as uow:
-        community = await uow.communities.by_external(platform, external_id)
-    if community is None:
-        raise SystemExit(f"peermatch: there is no {platform} community '{external_id}' yet "
-                         "(it is created when someone first uses a command there).")
-    return community
 
 
 async def round_(config: Config, url: str, platform: str, external_id: str, *,
@@ -46,7 +34,7 @@ async def round_(config: Config, url: str, platform: str, external_id: str, *,
     """Run or preview a round for one community; the reply carries text and JSON data."""
     app = build_app(config, database_url=url)
     try:
-        community = await _community(app, platform, external_id)
+        community = await find_community(app, platform, external_id)
         settings = effective_settings(app.services, community)
         try:
             outcome = await run_round(app.services, community, settings, dry_run=dry_run,
@@ -54,20 +42,6 @@ async def round_(config: Config, url: str, platform: str, external_id: str, *,
         except Refusal as refusal:
             return error(str(refusal))
         return summary(outcome, dry_run=dry_run)
-    finally:
-        await app.close()
-
-
-async def export(config: Config, url: str, platform: str, external_id: str, what: str,
-                 fmt: str, sink: BinaryIO) -> int:
-    """Write the export file of one community (CSV with a BOM, or XLSX) to ``sink`` as it
-    is read, a page at a time; returns the number of rows."""
-    app = build_app(config, database_url=url)
-    try:
-        community = await _community(app, platform, external_id)
-        assert community.id is not None
-        async with app.services.uow_factory() as uow:
-            return await write_export(uow, community.id, what, fmt, sink)
     finally:
         await app.close()
 
@@ -141,7 +115,7 @@ async def demo(config: Config, learners: int, *, keep: bool) -> int:
                                    sample_rows(app.services.clock.now(), learners))
         print(f"Loaded a sample community of {report.imported} learners "
               f"({len(report.rejected)} rows rejected) into {DEMO_DB}.")
-        community = await _community(app, PLATFORM, DEMO_COMMUNITY)
+        community = await find_community(app, PLATFORM, DEMO_COMMUNITY)
         settings = effective_settings(app.services, community)
         outcome = await run_round(app.services, community, settings, dry_run=False,
                                   seed=DEMO_SEED)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from bot.app import App
 from bot.config import Config, ConfigError, instance_id
 from bot.work import WorkRunner
+from core.charts import WARM_UP
 from core.ports import Deliverer
 
 if TYPE_CHECKING:  # the adapters are imported only when their platform is enabled
@@ -125,6 +126,8 @@ async def run_bot(app: App) -> None:
     signals = _on_stop_signals(stop)
     await scheduler.start()
     work.start()  # what a crashed process accepted runs now
+    # matplotlib imported and its fonts loaded in a thread now, not by the first stats.
+    warming = asyncio.ensure_future(asyncio.to_thread(app.services.render_chart, WARM_UP))
     log.info("PeerMatch running on %s; jobs: %s", ", ".join(app.config.bot.platforms),
              ", ".join(scheduler.jobs()))
     stopper = asyncio.ensure_future(stop.wait())
@@ -138,6 +141,7 @@ async def run_bot(app: App) -> None:
             task.result()  # a platform that crashed stops the bot loudly
     finally:
         stopper.cancel()
+        warming.cancel()  # a thread already running finishes by itself
         for task in tasks:  # stop taking interactions before the outbox winds down
             task.cancel()
         if tasks:

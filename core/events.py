@@ -16,7 +16,18 @@ from core.model import Learner, Match, Profile, Proposal, Session, SupportOffer
 
 @dataclass(frozen=True)
 class MatchMade:
-    """A new match (a round, a manual pair, an instant match on join), already stored."""
+    """A new match (a round, a manual pair, an instant match on join, an accepted support
+    offer), already stored. Its one effect is the row that announces it
+    (``AnnounceMatch``): what the members are sent follows from ``MatchAnnounced``."""
+
+    match: Match
+    at: datetime
+
+
+@dataclass(frozen=True)
+class MatchAnnounced:
+    """The dispatcher expands a new match's announcement (core/services/announce.py): the
+    match as it is now (still active; its members now, with their learners and profiles)."""
 
     match: Match
     learners: dict[int, Learner]
@@ -191,7 +202,8 @@ class SupportOfferAnswered:
     handed_on: bool = False
 
 
-Event = (MatchMade | MatchEnded | MemberLeft | Paused | Resumed | SessionBooked | SessionMoved
-         | SessionCancelled | SessionProposed | ProposalDeclined | Forgotten | Banned
+Event = (MatchMade | MatchAnnounced | MatchEnded | MemberLeft | Paused | Resumed
+         | SessionBooked | SessionMoved | SessionCancelled | SessionProposed | ProposalDeclined
+         | Forgotten | Banned
          | CheckinAnswered | Ghosted | SupportOffered | SupportOfferAnswered)
 """Every event the use cases publish."""

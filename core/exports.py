@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable
 from typing import Any, BinaryIO
 
 from core.model import Feedback, Learner, Match, Profile, QueueEntry
+from core.ports import LearnerExportRow
 
 FORMATS = ("csv", "xlsx")
 MIME = {"csv": "text/csv",
@@ -29,9 +31,23 @@ MIME = {"csv": "text/csv",
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+# A cell that starts a formula, anywhere in a row joined with NUL before every cell: one
+# regex search per row instead of a check per cell (1.8 million cells at 100,000 learners).
+# Every cell's start follows a NUL in the joined text, so no formula start can be missed; a
+# NUL inside a cell at most sends that row to the per-cell check (never a miss).
+_FORMULA_IN_ROW = re.compile("\x00[" + re.escape("".join(_FORMULA_START)) + "]")
+
+
 def neutralise(value: str) -> str:
     """A cell a spreadsheet would run as a formula, made text with a leading ``'``."""
     return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def neutralise_row(cells: list[str]) -> list[str]:
+    """``neutralise`` on every cell of a row; the row itself when no cell needs it."""
+    if _FORMULA_IN_ROW.search("\x00" + "\x00".join(cells)) is None:
+        return cells
+    return [neutralise(c) for c in cells]
 
 
 class ExportWriter:
@@ -71,14 +87,18 @@ class ExportWriter:
 
     def write(self, rows: Iterable[dict[str, Any]]) -> None:
         """Append rows (dicts by column; a missing column is an empty cell)."""
+        self.write_cells([str(r.get(c, "")) for c in self.columns] for r in rows)
+
+    def write_cells(self, rows: Iterable[list[str]]) -> None:
+        """Append rows given as their cells, in the order of ``columns``."""
         if self.fmt == "csv":
-            cells = [[neutralise(str(r.get(c, ""))) for c in self.columns] for r in rows]
+            cells = [neutralise_row(r) for r in rows]
             self.rows += len(cells)
             self._write_csv(cells)
             return
         for r in rows:
             self.rows += 1
-            self._sheet.append([self._cell(str(r.get(c, ""))) for c in self.columns])
+            self._sheet.append([self._cell(c) for c in r])
 
     def _write_csv(self, cells: list[list[str]]) -> None:
         text = io.StringIO()
@@ -108,31 +128,49 @@ LEARNER_COLUMNS = ["user_id", "display_name", "mode", "topic", "languages", "tim
                    "anonymous", "goal", "contact", "queue_state", "joined_at", "banned"]
 
 
-def learner_rows(learners: list[Learner], profiles: dict[int, Profile],
-                 entries: dict[int, QueueEntry]) -> list[dict[str, str]]:
-    rows = []
-    for learner in learners:
-        p = profiles.get(learner.id or 0)
-        e = entries.get(learner.id or 0)
-        rows.append({
-            "user_id": learner.platform_user_id, "display_name": learner.display_name,
-            "mode": p.mode.value if p else "", "topic": p.topic if p else "",
-            "languages": ", ".join(p.languages) if p else "", "timezone": p.timezone if p else "",
-            "availability": p.availability if p else "", "cohort": p.cohort if p else "",
-            "country": p.country if p else "", "setup": p.setup.value if p else "",
-            "support_kind": p.support_kind if p else "", "capacity": str(p.capacity) if p else "",
-            "anonymous": str(p.anonymous).lower() if p else "", "goal": p.goal if p else "",
-            "contact": p.contact if p else "", "queue_state": e.state.value if e else "",
-            "joined_at": e.joined_at.isoformat() if e else "",
-            "banned": str(learner.banned).lower(),
-        })
-    return rows
+def learner_row(learner: Learner, profile: Profile | None,
+                entry: QueueEntry | None) -> LearnerExportRow:
+    """The export row of a learner given as domain objects (what storage reads directly)."""
+    p, e = profile, entry
+    return LearnerExportRow(
+        learner.id or 0, learner.platform_user_id, learner.display_name, learner.banned,
+        p.mode.value if p else None, p.topic if p else None, p.languages if p else None,
+        p.timezone if p else None, p.availability if p else None, p.cohort if p else None,
+        p.country if p else None, p.setup.value if p else None, p.support_kind if p else None,
+        p.capacity if p else None, p.anonymous if p else None, p.goal if p else None,
+        p.contact if p else None, e.state.value if e else None, e.joined_at if e else None)
+
+
+_NO_PROFILE = [""] * 13  # the profile's cells, mode to contact, of a learner without one
+
+
+def learner_cells(rows: Iterable[LearnerExportRow]) -> list[list[str]]:
+    """The cells of ``LEARNER_COLUMNS`` for each learner (empty where there is no profile
+    or no queue entry)."""
+    out = []
+    for r in rows:
+        if r.mode is None:
+            profile = _NO_PROFILE
+        else:
+            profile = [r.mode, r.topic or "", ", ".join(r.languages or ()), r.timezone or "",
+                       r.availability or "", r.cohort or "", r.country or "", r.setup or "",
+                       r.support_kind or "", str(r.capacity), str(bool(r.anonymous)).lower(),
+                       r.goal or "", r.contact or ""]
+        joined = r.joined_at.isoformat() if r.joined_at is not None else ""
+        out.append([r.platform_user_id, r.display_name, *profile, r.queue_state or "", joined,
+                    "true" if r.banned else "false"])
+    return out
 
 
 def learners_csv(learners: list[Learner], profiles: dict[int, Profile],
                  entries: dict[int, QueueEntry], fmt: str = "csv") -> bytes:
     """Learners with their profile and latest queue entry."""
-    return render(learner_rows(learners, profiles, entries), LEARNER_COLUMNS, fmt, "learners")
+    buf = io.BytesIO()
+    writer = ExportWriter(buf, LEARNER_COLUMNS, fmt, "learners")
+    writer.write_cells(learner_cells(learner_row(lr, profiles.get(lr.id or 0),
+                                                 entries.get(lr.id or 0)) for lr in learners))
+    writer.close()
+    return buf.getvalue()
 
 
 def _member(match: Match | None, learner_id: int, learners: dict[int, Learner],

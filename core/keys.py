@@ -26,6 +26,13 @@ def match_prefix(match_id: int | None) -> str:
     return f"match:{match_id}:"
 
 
+def match_made(match_id: int | None) -> str:
+    """The one row a new match is stored with (``AnnounceMatch``): the dispatcher expands
+    it into the match's DMs, space, check-ins and nudges (core/services/announce.py). Under
+    ``match:{mid}:``, and no other key of the match starts with it."""
+    return f"{match_prefix(match_id)}made"
+
+
 def intro_dm(match_id: int | None, learner_id: int) -> str:
     """The "you've been matched" DM of one member."""
     return f"{match_prefix(match_id)}dm:{learner_id}"

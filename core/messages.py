@@ -22,6 +22,10 @@ written before still load (``from_row``):
   ``space_id``, ``action`` (archive | delete), ``text`` (a closing line to post first,
   where the platform keeps the space, e.g. a Slack group DM).
 
+- ``match_made`` (:class:`AnnounceMatch`): target = match id. payload: ``match_id``. Not
+  delivered to a platform: the dispatcher expands it, in one transaction, into the match's
+  intro DMs, space, check-ins and nudges (core/services/announce.py), and marks it sent.
+
 Buttons are stored as ``{"label", "action", "args", "style"}``; attachments as
 ``{"filename", "mime", "content_b64"}``. Text uses the placeholders of core/replies.py.
 """
@@ -209,14 +213,53 @@ class CloseSpace:
                    bool(p.get("voice")))
 
 
+@dataclass(frozen=True)
+class AnnounceMatch:
+    """A new match, to be announced: the one row a round (or a pairing) stores per match.
+    The dispatcher turns it into the match's real messages (core/services/announce.py);
+    no deliverer ever sees it (``claim_due`` leaves it out)."""
+
+    kind: ClassVar[str] = "match_made"
+    match_id: int
+
+    @property
+    def target(self) -> str:
+        return str(self.match_id)
+
+    @property
+    def key(self) -> str:
+        return keys.match_made(self.match_id)
+
+    def to_payload(self) -> dict[str, Any]:
+        return {"match_id": self.match_id}
+
+    @classmethod
+    def from_payload(cls, target: str, key: str,  # noqa: ARG003 (one signature for all)
+                     p: dict[str, Any]) -> AnnounceMatch:
+        return cls(int(p.get("match_id", target)))
+
+
 Message = DirectMessage | OpenSpace | SpaceMessage | CloseSpace
-"""Every side effect the outbox carries; deliverers ``match`` on it once."""
+"""Every side effect a deliverer carries out; deliverers ``match`` on it once."""
 
-_BY_KIND: dict[str, type[Message]] = {
-    cls.kind: cls for cls in (DirectMessage, OpenSpace, SpaceMessage, CloseSpace)}
+Stored = Message | AnnounceMatch
+"""Every message an outbox row holds."""
 
 
-def from_row(kind: str, target: str, key: str, payload: dict[str, Any]) -> Message:
+
+def deliverable(message: Stored) -> Message:
+    """The message as a deliverer sees it. ``claim_due`` never hands out an
+    ``AnnounceMatch`` (the dispatcher expands it itself), so meeting one here is a bug."""
+    if isinstance(message, AnnounceMatch):
+        raise TypeError(f"{message.key} is expanded by the dispatcher, never delivered")
+    return message
+
+
+_BY_KIND: dict[str, type[Stored]] = {
+    cls.kind: cls for cls in (DirectMessage, OpenSpace, SpaceMessage, CloseSpace, AnnounceMatch)}
+
+
+def from_row(kind: str, target: str, key: str, payload: dict[str, Any]) -> Stored:
     """The message a stored row holds (``kind``, ``target``, ``idempotency_key``,
     ``payload``). An unknown kind is a ValueError: a newer bot wrote it."""
     cls = _BY_KIND.get(kind)

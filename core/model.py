@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from core.messages import Message
+    from core.messages import Stored
 
 
 class Mode(StrEnum):
@@ -382,7 +382,7 @@ class OutboxMessage:
     ``progress`` holds the finished steps of a multi-step delivery (text posted, files
     uploaded: step name -> what the platform answered), so a retry resumes after them."""
 
-    message: Message
+    message: Stored
     community_id: int
     due_at: datetime
     state: OutboxState = OutboxState.PENDING

@@ -10,7 +10,7 @@ import builtins
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, NamedTuple, Protocol, Self
 
 from core.accepted import AcceptedWork
 from core.model import (
@@ -95,6 +95,35 @@ class CommunityRepository(Protocol):
     async def list(self) -> builtins.list[Community]: ...
 
 
+class LearnerExportRow(NamedTuple):
+    """One learner as the learners export needs them, read straight from storage (no
+    Learner, Profile or QueueEntry built per row: at 100,000 learners that decoding was
+    most of the export, issue 9.7). The profile fields are None when the learner has no
+    profile; ``queue_state`` and ``joined_at`` are those of the learner's latest queue
+    entry (the latest ``joined_at``, then the highest id), None without one. ``mode``,
+    ``setup`` and ``queue_state`` are the stored enum values."""
+
+    id: int
+    platform_user_id: str
+    display_name: str
+    banned: bool
+    mode: str | None
+    topic: str | None
+    languages: Sequence[str] | None
+    timezone: str | None
+    availability: str | None
+    cohort: str | None
+    country: str | None
+    setup: str | None
+    support_kind: str | None
+    capacity: int | None
+    anonymous: bool | None
+    goal: str | None
+    contact: str | None
+    queue_state: str | None
+    joined_at: datetime | None
+
+
 class LearnerRepository(Protocol):
     async def get(self, learner_id: int) -> Learner | None: ...
     async def by_platform_id(self, community_id: int, user_id: str) -> Learner | None: ...
@@ -119,6 +148,12 @@ class LearnerRepository(Protocol):
     async def page(self, community_id: int, after_id: int, limit: int) -> builtins.list[Learner]:
         """Up to ``limit`` of the community's learners with ids above ``after_id``, by id
         (exports walk a big community a page at a time)."""
+        ...
+
+    async def export_page(self, community_id: int, after_id: int,
+                          limit: int) -> builtins.list[LearnerExportRow]:
+        """As ``page``, each learner with their profile and latest queue entry, for the
+        learners export: one statement per page."""
         ...
 
     async def paused_for(self, community_id: int, reason_prefix: str) -> builtins.list[Learner]:
@@ -358,7 +393,18 @@ class OutboxRepository(Protocol):
         crash lets the lease run out (or the same instance takes them back at start-up:
         ``reclaim``). ``attempt_started_at`` and ``progress`` are kept: a row claimed with
         an attempt in flight is ``unclear`` and reconciled by its deliverer.
+
+        Rows of kind ``AnnounceMatch.kind`` are never claimed: ``take_due`` takes them.
         """
+        ...
+
+    async def take_due(self, kind: str, now: datetime,
+                       limit: int) -> builtins.list[OutboxMessage]:
+        """Take up to ``limit`` pending rows of ``kind`` due at ``now``, oldest first, for
+        the work of this transaction: they are marked sent (``sent_at`` = ``now``) at once,
+        and locked until it ends (on PostgreSQL ``FOR UPDATE SKIP LOCKED``: another
+        process's pass skips them; SQLite's write lock serialises). No lease, no token:
+        the transaction is the claim, so a rollback (a crash) leaves them pending."""
         ...
 
     async def begin_attempt(self, message_id: int, claim_token: str, started_at: datetime,
@@ -407,6 +453,12 @@ class OutboxRepository(Protocol):
     async def list(self, community_id: int | None = None) -> builtins.list[OutboxMessage]: ...
     async def drop_matching(self, key_prefix: str, reason: str) -> int:
         """Drop pending messages whose idempotency key starts with the prefix."""
+        ...
+
+    async def drop_key(self, key: str, reason: str) -> bool:
+        """Drop the message with exactly this key if it is still pending (one indexed
+        statement: on PostgreSQL it waits for a transaction holding the row, then sees
+        whether that left it pending); whether it was dropped."""
         ...
 
     async def delete_for_target(self, community_id: int, target: str) -> None:

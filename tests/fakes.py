@@ -24,6 +24,8 @@ from typing import Any, Self, cast
 from core import model as md
 from core import ports
 from core.accepted import AcceptedWork, WorkKind, WorkState
+from core.exports import learner_row
+from core.messages import AnnounceMatch
 from core.office_hours import OfficeHour, OfficeHourState, Seat
 from core.ports import ReadOnlyUnit, StorageConflict
 
@@ -219,6 +221,14 @@ class _Learners(_Repo):
     async def paused_for(self, community_id: int, reason_prefix: str) -> list[md.Learner]:
         return self._rows(lambda x: x.community_id == community_id
                           and x.pause_reason.startswith(reason_prefix))
+
+    async def export_page(self, community_id: int, after_id: int,
+                          limit: int) -> list[ports.LearnerExportRow]:
+        page = await self.page(community_id, after_id, limit)
+        ids = [lr.id or 0 for lr in page]
+        found = await self.u.profiles.for_learners(ids)
+        latest = await self.u.queue.latest_for_many(ids)
+        return [learner_row(lr, found.get(lr.id or 0), latest.get(lr.id or 0)) for lr in page]
 
 
 class _Profiles(_Repo):
@@ -574,11 +584,19 @@ class _Outbox(_Repo):
 
     async def claim_due(self, now: datetime, limit: int, lease_until: datetime,
                         claimed_by: str = "") -> list[md.OutboxMessage]:
-        due = self._rows(lambda m: m.state == md.OutboxState.PENDING and m.due_at <= now,
-                         key=self._order)[:limit]
+        due = self._rows(lambda m: m.state == md.OutboxState.PENDING and m.due_at <= now
+                         and m.kind != AnnounceMatch.kind, key=self._order)[:limit]
         token = secrets.token_hex(16)
         for m in due:
             m.due_at, m.claim_token, m.claimed_by = lease_until, token, claimed_by
+            self.u.put(self.table, m.id, m)
+        return due
+
+    async def take_due(self, kind: str, now: datetime, limit: int) -> list[md.OutboxMessage]:
+        due = self._rows(lambda m: m.state == md.OutboxState.PENDING and m.kind == kind
+                         and m.due_at <= now, key=self._order)[:limit]
+        for m in due:
+            m.state, m.sent_at, m.claim_token, m.claimed_by = md.OutboxState.SENT, now, "", ""
             self.u.put(self.table, m.id, m)
         return due
 
@@ -660,6 +678,14 @@ class _Outbox(_Repo):
             m.state, m.last_error = md.OutboxState.DROPPED, reason
             self.u.put(self.table, m.id, m)
         return len(hits)
+
+    async def drop_key(self, key: str, reason: str) -> bool:
+        hits = self._rows(lambda m: m.state == md.OutboxState.PENDING
+                          and m.idempotency_key == key)
+        for m in hits:
+            m.state, m.last_error = md.OutboxState.DROPPED, reason
+            self.u.put(self.table, m.id, m)
+        return bool(hits)
 
     async def delete_for_target(self, community_id: int, target: str) -> None:
         self._delete(lambda m: m.community_id == community_id and m.target == target)

@@ -6,6 +6,7 @@ from typing import Any
 
 from core.model import OfferState
 from core.replies import Reply
+from core.services.announce import announce_due
 from core.services.context import Actor, CommandRequest, Services
 from core.services.delivery import dispatch_due
 from core.settings import CommunitySettings
@@ -96,6 +97,11 @@ class Bot:
 
     async def join(self, user: str, mode: str = "study-buddy", **fields: Any) -> Reply:
         return await self.run(user, "peer join", mode=mode, **{**JOIN, **fields})
+
+    async def announce(self) -> int:
+        """Expand the due match announcements into their rows, as each dispatcher pass does
+        first (a new match is stored as one row: core/services/announce.py)."""
+        return await announce_due(self.storage.uow_factory, self.clock, self.services.defaults)
 
     async def deliver(self) -> int:
         result = await dispatch_due(self.storage.uow_factory, self.clock, {"test": self.deliverer},

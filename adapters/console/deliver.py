@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from adapters.console.render import render_text
-from core.messages import CloseSpace, DirectMessage, OpenSpace, SpaceMessage
+from core.messages import CloseSpace, DirectMessage, OpenSpace, SpaceMessage, deliverable
 from core.model import OutboxMessage
 from core.ports import Clock, StepJournal
 from core.replies import Attachment, Button
@@ -31,7 +31,7 @@ class ConsoleDeliverer:
         people = await self.people()
         names = {uid: name for uid, (name, _) in people.items()}
         now = self.clock.now()
-        match message.message:
+        match deliverable(message.message):
             case DirectMessage() as dm:
                 name, zone = people.get(dm.user_id, (dm.user_id, "UTC"))
                 self._print(f"📨 DM to @{name}:", render_text(dm.text, zone, names, now),

@@ -28,7 +28,14 @@ from adapters.discord import spaces
 from adapters.discord.once import send_steps
 from adapters.discord.render import render_text
 from adapters.steps import Steps
-from core.messages import CloseSpace, DirectMessage, Message, OpenSpace, SpaceMessage
+from core.messages import (
+    CloseSpace,
+    DirectMessage,
+    Message,
+    OpenSpace,
+    SpaceMessage,
+    deliverable,
+)
 from core.model import OutboxMessage
 from core.ports import DeliveryError, StepJournal
 
@@ -101,13 +108,13 @@ class DiscordDeliverer:
         guild_id = community_external_id
         if not guild_id.isdigit() and not isinstance(message.message, CloseSpace):
             raise DeliveryError("this outbox row names no Discord server", permanent=True)
-        steps = Steps(message, journal)
+        steps, msg = Steps(message, journal), deliverable(message.message)
         try:
             async with asyncio.timeout(self.timeout):
-                return await self._deliver(message.message, guild_id, steps)
+                return await self._deliver(msg, guild_id, steps)
         except (discord.HTTPException, discord.RateLimited) as exc:
             # A permanent one is reported to the moderators by the core, once per kind.
-            raise as_delivery_error(type(message.message), exc) from exc
+            raise as_delivery_error(type(msg), exc) from exc
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise DeliveryError(f"no answer from Discord ({type(exc).__name__}); it may have "
                                 "been done", unclear=True) from exc

@@ -36,7 +36,14 @@ from adapters.slack import reconcile
 from adapters.slack.blocks import fallback_text, message_blocks
 from adapters.slack.client import delivery_error, transport_error
 from adapters.steps import Steps
-from core.messages import CloseSpace, DirectMessage, Message, OpenSpace, SpaceMessage
+from core.messages import (
+    CloseSpace,
+    DirectMessage,
+    Message,
+    OpenSpace,
+    SpaceMessage,
+    deliverable,
+)
 from core.model import OutboxMessage
 from core.ports import DeliveryError, StepJournal
 from core.replies import Attachment, Button
@@ -82,8 +89,8 @@ class SlackDeliverer:
                       community_external_id: str = "",  # noqa: ARG002 (Deliverer port)
                       *, journal: StepJournal | None = None) -> dict[str, Any]:
         facts: dict[str, Any] = {}
-        steps = Steps(message, journal)
-        match message.message:
+        steps, msg = Steps(message, journal), deliverable(message.message)
+        match msg:
             case DirectMessage() as dm:
                 await self._dm(dm, steps)
             case OpenSpace() as space:
@@ -94,7 +101,7 @@ class SlackDeliverer:
                 await self._space_close(close, steps)
         if self.on_delivered is not None:
             try:
-                await self.on_delivered(message.message)
+                await self.on_delivered(msg)
             except Exception:  # a refresh must never undo (and so repeat) a delivery
                 log.exception("after-delivery hook failed for outbox row %s", message.id)
         return facts

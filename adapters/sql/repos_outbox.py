@@ -13,7 +13,7 @@ from sqlalchemy import Row, delete, func, select, update
 from adapters.sql.repo_base import SqlRepository
 from adapters.sql.repos_people import among, chunks, upsert_insert
 from adapters.sql.tables import outbox
-from core.messages import from_row
+from core.messages import AnnounceMatch, from_row
 from core.model import OutboxMessage, OutboxState
 
 _FIELDS = ("community_id", "due_at", "attempts", "last_error", "sent_at", "claim_token",
@@ -107,7 +107,8 @@ class SqlOutboxRepository(SqlRepository):
         LOCKED); SQLite's write lock serialises claims. Two statements whatever ``limit``.
         """
         rows = (await self.conn.execute(
-            select(outbox).where(outbox.c.state == _PENDING, outbox.c.due_at <= now)
+            select(outbox).where(outbox.c.state == _PENDING, outbox.c.due_at <= now,
+                                 outbox.c.kind != AnnounceMatch.kind)  # ``take_due``'s
             .order_by(*self._order).limit(limit)
             .with_for_update(skip_locked=True))).all()
         if not rows:
@@ -121,6 +122,24 @@ class SqlOutboxRepository(SqlRepository):
             message.due_at, message.claim_token, message.claimed_by = (
                 lease_until, token, claimed_by)
         return claimed
+
+    async def take_due(self, kind: str, now: datetime, limit: int) -> list[OutboxMessage]:
+        """Two statements: the rows, locked (SKIP LOCKED on PostgreSQL), then marked sent.
+        ``ix_outbox_state_kind_due_at`` (migration 0012) serves them in order: a pass reads
+        its ``limit`` rows, not every pending row of the outbox."""
+        rows = (await self.conn.execute(
+            select(outbox).where(outbox.c.state == _PENDING, outbox.c.kind == kind,
+                                 outbox.c.due_at <= now)
+            .order_by(*self._order).limit(limit).with_for_update(skip_locked=True))).all()
+        if not rows:
+            return []
+        await self.conn.execute(update(outbox).where(outbox.c.id.in_([r.id for r in rows]))
+                                .values(state=OutboxState.SENT.value, sent_at=now,
+                                        claim_token="", claimed_by=""))
+        taken = [_message(r) for r in rows]
+        for message in taken:
+            message.state, message.sent_at = OutboxState.SENT, now
+        return taken
 
     async def _held(self, message_id: int, claim_token: str, values: dict[str, Any]) -> bool:
         """One write that holds only while the claim does; whether it won."""
@@ -208,6 +227,12 @@ class SqlOutboxRepository(SqlRepository):
                                  outbox.c.idempotency_key.startswith(key_prefix, autoescape=True))
             .values(state=OutboxState.DROPPED.value, last_error=reason))
         return int(result.rowcount)
+
+    async def drop_key(self, key: str, reason: str) -> bool:
+        result = await self.conn.execute(
+            update(outbox).where(outbox.c.idempotency_key == key, outbox.c.state == _PENDING)
+            .values(state=OutboxState.DROPPED.value, last_error=reason))
+        return int(result.rowcount) == 1
 
     async def delete_for_target(self, community_id: int, target: str) -> None:
         await self.conn.execute(delete(outbox).where(outbox.c.community_id == community_id,

@@ -49,7 +49,7 @@ from core.model import (
     Setup,
     Tombstone,
 )
-from core.ports import StorageConflict
+from core.ports import LearnerExportRow, StorageConflict
 
 
 # A row's values by column name in one C-level zip: reading a Row's attributes one by one
@@ -221,6 +221,29 @@ class SqlLearnerRepository(SqlRepository):
             learners.c.community_id == community_id, learners.c.id > after_id)
             .order_by(learners.c.id).limit(limit))
         return [_learner(v) for v in records(rows)]
+
+    async def export_page(self, community_id: int, after_id: int,
+                          limit: int) -> builtins.list[LearnerExportRow]:
+        """One statement a page: the learner, their profile (LEFT JOIN) and latest queue
+        entry (an indexed lookup per learner of the page), read as plain tuples."""
+        lr, p, q = learners.c, profiles.c, queue_entries.c
+        # The page's ids first: otherwise SQLite walks the community's index, looks up
+        # every learner's latest entry, and only then sorts and keeps ``limit``.
+        ids = (select(lr.id).where(lr.community_id == community_id, lr.id > after_id)
+               .order_by(lr.id).limit(limit).subquery())
+        latest = (select(q.id).where(q.learner_id == lr.id)
+                  .order_by(q.joined_at.desc(), q.id.desc()).limit(1)
+                  .correlate(learners).scalar_subquery())
+        rows = await self.conn.execute(
+            select(lr.id, lr.platform_user_id, lr.display_name, lr.banned, p.mode, p.topic,
+                   p.languages, p.timezone, p.availability, p.cohort, p.country, p.setup,
+                   p.support_kind, p.capacity, p.anonymous, p.goal, p.contact, q.state,
+                   q.joined_at)
+            .select_from(ids.join(learners, lr.id == ids.c.id)
+                         .outerjoin(profiles, p.learner_id == lr.id)
+                         .outerjoin(queue_entries, q.id == latest))
+            .order_by(lr.id))
+        return builtins.list(map(LearnerExportRow._make, rows))
 
     async def paused_for(self, community_id: int, reason_prefix: str) -> builtins.list[Learner]:
         # A prefix compared with substr, not LIKE: a prefix holding % or _ matches itself only.

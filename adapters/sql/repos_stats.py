@@ -17,11 +17,15 @@ from core.model import MatchState, QueueState, SessionState
 class SqlStatsRepository(SqlRepository):
     async def queue_counts(self, community_id: int) -> tuple[int, int, dict[str, int]]:
         q = queue_entries.c
+        # One pass grouped by learner, read from ix_queue_entries_community_learner_state
+        # (two COUNT DISTINCT each sorted the community's entries: 1 s at 100,000, loaded).
+        per_learner = (select(func.max(case((q.state == QueueState.MATCHED.value, 1),
+                                            else_=0)).label("matched"))
+                       .where(q.community_id == community_id)
+                       .group_by(q.learner_id).subquery())
         row = (await self.conn.execute(
-            select(func.count(distinct(q.learner_id)),
-                   func.count(distinct(case((q.state == QueueState.MATCHED.value,
-                                             q.learner_id)))))
-            .where(q.community_id == community_id))).one()
+            select(func.count(), func.coalesce(func.sum(per_learner.c.matched), 0))
+            .select_from(per_learner))).one()
         by_mode = await self.conn.execute(
             select(q.mode, func.count()).where(q.community_id == community_id,
                                                q.state == QueueState.WAITING.value)

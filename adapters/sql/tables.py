@@ -145,6 +145,8 @@ queue_entries = Table(
     Column("unmatched_reason", Text, nullable=False),
     Column("skip_at", UtcDateTime, nullable=True),  # migration 0006: /peer skip
     Index("ix_queue_entries_community_state", "community_id", "state", "joined_at"),
+    # Stats group a community's entries by learner (migration 0011): read from the index.
+    Index("ix_queue_entries_community_learner_state", "community_id", "learner_id", "state"),
     # One open request per learner, whatever process or race wrote it.
     Index("uq_queue_entries_one_waiting", "learner_id", unique=True,
           sqlite_where=text("state = 'waiting'"), postgresql_where=text("state = 'waiting'")),
@@ -288,6 +290,8 @@ outbox = Table(
     Column("attempt_started_at", UtcDateTime, nullable=True),
     Column("progress", JSON, nullable=False, server_default="{}"),
     Index("ix_outbox_state_due_at", "state", "due_at"),  # what the dispatcher polls
+    # Due rows of one kind in the order ``take_due`` takes them (migration 0012).
+    Index("ix_outbox_state_kind_due_at", "state", "kind", "due_at", "id"),
 )
 
 # Work accepted before an ack and run from here (core/accepted.py; migration 0006).

@@ -1,4 +1,5 @@
-"""Maximum-weight matching for big blocks: an auction on the bipartite double cover.
+"""Maximum-weight matching for big blocks: an auction on the bipartite double cover, and
+an exact sparse assignment when the auction gets stuck in a price war.
 
 Blossom (rustworkx) is exact but its time grows steeply on large, nearly-tied graphs (a
 12,000-learner block took minutes). The matching LP without odd-set constraints equals a
@@ -9,12 +10,20 @@ optimum bounds the matching optimum from above and is nearly always almost integ
 1. a Jacobi auction (Bertsekas), vectorised in numpy, solves that assignment to within
    ``eps`` per bidder (single phase from zero prices, which keeps it exact for the
    unbalanced case), stopping once only a few bidders still compete;
-2. the assignment is a set of paths and cycles; a tiny dynamic programme picks the best
+2. at most ``ROUNDS`` rounds: on a queue of near-identical learners (bench/import.py's
+   export: a handful of distinct pair scores in a block) bidders fight over the same items
+   for ~20,000 rounds (3-4 s at 2,500 learners, minutes at 12,500). Then everyone not yet
+   in a 2-cycle is assigned exactly by scipy's sparse LAPJV, with symmetric tie-breaking
+   nudges so that its optimum is 2-cycles and a few odd cycles (0.05-2 s on such blocks;
+   on a realistic 12,800-learner block it would take ~10x the auction, so it is not the
+   first choice);
+3. the assignment is a set of paths and cycles; a tiny dynamic programme picks the best
    matching along each (2-cycles are pairs; even cycles lose nothing);
-3. a short repair pairs up leftovers and tries augmenting paths u-a=b-v;
-4. a polish re-solves exactly (blossom) the few learners the auction left unsettled (not
-   in a 2-cycle, or alone) together with their partners: measured, this recovers nearly
-   all of the gap to blossom on the whole graph (99.4 % -> 99.9 %) in milliseconds.
+4. a short repair pairs up leftovers and tries augmenting paths u-a=b-v;
+5. a polish re-solves exactly (blossom) the learners left unsettled: after the auction,
+   all of them with their partners when they are at most ``POLISH_MAX`` (measured: 99.4 %
+   -> 99.9 % of blossom on the whole graph, in milliseconds); after the exact assignment,
+   the few on odd cycles with their graph neighbours, in regions of ``REGION_MAX``.
 
 Tests compare it with the exact blossom; the bench reports the gap on real-sized queues.
 """
@@ -24,16 +33,23 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 import rustworkx as rx
+import scipy.sparse as sp
+from scipy.sparse.csgraph import min_weight_full_bipartite_matching
+
+from core.matching.duals import assignment_duals
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 EPS = 0.02
-POLISH_MAX = 1500
+ROUNDS = 4000  # auction rounds at most (a realistic 12,800-learner block needs ~2,600)
+NUDGE = 1e-6  # per edge, in score units: far below the thousandths blossom sees
+POLISH_MAX = 1500  # blossom stays fast on a thousand or two sparse nodes
 # Arcs kept per bidder (its best by weight). Hubs (Flexible learners, long waiters) hold
 # thousands of candidate edges; 40 dropped edges that column generation had added for good
 # reason (measured on the 100,000 bench's 3,836-learner block: 99.69 % of blossom on the
 # same graph with 40, 99.97 % with 80).
-DEGREE = 80  # blossom stays fast on a thousand or two sparse nodes
+DEGREE = 80
+REGION_MAX = 800  # nodes of one polish region after a price war (see _polish_regions)
 
 
 def auction_matching(n: int, a: I64, b: I64, w: F64, *, eps: float = EPS,
@@ -46,22 +62,40 @@ def auction_matching(n: int, a: I64, b: I64, w: F64, *, eps: float = EPS,
 def auction_with_duals(n: int, a: I64, b: I64, w: F64, *, eps: float = EPS,
                        degree: int = DEGREE, quick: bool = False
                        ) -> tuple[list[tuple[int, int]], F64]:
-    """``auction_matching`` and near-optimal duals of the fractional matching LP: y_i is
-    half of bidder i's profit plus item i's price, so y_i + y_j >= w_ij - eps on the arcs
-    the auction saw (the double cover's assignment duals, made symmetric)."""
+    """``auction_matching`` and near-optimal duals of the fractional matching LP, y per
+    node with y_i + y_j >= w_ij (nearly) on every edge: from the auction's prices when it
+    settled (half of bidder i's profit plus item i's price: the double cover's assignment
+    duals made symmetric, within ``eps``), else from the assignment (core/matching/duals.py)."""
     if n == 0 or len(a) == 0:
         return [], np.zeros(n)
     nb, wt = _padded(n, a, b, w, degree)
-    owned, price = _auction(n, nb, wt, eps * (5 if quick else 1), n // 60 if quick else n // 250)
-    profit = np.maximum((wt - price[nb]).max(axis=1), 0.0)
-    duals = (profit + price) / 2
-    paired = (owned >= 0) & (owned[np.maximum(owned, 0)] == np.arange(n))
+    owned, price, settled = _auction(n, nb, wt, eps * (5 if quick else 1),
+                                     n // 60 if quick else n // 250, ROUNDS)
+    paired = _mutual(owned)
+    if settled:
+        duals = (np.maximum((wt - price[nb]).max(axis=1), 0.0) + price) / 2
+    else:  # a price war among tied learners: the exact assignment ends it
+        rest = np.flatnonzero(~paired)
+        owned[rest] = _assignment(n, rest, a, b, w)
+        paired = _mutual(owned)
+        duals = assignment_duals(n, a, b, w, owned)
     weight = _edge_lookup(a, b, w, ~paired)  # only the few nodes not in a 2-cycle matter
     mate = _round(n, owned, weight)
     _repair(mate, a, b, w, weight)
-    if not quick:
+    if not quick and settled:
         _polish(mate, ~paired, a, b, w)
+    elif not quick:
+        held = np.zeros(n, dtype=bool)
+        held[owned[owned >= 0]] = True
+        _polish_regions(mate, ~paired & ((owned >= 0) | held), a, b, w)
     return sorted((i, int(j)) for i, j in enumerate(mate.tolist()) if j > i), duals
+
+
+def _mutual(owned: I64) -> npt.NDArray[np.bool_]:
+    """Nodes in a 2-cycle of the assignment (i holds j and j holds i): a pair."""
+    out: npt.NDArray[np.bool_] = (owned >= 0) & (owned[np.maximum(owned, 0)] == np.arange(
+        len(owned)))
+    return out
 
 
 def _padded(n: int, a: I64, b: I64, w: F64, degree: int) -> tuple[I64, F64]:
@@ -85,19 +119,24 @@ def _padded(n: int, a: I64, b: I64, w: F64, degree: int) -> tuple[I64, F64]:
     return nb, wt
 
 
-def _auction(n: int, nb: I64, wt: F64, eps: float, stop: int) -> tuple[I64, F64]:
-    """owned[i] = the item bidder i holds, or -1 for staying alone; and the items' prices.
+def _auction(n: int, nb: I64, wt: F64, eps: float, stop: int,
+             rounds: int) -> tuple[I64, F64, bool]:
+    """owned[i] = the item bidder i holds, or -1 for staying alone; the items' prices; and
+    whether it settled (at most ``stop`` bidders left competing) within ``rounds`` rounds.
 
     Stops when only a handful of bidders are still fighting: an auction's long tail is
     thousands of rounds of a dozen bidders nudging prices by ``eps`` (measured: 190,000
     rounds on a 12,800-learner block for +0.01 % of score). Those few are left to the
-    repair step."""
+    repair step. At most ``rounds`` rounds: among tied learners the bidders keep fighting
+    for the same few items (price wars of ~20,000 rounds on a 2,500-learner dense block);
+    whoever is still unsettled then goes to the exact assignment."""
     price = np.zeros(n)
     owner = np.full(n, -1, dtype=np.int64)
     owned = np.full(n, -1, dtype=np.int64)
     todo = np.arange(n)
     stop = max(16, stop)
-    while len(todo) > stop:
+    while len(todo) > stop and rounds > 0:
+        rounds -= 1
         vals = wt[todo] - price[nb[todo]]
         rows = np.arange(len(todo))
         j1 = np.argmax(vals, axis=1)
@@ -124,7 +163,41 @@ def _auction(n: int, nb: I64, wt: F64, eps: float, stop: int) -> tuple[I64, F64]
         lost = np.ones(len(todo), dtype=bool)
         lost[win] = False
         todo = np.concatenate([todo[lost], outbid])
-    return owned, price
+    return owned, price, len(todo) <= stop or rounds > 0
+
+
+def _assignment(n: int, nodes: I64, a: I64, b: I64, w: F64) -> I64:
+    """For each of ``nodes`` (ascending), the node it holds in a maximum-weight assignment
+    of the double cover of the graph they induce, or -1 for staying alone.
+
+    Every bidder gets a private "alone" column of value 0, so a full matching of the
+    bidders always exists and scipy's sparse LAPJV solves it exactly. All values are
+    shifted by the same constant (every bidder takes exactly one column, so the optimum
+    does not move) because the sparse matrix would drop explicit zeros.
+
+    Each edge gets one tiny random nudge, the same in both directions: on a queue of
+    near-identical learners the optimum is massively tied, and a solver picks some
+    optimal assignment of long alternating cycles; with the ties broken symmetrically
+    the optimum is unique but for the orientation of odd cycles, so it is made of
+    2-cycles (pairs) and a few odd cycles, which the polish settles. The nudges add up
+    to less than ``NUDGE`` per learner.
+    """
+    local = np.full(n, -1, dtype=np.int64)
+    local[nodes] = np.arange(len(nodes))
+    inside = (local[a] >= 0) & (local[b] >= 0)
+    la, lb, lw = local[a[inside]], local[b[inside]], w[inside]
+    k = len(nodes)
+    nudge = np.random.default_rng(len(la)).random(len(la)) * NUDGE
+    shift = float(lw.max()) + 1.0 if len(lw) else 1.0
+    me = np.arange(k)
+    value = np.concatenate([lw + nudge + shift, lw + nudge + shift, np.full(k, shift)])
+    rows = np.concatenate([la, lb, me])
+    cols = np.concatenate([lb, la, k + me])
+    bids = sp.csr_matrix((value, (rows, cols)), shape=(k, 2 * k))
+    bidder, item = min_weight_full_bipartite_matching(bids, maximize=True)
+    out = np.full(k, -1, dtype=np.int64)
+    out[bidder] = np.where(item < k, nodes[np.minimum(item, k - 1)], -1)
+    return out
 
 
 def _edge_lookup(
@@ -238,6 +311,41 @@ def _polish(mate: I64, unsettled: npt.NDArray[np.bool_], a: I64, b: I64, w: F64,
     nodes = unsettled | (mate < 0)
     nodes[mate[nodes & (mate >= 0)]] = True  # keep every pair inside or outside whole
     if nodes.sum() < 2 or nodes.sum() > limit:
+        return
+    _solve_region(mate, nodes, a, b, w)
+
+
+def _polish_regions(mate: I64, seeds: npt.NDArray[np.bool_], a: I64, b: I64, w: F64,
+                    limit: int = REGION_MAX) -> None:
+    """Exact blossom around the nodes the assignment left unsettled (``seeds``: on odd
+    cycles and paths), a region at a time.
+
+    A region is a batch of seeds with their graph neighbours (augmenting paths between two
+    odd cycles run through pairs already settled) and everyone's current partner, so each
+    pair is wholly inside or outside; the current matching is feasible inside, so each
+    exact solve can only gain. Regions hold at most about ``limit`` nodes: blossom stays
+    fast on a thousand or two sparse nodes, not on a whole big block.
+    """
+    order = np.argsort(np.r_[a, b], kind="stable")
+    ends = np.r_[b, a][order]  # neighbours, grouped by node
+    start = np.searchsorted(np.r_[a, b][order], np.arange(len(mate) + 1))
+    pending = np.flatnonzero(seeds).tolist()
+    while pending:
+        nodes = np.zeros(len(mate), dtype=bool)
+        count = 0
+        while pending and (count == 0 or count < limit):
+            x = pending.pop()
+            near = ends[start[x]:start[x + 1]]
+            nodes[x] = True
+            nodes[near] = True
+            count += 1 + len(near)
+        nodes[mate[nodes & (mate >= 0)]] = True  # keep every pair inside or outside whole
+        _solve_region(mate, nodes, a, b, w)
+
+
+def _solve_region(mate: I64, nodes: npt.NDArray[np.bool_], a: I64, b: I64, w: F64) -> None:
+    """Replace the matching inside ``nodes`` (closed under ``mate``) by an exact one."""
+    if nodes.sum() < 2:
         return
     sel = np.flatnonzero(nodes[a] & nodes[b])
     ids = np.flatnonzero(nodes)

@@ -156,7 +156,7 @@ def top_k_edges(pool: Pool, rows: I64, cols: I64, k: int, adjust: Adjust,
     same = rows is cols
     if len(rows) == 0 or len(cols) - (1 if same else 0) <= 0 or k <= 0:
         return _empty()
-    enc = Encoder(pool, rows if same else np.union1d(rows, cols), kinds=kinds)
+    enc = Encoder(pool, rows if same else np.union1d(rows, cols), kinds=kinds, seed=seed)
     left = enc.left(rows)
     right = enc.right(cols)
     if duals is None:

@@ -5,7 +5,8 @@ language/setup compatibility); each block keeps every learner's best candidates 
 ranking.py, candidates.py, pairgraph.py) and is solved globally:
 
 * study buddies and accountability partners: maximum-weight matching, exact blossom
-  (rustworkx) up to 600 learners a block, an auction with an exact polish above
+  (rustworkx) up to 600 learners a block, an auction (an exact sparse assignment after a
+  price war among tied learners) with an exact polish above
   (auction.py); an accountability learner left over joins the pair where they add most,
   as a trio;
 * study groups: pairs -> groups of four -> local search + exact repairs (groups.py; exact
@@ -25,7 +26,7 @@ from __future__ import annotations
 import zlib
 from collections import defaultdict
 from datetime import datetime
-from time import perf_counter
+from time import perf_counter, process_time
 
 import numpy as np
 import numpy.typing as npt
@@ -60,7 +61,8 @@ ALL_EDGES = 80  # study-group blocks up to this size keep every compatible pair
 PARALLEL_FROM = 5_000  # learners: below, worker processes are not worth it
 
 Made = tuple[Mode, list[tuple[int, str]], float, bool]  # kind, (index, role), score, trio
-Solved = tuple[list[MatchPlan], dict[int, str], dict[str, float]]  # plans, waiting, seconds
+# plans, who waits and why, wall seconds and CPU seconds per phase
+Solved = tuple[list[MatchPlan], dict[int, str], dict[str, float], dict[str, float]]
 
 
 def plan_round(candidates: list[Candidate], *, settings: CommunitySettings, now: datetime,
@@ -75,7 +77,7 @@ def plan_round(candidates: list[Candidate], *, settings: CommunitySettings, now:
     processes (at most ``map_tasks.processes``); by default all of them from
     ``PARALLEL_FROM`` learners, else 1. The plan is the same.
     """
-    t0 = perf_counter()
+    t0, c0 = perf_counter(), process_time()
     cands = _unique(candidates)
     start = week_start(now)
     pool = build_pool(cands, settings, start, now)
@@ -89,7 +91,7 @@ def plan_round(candidates: list[Candidate], *, settings: CommunitySettings, now:
     for number, block in enumerate(blocks):  # blocks come sorted by key
         keyed[(block.mode_class, block.topic_key)].append((number, block))
     tasks = list(keyed.values())
-    t_prep = perf_counter()
+    t_prep, c_prep = perf_counter(), process_time()
 
     def solve(i: int) -> Solved:
         return _solve_key(pool, scorer, adjust, tasks[i], seed, now)
@@ -104,30 +106,41 @@ def plan_round(candidates: list[Candidate], *, settings: CommunitySettings, now:
     plans.sort(key=lambda p: (p.kind.value, [x for x, _ in p.members]))
     unmatched = {i: why for part in solved for i, why in part[1].items()}
     spent: dict[str, float] = defaultdict(float)
+    cpu: dict[str, float] = defaultdict(float)
     for part in solved:
         for k, v in part[2].items():
             spent[k] += v
+        for k, v in part[3].items():
+            cpu[k] += v
     t_end = perf_counter()
-    return RoundPlan(plans, unmatched, _figures(
-        cands, plans, unmatched, len(blocks),
-        {"prepare": t_prep - t0, **{k: v for k, v in sorted(spent.items())},
-         "merge": t_end - t_solve, "wall": t_end - t0}, workers))
+    figures = _figures(cands, plans, unmatched, len(blocks),
+                       {"prepare": t_prep - t0, **dict(sorted(spent.items())),
+                        "merge": t_end - t_solve, "wall": t_end - t0}, workers)
+    # CPU seconds beside the wall: on a shared machine the wall says how busy the others
+    # were; the solve phases are summed over the workers (this process's own CPU is
+    # prepare and merge; with workers, their CPU is only in the phases)
+    figures["cpu_seconds"] = {"prepare": round(c_prep - c0, 4),
+                              **{k: round(v, 4) for k, v in sorted(cpu.items())}}
+    return RoundPlan(plans, unmatched, figures)
 
 
 def _solve_key(pool: Pool, scorer: Scorer, adjust: Adjust, blocks: list[tuple[int, Block]],
                seed: int, now: datetime) -> Solved:
     """The blocks of one (mode class, topic) key: their plans, who waits and why, and
-    the seconds spent per phase (summed over workers in the figures)."""
+    the wall and CPU seconds spent per phase (summed over workers in the figures)."""
     spent: dict[str, float] = defaultdict(float)
+    cpu: dict[str, float] = defaultdict(float)
     made: list[Made] = []
     for number, block in blocks:
-        t = perf_counter()
+        t, c = perf_counter(), process_time()
         made.extend(_solve_block(pool, scorer, block, adjust, _seed(seed, block, number)))
         spent[f"solve_{block.mode_class}"] += perf_counter() - t
-    t = perf_counter()
+        cpu[f"solve_{block.mode_class}"] += process_time() - c
+    t, c = perf_counter(), process_time()
     plans = _plans(pool, scorer, made, now)
     spent["reasons_times"] += perf_counter() - t
-    t = perf_counter()
+    cpu["reasons_times"] += process_time() - c
+    t, c = perf_counter(), process_time()
     matched = {i for _, members, _, _ in made for i, _ in members}
     idx = np.sort(np.concatenate([b.members for _, b in blocks]))
     left = [i for i in idx.tolist() if i not in matched]
@@ -136,7 +149,8 @@ def _solve_key(pool: Pool, scorer: Scorer, adjust: Adjust, blocks: list[tuple[in
         lo = pool.settings.group_min if blocks[0][1].mode_class == "group" else 2
         unmatched = explain_waiting(scorer, idx, left, group_min=lo)
     spent["waiting"] += perf_counter() - t
-    return plans, unmatched, dict(spent)
+    cpu["waiting"] += process_time() - c
+    return plans, unmatched, dict(spent), dict(cpu)
 
 
 def _unique(candidates: list[Candidate]) -> list[Candidate]:

@@ -22,21 +22,32 @@ Packing = list[tuple[tuple[int, ...], float]]
 def feasible(
     scorer: Scorer, ids: list[int], lo: int, hi: int
 ) -> Iterator[tuple[tuple[int, ...], float]]:
-    """Every feasible group of lo..hi of ``ids`` with its score (``ids`` ascending)."""
-    def grow(prefix: tuple[int, ...], state: Partial | None,
-             k: int) -> Iterator[tuple[tuple[int, ...], float]]:
+    """Every feasible group of lo..hi of ``ids`` with its score (``ids`` ascending).
+
+    The score's parts (node terms, pair affinities, past pairs) are summed as members are
+    added, so each group costs one member's pairs, not all of its pairs (a repair region of
+    nine dense learners has ~340 feasible groups)."""
+    node, past_of, affinity = scorer.node, scorer.past, scorer.affinity
+
+    def grow(prefix: tuple[int, ...], state: Partial | None, k: int, nodes: float,
+             aff: float, past: int) -> Iterator[tuple[tuple[int, ...], float]]:
         for j in range(k, len(ids)):
-            now = scorer.extend(state, prefix, ids[j])
+            x = ids[j]
+            now = scorer.extend(state, prefix, x)
             if now is None:
                 continue
-            g = (*prefix, ids[j])
+            g = (*prefix, x)
+            mine = past_of.get(x)
+            aff_g = aff + sum(affinity(p, x) for p in prefix)
+            past_g = past + (sum(1 for p in prefix if p in mine) if mine else 0)
+            nodes_g = nodes + node[x]
             if len(g) >= lo:
-                v = scorer.value(g, fit=True)
+                v = scorer.total(g, now[2], nodes_g, aff_g, past_g, fit=True)
                 if v > 0:
                     yield g, v
             if len(g) < hi:
-                yield from grow(g, now, j + 1)
-    yield from grow((), None, 0)
+                yield from grow(g, now, j + 1, nodes_g, aff_g, past_g)
+    yield from grow((), None, 0, 0.0, 0.0, 0)
 
 
 def exact(scorer: Scorer, ids: list[int], lo: int, hi: int) -> Packing | None:

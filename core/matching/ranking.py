@@ -23,16 +23,33 @@ import numpy.typing as npt
 from core.matching.features import F32, I64, Pool
 
 W = 32
+TIE_DIMS = 8  # dimensions of the tie-breaking term (see Encoder)
+TIE = np.float32(0.01)  # its largest size in score units: below any real difference
 BIG = np.float32(1e4)  # "impossible": far below any real key
 CHUNK_CELLS = 1 << 20
 
 
 class Encoder:
-    """Block-local one-hot encodings, so the feature width stays small."""
+    """Block-local one-hot encodings, so the feature width stays small.
 
-    def __init__(self, pool: Pool, members: I64, *, kinds: bool):
+    Both sides also carry ``TIE_DIMS`` columns of a seeded random unit vector per learner,
+    so ``left @ right.T`` adds a tie-breaker smaller than ``TIE`` that differs from row to
+    row: on a queue of near-identical learners whole blocks tie, and without it every row
+    would keep the same first k columns (the lowest positions), making a few hundred hubs
+    that everyone lists and a graph with room for far fewer pairs than the block (measured
+    on bench/import.py's 100,000 queue: 1,555 pairs for 6,348 accountability learners).
+    Neighbouring directions pick different columns, so the lists spread over the tie.
+    """
+
+    def __init__(self, pool: Pool, members: I64, *, kinds: bool, seed: int = 0):
         self.pool = pool
         self.kinds = kinds
+        # drawn for the block's members only (sorted): a draw per pool learner cost seconds
+        # over a realistic round's hundreds of kernel calls
+        self._members = np.sort(members)
+        rng = np.random.default_rng(seed)
+        self._tie_left = _unit(rng.standard_normal((len(members), TIE_DIMS))) * TIE
+        self._tie_right = _unit(rng.standard_normal((len(members), TIE_DIMS)))
         self.geo = np.unique(pool.geo[members])
         coh = pool.cohort[members]
         self.coh = np.unique(coh[coh >= 0])
@@ -61,6 +78,7 @@ class Encoder:
                  self._onehot(idx, p.cohort[idx], self.coh, w.same_cohort)]
         if self.kinds:
             parts.append(self._onehot(idx, p.kind[idx], self.kind, w.support_kind))
+        parts.append(self._tie_left[np.searchsorted(self._members, idx)])
         return np.ascontiguousarray(np.concatenate(parts, axis=1), dtype=np.float32)
 
     def right(self, idx: I64) -> F32:
@@ -70,7 +88,13 @@ class Encoder:
                  self._onehot(idx, p.cohort[idx], self.coh, 1.0)]
         if self.kinds:
             parts.append(self._onehot(idx, p.kind[idx], self.kind, 1.0))
+        parts.append(self._tie_right[np.searchsorted(self._members, idx)])
         return np.ascontiguousarray(np.concatenate(parts, axis=1), dtype=np.float32)
+
+
+def _unit(x: npt.NDArray[np.float64]) -> F32:
+    out: F32 = (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+    return out
 
 
 def width_for(k: int) -> int:

@@ -226,19 +226,28 @@ class Scorer:
         return val
 
     def _value(self, m: tuple[int, ...], *, kinds: bool, fit: bool) -> float:
-        w = self.w
-        n = len(m)
-        hours = self.common_bits(m).bit_count() * SLOT_HOURS
-        total = n * w.base / 2 + sum(self.node[i] for i in m)
-        total += n / 2 * w.overlap_per_hour * min(hours, w.overlap_cap_hours)
-        aff = past = 0.0
+        aff = 0.0
+        past = 0
         for k, a in enumerate(m):
             mine = self.past.get(a)
             for b in m[k + 1:]:
                 aff += self.affinity(a, b, kinds=kinds)
                 if mine and b in mine:
-                    past += w.past_partner
-        total += aff / (n - 1) + past
+                    past += 1
+        return self.total(m, self.common_bits(m), sum(self.node[i] for i in m), aff, past,
+                          fit=fit)
+
+    def total(self, m: Sequence[int], bits: int, node: float, aff: float, past: int, *,
+              fit: bool) -> float:
+        """The formula above from a match's parts: its common slots ``bits``, the sum of its
+        node terms, of its pair affinities and its number of past pairs (groupexact.py
+        sums these one member at a time)."""
+        w = self.w
+        n = len(m)
+        hours = bits.bit_count() * SLOT_HOURS
+        total = n * w.base / 2 + node
+        total += n / 2 * w.overlap_per_hour * min(hours, w.overlap_cap_hours)
+        total += aff / (n - 1) + past * w.past_partner
         if fit:
             total += w.group_size_fit * sum(1 for i in m if self.pref[i] == n)
         return total

@@ -137,8 +137,7 @@ async def pair(ctx: Ctx, args: dict[str, Any]) -> Reply:
         ):
             entry.state = QueueState.MATCHED
             await ctx.uow.queue.update(entry)
-    await effects.publish(ctx.uow, ctx.settings, MatchMade(
-        match, {a.id or 0: a, b.id or 0: b}, profiles, ctx.now))
+    await effects.publish(ctx.uow, ctx.settings, MatchMade(match, ctx.now))
     await audit(ctx, "pair", f"match {match.id}: {a.platform_user_id} + {b.platform_user_id}")
     return Reply(text=f"Paired {a.display_name} and {b.display_name} (match #{match.id}). "
                       "Both will get a DM and a private space.")

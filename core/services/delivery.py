@@ -1,6 +1,9 @@
 """The outbox dispatcher: delivers due messages exactly once, with retries and pacing.
 
-Each pass claims due rows in one short transaction: a lease (``due_at`` moves to the
+Each pass first expands due match announcements (core/services/announce.py: a new match is
+stored as one row; up to ``announce.BATCH`` of them become their DMs, space, check-ins and
+nudges in one transaction), so the rows they add, due now, are claimed by the same pass.
+Then it claims due rows in one short transaction: a lease (``due_at`` moves to the
 future; on PostgreSQL ``FOR UPDATE SKIP LOCKED`` too), a new random claim token, and this
 instance's id (``claimed_by``). Then, per row, outside any long transaction:
 
@@ -32,6 +35,7 @@ from typing import TypeVar
 
 from core.model import OutboxMessage, OutboxState
 from core.ports import Clock, Deliverer, DeliveryError, UnitOfWork, UnitOfWorkFactory
+from core.services import announce
 from core.services.delivery_call import ClaimLost, call, journal_for
 from core.services.delivery_ready import Readiness, expired, prepare
 from core.services.delivery_record import (
@@ -97,7 +101,8 @@ async def drain(uow_factory: UnitOfWorkFactory, clock: Clock, deliverers: Mappin
                 defaults: CommunitySettings | None = None) -> TickResult:
     """Deliver everything due now: batch after batch while full batches come back (a
     backlog) or a batch sent something (a delivery may queue a follow-up that is due at
-    once, e.g. the space mention for closed DMs). Bounded, so it always returns."""
+    once, e.g. the space mention for closed DMs, or announced a match: its rows are due).
+    Bounded, so it always returns."""
     batch = (settings or DispatchSettings()).batch_size
     total = TickResult()
     for _ in range(max_batches):
@@ -106,7 +111,7 @@ async def drain(uow_factory: UnitOfWorkFactory, clock: Clock, deliverers: Mappin
         r = await dispatch_due(uow_factory, clock, deliverers, settings, stopping=stopping,
                                instance=instance, defaults=defaults)
         total.add(r)
-        if r.processed + r.lost < batch and not (r.sent or r.dm_closed):
+        if r.processed + r.lost < batch and not (r.sent or r.dm_closed or r.announced):
             break
     return total
 
@@ -138,6 +143,8 @@ async def dispatch_due(uow_factory: UnitOfWorkFactory, clock: Clock,
     """
     run = _Pass(uow_factory, clock, deliverers, settings or DispatchSettings(),
                 defaults or CommunitySettings())
+    if not stopping():
+        await _announce(run)
     now = clock.now()
     async with uow_factory() as uow:
         claimed = await uow.outbox.claim_due(
@@ -159,6 +166,18 @@ async def dispatch_due(uow_factory: UnitOfWorkFactory, clock: Clock,
 
     await run_lanes(claimed, run.cfg.concurrency, deliver, park_rows, stopping)
     return run.result
+
+
+async def _announce(run: _Pass) -> None:
+    """Expand one batch of due match announcements. A database error is logged: nothing of
+    the batch was kept, its announcements stay pending for the next pass, and this pass
+    goes on delivering what is already there."""
+    try:
+        run.result.announced = await announce.expand_due(run.uow_factory, run.clock,
+                                                         run.defaults)
+    except Exception:
+        log.exception("expanding match announcements failed; they stay pending and are "
+                      "expanded whole by a later pass")
 
 
 async def _park_rows(run: _Pass, rows: Sequence[OutboxMessage], until: datetime | None) -> None:

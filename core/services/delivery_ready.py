@@ -32,7 +32,8 @@ async def prepare(uow_factory: UnitOfWorkFactory, msg: OutboxMessage) -> Readine
     async with uow_factory() as uow:
         match = await uow.matches.get(match_id)
         opening = match is not None and not match.space_id and any(
-            m.idempotency_key == keys.space_open(match.id)
+            # the space's own row, or the announcement that will write it
+            m.idempotency_key in (keys.space_open(match.id), keys.match_made(match.id))
             for m in await uow.outbox.pending(msg.community_id))
     if match is None:
         return Readiness.MATCH_GONE

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from core import keys
-from core.messages import DirectMessage, Message, OpenSpace, SpaceMessage
+from core.messages import DirectMessage, OpenSpace, SpaceMessage, Stored
 from core.model import OutboxMessage, OutboxState
 from core.ports import DeliveryError, UnitOfWork
 from core.replies import mention
@@ -39,6 +39,7 @@ class TickResult:
     expired: int = 0
     lost: int = 0
     unclear: int = 0  # outcomes not known: kept pending with the journal mark
+    announced: int = 0  # new matches expanded into their rows (core/services/announce.py)
 
     def add(self, other: TickResult) -> None:
         for name in self.__dataclass_fields__:
@@ -151,7 +152,7 @@ async def park(uow: UnitOfWork, token: str, msg: OutboxMessage, until: datetime,
     return await uow.outbox.record(msg, token)
 
 
-def fallback_for(message: Message) -> SpaceMessage | None:
+def fallback_for(message: Stored) -> SpaceMessage | None:
     """What replaces a DM the person cannot receive (DMs closed): a mention in their match
     space with the same text, buttons and files. None when there is no space to use (not a
     DM, or an anonymous match, which has no space)."""

@@ -1,5 +1,10 @@
 """What each domain event causes: ONE table (``EFFECTS``), read top to bottom.
 
+A new match (``MatchMade``) is stored with ONE row, its announcement; the dispatcher
+expands it later in one transaction of its own (``MatchAnnounced``: the intro DMs, the
+space, check-ins and nudges; core/services/announce.py), so a round of 50,000 matches
+writes 50,000 rows, not 400,000.
+
 "What happens when a match ends?" is the ``MatchEnded`` entry: its booked sessions are
 cancelled (members of a future one get a CANCEL .ics, their reminders are dropped), the
 match's pending check-ins and intro DMs are dropped, and its space is closed (anonymous
@@ -21,6 +26,7 @@ from core.events import (
     Event,
     Forgotten,
     Ghosted,
+    MatchAnnounced,
     MatchEnded,
     MatchMade,
     MemberLeft,
@@ -39,7 +45,7 @@ from core.model import Learner, OutboxMessage, SessionState
 from core.ports import UnitOfWork
 from core.replies import Button
 from core.services import office_hour_series, tombstones
-from core.services.notify import dm_members, open_space, schedule_checkins
+from core.services.notify import announce, dm_members, open_space, schedule_checkins
 from core.services.nudges import drop_nudges, schedule_nudges
 from core.services.proposal_messages import ask_members, tell_declined, withdraw_open_proposals
 from core.services.reminders import drop_session_rows, write_cancel_rows, write_session_rows
@@ -81,9 +87,15 @@ async def drop_match_rows(uow: UnitOfWork, _settings: CommunitySettings,
 
 
 async def close_space(uow: UnitOfWork, settings: CommunitySettings, event: MatchEnded) -> None:
-    """Archive or delete the space (as the community says); anonymous matches have none."""
+    """Archive or delete the space (as the community says); anonymous matches have none.
+    A match ended before it was announced never asked for a space: its announcement is
+    dropped (so it sends nothing) and there is nothing to close. Runs before
+    ``drop_match_rows``, which would drop the announcement too but cannot tell."""
     match = event.match
     assert match.id is not None
+    if await uow.outbox.drop_key(keys.match_made(match.id),
+                                 "match ended before it was announced"):
+        return
     if match.is_anonymous:  # anonymous: a space would reveal them
         return
     await uow.outbox.add(OutboxMessage(CloseSpace(
@@ -202,8 +214,9 @@ async def delete_pending_to_them(uow: UnitOfWork, _settings: CommunitySettings,
 
 
 EFFECTS: dict[type[Event], tuple[Handler, ...]] = {
-    MatchMade: (dm_members, open_space, schedule_checkins, schedule_nudges),
-    MatchEnded: (cancel_sessions, withdraw_open_proposals, drop_match_rows, close_space,
+    MatchMade: (announce,),
+    MatchAnnounced: (dm_members, open_space, schedule_checkins, schedule_nudges),
+    MatchEnded: (cancel_sessions, withdraw_open_proposals, close_space, drop_match_rows,
                  tell_ended_by_moderator),
     MemberLeft: (tell_others,),
     Paused: (drop_pause_end, schedule_pause_end),

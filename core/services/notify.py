@@ -1,8 +1,10 @@
 """Telling people about a new match: one DM per member and the match's private space.
 
-Both are outbox rows written in the caller's transaction (docs/architecture.md, "The outbox
-and its exactly-once rules"). An anonymous need-support learner gets no shared space (it
-would reveal them); the two talk through ``/peer message``, which the bot relays.
+A new match is first one row (``announce``); the dispatcher expands it into these (issue
+9.5, core/services/announce.py). All are outbox rows written in the caller's transaction
+(docs/architecture.md, "The outbox and its exactly-once rules"). An anonymous need-support
+learner gets no shared space (it would reveal them); the two talk through ``/peer message``,
+which the bot relays.
 """
 
 from __future__ import annotations
@@ -10,9 +12,9 @@ from __future__ import annotations
 import re
 
 from core import keys, meeting_place
-from core.events import MatchMade
+from core.events import MatchAnnounced, MatchMade
 from core.icebreakers import host_of, starter_for
-from core.messages import DirectMessage, OpenSpace
+from core.messages import AnnounceMatch, DirectMessage, OpenSpace
 from core.model import Learner, Match, OutboxMessage, Profile
 from core.ports import UnitOfWork
 from core.replies import Button, ts
@@ -117,7 +119,16 @@ def intro_text(match: Match, learners: dict[int, Learner], topic: str,
     return "\n".join(lines)
 
 
-async def dm_members(uow: UnitOfWork, settings: CommunitySettings, event: MatchMade) -> None:
+async def announce(uow: UnitOfWork, _settings: CommunitySettings, event: MatchMade) -> None:
+    """The one row a new match is stored with: the dispatcher expands it into the rows
+    below (``MatchAnnounced``, core/services/announce.py), in a transaction of its own."""
+    match = event.match
+    assert match.id is not None
+    await uow.outbox.add(OutboxMessage(AnnounceMatch(match.id), match.community_id, event.at))
+
+
+async def dm_members(uow: UnitOfWork, settings: CommunitySettings,
+                     event: MatchAnnounced) -> None:
     """Each member's "you've been matched" DM, with partners, reasons and times."""
     match, learners, profiles = event.match, event.learners, event.profiles
     assert match.id is not None
@@ -130,7 +141,8 @@ async def dm_members(uow: UnitOfWork, settings: CommunitySettings, event: MatchM
             match_id=match.fallback_match_id), match.community_id, event.at))
 
 
-async def open_space(uow: UnitOfWork, settings: CommunitySettings, event: MatchMade) -> None:
+async def open_space(uow: UnitOfWork, settings: CommunitySettings,
+                     event: MatchAnnounced) -> None:
     """The match's private space with its intro (none for an anonymous match)."""
     match, learners = event.match, event.learners
     assert match.id is not None
@@ -147,6 +159,6 @@ async def open_space(uow: UnitOfWork, settings: CommunitySettings, event: MatchM
 
 
 async def schedule_checkins(uow: UnitOfWork, settings: CommunitySettings,
-                            event: MatchMade) -> None:
+                            event: MatchAnnounced) -> None:
     """"Did you meet?" after ``checkin_after_days``; accountability pairs also weekly."""
     await write_checkins(uow, settings, event.match, event.learners)

@@ -1,7 +1,8 @@
 """Nudges: a friendly bump for a match that has not booked a session nor met yet.
 
-When a match is made (``MatchMade``), one row per ``nudge_after_hours`` entry (24 h and 72 h
-by default) is written, due that long after the match: a message in the match's space
+When a match is announced (``MatchAnnounced``: the dispatcher expands a new match), one row
+per ``nudge_after_hours`` entry (24 h and 72 h by default) is written, due that long after
+the match: a message in the match's space
 (anonymous matches have none: each member gets it as a DM) with the suggested times again,
 as their next repeats from the moment the bump is due. Booking a session (``SessionBooked``)
 or answering "yes, we met" (``CheckinAnswered``) drops the bumps still pending; a match
@@ -15,7 +16,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from core import keys
-from core.events import CheckinAnswered, MatchMade, SessionBooked
+from core.events import CheckinAnswered, MatchAnnounced, SessionBooked
 from core.messages import DirectMessage, SpaceMessage
 from core.model import Match, OutboxMessage
 from core.ports import UnitOfWork
@@ -57,7 +58,7 @@ def nudge_text(match: Match, number: int, at: datetime, *, last: bool = False) -
 
 
 async def schedule_nudges(uow: UnitOfWork, settings: CommunitySettings,
-                          event: MatchMade) -> None:
+                          event: MatchAnnounced) -> None:
     """The bumps of a new match, due ``nudge_after_hours`` after it was made."""
     match = event.match
     assert match.id is not None

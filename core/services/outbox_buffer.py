@@ -1,14 +1,17 @@
-"""Outbox rows written many at a time: a round's store (issue 9.5).
+"""Outbox rows written many at a time: a round's store and the dispatcher's expansion of
+its announcements (issue 9.5).
 
-A round of 100,000 learners makes some 50,000 matches, each with a space, DMs, check-ins
-and nudges: about eight outbox rows per match, each its own INSERT (and, through aiosqlite,
-its own trip to the database thread). ``buffered_outbox`` holds the rows that the effects
-of a whole store add, then writes them with ``add_many`` (one multi-row INSERT per few
+A round of 100,000 learners makes some 50,000 matches: the store writes one announcement
+row each, and their expansion a space, DMs, check-ins and nudges, about eight rows per
+match; each its own INSERT would be (through aiosqlite) its own trip to the database
+thread. ``buffered_outbox`` holds the rows that the effects of a whole store (or of one
+expansion batch) add, then writes them with ``add_many`` (one multi-row INSERT per few
 hundred rows), in the same transaction, in the order they were added. Anything else asked
 of the outbox meanwhile (a pending list, a drop) first writes what is held, so every read
 sees every row.
 
-Only for callers that do not need the id of the row they add (the MatchMade effects do not);
+Only for callers that do not need the id of the row they add (the MatchMade and
+MatchAnnounced effects do not);
 ``add`` returns the message without an id until the buffer is written, and ``add_many``
 the number of rows held, not of rows stored.
 """

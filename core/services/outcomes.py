@@ -22,10 +22,11 @@ MET_UID = "met-"
 checkins.py ``record_met``): it is a meeting, not a booking."""
 
 
-async def figures(uow: UnitOfWork, community_id: int, now: datetime) -> dict[str, Any]:
-    """``booked``, ``met``, ``ghosted`` (match counts) and ``ghosts_now`` (learners)."""
+async def figures(uow: UnitOfWork, community_id: int, now: datetime,
+                  counts: dict[str, int]) -> dict[str, Any]:
+    """``booked``, ``met``, ``ghosted`` (match counts) and ``ghosts_now`` (learners);
+    ``counts``: ``uow.stats.match_counts(community_id, MET_UID)``, which the caller has."""
     # Counted by the database (issue 9.7): a few statements, no object per match or learner.
-    counts = await uow.stats.match_counts(community_id, MET_UID)
     ghosted = {keys.match_of_ghost(key)
                for key in await uow.outbox.keys_starting(community_id, keys.ghost_prefix())}
     ghosts_now = await uow.stats.paused_for(community_id, GHOST_PAUSE, now)

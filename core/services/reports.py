@@ -28,11 +28,9 @@ async def write_export(uow: UnitOfWork, community_id: int, what: str, fmt: str,
     if what == "learners":
         writer = exports.ExportWriter(sink, exports.LEARNER_COLUMNS, fmt, "learners")
         after = 0
-        while page := await uow.learners.page(community_id, after, EXPORT_PAGE):
-            ids = [lr.id or 0 for lr in page]
-            writer.write(exports.learner_rows(page, await uow.profiles.for_learners(ids),
-                                              await uow.queue.latest_for_many(ids)))
-            after = ids[-1]
+        while page := await uow.learners.export_page(community_id, after, EXPORT_PAGE):
+            writer.write_cells(exports.learner_cells(page))
+            after = page[-1].id
     elif what == "matches":
         writer = exports.ExportWriter(sink, exports.MATCH_COLUMNS, fmt, "matches")
         after = 0
@@ -98,7 +96,7 @@ async def compute_stats(ctx: Ctx) -> dict[str, Any]:
         "waiting": sum(waiting_by_mode.values()), "waiting_by_mode": waiting_by_mode,
         "ratings": {c: round(mean(v), 2) for c, v in sorted(ratings.items())},
         "dm_closed": dm_closed,
-        **await outcomes.figures(ctx.uow, cid, ctx.now),
+        **await outcomes.figures(ctx.uow, cid, ctx.now, counts),
     }
 
 

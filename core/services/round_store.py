@@ -60,8 +60,10 @@ async def store_plan(uow: UnitOfWork, community: Community, settings: CommunityS
     of work holding the community lock. Returns the matches stored.
 
     A fixed handful of statements per few thousand matches (issue 9.5): one read of who
-    waits, one set-based claim, the matches and members in bulk (``matches.add_many``), the
-    outbox rows many per INSERT (``buffered_outbox``), one count of supporters' seats.
+    waits, one set-based claim, the matches and members in bulk (``matches.add_many``), ONE
+    outbox row per match (its announcement, ``MatchMade``; the dispatcher expands it into
+    the DMs, space, check-ins and nudges: core/services/announce.py) many per INSERT
+    (``buffered_outbox``), one count of supporters' seats.
     A support plan is not stored as a match: it becomes an offer the supporter accepts or
     declines first (core/services/support_offers.py)."""
     assert community.id is not None
@@ -81,9 +83,7 @@ async def store_plan(uow: UnitOfWork, community: Community, settings: CommunityS
                             if match.id is None for lid in _peers(mp)])
     async with buffered_outbox(uow):  # the effects' rows, many per INSERT
         for match in stored:
-            await effects.publish(uow, settings, MatchMade(
-                match, learners, {i: profiles[i] for i in match.member_ids() if i in profiles},
-                now))
+            await effects.publish(uow, settings, MatchMade(match, now))
         # The supporter accepts first (core/services/support_offers.py).
         await _wait_again(uow, await offer_round(
             uow, settings, [(mp, waiting[_peers(mp)[0]]) for mp in offers], learners,

@@ -199,8 +199,7 @@ async def accept(ctx: Ctx, args: dict[str, Any]) -> Reply:
     await ctx.uow.offers.update(offer)
     await effects.publish(ctx.uow, ctx.settings,
                           SupportOfferAnswered(offer, learner, supporter, ctx.now))
-    members = {supporter.id: supporter, learner.id: learner}
-    await effects.publish(ctx.uow, ctx.settings, MatchMade(match, members, profiles, ctx.now))
+    await effects.publish(ctx.uow, ctx.settings, MatchMade(match, ctx.now))
     await close_full_supporters(ctx.uow, [supporter.id], profiles)
     who = "an anonymous learner" if anonymous else mention(learner.platform_user_id)
     return Reply(text=f"✅ Thanks! You now support {who} (match #{match.id}). Your intro "

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -11,6 +13,7 @@ from adapters.sql.migrate import upgrade
 from bot.app import build_app
 from bot.config import ConfigError, load_config
 from bot.runner import platform_tasks, run_bot
+from core.charts import WARM_UP
 from core.messages import DirectMessage
 from core.model import Community, OutboxMessage, OutboxState
 
@@ -74,6 +77,13 @@ async def test_run_delivers_due_messages_on_its_own(
         soon = DirectMessage("ana", "Your session starts soon", "t:1")
         row = await uow.outbox.add(OutboxMessage(soon, community.id, now))
         await uow.commit()
+    drawn: list[tuple[dict[str, Any], int]] = []
+
+    def render(stats: dict[str, Any]) -> bytes:
+        drawn.append((stats, threading.get_ident()))
+        return b""
+
+    app.services.render_chart = render
     runner = asyncio.create_task(run_bot(app))
     try:
         for _ in range(100):
@@ -84,6 +94,9 @@ async def test_run_delivers_due_messages_on_its_own(
                 break
         assert stored.state is OutboxState.SENT
         assert "Your session starts soon" in capsys.readouterr().out
+        # The chart was drawn once at start-up (matplotlib warmed), off the event loop.
+        assert [stats for stats, _ in drawn] == [WARM_UP]
+        assert drawn[0][1] != threading.get_ident()
     finally:
         runner.cancel()
         with pytest.raises(asyncio.CancelledError):

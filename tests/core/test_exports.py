@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from core import exports
@@ -42,6 +44,13 @@ def test_formula_like_cells_are_neutralised(text: str) -> None:
     assert exports.neutralise(text) == "'" + text
     for safe in ("Ana", "0044770090012", "a=b", ""):
         assert exports.neutralise(safe) == safe
+
+
+@given(st.lists(st.text(alphabet=st.sampled_from("=+-@\t\r\x00a '"), max_size=4)
+                | st.text(), max_size=6))
+def test_a_row_is_neutralised_exactly_as_each_of_its_cells(cells: list[str]) -> None:
+    # The one-regex-per-row fast path (issue 9.7) must never let a formula start through.
+    assert exports.neutralise_row(list(cells)) == [exports.neutralise(c) for c in cells]
 
 
 def test_csv_starts_with_a_bom_and_keeps_names_ids_and_phones() -> None:

@@ -25,11 +25,13 @@ def unix(instant: datetime) -> int:
 
 async def pair(bot: Bot, ana: dict[str, Any] | None = None,
                ben: dict[str, Any] | None = None) -> int:
-    """Ana and Ben join and a moderator runs a round; returns the match id."""
+    """Ana and Ben join, a moderator runs a round and the dispatcher announces the match
+    (its DMs, space, check-ins and nudges written); returns the match id."""
     assert (await bot.join("ana", **(ana or {}))).ok
     assert (await bot.join("ben", **(ben or {}))).ok
     reply = await bot.run("mod", "peeradmin match-now")
     assert reply.ok and "1 match," in reply.text, reply.text
+    assert await bot.announce() == 1
     return int((await matches(bot))[-1].id)
 
 
@@ -71,6 +73,9 @@ async def sessions(bot: Bot, match_id: int) -> list[Session]:
 
 
 async def outbox_rows(bot: Bot) -> list[OutboxMessage]:
+    """Every row, once the due match announcements are expanded (what the dispatcher does
+    first in each pass)."""
+    await bot.announce()
     async with bot.storage.uow_factory() as uow:
         return await uow.outbox.list()
 

@@ -16,10 +16,12 @@ from core.model import (
     MatchMember,
     Mode,
     OutboxMessage,
+    Profile,
     QueueEntry,
     QueueState,
     Session,
     SessionState,
+    Setup,
 )
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -157,3 +159,42 @@ async def test_pages_of_learners_and_matches_and_latest_entries(storage: Any) ->
         assert rest[0].member_ids() == [ids[4], ids[5]]
         by_id = await uow.matches.get_many([made[2].id or 0, 999_999])
         assert list(by_id) == [made[2].id] and by_id[made[2].id or 0].member_ids() == ids[4:6]
+
+
+async def test_export_pages_carry_the_profile_and_the_latest_entry(storage: Any) -> None:
+    cid, ids = await _learners(storage, 5)
+    async with storage.uow_factory() as uow:
+        await uow.profiles.save(Profile(ids[0], Mode.STUDY_GROUP, "Python", ("English", "Hindi"),
+                                        "Asia/Kolkata", "Flexible", goal="=1+1", capacity=2,
+                                        anonymous=True, setup=Setup.VIDEO))
+        await uow.profiles.save(Profile(ids[2], Mode.STUDY_BUDDY, "SQL", ("French",),
+                                        "Europe/Paris", "Sat 10:00-12:00"))
+        # Two entries joined at the same time: the higher id is the latest.
+        await uow.queue.add(QueueEntry(ids[0], cid, Mode.STUDY_BUDDY, T0,
+                                       state=QueueState.LEFT))
+        await uow.queue.add(QueueEntry(ids[0], cid, Mode.STUDY_GROUP, T0))
+        await uow.queue.add(QueueEntry(ids[1], cid, Mode.STUDY_BUDDY, T0 + timedelta(days=2),
+                                       state=QueueState.MATCHED))
+        await uow.queue.add(QueueEntry(ids[1], cid, Mode.STUDY_BUDDY, T0 + timedelta(days=1)))
+        banned = await uow.learners.get(ids[3])
+        assert banned is not None
+        banned.banned = True
+        await uow.learners.update(banned)
+        await uow.commit()
+    async with storage.uow_factory(writes=False) as uow:
+        pages, after = [], 0
+        while page := await uow.learners.export_page(cid, after, 2):
+            pages.append(page)
+            after = page[-1].id
+        assert [[r.id for r in p] for p in pages] == [ids[:2], ids[2:4], ids[4:]]
+        assert await uow.learners.export_page(cid + 1, 0, 10) == []
+    rows = [r for p in pages for r in p]
+    ana, ben, cai, dee, eve = rows
+    assert (ana.platform_user_id, ana.display_name, ana.mode, tuple(ana.languages or ()),
+            ana.setup, ana.capacity, ana.anonymous, ana.goal, ana.queue_state,
+            ana.joined_at) == ("u0", "L0", "study-group", ("English", "Hindi"), "video", 2,
+                               True, "=1+1", "waiting", T0)
+    assert ben.mode is None and ben.queue_state == "matched"  # no profile; latest joined_at
+    assert ben.joined_at == T0 + timedelta(days=2)
+    assert cai.topic == "SQL" and cai.queue_state is None and cai.joined_at is None
+    assert dee.banned and not ana.banned and eve.mode is None

@@ -80,7 +80,8 @@ async def test_forget_deletes_pending_messages_only_in_its_community(storage: An
     here, there = Bot(storage), Bot(storage, community="guild-2")
     for bot in (here, there):
         assert (await bot.join("ana")).ok and (await bot.join("ben")).ok
-        assert await _matches(bot) == 1  # DMs to ana are pending in both communities
+        assert await _matches(bot) == 1
+        assert await bot.announce() == 1  # DMs to ana are pending in both communities
     assert (await here.run("ana", "peer forget", confirm="yes")).ok
     async with storage.uow_factory() as uow:
         community = await uow.communities.by_external("test", "guild-2")
