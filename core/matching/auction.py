@@ -60,12 +60,13 @@ def auction_matching(n: int, a: I64, b: I64, w: F64, *, eps: float = EPS,
 
 
 def auction_with_duals(n: int, a: I64, b: I64, w: F64, *, eps: float = EPS,
-                       degree: int = DEGREE, quick: bool = False
+                       degree: int = DEGREE, quick: bool = False, matching: bool = True
                        ) -> tuple[list[tuple[int, int]], F64]:
     """``auction_matching`` and near-optimal duals of the fractional matching LP, y per
     node with y_i + y_j >= w_ij (nearly) on every edge: from the auction's prices when it
     settled (half of bidder i's profit plus item i's price: the double cover's assignment
-    duals made symmetric, within ``eps``), else from the assignment (core/matching/duals.py)."""
+    duals made symmetric, within ``eps``), else from the assignment (core/matching/duals.py).
+    ``matching=False``: the duals only (no rounding, repair or polish; the pairs are [])."""
     if n == 0 or len(a) == 0:
         return [], np.zeros(n)
     nb, wt = _padded(n, a, b, w, degree)
@@ -79,6 +80,8 @@ def auction_with_duals(n: int, a: I64, b: I64, w: F64, *, eps: float = EPS,
         owned[rest] = _assignment(n, rest, a, b, w)
         paired = _mutual(owned)
         duals = assignment_duals(n, a, b, w, owned)
+    if not matching:
+        return [], duals
     weight = _edge_lookup(a, b, w, ~paired)  # only the few nodes not in a 2-cycle matter
     mate = _round(n, owned, weight)
     _repair(mate, a, b, w, weight)

@@ -17,10 +17,12 @@ and one unlucky sample or rough matching left a 3,836-learner block of the 100,0
 with 1,867 pairs where 1,918 (a perfect matching) were in reach, at 96 % of the unpruned
 optimum. So blocks the auction solves (over ``EXACT_NODES``) get
 
-3. column generation, ``COLUMN_ROUNDS`` times: the auction on the graph so far gives the
-   matching LP's duals (``auction_duals``); the kernel ranks *every* column of the block by
-   ``score - y(j)`` and each learner's best k join the graph. An edge the optimum needs and
-   the graph lacks has a positive reduced score, so it ranks near the top.
+3. instead of step 2, column generation, ``COLUMN_ROUNDS`` times: the auction on the graph
+   so far gives the matching LP's duals (``auction_duals``); each learner's ``wide`` list is
+   re-ranked by ``score - y(j)`` (step 2 with real duals) and the kernel ranks *every*
+   column of the block the same way; each learner's best k of both join the graph. An edge
+   the optimum needs and the graph lacks has a positive reduced score, so it ranks near
+   the top.
 
 Measured on the 100,000 bench's four biggest blocks (3,836-12,778 learners) over two
 seeds: on the 3,836 one 99.93 % of the unpruned optimum's score (blossom on all 1.3 million
@@ -57,6 +59,8 @@ def pair_candidates(pool: Pool, m: I64, k: int, adjust: Adjust, seed: int,
         return many
     assert many.key is not None
     first = undirected(best_per_row(many, many.key, k + EXTRA))
+    if len(m) > EXACT_NODES:
+        return _column_generation(pool, m, k, adjust, seed, many, first)
     pairs = max_weight_pairs(first, seed, quick=True)  # a rough matching gives duals enough
     y = np.zeros(len(pool.cands), dtype=np.float32)
     if pairs:
@@ -64,13 +68,21 @@ def pair_candidates(pool: Pool, m: I64, k: int, adjust: Adjust, seed: int,
         pa, pb = np.array(pairs, dtype=np.int64).T
         at = np.searchsorted(first.a * n + first.b, pa * n + pb)  # ``first`` is sorted so
         y[pa] = y[pb] = first.w[at] / 2
-    second = best_per_row(many, many.w - y[many.b], k)
-    both = Edges(np.concatenate([first.a, second.a]), np.concatenate([first.b, second.b]),
-                 np.concatenate([first.w, second.w]))
-    out = undirected(both)
-    for _ in range(COLUMN_ROUNDS if len(m) > EXACT_NODES else 0):
-        _, y = auction_duals(out, seed, len(pool.cands))
+    return _union(first, best_per_row(many, many.w - y[many.b], k))
+
+
+def _column_generation(pool: Pool, m: I64, k: int, adjust: Adjust, seed: int,
+                       many: Edges, out: Edges) -> Edges:
+    """Step 3 (blocks over ``EXACT_NODES``): ``COLUMN_ROUNDS`` times, the LP duals of the
+    graph so far re-rank the wide list (step 2 with real duals) and the whole block."""
+    for _ in range(COLUMN_ROUNDS):
+        y = auction_duals(out, seed, len(pool.cands))
         more = top_k_edges(pool, m, m, k, adjust, seed=seed, duals=y[m])
-        out = undirected(Edges(np.concatenate([out.a, more.a]), np.concatenate([out.b, more.b]),
-                               np.concatenate([out.w, more.w])))
+        out = _union(out, best_per_row(many, many.w - y[many.b], k), more)
     return out
+
+
+def _union(*parts: Edges) -> Edges:
+    return undirected(Edges(np.concatenate([p.a for p in parts]),
+                            np.concatenate([p.b for p in parts]),
+                            np.concatenate([p.w for p in parts])))

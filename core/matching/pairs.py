@@ -45,22 +45,21 @@ def max_weight_pairs(edges: Edges, seed: int, *, exact_nodes: int = EXACT_NODES,
     return sorted((min(p), max(p)) for p in out)
 
 
-def auction_duals(edges: Edges, seed: int, size: int) -> tuple[list[tuple[int, int]], F32]:
-    """The auction's matching of the edges and its LP duals, by global index (an array of
-    ``size``; 0 for nodes without edges)."""
+def auction_duals(edges: Edges, seed: int, size: int) -> F32:
+    """The matching LP's duals on the edges, from the auction (no matching is rounded), by
+    global index (an array of ``size``; 0 for nodes without edges)."""
     y = np.zeros(size, dtype=np.float32)
     if len(edges) == 0:
-        return [], y
+        return y
     nodes = np.unique(np.concatenate([edges.a, edges.b]))
     order = np.random.default_rng(seed).permutation(len(nodes))
     a = order[np.searchsorted(nodes, edges.a)]
     b = order[np.searchsorted(nodes, edges.b)]
     back = np.empty(len(nodes), dtype=np.int64)
     back[order] = nodes
-    pairs, duals = auction_with_duals(len(nodes), a, b, edges.w.astype(np.float64))
-    y[back] = duals
-    return sorted((min(int(back[u]), int(back[v])), max(int(back[u]), int(back[v])))
-                  for u, v in pairs), y
+    y[back] = auction_with_duals(len(nodes), a, b, edges.w.astype(np.float64),
+                                 matching=False)[1]
+    return y
 
 
 def neighbours(edges: Edges) -> dict[int, list[int]]:
