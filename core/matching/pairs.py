@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 import rustworkx as rx
 
-from core.matching.auction import auction_matching
+from core.matching.auction import auction_matching, auction_with_duals
 from core.matching.candidates import Edges
-from core.matching.features import I64
+from core.matching.features import F32, I64
 from core.matching.score import Scorer
 
 SCALE = 1000
@@ -43,6 +43,23 @@ def max_weight_pairs(edges: Edges, seed: int, *, exact_nodes: int = EXACT_NODES,
     mate = rx.max_weight_matching(g, max_cardinality=False, weight_fn=int)
     out = [(int(back[u]), int(back[v])) for u, v in mate]
     return sorted((min(p), max(p)) for p in out)
+
+
+def auction_duals(edges: Edges, seed: int, size: int) -> F32:
+    """The matching LP's duals on the edges, from the auction (no matching is rounded), by
+    global index (an array of ``size``; 0 for nodes without edges)."""
+    y = np.zeros(size, dtype=np.float32)
+    if len(edges) == 0:
+        return y
+    nodes = np.unique(np.concatenate([edges.a, edges.b]))
+    order = np.random.default_rng(seed).permutation(len(nodes))
+    a = order[np.searchsorted(nodes, edges.a)]
+    b = order[np.searchsorted(nodes, edges.b)]
+    back = np.empty(len(nodes), dtype=np.int64)
+    back[order] = nodes
+    y[back] = auction_with_duals(len(nodes), a, b, edges.w.astype(np.float64),
+                                 matching=False)[1]
+    return y
 
 
 def neighbours(edges: Edges) -> dict[int, list[int]]:
