@@ -25,20 +25,15 @@ def max_weight_pairs(edges: Edges, seed: int, *, exact_nodes: int = EXACT_NODES,
     (blossom) up to ``exact_nodes`` nodes, the auction beyond (``quick``: a rougher one)."""
     if len(edges) == 0:
         return []
-    nodes = np.unique(np.concatenate([edges.a, edges.b]))
-    order = np.random.default_rng(seed).permutation(len(nodes))
-    a = order[np.searchsorted(nodes, edges.a)]
-    b = order[np.searchsorted(nodes, edges.b)]
-    back = np.empty(len(nodes), dtype=np.int64)
-    back[order] = nodes
-    if len(nodes) > exact_nodes:
-        pairs = auction_matching(len(nodes), a, b, edges.w.astype(np.float64), quick=quick)
+    a, b, back = _relabel(edges, seed)
+    if len(back) > exact_nodes:
+        pairs = auction_matching(len(back), a, b, edges.w.astype(np.float64), quick=quick)
         return sorted(
             (min(int(back[u]), int(back[v])), max(int(back[u]), int(back[v]))) for u, v in pairs
         )
     wi = np.rint(edges.w.astype(np.float64) * SCALE).astype(np.int64)
     g = rx.PyGraph(multigraph=False)
-    g.add_nodes_from(range(len(nodes)))
+    g.add_nodes_from(range(len(back)))
     g.add_edges_from(list(zip(a.tolist(), b.tolist(), wi.tolist(), strict=True)))
     mate = rx.max_weight_matching(g, max_cardinality=False, weight_fn=int)
     out = [(int(back[u]), int(back[v])) for u, v in mate]
@@ -51,15 +46,20 @@ def auction_duals(edges: Edges, seed: int, size: int) -> F32:
     y = np.zeros(size, dtype=np.float32)
     if len(edges) == 0:
         return y
-    nodes = np.unique(np.concatenate([edges.a, edges.b]))
-    order = np.random.default_rng(seed).permutation(len(nodes))
-    a = order[np.searchsorted(nodes, edges.a)]
-    b = order[np.searchsorted(nodes, edges.b)]
-    back = np.empty(len(nodes), dtype=np.int64)
-    back[order] = nodes
-    y[back] = auction_with_duals(len(nodes), a, b, edges.w.astype(np.float64),
+    a, b, back = _relabel(edges, seed)
+    y[back] = auction_with_duals(len(back), a, b, edges.w.astype(np.float64),
                                  matching=False)[1]
     return y
+
+
+def _relabel(edges: Edges, seed: int) -> tuple[I64, I64, I64]:
+    """The edges' ends as local ids 0..n-1 in a seeded random order (it breaks ties between
+    equally good matchings without changing the optimum), and ``back``: local -> global."""
+    nodes = np.unique(np.concatenate([edges.a, edges.b]))
+    order = np.random.default_rng(seed).permutation(len(nodes))
+    back = np.empty(len(nodes), dtype=np.int64)
+    back[order] = nodes
+    return order[np.searchsorted(nodes, edges.a)], order[np.searchsorted(nodes, edges.b)], back
 
 
 def neighbours(edges: Edges) -> dict[int, list[int]]:
