@@ -9,6 +9,7 @@ engine's own figure, and the peak RSS of the round's process and of its largest 
 
     .venv/bin/python bench/rounds.py --learners 1000 --learners 10000 [--db postgres]
     .venv/bin/python bench/rounds.py --learners 100000 --dry-run
+    .venv/bin/python bench/rounds.py --learners 100000 --matching-workers 0  # a worker per core
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ raise SystemExit(main(sys.argv[1:]))
 
 def run(*args: str, cwd: Path, url: str) -> subprocess.CompletedProcess[str]:
     env = bench_import.product_env(cwd, url)
+    if (cwd / "bench.toml").exists():  # --matching-workers
+        env["PEERMATCH_CONFIG"] = str(cwd / "bench.toml")
     return subprocess.run([sys.executable, "-c", _WRAPPER, *args], cwd=cwd, env=env,
                           capture_output=True, text=True, check=False)
 
@@ -93,11 +96,17 @@ def main() -> int:
     ap.add_argument("--dry-run", action="store_true", help="preview the round (store nothing)")
     ap.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     ap.add_argument("--pg-url", default=PG_URL, help="server URL without a database name")
+    ap.add_argument("--matching-workers", type=int, default=None,
+                    help="[community] matching_workers for the round (default: the bot's, 1; "
+                         "0 = a worker process per core)")
     opts = ap.parse_args()
     os.environ.pop("PEERMATCH_TEST_POSTGRES_URL", None)
     for n in opts.learners or [1_000, 10_000]:
         with tempfile.TemporaryDirectory() as tmp:
             cwd = Path(tmp)
+            if opts.matching_workers is not None:
+                (cwd / "bench.toml").write_text(
+                    f"[community]\nmatching_workers = {opts.matching_workers}\n")
             if opts.db == "sqlite":
                 print(one(n, cwd, f"sqlite+aiosqlite:///{cwd / 'bench.db'}", opts.dry_run))
                 continue
