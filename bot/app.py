@@ -31,13 +31,17 @@ class App:
         await self.storage.dispose()
 
 
-def build_app(config: Config, *, database_url: str | None = None, check_schema: bool = True) -> App:
-    """Wire storage and services. Refuses (DatabaseBehind) a database that is not migrated."""
+def build_app(config: Config, *, database_url: str | None = None, check_schema: bool = True,
+              bulk_load: bool = False) -> App:
+    """Wire storage and services. Refuses (DatabaseBehind) a database that is not migrated.
+    ``bulk_load``: PostgreSQL plans every statement for its parameters (``peermatch
+    import``: adapters/sql/uow.py ``custom_plans``)."""
     url = database_url or config.database.url
     if check_schema:
         check_up_to_date(url)
     storage = SqlStorage(url, connect_timeout=config.database.connect_timeout_seconds,
-                         statement_timeout=config.database.statement_timeout_seconds)
+                         statement_timeout=config.database.statement_timeout_seconds,
+                         custom_plans=bulk_load)
     # matching_workers: 1 = the round in the bot's own process; 0 = a worker per core.
     workers = config.community_defaults.matching_workers
     services = Services(uow_factory=storage.uow_factory, clock=SystemClock(),

@@ -60,7 +60,7 @@ async def import_file(config: Config, url: str, platform: str, external_id: str,
                       table: Table, *, dry_run: bool = False, progress: bool = False) -> int:
     """Import (or preview) a table and print the report; exit code 1 if any row was
     rejected or the file could not be read. ``progress``: a bar on stderr as batches land."""
-    app = build_app(config, database_url=url)
+    app = build_app(config, database_url=url, bulk_load=True)
     try:
         report = await import_table(app.services, platform, external_id, table,
                                     dry_run=dry_run,

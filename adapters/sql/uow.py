@@ -87,7 +87,8 @@ def make_engine(url: str, *, schema: str | None = None,
                 connect_args: dict[str, Any] | None = None,
                 foreign_keys: bool = True,
                 connect_timeout: float = CONNECT_TIMEOUT_SECONDS,
-                statement_timeout: float = STATEMENT_TIMEOUT_SECONDS) -> AsyncEngine:
+                statement_timeout: float = STATEMENT_TIMEOUT_SECONDS,
+                custom_plans: bool = False) -> AsyncEngine:
     """An async engine for ``url`` (``sqlite+aiosqlite:///path`` or
     ``postgresql+asyncpg://...``).
 
@@ -96,9 +97,9 @@ def make_engine(url: str, *, schema: str | None = None,
     transactions (DEFERRED for read-only units, IMMEDIATE for the others). PostgreSQL:
     ``connect_timeout`` bounds opening a connection (and waiting for a pooled one),
     ``statement_timeout`` every statement (0 = no limit); ``schema`` sets the
-    ``search_path`` (tests use a private schema per session); statements are planned for
-    their parameters every time (``plan_cache_mode``, see below). ``connect_args`` go to the
-    driver as given and win over these.
+    ``search_path`` (tests use a private schema per session); ``custom_plans`` plans every
+    statement for its parameters (for bulk loads into tables that grow as they load: see
+    below). ``connect_args`` go to the driver as given and win over these.
     """
     parsed = make_url(url)
     args = dict(connect_args or {})
@@ -114,12 +115,14 @@ def make_engine(url: str, *, schema: str | None = None,
         _read_only_guard(engine)
         return engine
     settings = dict(args.get("server_settings", {}))
-    # asyncpg prepares every statement, and after five runs PostgreSQL may keep one generic
-    # plan for it. A plan made while a table was small (every community starts empty; an
-    # import fills it) stays a sequential scan as the table grows: ``platform_user_id =
-    # ANY(:ids)`` over the learners took 10.7 of 19.2 s of a 20,000-row import, 297 s at
-    # 100,000. Custom plans cost a little planning per statement and use the index.
-    settings.setdefault("plan_cache_mode", "force_custom_plan")
+    if custom_plans:
+        # asyncpg prepares every statement, and after five runs PostgreSQL may keep one
+        # generic plan for it. A plan made while a table was small (every community starts
+        # empty; an import fills it) stays a sequential scan as the table grows:
+        # ``platform_user_id = ANY(:ids)`` took 10.7 of 19.2 s of a 20,000-row import, 297 s
+        # at 100,000. Not for every connection: planning each of a round store's many
+        # executions (and its triggers' statements) doubled that store (10.8 -> 21.8 s).
+        settings.setdefault("plan_cache_mode", "force_custom_plan")
     if schema:
         settings["search_path"] = schema
     if statement_timeout > 0:
@@ -330,12 +333,14 @@ class SqlStorage:
     def __init__(self, url: str, *, schema: str | None = None,
                  connect_args: dict[str, Any] | None = None,
                  connect_timeout: float = CONNECT_TIMEOUT_SECONDS,
-                 statement_timeout: float = STATEMENT_TIMEOUT_SECONDS) -> None:
+                 statement_timeout: float = STATEMENT_TIMEOUT_SECONDS,
+                 custom_plans: bool = False) -> None:
         self.url = url
         self.schema = schema
         self.engine = make_engine(url, schema=schema, connect_args=connect_args,
                                   connect_timeout=connect_timeout,
-                                  statement_timeout=statement_timeout)
+                                  statement_timeout=statement_timeout,
+                                  custom_plans=custom_plans)
 
     def uow_factory(self, *, writes: bool = True) -> SqlUnitOfWork:
         """A new unit of work (pass ``storage.uow_factory`` as ``UnitOfWorkFactory``);
