@@ -82,6 +82,14 @@ async def _exit_code(proc: subprocess.Popen[bytes], seconds: float) -> int | Non
     return proc.poll()
 
 
+async def settle_and_stop(proc: subprocess.Popen[bytes]) -> None:
+    """Give a wrong second copy of a message a second to show up, then stop ``proc`` as an
+    operator does (SIGTERM) and expect a clean exit within the shutdown bound."""
+    await asyncio.sleep(1.0)
+    proc.send_signal(signal.SIGTERM)
+    assert await _exit_code(proc, BOUND + 10) == 0
+
+
 @pytest.fixture
 async def fake() -> FakeSlack:
     slack = FakeSlack()
@@ -119,9 +127,7 @@ async def test_a_signal_lets_the_running_delivery_finish_and_a_restart_sends_the
     again = _start(url, fake, tmp_path, tmp_path / "again.log")
     try:
         await _until(lambda: len(fake.messages) >= 5, 10)  # at once: no lease to wait out
-        await asyncio.sleep(1.0)  # time for a wrong second copy to show up
-        again.send_signal(signal.SIGTERM)
-        assert await _exit_code(again, BOUND + 10) == 0
+        await settle_and_stop(again)
     finally:
         if again.poll() is None:
             again.kill()

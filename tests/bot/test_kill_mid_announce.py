@@ -25,7 +25,7 @@ from core.model import (
     OutboxState,
 )
 from tests.adapters.slack.fake_slack import FakeSlack
-from tests.bot.test_graceful_stop import BOUND, _exit_code, _start, _until, fake
+from tests.bot.test_graceful_stop import _exit_code, _start, _until, fake, settle_and_stop
 from tests.bot.test_kill_mid_delivery import TAKE_BACK_BOUND, _stored
 
 __all__ = ["fake"]  # the fixture, shared with the graceful-stop tests
@@ -84,9 +84,7 @@ async def test_a_kill_between_expansion_and_delivery_loses_nothing_and_doubles_n
                    if k in intros):
                 break
             await asyncio.sleep(0.2)
-        await asyncio.sleep(1.0)  # time for a wrong second copy to show up
-        again.send_signal(signal.SIGTERM)
-        assert await _exit_code(again, BOUND + 10) == 0
+        await settle_and_stop(again)
     finally:
         if again.poll() is None:
             again.kill()

@@ -14,7 +14,14 @@ from adapters.sql.uow import SqlStorage
 from core.model import OutboxMessage, OutboxState
 from core.settings import DispatchSettings
 from tests.adapters.slack.fake_slack import FakeSlack
-from tests.bot.test_graceful_stop import BOUND, _exit_code, _seed, _start, _until, fake
+from tests.bot.test_graceful_stop import (
+    _exit_code,
+    _seed,
+    _start,
+    _until,
+    fake,
+    settle_and_stop,
+)
 
 __all__ = ["fake"]  # the fixture, shared with the graceful-stop tests
 
@@ -61,9 +68,7 @@ async def test_a_kill_mid_delivery_is_taken_back_at_once_and_reconciled(
         # out the lease (LEASE seconds) the dead process had set.
         assert TAKE_BACK_BOUND < LEASE
         await _until(lambda: len(fake.messages) >= 3, TAKE_BACK_BOUND)
-        await asyncio.sleep(1.0)  # time for a wrong second copy to show up
-        again.send_signal(signal.SIGTERM)
-        assert await _exit_code(again, BOUND + 10) == 0
+        await settle_and_stop(again)
     finally:
         if again.poll() is None:
             again.kill()
