@@ -55,6 +55,7 @@ class Encoder:
         self.coh = np.unique(coh[coh >= 0])
         kind = pool.kind[members]
         self.kind = np.unique(kind[kind >= 0]) if kinds else np.empty(0, np.int64)
+        self._time_cols, self._time_mult = _distinct_columns(_halves(pool, self._members))
 
     def _onehot(self, idx: I64, codes: I64, vocab: I64, value: float) -> F32:
         out = np.zeros((len(idx), len(vocab)), dtype=np.float32)
@@ -65,15 +66,17 @@ class Encoder:
         return out
 
     def halves(self, idx: I64) -> F32:
-        """Quarter-hour slots summed per half hour (0, 1 or 2): the kernel's time features
+        """Quarter-hour slots summed per half hour (0, 1 or 2), one column per distinct
+        half-hour column of the block (``idx`` must be members): the kernel's time features
         at half the width of the slots (the kept pairs are re-scored on the exact slots)."""
-        s = self.pool.slots[idx]
-        return (s[:, 0::2] + s[:, 1::2]).astype(np.float32)
+        return _halves(self.pool, idx)[:, self._time_cols].astype(np.float32)
 
     def left(self, idx: I64) -> F32:
         p, w = self.pool, self.pool.w
-        # a half hour both have whole is 2 * 2 = 4 units: 1/8 h each
-        parts = [self.halves(idx) * np.float32(0.125 * w.overlap_per_hour),
+        # a half hour both have whole is 2 * 2 = 4 units: 1/8 h each; a kept column stands
+        # for every identical one it replaced, so the left side counts it that many times
+        unit = self._time_mult * np.float32(0.125 * w.overlap_per_hour)
+        parts = [self.halves(idx) * unit[None, :],
                  p.geo_table[p.geo[idx]][:, self.geo],
                  self._onehot(idx, p.cohort[idx], self.coh, w.same_cohort)]
         if self.kinds:
@@ -90,6 +93,35 @@ class Encoder:
             parts.append(self._onehot(idx, p.kind[idx], self.kind, 1.0))
         parts.append(self._tie_right[np.searchsorted(self._members, idx)])
         return np.ascontiguousarray(np.concatenate(parts, axis=1), dtype=np.float32)
+
+
+def _halves(pool: Pool, idx: I64) -> npt.NDArray[np.uint8]:
+    s = pool.slots[idx]
+    out: npt.NDArray[np.uint8] = s[:, 0::2] + s[:, 1::2]
+    return out
+
+
+def _distinct_columns(h: npt.NDArray[np.uint8]) -> tuple[I64, F32]:
+    """The time columns worth a feature: of the columns not empty for the whole block, one
+    per distinct column, with how many columns it stands for. ``sum_c l_c r_c`` over
+    identical columns is that column's product times their number, so merging them leaves
+    ``left @ right.T`` as it was while the product shrinks (a block whose learners chose
+    from a few availability answers has a few dozen distinct half hours, not 336: the
+    matrix product was most of a 100,000-learner round's pair phase)."""
+    used = np.flatnonzero(h.any(axis=0))
+    if not len(used):
+        return used.astype(np.int64), np.zeros(0, dtype=np.float32)
+    cols = np.ascontiguousarray(h[:, used].T)
+    seen: dict[bytes, int] = {}  # a column's bytes -> its place in ``keep``
+    keep: list[int] = []
+    count: list[int] = []
+    for j in range(len(used)):  # hashing each column: np.unique(axis=0) sorts them, slower
+        at = seen.setdefault(cols[j].tobytes(), len(keep))
+        if at == len(keep):
+            keep.append(int(used[j]))
+            count.append(0)
+        count[at] += 1
+    return np.array(keep, dtype=np.int64), np.array(count, dtype=np.float32)
 
 
 def _unit(x: npt.NDArray[np.float64]) -> F32:
