@@ -248,7 +248,9 @@ def _round(args: argparse.Namespace, config: Config, url: str) -> int:
     reply = asyncio.run(commands.round_(config, url, args.platform, args.community,
                                         dry_run=args.dry_run, seed=args.seed))
     if args.json:
-        print(json.dumps(reply.data, indent=2, ensure_ascii=False))
+        # one line, through json's C encoder: ``indent`` selects its pure-Python encoder,
+        # 5 s of a 100,000-learner round's output (pipe it to `jq` to read it)
+        print(json.dumps(reply.data, ensure_ascii=False, separators=(",", ":")))
     else:
         from adapters.console.render import render_text
 

@@ -26,28 +26,40 @@ def feasible(
 
     The score's parts (node terms, pair affinities, past pairs) are summed as members are
     added, so each group costs one member's pairs, not all of its pairs (a repair region of
-    nine dense learners has ~340 feasible groups)."""
-    node, past_of, affinity = scorer.node, scorer.past, scorer.affinity
+    nine dense learners has ~340 feasible groups). The region's pair affinities and past
+    pairs are tabled once (by position in ``ids``): a repair enumerates a few hundred
+    groups of the same dozen learners, and the per-pair lookups were most of its time."""
+    n = len(ids)
+    node = [scorer.node[x] for x in ids]
+    pref = [scorer.pref[x] for x in ids]
+    aff_of = [[scorer.affinity(ids[i], ids[j]) if i != j else 0.0 for i in range(n)]
+              for j in range(n)]
+    past_of = [[1 if i != j and ids[i] in scorer.past.get(ids[j], ()) else 0
+                for i in range(n)] for j in range(n)]
+    any_past = any(map(any, past_of))
+    total = scorer.total
 
-    def grow(prefix: tuple[int, ...], state: Partial | None, k: int, nodes: float,
-             aff: float, past: int) -> Iterator[tuple[tuple[int, ...], float]]:
-        for j in range(k, len(ids)):
+    def grow(prefix: tuple[int, ...], where: tuple[int, ...], prefs: tuple[int, ...],
+             state: Partial | None, k: int, nodes: float, aff: float, past: int
+             ) -> Iterator[tuple[tuple[int, ...], float]]:
+        for j in range(k, n):
             x = ids[j]
             now = scorer.extend(state, prefix, x)
             if now is None:
                 continue
             g = (*prefix, x)
-            mine = past_of.get(x)
-            aff_g = aff + sum(affinity(p, x) for p in prefix)
-            past_g = past + (sum(1 for p in prefix if p in mine) if mine else 0)
-            nodes_g = nodes + node[x]
+            at = (*where, j)
+            mine = prefs + (pref[j],)
+            aff_g = aff + sum(map(aff_of[j].__getitem__, where))
+            past_g = past + sum(map(past_of[j].__getitem__, where)) if any_past else 0
+            nodes_g = nodes + node[j]
             if len(g) >= lo:
-                v = scorer.total(g, now[2], nodes_g, aff_g, past_g, fit=True)
+                v = total(g, now[2], nodes_g, aff_g, past_g, fit=True, fits=mine.count(len(g)))
                 if v > 0:
                     yield g, v
             if len(g) < hi:
-                yield from grow(g, now, j + 1, nodes_g, aff_g, past_g)
-    yield from grow((), None, 0, 0.0, 0.0, 0)
+                yield from grow(g, at, mine, now, j + 1, nodes_g, aff_g, past_g)
+    yield from grow((), (), (), None, 0, 0.0, 0.0, 0)
 
 
 def exact(scorer: Scorer, ids: list[int], lo: int, hi: int) -> Packing | None:

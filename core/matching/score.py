@@ -238,7 +238,7 @@ class Scorer:
                           fit=fit)
 
     def total(self, m: Sequence[int], bits: int, node: float, aff: float, past: int, *,
-              fit: bool) -> float:
+              fit: bool, fits: int | None = None) -> float:
         """The formula above from a match's parts: its common slots ``bits``, the sum of its
         node terms, of its pair affinities and its number of past pairs (groupexact.py
         sums these one member at a time)."""
@@ -248,8 +248,9 @@ class Scorer:
         total = n * w.base / 2 + node
         total += n / 2 * w.overlap_per_hour * min(hours, w.overlap_cap_hours)
         total += aff / (n - 1) + past * w.past_partner
-        if fit:
-            total += w.group_size_fit * sum(1 for i in m if self.pref[i] == n)
+        if fit:  # ``fits``: how many members asked for this size, when the caller knows
+            total += w.group_size_fit * (sum(1 for i in m if self.pref[i] == n)
+                                         if fits is None else fits)
         return total
 
 
