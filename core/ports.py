@@ -207,9 +207,20 @@ class QueueRepository(Protocol):
         A second WAITING entry for a learner raises ``StorageConflict`` and adds none."""
         ...
 
-    async def claim_waiting(self, learner_ids: Sequence[int]) -> set[int]:
+    async def claim_waiting(self, learner_ids: Sequence[int]) -> dict[int, int]:
         """Mark these learners' entries MATCHED only where they are still WAITING (reason
-        cleared); return the learners whose entries changed (a few statements at most)."""
+        cleared); return the learners whose entries changed, each with that entry's id (a
+        few statements at most)."""
+        ...
+
+    async def release(self, entry_ids: Collection[int]) -> None:
+        """Put entries this unit of work claimed (``claim_waiting``) back to WAITING, their
+        place in line kept (one statement)."""
+        ...
+
+    async def waiting_ids(self, community_id: int) -> set[int]:
+        """The learners with a WAITING entry in the community: ids only (one column read,
+        no entry built), for a round's store to re-check its plan against."""
         ...
 
     async def note_unmatched(self, reasons: Mapping[int, str]) -> None:

@@ -309,14 +309,25 @@ class _Queue(_Repo):
             raise ValueError("add_many stores new WAITING entries only")
         return _add_all(self, entries)
 
-    async def claim_waiting(self, learner_ids: Sequence[int]) -> set[int]:
-        wanted, claimed = set(learner_ids), set()
+    async def claim_waiting(self, learner_ids: Sequence[int]) -> dict[int, int]:
+        wanted, claimed = set(learner_ids), {}
         for e in self._rows(lambda e: e.learner_id in wanted
                             and e.state == md.QueueState.WAITING):
             e.state, e.unmatched_reason = md.QueueState.MATCHED, ""
             self._update(e)
-            claimed.add(e.learner_id)
+            assert e.id is not None
+            claimed[e.learner_id] = e.id
         return claimed
+
+    async def release(self, entry_ids: Collection[int]) -> None:
+        wanted = set(entry_ids)
+        for e in self._rows(lambda e: e.id in wanted and e.state == md.QueueState.MATCHED):
+            e.state = md.QueueState.WAITING
+            self._update(e)
+
+    async def waiting_ids(self, community_id: int) -> set[int]:
+        return {e.learner_id for e in self._rows(
+            lambda e: e.community_id == community_id and e.state == md.QueueState.WAITING)}
 
     async def note_unmatched(self, reasons: Mapping[int, str]) -> None:
         for e in self._rows(lambda e: e.learner_id in reasons

@@ -439,20 +439,35 @@ class SqlQueueRepository(SqlRepository):
             entry.id = stored[entry.learner_id].id
         return list(entries)
 
-    async def claim_waiting(self, learner_ids: Sequence[int]) -> set[int]:
+    async def claim_waiting(self, learner_ids: Sequence[int]) -> dict[int, int]:
         """Mark these learners' entries MATCHED only ``WHERE state = 'waiting'`` (reason
-        cleared); return whose entries changed. Someone who left (or was matched by
-        someone else) since they were read is simply not among them."""
+        cleared); return whose entries changed, with the entry ids. Someone who left (or
+        was matched by someone else) since they were read is simply not among them."""
         if not learner_ids:
-            return set()
+            return {}
         rows = await self.conn.execute(  # one set-based statement, however many (``among``)
             update(queue_entries).where(
                 among(self.conn.dialect.name, queue_entries.c.learner_id,
                       list(dict.fromkeys(learner_ids))),
                 queue_entries.c.state == QueueState.WAITING.value)
             .values(state=QueueState.MATCHED.value, unmatched_reason="")
-            .returning(queue_entries.c.learner_id))
-        return {r.learner_id for r in rows}
+            .returning(queue_entries.c.learner_id, queue_entries.c.id))
+        return {int(lid): int(eid) for lid, eid in rows}
+
+    async def release(self, entry_ids: Collection[int]) -> None:
+        if not entry_ids:
+            return
+        await self.conn.execute(
+            update(queue_entries).where(
+                among(self.conn.dialect.name, queue_entries.c.id, sorted(set(entry_ids))),
+                queue_entries.c.state == QueueState.MATCHED.value)
+            .values(state=QueueState.WAITING.value))
+
+    async def waiting_ids(self, community_id: int) -> set[int]:
+        rows = await self.conn.execute(select(queue_entries.c.learner_id).where(
+            queue_entries.c.community_id == community_id,
+            queue_entries.c.state == QueueState.WAITING.value))
+        return set(rows.scalars())
 
     async def note_unmatched(self, reasons: Mapping[int, str]) -> None:
         """Store why each of these learners is still waiting (entries still WAITING only),

@@ -23,8 +23,6 @@ from core.model import (
     Match,
     MatchMember,
     Profile,
-    QueueEntry,
-    QueueState,
     Round,
 )
 from core.ports import UnitOfWork
@@ -45,13 +43,6 @@ def _peers(mp: MatchPlan) -> list[int]:
     return [lid for lid, role in mp.members if role != SUPPORTER]
 
 
-async def _wait_again(uow: UnitOfWork, entries: list[QueueEntry]) -> None:
-    """Put back entries this store claimed for a match it then did not store."""
-    for entry in entries:
-        entry.state = QueueState.WAITING
-        await uow.queue.update(entry)
-
-
 async def store_plan(uow: UnitOfWork, community: Community, settings: CommunitySettings,
                      rnd: Round, plan: RoundPlan, learners: dict[int, Learner],
                      profiles: dict[int, Profile], now: datetime) -> list[Match]:
@@ -60,34 +51,39 @@ async def store_plan(uow: UnitOfWork, community: Community, settings: CommunityS
     of work holding the community lock. Returns the matches stored.
 
     A fixed handful of statements per few thousand matches (issue 9.5): one read of who
-    waits, one set-based claim, the matches and members in bulk (``matches.add_many``), ONE
-    outbox row per match (its announcement, ``MatchMade``; the dispatcher expands it into
-    the DMs, space, check-ins and nudges: core/services/announce.py) many per INSERT
-    (``buffered_outbox``), one count of supporters' seats.
+    waits (their ids only), one set-based claim, the matches and members in bulk
+    (``matches.add_many``), ONE outbox row per match (its announcement, ``MatchMade``; the
+    dispatcher expands it into the DMs, space, check-ins and nudges:
+    core/services/announce.py) many per INSERT (``buffered_outbox``), one count of
+    supporters' seats.
     A support plan is not stored as a match: it becomes an offer the supporter accepts or
     declines first (core/services/support_offers.py)."""
     assert community.id is not None
-    waiting = {e.learner_id: e for e in await uow.queue.waiting(community.id)}
+    waiting = await uow.queue.waiting_ids(community.id)
     plans = [mp for mp in plan.matches if all(lid in waiting for lid, _ in mp.members)]
+    # the entries an offer keeps (the supported learner's place in line), read while waiting
+    asked = await uow.queue.open_for_many(
+        [_peers(mp)[0] for mp in plans if mp.kind.is_support])
     claimed = await uow.queue.claim_waiting([lid for mp in plans for lid in _peers(mp)])
-    left = [mp for mp in plans if not all(lid in claimed for lid in _peers(mp))]
     # Someone left in between: the others of that match wait again.
-    await _wait_again(uow, [waiting[lid] for mp in left for lid in _peers(mp) if lid in claimed])
+    back = [claimed[lid] for mp in plans if not all(lid in claimed for lid in _peers(mp))
+            for lid in _peers(mp) if lid in claimed]
     ready = [mp for mp in plans if all(lid in claimed for lid in _peers(mp))]
     offers = [mp for mp in ready if mp.kind.is_support]
     ready = [mp for mp in ready if not mp.kind.is_support]
     built = _build(community, rnd, ready, profiles, now)
     stored = await uow.matches.add_many(built)
     # Refused by the one-active-match-per-mode guard: its members wait for the next round.
-    await _wait_again(uow, [waiting[lid] for match, mp in zip(built, ready, strict=True)
-                            if match.id is None for lid in _peers(mp)])
+    back += [claimed[lid] for match, mp in zip(built, ready, strict=True)
+             if match.id is None for lid in _peers(mp)]
     async with buffered_outbox(uow):  # the effects' rows, many per INSERT
         for match in stored:
             await effects.publish(uow, settings, MatchMade(match, now))
         # The supporter accepts first (core/services/support_offers.py).
-        await _wait_again(uow, await offer_round(
-            uow, settings, [(mp, waiting[_peers(mp)[0]]) for mp in offers], learners,
-            profiles, now, rnd.id))
+        refused = await offer_round(
+            uow, settings, [(mp, asked[_peers(mp)[0]]) for mp in offers], learners,
+            profiles, now, rnd.id)
+    await uow.queue.release(back + [e.id for e in refused if e.id is not None])
     await close_full_supporters(
         uow, [m.learner_id for match in stored for m in match.members if m.role == SUPPORTER],
         profiles)

@@ -93,9 +93,11 @@ async def _store_budget(storage: Any) -> None:
     big = await _statements_to_run_a_round(storage, "many", 90)
     assert big[1] >= 4 * small[1] >= 16, (small, big)  # many more matches stored
     # The same statements for 4 matches as for 40 (bulk matches, members, one announcement
-    # row each): nothing per match, only per chunk of thousands. 30 on SQLite, 29 on
-    # PostgreSQL, as before the announcements (the messages were already many per INSERT).
-    assert big[0] == small[0] <= 30, (small, big)
+    # row each): nothing per match, only per chunk of thousands. 31 on SQLite, 30 on
+    # PostgreSQL: the store re-checks who waits by their ids only and reads the entries of
+    # the learners offered support (one statement more than when it re-read every waiting
+    # entry, 100,000 of them in a big round).
+    assert big[0] == small[0] <= 31, (small, big)
 
 
 async def test_a_stored_round_does_not_grow_with_its_matches_on_sqlite(sqlite_storage) -> None:
