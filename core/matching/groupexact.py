@@ -62,12 +62,14 @@ def feasible(
     yield from grow((), (), (), None, 0, 0.0, 0.0, 0)
 
 
-def exact(scorer: Scorer, ids: list[int], lo: int, hi: int) -> Packing | None:
-    """The best packing of ``ids`` into groups, or None if there are too many options."""
+def exact(scorer: Scorer, ids: list[int], lo: int, hi: int,
+          limit: int = GROUPS_MAX) -> Packing | None:
+    """The best packing of ``ids`` into groups, or None if there are more than ``limit``
+    feasible groups to pack."""
     pos = {x: i for i, x in enumerate(ids)}
     by_low: dict[int, list[tuple[int, float, tuple[int, ...]]]] = {}
     for count, (g, v) in enumerate(feasible(scorer, ids, lo, hi)):
-        if count >= GROUPS_MAX:
+        if count >= limit:
             return None
         mask = 0
         for x in g:

@@ -55,3 +55,25 @@ def test_a_subset_of_the_block_keeps_the_blocks_columns() -> None:
     h = s[:, 0::2] + s[:, 1::2]
     want = (h[some] * np.float32(0.125 * pool.w.overlap_per_hour)) @ h[members].T
     assert np.allclose(got, want, atol=1e-4)
+
+
+def test_a_week_of_shared_answers_is_the_week_of_each_answer() -> None:
+    # availability_week converts each distinct (availability, zone) once and copies it: the
+    # result must be row for row what converting every learner on their own gives, DST
+    # week included (Europe springs forward inside it)
+    from match_factory import DST_WEEK
+
+    from core.availability_text import parse_availability
+    from core.matching import slots as slots_mod
+
+    texts = WINDOWS + ["Fri 22:00-02:00", "Sun 01:30-03:30", "Mon, Wed 9-5"]
+    items = [(parse_availability(texts[i % len(texts)]), ZONES[i // 3 % 3] if i % 7 else
+              "Europe/Paris") for i in range(120)]
+    start = week_start(DST_WEEK)
+    shared = slots_mod.availability_week(items, start)
+    alone = slots_mod._week(items, start)
+    assert np.array_equal(shared.slots, alone.slots)
+    assert np.array_equal(shared.ptr, alone.ptr)
+    assert np.array_equal(shared.lo, alone.lo) and np.array_equal(shared.hi, alone.hi)
+    assert np.array_equal(shared.aligned, alone.aligned)
+    assert shared.slots.sum() > 0
