@@ -3,9 +3,11 @@ return the new id, and uniqueness violations turned into the core's ``StorageCon
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Executable, Table, func, select
+from sqlalchemy import JSON, Executable, Table, Text, bindparam, cast, func, insert, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -40,6 +42,32 @@ class SqlRepository:
         """Insert a row; return its new id (raises ``StorageConflict`` on a duplicate)."""
         result = await self._guarded(table.insert().values(**values).returning(table.c.id), what)
         return int(result.scalar_one())
+
+    async def _insert_rows(self, table: Table, rows: list[dict[str, Any]]) -> None:
+        """Insert many rows (all with the same keys) without RETURNING. On PostgreSQL as ONE
+        ``INSERT ... SELECT FROM unnest(arrays)``: asyncpg's executemany runs the INSERT
+        once per row (1.9 s of server time for a round's 100,000 match members; the rows'
+        triggers run either way). SQLite's executemany is one prepared statement in C."""
+        if not rows:
+            return
+        if self.conn.dialect.name != "postgresql":
+            await self.conn.execute(insert(table), rows)
+            return
+        names = list(rows[0])
+        arrays = []
+        for name in names:
+            column = table.c[name]
+            values = [row[name] for row in rows]
+            if isinstance(column.type, JSON):  # json[] is awkward to bind: text, cast back
+                arrays.append(bindparam(None, [json.dumps(v) for v in values],
+                                        type_=postgresql.ARRAY(Text())))
+            else:
+                arrays.append(bindparam(None, values, type_=postgresql.ARRAY(column.type)))
+        src = func.unnest(*arrays).table_valued(*names, with_ordinality="ord").render_derived()
+        picked = [cast(src.c[n], JSON) if isinstance(table.c[n].type, JSON) else src.c[n]
+                  for n in names]
+        await self.conn.execute(
+            insert(table).from_select(names, select(*picked).order_by(src.c.ord)))
 
     async def _new_ids(self, table: Table, count: int) -> list[int]:
         """``count`` unused ids of ``table``, ascending, for rows inserted in bulk without

@@ -162,11 +162,9 @@ class SqlMatchRepository(SqlRepository):
         for match, new_id in zip(chunk, await self._new_ids(matches, len(chunk)), strict=True):
             match.id = new_id
         try:
-            await self.conn.execute(insert(matches), [{"id": m.id, **_match_values(m)}
-                                                      for m in chunk])
-            members = [row for m in chunk for row in _member_rows(m)]
-            if members:
-                await self.conn.execute(insert(match_members), members)
+            await self._insert_rows(matches, [{"id": m.id, **_match_values(m)} for m in chunk])
+            await self._insert_rows(match_members,
+                                    [row for m in chunk for row in _member_rows(m)])
         except BaseException:
             for match in chunk:
                 match.id = None
