@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, Executable, Table, Text, bindparam, cast, func, insert, select
+from sqlalchemy import JSON, Executable, Select, Table, Text, bindparam, cast, func, insert, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
@@ -16,6 +16,26 @@ from core.ports import StorageConflict
 
 if TYPE_CHECKING:
     from adapters.sql.uow import SqlUnitOfWork
+
+
+def unnested(table: Table, rows: list[dict[str, Any]]) -> tuple[list[str], Select[Any]]:
+    """PostgreSQL: the rows (all with the same keys) as ``SELECT ... FROM unnest(one array
+    per column) WITH ORDINALITY ORDER BY`` it, for ``INSERT ... SELECT`` of them all in one
+    statement, in their order (ids drawn from a sequence follow it)."""
+    names = list(rows[0])
+    arrays = []
+    for name in names:
+        column = table.c[name]
+        values = [row[name] for row in rows]
+        if isinstance(column.type, JSON):  # json[] is awkward to bind: text, cast back
+            arrays.append(bindparam(None, [json.dumps(v) for v in values],
+                                    type_=postgresql.ARRAY(Text())))
+        else:
+            arrays.append(bindparam(None, values, type_=postgresql.ARRAY(column.type)))
+    src = func.unnest(*arrays).table_valued(*names, with_ordinality="ord").render_derived()
+    picked = [cast(src.c[n], JSON) if isinstance(table.c[n].type, JSON) else src.c[n]
+              for n in names]
+    return names, select(*picked).order_by(src.c.ord)
 
 
 class SqlRepository:
@@ -53,21 +73,7 @@ class SqlRepository:
         if self.conn.dialect.name != "postgresql":
             await self.conn.execute(insert(table), rows)
             return
-        names = list(rows[0])
-        arrays = []
-        for name in names:
-            column = table.c[name]
-            values = [row[name] for row in rows]
-            if isinstance(column.type, JSON):  # json[] is awkward to bind: text, cast back
-                arrays.append(bindparam(None, [json.dumps(v) for v in values],
-                                        type_=postgresql.ARRAY(Text())))
-            else:
-                arrays.append(bindparam(None, values, type_=postgresql.ARRAY(column.type)))
-        src = func.unnest(*arrays).table_valued(*names, with_ordinality="ord").render_derived()
-        picked = [cast(src.c[n], JSON) if isinstance(table.c[n].type, JSON) else src.c[n]
-                  for n in names]
-        await self.conn.execute(
-            insert(table).from_select(names, select(*picked).order_by(src.c.ord)))
+        await self.conn.execute(insert(table).from_select(*unnested(table, rows)))
 
     async def _new_ids(self, table: Table, count: int) -> list[int]:
         """``count`` unused ids of ``table``, ascending, for rows inserted in bulk without

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Row, delete, func, select, update
 
-from adapters.sql.repo_base import SqlRepository
+from adapters.sql.repo_base import SqlRepository, unnested
 from adapters.sql.repos_people import among, chunks, upsert_insert
 from adapters.sql.tables import outbox
 from core.messages import AnnounceMatch, from_row
@@ -60,12 +60,17 @@ class SqlOutboxRepository(SqlRepository):
         (SQLAlchemy's "insertmanyvalues"); RETURNING names only the rows really added."""
         if not messages:
             return 0
-        stmt = (upsert_insert(self.conn.dialect.name)(outbox)
-                .on_conflict_do_nothing(index_elements=[outbox.c.idempotency_key])
-                .returning(outbox.c.id, outbox.c.idempotency_key))
+        pg = self.conn.dialect.name == "postgresql"
+        stmt = upsert_insert(self.conn.dialect.name)(outbox)
         added = 0
-        for chunk in chunks(list(messages)):
-            result = await self.conn.execute(stmt, [_values(m) for m in chunk])
+        for chunk in chunks(list(messages), 5_000) if pg else chunks(list(messages)):
+            rows = [_values(m) for m in chunk]
+            # PostgreSQL: one INSERT ... SELECT FROM unnest per chunk (``unnested``), not one
+            # per row; SQLite: SQLAlchemy's multi-row VALUES ("insertmanyvalues")
+            one = stmt.from_select(*unnested(outbox, rows)) if pg else stmt
+            one = one.on_conflict_do_nothing(index_elements=[outbox.c.idempotency_key]).returning(
+                outbox.c.id, outbox.c.idempotency_key)
+            result = await (self.conn.execute(one) if pg else self.conn.execute(one, rows))
             ids = {r.idempotency_key: int(r.id) for r in result}
             for message in chunk:
                 if message.idempotency_key in ids:
