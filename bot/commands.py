@@ -30,8 +30,9 @@ DEMO_SEED = 42
 
 
 async def round_(config: Config, url: str, platform: str, external_id: str, *,
-                 dry_run: bool, seed: int | None) -> Reply:
-    """Run or preview a round for one community; the reply carries text and JSON data."""
+                 dry_run: bool, seed: int | None, as_data: bool = False) -> Reply:
+    """Run or preview a round for one community; the reply carries the moderators' text,
+    or with ``as_data`` its headline and the round as JSON-able data."""
     app = build_app(config, database_url=url)
     try:
         community = await find_community(app, platform, external_id)
@@ -41,7 +42,7 @@ async def round_(config: Config, url: str, platform: str, external_id: str, *,
                                       seed=seed)
         except Refusal as refusal:
             return error(str(refusal))
-        return summary(outcome, dry_run=dry_run)
+        return summary(outcome, dry_run=dry_run, as_data=as_data)
     finally:
         await app.close()
 

@@ -30,11 +30,20 @@ _MATCH_FIELDS = ("community_id", "round_id", "kind", "reasons", "score", "space_
                  "ended_reason", "ended_at", "created_at")
 
 
-def _match_values(match: Match) -> dict[str, Any]:
+def _match_values(match: Match, utc_text: dict[datetime, str] | None = None) -> dict[str, Any]:
+    """The match's row. ``utc_text``: the UTC text of instants already written, shared
+    across a bulk write (a round's 50,000 matches suggest a few hundred distinct times)."""
+    known = {} if utc_text is None else utc_text
+
+    def utc(instant: datetime) -> str:
+        text = known.get(instant)  # equal instants have one UTC text, whatever their zone
+        if text is None:
+            text = known[instant] = instant.astimezone(UTC).isoformat()
+        return text
+
     values = {n: getattr(match, n) for n in _MATCH_FIELDS}
     values.update(kind=str(match.kind), state=str(match.state), reasons=list(match.reasons),
-                  suggested_times=[[s.astimezone(UTC).isoformat(), e.astimezone(UTC).isoformat()]
-                                   for s, e in match.suggested_times])
+                  suggested_times=[[utc(s), utc(e)] for s, e in match.suggested_times])
     return values
 
 
@@ -162,7 +171,9 @@ class SqlMatchRepository(SqlRepository):
         for match, new_id in zip(chunk, await self._new_ids(matches, len(chunk)), strict=True):
             match.id = new_id
         try:
-            await self._insert_rows(matches, [{"id": m.id, **_match_values(m)} for m in chunk])
+            utc_text: dict[datetime, str] = {}
+            await self._insert_rows(matches, [{"id": m.id, **_match_values(m, utc_text)}
+                                              for m in chunk])
             await self._insert_rows(match_members,
                                     [row for m in chunk for row in _member_rows(m)])
         except BaseException:

@@ -147,12 +147,18 @@ async def store_instant(uow: UnitOfWork, community: Community, settings: Communi
     return stored[0] if stored else None
 
 
-def summary(outcome: RoundOutcome, *, dry_run: bool) -> Reply:
-    """The round as moderators see it: each match with its reasons, then who waits and why."""
+def summary(outcome: RoundOutcome, *, dry_run: bool, as_data: bool = False) -> Reply:
+    """The round as moderators see it: each match with its reasons, then who waits and why.
+    ``as_data`` (`peermatch round --json`): only the headline as text, the round as
+    ``outcome_json`` in ``data`` (each built only when asked for: at 100,000 learners
+    either costs about a second)."""
     plan, learners = outcome.plan, outcome.learners
     head = "🔍 **Dry run** (nothing was changed)" if dry_run else "✅ **Round done**"
-    lines = [f"{head}: {plural(len(plan.matches), 'match')}, {len(plan.unmatched)} still waiting "
-             f"(seed {outcome.round.seed})."]
+    headline = (f"{head}: {plural(len(plan.matches), 'match')}, {len(plan.unmatched)} still "
+                f"waiting (seed {outcome.round.seed}).")
+    if as_data:
+        return Reply(text=headline, data=outcome_json(outcome))
+    lines = [headline]
     for i, mp in enumerate(plan.matches, 1):
         names = ", ".join(learners[lid].display_name if lid in learners else str(lid)
                           for lid, _ in mp.members)
@@ -163,12 +169,23 @@ def summary(outcome: RoundOutcome, *, dry_run: bool) -> Reply:
     for lid, why in sorted(plan.unmatched.items()):
         name = learners[lid].display_name if lid in learners else str(lid)
         lines.append(f"- waiting: {name}: {why}")
-    return Reply(text="\n".join(lines), data=outcome_json(outcome))
+    return Reply(text="\n".join(lines))
 
 
 def outcome_json(outcome: RoundOutcome) -> dict[str, Any]:
     """The round as JSON-able data (for `peermatch round --json`)."""
     learners = outcome.learners
+    # A round's suggested times are a few hundred distinct half-hours shared by tens of
+    # thousands of matches: each is formatted once (keyed with its zone, as equal instants
+    # in two zones print differently).
+    iso: dict[tuple[datetime, Any], str] = {}
+
+    def at(instant: datetime) -> str:
+        key = (instant, instant.tzinfo)
+        text = iso.get(key)
+        if text is None:
+            text = iso[key] = instant.isoformat()
+        return text
 
     def who(lid: int) -> dict[str, Any]:
         learner = learners.get(lid)
@@ -185,7 +202,7 @@ def outcome_json(outcome: RoundOutcome) -> dict[str, Any]:
                 "score": round(mp.score, 3),
                 "reasons": mp.reasons,
                 "members": [{**who(lid), "role": role} for lid, role in mp.members],
-                "times": [[a.isoformat(), b.isoformat()] for a, b in mp.times],
+                "times": [[at(a), at(b)] for a, b in mp.times],
             }
             for mp in outcome.plan.matches
         ],

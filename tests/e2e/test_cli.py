@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -91,6 +92,9 @@ def test_import_round_export_and_migrations(workdir: Path) -> None:
     plan = json.loads(preview.stdout)
     assert plan["dry_run"] is True and len(plan["matches"]) == 1
     assert {m["user_id"] for m in plan["matches"][0]["members"]} == {"U01", "U02"}
+    times = [(datetime.fromisoformat(a), datetime.fromisoformat(b))
+             for a, b in plan["matches"][0]["times"]]
+    assert times and all(a.utcoffset() is not None and a < b for a, b in times)
     real = json.loads(peermatch("round", "--json", "--seed", "7", cwd=workdir).stdout)
     assert real["matches"] == plan["matches"]
 
