@@ -274,6 +274,11 @@ class MatchRepository(Protocol):
         set-based count; learners with none are left out)."""
         ...
 
+    async def partner_pairs(self, community_id: int) -> set[frozenset[int]]:
+        """Every pair of learners who were ever in one of the community's matches together,
+        whatever its state (one set-based read, not the matches themselves)."""
+        ...
+
 
 class BlockRepository(Protocol):
     async def add(self, block: Block) -> None: ...

@@ -395,6 +395,13 @@ class _Matches(_Repo):
             seats.update(lid for lid in set(m.member_ids()) if lid in wanted)
         return dict(seats)
 
+    async def partner_pairs(self, community_id: int) -> set[frozenset[int]]:
+        pairs: set[frozenset[int]] = set()
+        for m in self._rows(lambda m: m.community_id == community_id):
+            ids = m.member_ids()
+            pairs.update(frozenset((a, b)) for i, a in enumerate(ids) for b in ids[i + 1:])
+        return pairs
+
     async def remove_member(self, learner_id: int) -> None:
         for m in self._rows(lambda m: learner_id in m.member_ids()):
             m.members = [x for x in m.members if x.learner_id != learner_id]

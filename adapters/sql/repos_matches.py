@@ -195,6 +195,17 @@ class SqlMatchRepository(SqlRepository):
             .group_by(match_members.c.learner_id))
         return {int(lid): int(n) for lid, n in rows}
 
+    async def partner_pairs(self, community_id: int) -> set[frozenset[int]]:
+        """One self-join of match_members: two members of one match, the lower id first."""
+        one, other = match_members.alias("one"), match_members.alias("other")
+        rows = await self.conn.execute(
+            select(one.c.learner_id, other.c.learner_id)
+            .join(other, (other.c.match_id == one.c.match_id)
+                  & (other.c.learner_id > one.c.learner_id))
+            .join(matches, matches.c.id == one.c.match_id)
+            .where(matches.c.community_id == community_id).distinct())
+        return {frozenset(pair) for pair in rows}
+
     async def get(self, match_id: int) -> Match | None:
         found = await self._load(select(matches).where(matches.c.id == match_id))
         return found[0] if found else None

@@ -7,13 +7,12 @@ answered while a big queue loads; the engine then works with no transaction open
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from core.availability import stored_availability
 from core.matching.types import Candidate
-from core.model import Community, Learner, MatchState, Mode, Profile
+from core.model import Community, Learner, Mode, Profile, QueueEntry
 from core.ports import UnitOfWork
 from core.services.feedback import ratings_of
 from core.services.skipping import taking_part
@@ -33,29 +32,23 @@ class RoundInput:
     past: set[frozenset[int]] = field(default_factory=set)
 
 
-async def past_partners(uow: UnitOfWork, community_id: int) -> set[frozenset[int]]:
-    """Every pair of learners who were ever in one match together."""
-    pairs: set[frozenset[int]] = set()
-    for match in await uow.matches.list(community_id):
-        ids = match.member_ids()
-        pairs.update(frozenset((a, b)) for i, a in enumerate(ids) for b in ids[i + 1:])
-    return pairs
-
-
 async def gather(uow: UnitOfWork, community: Community, settings: CommunitySettings,
-                 now: datetime) -> tuple[list[Candidate], dict[int, Learner], dict[int, Profile]]:
-    """The waiting, unpaused, unbanned learners as engine candidates."""
+                 now: datetime, waiting: list[QueueEntry] | None = None
+                 ) -> tuple[list[Candidate], dict[int, Learner], dict[int, Profile]]:
+    """The waiting, unpaused, unbanned learners as engine candidates (``waiting``: the
+    community's waiting entries, when the caller has read them already)."""
     assert community.id is not None
-    # A few set-based reads, whatever the queue's size (no query per learner).
-    entries = taking_part(await uow.queue.waiting(community.id),  # /peer skip
-                          await uow.rounds.list(community.id))
+    # A few set-based reads, whatever the queue's size (no query per learner), and none
+    # whose size grows with the community's past (no match is loaded).
+    if waiting is None:
+        waiting = await uow.queue.waiting(community.id)
+    entries = taking_part(waiting, await uow.rounds.list(community.id))  # /peer skip
     ids = [e.learner_id for e in entries]
     profiles = await uow.profiles.for_learners(ids)
     ratings = ratings_of(await uow.feedback.list(community.id))
     everyone = {lr.id: lr for lr in await uow.learners.list(community.id)}
-    seats_taken = Counter(m.learner_id for match in
-                          await uow.matches.list(community.id, MatchState.ACTIVE)
-                          if match.is_support for m in match.members)
+    seats_taken = await uow.matches.support_seats(
+        [e.learner_id for e in entries if e.mode is Mode.OFFER_SUPPORT])
     learners: dict[int, Learner] = {}
     candidates: list[Candidate] = []
     for entry in entries:
@@ -68,7 +61,7 @@ async def gather(uow: UnitOfWork, community: Community, settings: CommunitySetti
         learners[entry.learner_id] = learner
         capacity = profile.capacity
         if entry.mode is Mode.OFFER_SUPPORT:
-            capacity = max(0, profile.capacity - seats_taken[entry.learner_id])
+            capacity = max(0, profile.capacity - seats_taken.get(entry.learner_id, 0))
         candidates.append(Candidate(
             learner_id=entry.learner_id, mode=entry.mode, topic=profile.topic,
             topic_key=settings.family(profile.topic), languages=frozenset(profile.languages),
@@ -85,8 +78,10 @@ async def load(uow: UnitOfWork, community: Community, settings: CommunitySetting
                now: datetime) -> RoundInput:
     """The candidates with the blocked pairs and past partners the engine must respect."""
     assert community.id is not None
-    candidates, learners, profiles = await gather(uow, community, settings, now)
+    waiting = await uow.queue.waiting(community.id)  # read once: 100,000 rows take a second
+    candidates, learners, profiles = await gather(uow, community, settings, now, waiting)
     # Supporters who said no to a learner's request are not asked again for it.
-    blocked = await uow.blocks.pairs(community.id) | await declined_pairs(uow, community.id)
+    blocked = (await uow.blocks.pairs(community.id)
+               | await declined_pairs(uow, community.id, waiting))
     return RoundInput(candidates, learners, profiles, blocked,
-                      await past_partners(uow, community.id))
+                      await uow.matches.partner_pairs(community.id))

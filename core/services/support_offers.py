@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -134,11 +135,13 @@ async def offer_by_hand(ctx: Ctx, kind: Mode, people: dict[str, Learner],
                                ctx.now)
 
 
-async def declined_pairs(uow: UnitOfWork, community_id: int) -> set[frozenset[int]]:
-    """(learner, supporter) pairs whose ask of the learner's current request was declined
-    or expired: a later round does not ask them again (one query, whatever the queue)."""
+async def declined_pairs(uow: UnitOfWork, community_id: int,
+                         waiting: Sequence[QueueEntry]) -> set[frozenset[int]]:
+    """(learner, supporter) pairs whose ask of the learner's current request (among the
+    community's ``waiting`` entries) was declined or expired: a later round does not ask
+    them again (one query, whatever the queue)."""
     held = {OfferState.DECLINED, OfferState.EXPIRED}
-    current = {e.id for e in await uow.queue.waiting(community_id)}
+    current = {e.id for e in waiting}
     return {frozenset((o.learner_id, s)) for o in await uow.offers.list(community_id)
             if o.state in held and o.entry_id in current for s in (*o.excluded, o.supporter_id)}
 
