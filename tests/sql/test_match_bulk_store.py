@@ -6,8 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from adapters.sql.repos_matches import SqlMatchRepository
+from adapters.sql.tables import active_memberships
 from core.model import Community, Learner, Match, MatchMember, MatchState, Mode
 from tests.fakes import FakeClock
 
@@ -126,3 +128,52 @@ async def test_a_seat_taken_after_the_read_falls_back_to_one_at_a_time_on_sqlite
 async def test_a_seat_taken_after_the_read_falls_back_to_one_at_a_time_on_postgres(
         pg_storage: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     await _seat_taken_after_the_read(pg_storage, monkeypatch)
+
+
+async def _seats_stored(storage: Any) -> set[tuple[int, str, int]]:
+    async with storage.uow_factory(writes=False) as uow:
+        rows = await uow.connection.execute(select(active_memberships.c.learner_id,
+                                             active_memberships.c.kind,
+                                             active_memberships.c.match_id))
+        return {(int(lid), str(kind), int(mid)) for lid, kind, mid in rows}
+
+
+async def _bulk_seats_are_the_triggers_seats(storage: Any) -> None:
+    """Bulk matches take exactly the seats the per-row trigger gives (SQLite: written up
+    front by add_many, migration 0014; PostgreSQL: the statement trigger of 0013): none for
+    supporters; ending a match gives them back; a member added later still takes one."""
+    cid, (a, b, s, x, y, c, d) = await _people(storage, 7)
+    bulk = [_match(cid, Mode.STUDY_BUDDY, (a, "peer"), (b, "peer")),
+            _match(cid, Mode.NEED_SUPPORT, (s, "supporter"), (x, "supported"))]
+    async with storage.uow_factory() as uow:
+        pair, support = await uow.matches.add_many(bulk)
+        one = await uow.matches.add(_match(cid, Mode.STUDY_GROUP, (y, "peer"), (c, "peer")))
+        await uow.commit()
+    assert await _seats_stored(storage) == {
+        (a, "study-buddy", pair.id), (b, "study-buddy", pair.id),
+        (x, "need-support", support.id),
+        (y, "study-group", one.id), (c, "study-group", one.id)}
+    async with storage.uow_factory() as uow:
+        pair.state, pair.ended_reason, pair.ended_at = MatchState.ENDED, "done", NOW
+        await uow.matches.update(pair)
+        one.members.append(MatchMember(d, "peer"))
+        await uow.matches.update(one)
+        await uow.commit()
+    assert await _seats_stored(storage) == {
+        (x, "need-support", support.id), (y, "study-group", one.id),
+        (c, "study-group", one.id), (d, "study-group", one.id)}
+    async with storage.uow_factory() as uow:  # the seats given back can be taken again
+        [again] = await uow.matches.add_many(
+            [_match(cid, Mode.STUDY_BUDDY, (a, "peer"), (b, "peer"))])
+        await uow.commit()
+    assert {(a, "study-buddy", again.id), (b, "study-buddy", again.id)} <= await _seats_stored(
+        storage)
+
+
+async def test_bulk_matches_take_the_triggers_seats_on_sqlite(sqlite_storage: Any) -> None:
+    await _bulk_seats_are_the_triggers_seats(sqlite_storage)
+
+
+@pytest.mark.postgres
+async def test_bulk_matches_take_the_triggers_seats_on_postgres(pg_storage: Any) -> None:
+    await _bulk_seats_are_the_triggers_seats(pg_storage)
