@@ -6,7 +6,19 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, Executable, Select, Table, Text, bindparam, cast, func, insert, select
+from sqlalchemy import (
+    JSON,
+    Column,
+    Executable,
+    Select,
+    Table,
+    Text,
+    bindparam,
+    cast,
+    func,
+    insert,
+    select,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
@@ -63,23 +75,29 @@ class SqlRepository:
         result = await self._guarded(table.insert().values(**values).returning(table.c.id), what)
         return int(result.scalar_one())
 
-    async def _insert_rows(self, table: Table, rows: list[dict[str, Any]]) -> None:
+    async def _insert_rows(self, table: Table, rows: list[dict[str, Any]],
+                           unless_taken: Column[Any] | None = None) -> None:
         """Insert many rows (all with the same keys) without RETURNING. On PostgreSQL as ONE
         ``INSERT ... SELECT FROM unnest(arrays)``: asyncpg's executemany runs the INSERT
         once per row (1.9 s of server time for a round's 100,000 match members; the rows'
         triggers run either way). SQLite: the driver's executemany of plain tuples, each
         column through its type's bind processor (SQLAlchemy's own executemany builds and
-        processes a parameter dict per row: a second of a 100,000-learner round's store)."""
+        processes a parameter dict per row: a second of a 100,000-learner round's store).
+        ``unless_taken`` (SQLite only): a unique column; a row whose value is taken already
+        is left out (ON CONFLICT DO NOTHING)."""
         if not rows:
             return
         dialect = self.conn.dialect
         if dialect.name == "postgresql":
+            assert unless_taken is None, "PostgreSQL: use unnested() with on_conflict"
             await self.conn.execute(insert(table).from_select(*unnested(table, rows)))
             return
         names = list(rows[0])
         quote = dialect.identifier_preparer.quote
         sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
                f"VALUES ({', '.join('?' for _ in names)})")
+        if unless_taken is not None:
+            sql += f" ON CONFLICT ({quote(unless_taken.name)}) DO NOTHING"
         columns = []
         for name in names:  # column by column: one processor call per value, no dict
             values = [row[name] for row in rows]

@@ -41,6 +41,21 @@ def _values(message: OutboxMessage) -> dict[str, Any]:
             "progress": dict(message.progress)}
 
 
+# From this many rows on, SQLite's add_many runs its 3-statement bulk path.
+_SQLITE_BULK = 2_000
+
+
+def _give_ids(messages: Sequence[OutboxMessage], ids: dict[str, int]) -> int:
+    """Each message added (the first with a key among ``ids``) gets its id, a later one
+    with the same key none (as ``add`` leaves a duplicate); returns how many rows."""
+    added = len(ids)
+    for message in messages:
+        new_id = ids.pop(message.idempotency_key, None)
+        if new_id is not None:
+            message.id = new_id
+    return added
+
+
 class SqlOutboxRepository(SqlRepository):
     _order = (outbox.c.due_at, outbox.c.id)
 
@@ -56,27 +71,39 @@ class SqlOutboxRepository(SqlRepository):
         return message
 
     async def add_many(self, messages: Sequence[OutboxMessage]) -> int:
-        """One multi-row INSERT ... ON CONFLICT DO NOTHING RETURNING per few hundred rows
-        (SQLAlchemy's "insertmanyvalues"); RETURNING names only the rows really added."""
+        """Add many messages, those whose idempotency key is taken (or repeated) left out
+        without an error; the added ones get their ids. Returns how many were added.
+        PostgreSQL: one INSERT ... SELECT FROM unnest ... ON CONFLICT DO NOTHING RETURNING
+        per 5,000 rows (``unnested``). SQLite: SQLAlchemy's multi-row VALUES with RETURNING
+        ("insertmanyvalues"), one statement per few hundred rows; from ``_SQLITE_BULK`` rows
+        on, one executemany of tuples (``_insert_rows``) and the new rows read back by id,
+        three statements in all (for a 100,000-learner round's 43,000 rows, 0.3 s instead
+        of 1.0-1.7 s)."""
         if not messages:
             return 0
         pg = self.conn.dialect.name == "postgresql"
+        if not pg and len(messages) >= _SQLITE_BULK:
+            return await self._add_many_sqlite(list(messages))
         stmt = upsert_insert(self.conn.dialect.name)(outbox)
         added = 0
         for chunk in chunks(list(messages), 5_000) if pg else chunks(list(messages)):
             rows = [_values(m) for m in chunk]
-            # PostgreSQL: one INSERT ... SELECT FROM unnest per chunk (``unnested``), not one
-            # per row; SQLite: SQLAlchemy's multi-row VALUES ("insertmanyvalues")
             one = stmt.from_select(*unnested(outbox, rows)) if pg else stmt
             one = one.on_conflict_do_nothing(index_elements=[outbox.c.idempotency_key]).returning(
                 outbox.c.id, outbox.c.idempotency_key)
             result = await (self.conn.execute(one) if pg else self.conn.execute(one, rows))
-            ids = {r.idempotency_key: int(r.id) for r in result}
-            for message in chunk:
-                if message.idempotency_key in ids:
-                    message.id = ids[message.idempotency_key]
-            added += len(ids)
+            added += _give_ids(chunk, {r.idempotency_key: int(r.id) for r in result})
         return added
+
+    async def _add_many_sqlite(self, messages: list[OutboxMessage]) -> int:
+        """Every id above the highest before the INSERT is this unit's: a writing unit
+        holds SQLite's write lock from its BEGIN IMMEDIATE."""
+        top = int(await self.conn.scalar(select(func.coalesce(func.max(outbox.c.id), 0))) or 0)
+        await self._insert_rows(outbox, [_values(m) for m in messages],
+                                unless_taken=outbox.c.idempotency_key)
+        new = await self.conn.execute(select(outbox.c.id, outbox.c.idempotency_key)
+                                      .where(outbox.c.id > top))
+        return _give_ids(messages, {key: int(i) for i, key in new})
 
     async def existing_keys(self, keys: Sequence[str]) -> set[str]:
         if not keys:

@@ -8,6 +8,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from core.messages import DirectMessage
 from core.model import (
     Community,
@@ -69,20 +71,32 @@ async def test_learners_by_many_ids_in_one_call(storage: Any) -> None:
         assert await uow.learners.get_many([]) == {}
 
 
-async def test_outbox_rows_added_many_at_once_keep_each_key_once(storage: Any) -> None:
+# 700: more than one multi-row INSERT's worth; 2,500: SQLite's bulk path (_SQLITE_BULK)
+@pytest.mark.parametrize("n", [700, 2_500])
+async def test_outbox_rows_added_many_at_once_keep_each_key_once(storage: Any, n: int) -> None:
     cid, _ = await _learners(storage, 1)
     async with storage.uow_factory() as uow:
         assert (await uow.outbox.add(_dm(cid, "k-0"))).id is not None
-        rows = [_dm(cid, f"k-{i}") for i in range(700)]  # more than one INSERT's worth
-        assert await uow.outbox.add_many(rows) == 699  # k-0 was there already
+        rows = [_dm(cid, f"k-{i}") for i in range(n)]
+        twice = _dm(cid, "k-7")  # a key repeated in one call is stored once
+        assert await uow.outbox.add_many([*rows, twice]) == n - 1  # k-0 was there already
         assert rows[0].id is None and None not in [r.id for r in rows[1:]]
+        assert twice.id is None and rows[7].id is not None  # as add leaves a duplicate
         assert await uow.outbox.add_many(rows[:10]) == 0
         assert await uow.outbox.add_many([]) == 0
+        single = await uow.outbox.add(_dm(cid, "single"))
         await uow.commit()
     async with storage.uow_factory() as uow:
         stored = await uow.outbox.list(cid)
-        assert len(stored) == 700 and len({m.idempotency_key for m in stored}) == 700
-        assert {m.id for m in stored} >= {r.id for r in rows[1:]}
+        assert len(stored) == n + 1 and len({m.idempotency_key for m in stored}) == n + 1
+        assert {(m.id, m.idempotency_key) for m in stored} >= {(r.id, r.idempotency_key)
+                                                               for r in rows[1:]}
+        by_key = {m.idempotency_key: m for m in stored}
+        one, bulk = by_key["single"], by_key["k-1"]  # the bulk row reads back as add's does
+        assert (bulk.message.kind, bulk.due_at, bulk.state, bulk.progress) == (
+            one.message.kind, one.due_at, one.state, one.progress)
+        assert bulk.payload == one.payload and bulk.payload["text"] == "hello"
+        assert single.id is not None and single.id > max(r.id for r in rows[1:])
         assert await uow.outbox.existing_keys(["k-5", "k-699", "nope", "k-5"]) == {"k-5", "k-699"}
         assert await uow.outbox.existing_keys([]) == set()
 
