@@ -39,6 +39,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from adapters.sql import sqlite_driver
 from adapters.sql.repos_accepted import SqlAcceptedWorkRepository
 from adapters.sql.repos_matches import (
     SqlFeedbackRepository,
@@ -92,7 +93,8 @@ def make_engine(url: str, *, schema: str | None = None,
     """An async engine for ``url`` (``sqlite+aiosqlite:///path`` or
     ``postgresql+asyncpg://...``).
 
-    SQLite: creates the file's folder, enables foreign keys (unless ``foreign_keys`` is
+    SQLite: statements go to aiosqlite's thread in one trip each (``sqlite_driver``);
+    creates the file's folder, enables foreign keys (unless ``foreign_keys`` is
     False, which migrations need to rebuild tables), WAL, a busy timeout and real
     transactions (DEFERRED for read-only units, IMMEDIATE for the others). PostgreSQL:
     ``connect_timeout`` bounds opening a connection (and waiting for a pooled one),
@@ -110,7 +112,8 @@ def make_engine(url: str, *, schema: str | None = None,
             and not parsed.database.startswith("file:")
         ):
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(parsed, connect_args=args)
+        # Statements travel to aiosqlite's thread once each, rows included (sqlite_driver.py).
+        engine = create_async_engine(parsed, connect_args=args, module=sqlite_driver.dbapi())
         _sqlite_events(engine, foreign_keys)
         _read_only_guard(engine)
         return engine
