@@ -60,6 +60,7 @@ from adapters.sql.repos_people import (
 from adapters.sql.repos_proposals import SqlProposalRepository
 from adapters.sql.repos_stats import SqlStatsRepository
 from adapters.sql.repos_support import SqlSupportOfferRepository, SqlVerificationRepository
+from adapters.sql.waiting_lines import Change, WaitingLines
 from core import ports
 
 # First key of the two-int advisory lock: "PM" — keeps our locks apart from other apps'.
@@ -223,11 +224,17 @@ class SqlUnitOfWork:
     """
 
     def __init__(self, engine: AsyncEngine, lock_key: int = ROUND_LOCK_NAMESPACE, *,
-                 writes: bool = True) -> None:
+                 writes: bool = True, lines: WaitingLines | None = None) -> None:
         self._engine = engine
         self._lock_key = lock_key
         self.writes = writes
         self._conn: AsyncConnection | None = None
+        # The storage's kept waiting lines (waiting_lines.py; a unit of its own without
+        # one), this unit's changes to them until it commits, and where their journal
+        # stood before this transaction's snapshot.
+        self.lines = lines if lines is not None else WaitingLines()
+        self.line_changes: list[Change] = []
+        self.lines_mark = 0
         self.communities: ports.CommunityRepository = SqlCommunityRepository(self)
         self.learners: ports.LearnerRepository = SqlLearnerRepository(self)
         self.profiles: ports.ProfileRepository = SqlProfileRepository(self)
@@ -256,6 +263,7 @@ class SqlUnitOfWork:
     async def __aenter__(self) -> Self:
         if self._conn is not None:
             raise RuntimeError("unit of work entered twice")
+        self.line_changes, self.lines_mark = [], self.lines.mark()
         try:
             conn = await self._engine.connect()
         except Exception as exc:
@@ -274,6 +282,7 @@ class SqlUnitOfWork:
     async def __aexit__(self, exc_type: type[BaseException] | None,
                         exc: BaseException | None, tb: TracebackType | None) -> None:
         conn, self._conn = self._conn, None
+        self.line_changes = []  # not committed: never happened
         if conn is None:
             return
         if exc is not None and unavailable(exc):
@@ -289,9 +298,17 @@ class SqlUnitOfWork:
 
     async def commit(self) -> None:
         await self.connection.commit()
+        changes, self.line_changes = self.line_changes, []
+        self.lines.apply(changes)
+        self.lines_mark = self.lines.mark()  # the next transaction's snapshot is later
 
     async def rollback(self) -> None:
         await self.connection.rollback()
+        self.line_changes, self.lines_mark = [], self.lines.mark()
+
+    def note(self, change: Change) -> None:
+        """A repository's change to the waiting lines, kept when this unit commits."""
+        self.line_changes.append(change)
 
     async def lock_community(self, community_id: int, *, wait: bool = False) -> bool:
         """The per-community round lock, held until this transaction ends.
@@ -344,11 +361,14 @@ class SqlStorage:
                                   connect_timeout=connect_timeout,
                                   statement_timeout=statement_timeout,
                                   custom_plans=custom_plans)
+        # Places in line and queue counts without counting the queue (waiting_lines.py).
+        self.lines = WaitingLines()
 
     def uow_factory(self, *, writes: bool = True) -> SqlUnitOfWork:
         """A new unit of work (pass ``storage.uow_factory`` as ``UnitOfWorkFactory``);
         ``writes=False`` for one that only reads (see the module docstring)."""
-        return SqlUnitOfWork(self.engine, lock_namespace(self.schema), writes=writes)
+        return SqlUnitOfWork(self.engine, lock_namespace(self.schema), writes=writes,
+                             lines=self.lines)
 
     async def check_writable(self) -> None:
         """Raise ``StorageUnavailable`` unless the database takes writes now (start-up
