@@ -250,10 +250,12 @@ class SqlLearnerRepository(SqlRepository):
 
     async def paused_for(self, community_id: int, reason_prefix: str) -> builtins.list[Learner]:
         # A prefix compared with substr, not LIKE: a prefix holding % or _ matches itself only.
-        rows = await self.conn.execute(select(learners).where(
-            learners.c.community_id == community_id,
-            func.substr(learners.c.pause_reason, 1, len(reason_prefix)) == reason_prefix)
-            .order_by(learners.c.id))
+        # ``pause_reason <> ''`` lets the database read only the paused (migration 0014).
+        where = [learners.c.community_id == community_id,
+                 func.substr(learners.c.pause_reason, 1, len(reason_prefix)) == reason_prefix]
+        if reason_prefix:
+            where.append(learners.c.pause_reason != "")
+        rows = await self.conn.execute(select(learners).where(*where).order_by(learners.c.id))
         return [_learner(r) for r in records(rows)]
 
     async def add_many(self, items: Sequence[Learner]) -> builtins.list[Learner]:
