@@ -37,7 +37,7 @@ from sqlalchemy import event, func, select, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 
 from adapters.sql import sqlite_driver
 from adapters.sql.repos_accepted import SqlAcceptedWorkRepository
@@ -80,6 +80,7 @@ STATEMENT_TIMEOUT_SECONDS = 10.0
 _CLIENT_GRACE_SECONDS = 2.0
 # An execution option on a unit's connection: False = a read-only unit (see the docstring).
 _WRITES = "peermatch_writes"
+READ_ONLY: dict[str, Any] = {_WRITES: False}  # execution options of a read-only connection
 # What a read-only unit may send: reads, and the transaction and savepoint plumbing.
 _READ_VERBS = frozenset({"SELECT", "WITH", "PRAGMA", "SAVEPOINT", "RELEASE", "ROLLBACK",
                          "BEGIN", "COMMIT", "SHOW", "VALUES", "EXPLAIN"})
@@ -90,7 +91,7 @@ def make_engine(url: str, *, schema: str | None = None,
                 foreign_keys: bool = True,
                 connect_timeout: float = CONNECT_TIMEOUT_SECONDS,
                 statement_timeout: float = STATEMENT_TIMEOUT_SECONDS,
-                custom_plans: bool = False) -> AsyncEngine:
+                custom_plans: bool = False, pooled: bool = True) -> AsyncEngine:
     """An async engine for ``url`` (``sqlite+aiosqlite:///path`` or
     ``postgresql+asyncpg://...``).
 
@@ -102,7 +103,8 @@ def make_engine(url: str, *, schema: str | None = None,
     ``statement_timeout`` every statement (0 = no limit); ``schema`` sets the
     ``search_path`` (tests use a private schema per session); ``custom_plans`` plans every
     statement for its parameters (for bulk loads into tables that grow as they load: see
-    below). ``connect_args`` go to the driver as given and win over these.
+    below). ``connect_args`` go to the driver as given and win over these. ``pooled=False``:
+    a connection per use, outside any pool (the waiting lines' reloads).
     """
     parsed = make_url(url)
     args = dict(connect_args or {})
@@ -114,7 +116,8 @@ def make_engine(url: str, *, schema: str | None = None,
         ):
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         # Statements travel to aiosqlite's thread once each, rows included (sqlite_driver.py).
-        engine = create_async_engine(parsed, connect_args=args, module=sqlite_driver.dbapi())
+        engine = create_async_engine(parsed, connect_args=args, module=sqlite_driver.dbapi(),
+                                     **({} if pooled else {"poolclass": NullPool}))
         _sqlite_events(engine, foreign_keys)
         _read_only_guard(engine)
         return engine
@@ -134,8 +137,9 @@ def make_engine(url: str, *, schema: str | None = None,
         args.setdefault("command_timeout", statement_timeout + _CLIENT_GRACE_SECONDS)
     args["server_settings"] = settings
     args.setdefault("timeout", connect_timeout)  # asyncpg's connect timeout
-    engine = create_async_engine(parsed, connect_args=args, pool_pre_ping=True,
-                                 pool_timeout=connect_timeout)
+    pooling: dict[str, Any] = ({"pool_pre_ping": True, "pool_timeout": connect_timeout}
+                               if pooled else {"poolclass": NullPool})
+    engine = create_async_engine(parsed, connect_args=args, **pooling)
     _read_only_guard(engine)
     return engine
 
@@ -224,7 +228,8 @@ class SqlUnitOfWork:
     """
 
     def __init__(self, engine: AsyncEngine, lock_key: int = ROUND_LOCK_NAMESPACE, *,
-                 writes: bool = True, lines: WaitingLines | None = None) -> None:
+                 writes: bool = True, lines: WaitingLines | None = None,
+                 lines_engine: AsyncEngine | None = None) -> None:
         self._engine = engine
         self._lock_key = lock_key
         self.writes = writes
@@ -233,6 +238,9 @@ class SqlUnitOfWork:
         # one), this unit's changes to them until it commits, and where their journal
         # stood before this transaction's snapshot.
         self.lines = lines if lines is not None else WaitingLines()
+        # Where a line is read again: its own connection, never one of the pool that busy
+        # units hold (one reload at a time per community; lines_sql.py).
+        self.lines_engine = lines_engine or engine
         self.line_changes: list[Change] = []
         self.lines_mark = 0
         self.communities: ports.CommunityRepository = SqlCommunityRepository(self)
@@ -363,12 +371,15 @@ class SqlStorage:
                                   custom_plans=custom_plans)
         # Places in line and queue counts without counting the queue (waiting_lines.py).
         self.lines = WaitingLines()
+        self._lines_engine = make_engine(url, schema=schema, connect_args=connect_args,
+                                         connect_timeout=connect_timeout,
+                                         statement_timeout=statement_timeout, pooled=False)
 
     def uow_factory(self, *, writes: bool = True) -> SqlUnitOfWork:
         """A new unit of work (pass ``storage.uow_factory`` as ``UnitOfWorkFactory``);
         ``writes=False`` for one that only reads (see the module docstring)."""
         return SqlUnitOfWork(self.engine, lock_namespace(self.schema), writes=writes,
-                             lines=self.lines)
+                             lines=self.lines, lines_engine=self._lines_engine)
 
     async def check_writable(self) -> None:
         """Raise ``StorageUnavailable`` unless the database takes writes now (start-up
@@ -385,3 +396,4 @@ class SqlStorage:
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.engine.dispose()
+        await self._lines_engine.dispose()

@@ -21,16 +21,17 @@ topic), sorted per mode, and the counts by (mode, topic):
 A reload that runs while own commits land would miss them (its snapshot may predate
 them): every applied change is journaled with a sequence number, and a finished reload
 replays the changes journaled since it began (applying a change twice is harmless).
-A unit that has changed the queue itself does not keep what it loads (its snapshot holds
-its uncommitted writes): it answers from it and drops it.
+A line is read in a read-only transaction of its own (never a unit's snapshot, which may
+hold that unit's uncommitted writes), by one task per community at a time.
 """
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -198,6 +199,7 @@ class WaitingLines:
         self._journal: list[tuple[int, Change]] = []
         self._seq = 0
         self.loads = 0  # how many times a line was read from the database (for tests)
+        self._loading: dict[int, asyncio.Future[Line]] = {}
 
     def fresh(self, community_id: int) -> Line | None:
         """The community's kept line, unless it is missing or older than ``max_age``."""
@@ -205,6 +207,18 @@ class WaitingLines:
         if line is None or self.now() - line.loaded_at > self.max_age:
             return None
         return line
+
+    async def shared_load(self, community_id: int,
+                          read: Callable[[], Awaitable[Line]]) -> Line:
+        """``read()`` the community's line, or wait for the read already under way (at
+        100,000 waiting a read takes a few hundred milliseconds: one per community at a
+        time, whoever asks meanwhile)."""
+        running = self._loading.get(community_id)
+        if running is None:
+            running = asyncio.ensure_future(read())
+            self._loading[community_id] = running
+            running.add_done_callback(lambda _t: self._loading.pop(community_id, None))
+        return await asyncio.shield(running)
 
     def mark(self) -> int:
         """Where the journal stands: pass it to ``loaded`` after reading."""
