@@ -190,8 +190,10 @@ def _console(args: argparse.Namespace, config: Config, url: str) -> int:
 
 def _run(_args: argparse.Namespace, config: Config, url: str) -> int:
     from bot import commands
+    from bot.process import event_loop_factory
 
-    return asyncio.run(commands.run(config, url))
+    with asyncio.Runner(loop_factory=event_loop_factory(config.bot.event_loop)) as runner:
+        return runner.run(commands.run(config, url))
 
 
 def _import(args: argparse.Namespace, config: Config, url: str) -> int:

@@ -8,6 +8,7 @@
   The garbage collector is paused while a round's tasks run (``gc_paused``).
 - ``RandomIds``: the ``IdSource`` for calendar UIDs (uuid4).
 - ``cores``: the cores this process may run on.
+- ``event_loop_factory``: the event loop of ``peermatch run`` (``[bot] event_loop``).
 
 Measured (bench/README.md): threads gain nothing for the solve (the GIL), processes do;
 with a BLAS thread per core in every worker the cores are oversubscribed.
@@ -15,6 +16,7 @@ with a BLAS thread per core in every worker the cores are oversubscribed.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import multiprocessing as mp
 import os
@@ -31,6 +33,17 @@ MAX_WORKERS = 4  # each worker may touch (copy) up to a share of the pool's memo
 
 _TASK: Callable[[int], Any] | None = None  # set before the fork (under _FORKING), read in workers
 _FORKING = threading.Lock()
+
+
+def event_loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop]:
+    """The event loop factory for ``[bot] event_loop``: uvloop's (libuv does the polling,
+    the transports and the timers in C: less CPU per request for the served bot) or
+    asyncio's own."""
+    if name == "uvloop":
+        import uvloop
+
+        return uvloop.new_event_loop
+    return asyncio.new_event_loop
 
 
 def cores() -> int:

@@ -168,17 +168,24 @@ def build_app(services: Services, settings: SlackSettings, *,
 
     app.middleware(well_formed)
     app.command(grammar.SLASH)(on_slash)
-    for cmd in catalogue.COMMANDS:
-        pattern = re.compile(rf"^{re.escape(blocks.ACTION_PREFIX + blocks.dotted(cmd.key))}:\d+$")
-        app.action(pattern)(on_button)
-        if cmd.options:
-            app.view(blocks.COMMAND_CALLBACK + blocks.dotted(cmd.key))(on_submit)
-    # Buttons of commands that no longer exist: the core answers "I don't know ...".
+    # One listener per kind, not one per command: Bolt tries listeners in turn, building
+    # each one's arguments, and a submission behind ~40 button listeners paid for all of
+    # them. Every button of ours goes to on_button (which decodes the command; one of a
+    # command that no longer exists gets the core's "I don't know ..."); the views are
+    # exactly the catalogue's, in one pattern.
     app.action(re.compile(rf"^{re.escape(blocks.ACTION_PREFIX)}"))(on_button)
-    for name in catalogue.FORMS:
-        app.view(blocks.FORM_CALLBACK + name)(on_submit)
+    app.view(_views_pattern())(on_submit)
     app.event("app_home_opened")(on_home)
     return app
+
+
+def _views_pattern() -> re.Pattern[str]:
+    """The callback ids of our modals: one per catalogue form, one per command with
+    options (its options modal)."""
+    ids = [blocks.COMMAND_CALLBACK + blocks.dotted(cmd.key)
+           for cmd in catalogue.COMMANDS if cmd.options]
+    ids += [blocks.FORM_CALLBACK + name for name in catalogue.FORMS]
+    return re.compile("^(?:" + "|".join(re.escape(i) for i in ids) + ")$")
 
 
 def deliverer_for(app: AsyncApp) -> SlackDeliverer:

@@ -26,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
+from adapters.sql import lines_sql
 from adapters.sql.repo_base import SqlRepository
 from adapters.sql.tables import (
     audit,
@@ -37,6 +38,7 @@ from adapters.sql.tables import (
     secrets,
     tombstones,
 )
+from adapters.sql.waiting_lines import Gone, Stale, Topic, Upsert, waiting_of
 from core.model import (
     AuditEntry,
     Block,
@@ -193,6 +195,7 @@ class SqlLearnerRepository(SqlRepository):
         """Delete a learner; their profile, queue entries, memberships, blocks and feedback
         go with them (ON DELETE CASCADE)."""
         await self.conn.execute(delete(learners).where(learners.c.id == learner_id))
+        self._uow.note(Gone(learner_ids=(learner_id,)))
 
     async def list(self, community_id: int) -> list[Learner]:
         rows = await self.conn.execute(select(learners).where(
@@ -247,10 +250,12 @@ class SqlLearnerRepository(SqlRepository):
 
     async def paused_for(self, community_id: int, reason_prefix: str) -> builtins.list[Learner]:
         # A prefix compared with substr, not LIKE: a prefix holding % or _ matches itself only.
-        rows = await self.conn.execute(select(learners).where(
-            learners.c.community_id == community_id,
-            func.substr(learners.c.pause_reason, 1, len(reason_prefix)) == reason_prefix)
-            .order_by(learners.c.id))
+        # ``pause_reason <> ''`` lets the database read only the paused (migration 0014).
+        where = [learners.c.community_id == community_id,
+                 func.substr(learners.c.pause_reason, 1, len(reason_prefix)) == reason_prefix]
+        if reason_prefix:
+            where.append(learners.c.pause_reason != "")
+        rows = await self.conn.execute(select(learners).where(*where).order_by(learners.c.id))
         return [_learner(r) for r in records(rows)]
 
     async def add_many(self, items: Sequence[Learner]) -> builtins.list[Learner]:
@@ -296,6 +301,7 @@ class SqlProfileRepository(SqlRepository):
         await self.conn.execute(stmt.on_conflict_do_update(
             index_elements=[profiles.c.learner_id],
             set_={n: stmt.excluded[n] for n in _PROFILE_FIELDS}))
+        self._uow.note(Topic(profile.learner_id, profile.topic or ""))
 
     async def save_many(self, items: Sequence[Profile]) -> None:
         if not items:
@@ -305,9 +311,12 @@ class SqlProfileRepository(SqlRepository):
             index_elements=[profiles.c.learner_id],
             set_={n: stmt.excluded[n] for n in _PROFILE_FIELDS}),
             [_profile_values(p) for p in items])
+        for p in items:
+            self._uow.note(Topic(p.learner_id, p.topic or ""))
 
     async def delete(self, learner_id: int) -> None:
         await self.conn.execute(delete(profiles).where(profiles.c.learner_id == learner_id))
+        self._uow.note(Topic(learner_id, ""))
 
     async def for_learners(self, learner_ids: Sequence[int]) -> dict[int, Profile]:
         if not learner_ids:
@@ -342,6 +351,7 @@ class SqlQueueRepository(SqlRepository):
     async def add(self, entry: QueueEntry) -> QueueEntry:
         """Add an entry; a second WAITING entry for a learner raises ``StorageConflict``."""
         entry.id = await self._insert(queue_entries, _entry_values(entry), _ONE_WAITING)
+        self._uow.note(Upsert(waiting_of(entry), entry.state is QueueState.WAITING))
         return entry
 
     async def open_for(self, learner_id: int) -> QueueEntry | None:
@@ -353,6 +363,7 @@ class SqlQueueRepository(SqlRepository):
     async def update(self, entry: QueueEntry) -> None:
         await self._guarded(update(queue_entries).where(queue_entries.c.id == entry.id)
                             .values(_entry_values(entry)), _ONE_WAITING)
+        self._uow.note(Upsert(waiting_of(entry), entry.state is QueueState.WAITING))
 
     async def waiting(self, community_id: int, mode: Mode | None = None) -> list[QueueEntry]:
         """Waiting entries, oldest first."""
@@ -371,6 +382,11 @@ class SqlQueueRepository(SqlRepository):
 
     async def waiting_counts(self, community_id: int,
                              mode: Mode | None = None) -> dict[tuple[Mode, str], int]:
+        return await lines_sql.waiting_counts(self._uow, community_id, mode)
+
+    async def counted_waiting(self, community_id: int,
+                              mode: Mode | None = None) -> dict[tuple[Mode, str], int]:
+        """``waiting_counts`` counted by the database (the kept line's reference)."""
         topic = func.coalesce(profiles.c.topic, "")
         rows = await self.conn.execute(
             select(queue_entries.c.mode, topic, func.count())
@@ -393,6 +409,7 @@ class SqlQueueRepository(SqlRepository):
         await self.conn.execute(
             delete(queue_entries).where(queue_entries.c.learner_id == learner_id)
         )
+        self._uow.note(Gone(learner_ids=(learner_id,)))
 
     async def history(self, community_id: int) -> list[QueueEntry]:
         rows = await self.conn.execute(select(queue_entries).where(
@@ -417,6 +434,10 @@ class SqlQueueRepository(SqlRepository):
         return {v["learner_id"]: _entry(v) for v in records(rows)}  # oldest first: the latest wins
 
     async def position(self, entry: QueueEntry) -> tuple[int, int]:
+        return await lines_sql.position(self._uow, entry)
+
+    async def counted_position(self, entry: QueueEntry) -> tuple[int, int]:
+        """``position`` counted by the database (the kept line's reference)."""
         q = queue_entries.c
         ahead = or_(q.joined_at < entry.joined_at,
                     and_(q.joined_at == entry.joined_at, q.id <= entry.id))
@@ -433,6 +454,8 @@ class SqlQueueRepository(SqlRepository):
             raise ValueError("add_many stores new WAITING entries only")
         await _insert_many(self, queue_entries, [_entry_values(e) for e in entries],
                            _ONE_WAITING)
+        for community_id in {e.community_id for e in entries}:  # many: read them again
+            self._uow.note(Stale(community_id))
         # One WAITING entry per learner (a unique index): that is the new entry's key.
         stored = await self.open_for_many([e.learner_id for e in entries])
         for entry in entries:
@@ -452,7 +475,9 @@ class SqlQueueRepository(SqlRepository):
                 queue_entries.c.state == QueueState.WAITING.value)
             .values(state=QueueState.MATCHED.value, unmatched_reason="")
             .returning(queue_entries.c.learner_id, queue_entries.c.id))
-        return {int(lid): int(eid) for lid, eid in rows}
+        claimed = {int(lid): int(eid) for lid, eid in rows}
+        self._uow.note(Gone(entry_ids=tuple(claimed.values())))
+        return claimed
 
     async def release(self, entry_ids: Collection[int]) -> None:
         if not entry_ids:
@@ -462,6 +487,7 @@ class SqlQueueRepository(SqlRepository):
                 among(self.conn.dialect.name, queue_entries.c.id, sorted(set(entry_ids))),
                 queue_entries.c.state == QueueState.MATCHED.value)
             .values(state=QueueState.WAITING.value))
+        self._uow.note(Stale(None))  # back in line (a round's release): read them again
 
     async def waiting_ids(self, community_id: int) -> set[int]:
         rows = await self.conn.execute(select(queue_entries.c.learner_id).where(

@@ -37,8 +37,9 @@ from sqlalchemy import event, func, select, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 
+from adapters.sql import sqlite_driver
 from adapters.sql.repos_accepted import SqlAcceptedWorkRepository
 from adapters.sql.repos_matches import (
     SqlFeedbackRepository,
@@ -59,6 +60,7 @@ from adapters.sql.repos_people import (
 from adapters.sql.repos_proposals import SqlProposalRepository
 from adapters.sql.repos_stats import SqlStatsRepository
 from adapters.sql.repos_support import SqlSupportOfferRepository, SqlVerificationRepository
+from adapters.sql.waiting_lines import Change, WaitingLines
 from core import ports
 
 # First key of the two-int advisory lock: "PM" — keeps our locks apart from other apps'.
@@ -78,6 +80,7 @@ STATEMENT_TIMEOUT_SECONDS = 10.0
 _CLIENT_GRACE_SECONDS = 2.0
 # An execution option on a unit's connection: False = a read-only unit (see the docstring).
 _WRITES = "peermatch_writes"
+READ_ONLY: dict[str, Any] = {_WRITES: False}  # execution options of a read-only connection
 # What a read-only unit may send: reads, and the transaction and savepoint plumbing.
 _READ_VERBS = frozenset({"SELECT", "WITH", "PRAGMA", "SAVEPOINT", "RELEASE", "ROLLBACK",
                          "BEGIN", "COMMIT", "SHOW", "VALUES", "EXPLAIN"})
@@ -88,18 +91,20 @@ def make_engine(url: str, *, schema: str | None = None,
                 foreign_keys: bool = True,
                 connect_timeout: float = CONNECT_TIMEOUT_SECONDS,
                 statement_timeout: float = STATEMENT_TIMEOUT_SECONDS,
-                custom_plans: bool = False) -> AsyncEngine:
+                custom_plans: bool = False, pooled: bool = True) -> AsyncEngine:
     """An async engine for ``url`` (``sqlite+aiosqlite:///path`` or
     ``postgresql+asyncpg://...``).
 
-    SQLite: creates the file's folder, enables foreign keys (unless ``foreign_keys`` is
+    SQLite: statements go to aiosqlite's thread in one trip each (``sqlite_driver``);
+    creates the file's folder, enables foreign keys (unless ``foreign_keys`` is
     False, which migrations need to rebuild tables), WAL, a busy timeout and real
     transactions (DEFERRED for read-only units, IMMEDIATE for the others). PostgreSQL:
     ``connect_timeout`` bounds opening a connection (and waiting for a pooled one),
     ``statement_timeout`` every statement (0 = no limit); ``schema`` sets the
     ``search_path`` (tests use a private schema per session); ``custom_plans`` plans every
     statement for its parameters (for bulk loads into tables that grow as they load: see
-    below). ``connect_args`` go to the driver as given and win over these.
+    below). ``connect_args`` go to the driver as given and win over these. ``pooled=False``:
+    a connection per use, outside any pool (the waiting lines' reloads).
     """
     parsed = make_url(url)
     args = dict(connect_args or {})
@@ -110,7 +115,9 @@ def make_engine(url: str, *, schema: str | None = None,
             and not parsed.database.startswith("file:")
         ):
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(parsed, connect_args=args)
+        # Statements travel to aiosqlite's thread once each, rows included (sqlite_driver.py).
+        engine = create_async_engine(parsed, connect_args=args, module=sqlite_driver.dbapi(),
+                                     **({} if pooled else {"poolclass": NullPool}))
         _sqlite_events(engine, foreign_keys)
         _read_only_guard(engine)
         return engine
@@ -130,8 +137,9 @@ def make_engine(url: str, *, schema: str | None = None,
         args.setdefault("command_timeout", statement_timeout + _CLIENT_GRACE_SECONDS)
     args["server_settings"] = settings
     args.setdefault("timeout", connect_timeout)  # asyncpg's connect timeout
-    engine = create_async_engine(parsed, connect_args=args, pool_pre_ping=True,
-                                 pool_timeout=connect_timeout)
+    pooling: dict[str, Any] = ({"pool_pre_ping": True, "pool_timeout": connect_timeout}
+                               if pooled else {"poolclass": NullPool})
+    engine = create_async_engine(parsed, connect_args=args, **pooling)
     _read_only_guard(engine)
     return engine
 
@@ -220,11 +228,21 @@ class SqlUnitOfWork:
     """
 
     def __init__(self, engine: AsyncEngine, lock_key: int = ROUND_LOCK_NAMESPACE, *,
-                 writes: bool = True) -> None:
+                 writes: bool = True, lines: WaitingLines | None = None,
+                 lines_engine: AsyncEngine | None = None) -> None:
         self._engine = engine
         self._lock_key = lock_key
         self.writes = writes
         self._conn: AsyncConnection | None = None
+        # The storage's kept waiting lines (waiting_lines.py; a unit of its own without
+        # one), this unit's changes to them until it commits, and where their journal
+        # stood before this transaction's snapshot.
+        self.lines = lines if lines is not None else WaitingLines()
+        # Where a line is read again: its own connection, never one of the pool that busy
+        # units hold (one reload at a time per community; lines_sql.py).
+        self.lines_engine = lines_engine or engine
+        self.line_changes: list[Change] = []
+        self.lines_mark = 0
         self.communities: ports.CommunityRepository = SqlCommunityRepository(self)
         self.learners: ports.LearnerRepository = SqlLearnerRepository(self)
         self.profiles: ports.ProfileRepository = SqlProfileRepository(self)
@@ -253,6 +271,7 @@ class SqlUnitOfWork:
     async def __aenter__(self) -> Self:
         if self._conn is not None:
             raise RuntimeError("unit of work entered twice")
+        self.line_changes, self.lines_mark = [], self.lines.mark()
         try:
             conn = await self._engine.connect()
         except Exception as exc:
@@ -271,6 +290,7 @@ class SqlUnitOfWork:
     async def __aexit__(self, exc_type: type[BaseException] | None,
                         exc: BaseException | None, tb: TracebackType | None) -> None:
         conn, self._conn = self._conn, None
+        self.line_changes = []  # not committed: never happened
         if conn is None:
             return
         if exc is not None and unavailable(exc):
@@ -286,9 +306,17 @@ class SqlUnitOfWork:
 
     async def commit(self) -> None:
         await self.connection.commit()
+        changes, self.line_changes = self.line_changes, []
+        self.lines.apply(changes)
+        self.lines_mark = self.lines.mark()  # the next transaction's snapshot is later
 
     async def rollback(self) -> None:
         await self.connection.rollback()
+        self.line_changes, self.lines_mark = [], self.lines.mark()
+
+    def note(self, change: Change) -> None:
+        """A repository's change to the waiting lines, kept when this unit commits."""
+        self.line_changes.append(change)
 
     async def lock_community(self, community_id: int, *, wait: bool = False) -> bool:
         """The per-community round lock, held until this transaction ends.
@@ -341,11 +369,17 @@ class SqlStorage:
                                   connect_timeout=connect_timeout,
                                   statement_timeout=statement_timeout,
                                   custom_plans=custom_plans)
+        # Places in line and queue counts without counting the queue (waiting_lines.py).
+        self.lines = WaitingLines()
+        self._lines_engine = make_engine(url, schema=schema, connect_args=connect_args,
+                                         connect_timeout=connect_timeout,
+                                         statement_timeout=statement_timeout, pooled=False)
 
     def uow_factory(self, *, writes: bool = True) -> SqlUnitOfWork:
         """A new unit of work (pass ``storage.uow_factory`` as ``UnitOfWorkFactory``);
         ``writes=False`` for one that only reads (see the module docstring)."""
-        return SqlUnitOfWork(self.engine, lock_namespace(self.schema), writes=writes)
+        return SqlUnitOfWork(self.engine, lock_namespace(self.schema), writes=writes,
+                             lines=self.lines, lines_engine=self._lines_engine)
 
     async def check_writable(self) -> None:
         """Raise ``StorageUnavailable`` unless the database takes writes now (start-up
@@ -362,3 +396,4 @@ class SqlStorage:
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.engine.dispose()
+        await self._lines_engine.dispose()

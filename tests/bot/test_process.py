@@ -9,7 +9,9 @@ import threading
 from functools import partial
 from typing import Any
 
-from bot.process import RandomIds, WorkerPool, gc_paused
+import uvloop
+
+from bot.process import RandomIds, WorkerPool, event_loop_factory, gc_paused
 from core.matching.engine import plan_round
 from core.matching.types import Candidate, RoundPlan
 from core.model import Mode
@@ -139,3 +141,12 @@ def _blas_threads(env: dict[str, str]) -> list[int]:
 def test_one_blas_thread_per_process_unless_the_operator_says_otherwise() -> None:
     assert _blas_threads({}) == [1]
     assert _blas_threads({"OPENBLAS_NUM_THREADS": "2"}) == [2]
+
+
+def test_the_served_bot_runs_on_the_configured_event_loop() -> None:
+    for name, kind in (("uvloop", uvloop.Loop), ("asyncio", asyncio.BaseEventLoop)):
+        with asyncio.Runner(loop_factory=event_loop_factory(name)) as runner:
+            assert isinstance(runner.get_loop(), kind)
+            assert runner.run(asyncio.sleep(0, result=name)) == name
+    with asyncio.Runner(loop_factory=event_loop_factory("asyncio")) as runner:
+        assert not isinstance(runner.get_loop(), uvloop.Loop)
