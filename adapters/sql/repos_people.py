@@ -250,7 +250,7 @@ class SqlLearnerRepository(SqlRepository):
 
     async def paused_for(self, community_id: int, reason_prefix: str) -> builtins.list[Learner]:
         # A prefix compared with substr, not LIKE: a prefix holding % or _ matches itself only.
-        # ``pause_reason <> ''`` lets the database read only the paused (migration 0014).
+        # ``pause_reason <> ''`` lets the database read only the paused (migration 0015).
         where = [learners.c.community_id == community_id,
                  func.substr(learners.c.pause_reason, 1, len(reason_prefix)) == reason_prefix]
         if reason_prefix:

@@ -107,7 +107,7 @@ learners = Table(
     Column("created_at", UtcDateTime, nullable=True),
     Column("pause_reason", Text, nullable=False, server_default=""),  # migration 0006
     UniqueConstraint("community_id", "platform_user_id"),
-    # The paused of a community, for the moderators' queue view (migration 0014).
+    # The paused of a community, for the moderators' queue view (migration 0015).
     Index("ix_learners_community_paused", "community_id", "id",
           sqlite_where=text("pause_reason <> ''"), postgresql_where=text("pause_reason <> ''")),
 )

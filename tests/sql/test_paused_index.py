@@ -1,5 +1,5 @@
 """``LearnerRepository.paused_for`` (the ghosts of ``/peeradmin queue``) reads the paused
-through ``ix_learners_community_paused`` (migration 0014), not every learner."""
+through ``ix_learners_community_paused`` (migration 0015), not every learner."""
 
 from __future__ import annotations
 

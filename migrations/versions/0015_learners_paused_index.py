@@ -1,7 +1,7 @@
 """``ix_learners_community_paused``: the paused learners of a community without a scan.
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-04
 
 ``/peeradmin queue`` lists the learners paused as ghosts (``LearnerRepository.paused_for``).
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0014'
-down_revision: str | Sequence[str] | None = '0013'
+revision: str = '0015'
+down_revision: str | Sequence[str] | None = '0014'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
