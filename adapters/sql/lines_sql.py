@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select
 
 from adapters.sql.tables import profiles, queue_entries
-from adapters.sql.waiting_lines import Change, Line, Overlay, Waiting, counts, place
+from adapters.sql.waiting_lines import Change, Line, Overlay, Stale, Waiting, counts, place
 from core.model import Mode, QueueEntry, QueueState
 
 if TYPE_CHECKING:
@@ -52,6 +52,14 @@ async def _line(uow: SqlUnitOfWork, community_id: int) -> Line:
     if kept is not None:
         return kept
     return await uow.lines.shared_load(community_id, lambda: _read(uow, community_id))
+
+
+def unit_made_stale(uow: SqlUnitOfWork, community_id: int) -> bool:
+    """Whether this unit's own uncommitted changes include one the kept line cannot follow
+    (a bulk write marks the line ``Stale``): its place and counts are then counted in the
+    unit's own snapshot, which sees those changes, not from a line read outside it."""
+    return any(isinstance(c, Stale) and c.community_id in (None, community_id)
+               for c in uow.line_changes)
 
 
 def _overlay(changes: list[Change], community_id: int) -> Overlay | None:

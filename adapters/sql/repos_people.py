@@ -382,6 +382,8 @@ class SqlQueueRepository(SqlRepository):
 
     async def waiting_counts(self, community_id: int,
                              mode: Mode | None = None) -> dict[tuple[Mode, str], int]:
+        if lines_sql.unit_made_stale(self._uow, community_id):
+            return await self.counted_waiting(community_id, mode)
         return await lines_sql.waiting_counts(self._uow, community_id, mode)
 
     async def counted_waiting(self, community_id: int,
@@ -434,6 +436,8 @@ class SqlQueueRepository(SqlRepository):
         return {v["learner_id"]: _entry(v) for v in records(rows)}  # oldest first: the latest wins
 
     async def position(self, entry: QueueEntry) -> tuple[int, int]:
+        if lines_sql.unit_made_stale(self._uow, entry.community_id):
+            return await self.counted_position(entry)
         return await lines_sql.position(self._uow, entry)
 
     async def counted_position(self, entry: QueueEntry) -> tuple[int, int]:
